@@ -1,0 +1,40 @@
+/**
+ * The PolicyCache port. Backends only store; freshness is decided in one place, the resolver
+ * (src/resolver/freshness.ts). Entries are plain JSON-able objects with absolute times in
+ * milliseconds since the epoch, so that persistent and shared backends (SQLite, Redis, ...)
+ * can store them verbatim.
+ */
+import type { StsPolicy } from '../policy/types.js';
+
+export const CACHE_ENTRY_VERSION = 1;
+
+/** A remembered policy for one policy domain. */
+export interface PolicyEntry {
+  readonly v: typeof CACHE_ENTRY_VERSION;
+  /** Lower-case A-label policy domain. */
+  readonly domain: string;
+  /** TXT `id=` that announced this policy. */
+  readonly id: string;
+  /** The policy file exactly as fetched. */
+  readonly policyText: string;
+  readonly policy: StsPolicy;
+  /** When the policy file was fetched. */
+  readonly fetchedAt: number;
+  /** fetchedAt + max_age (RFC 8461 §3.2). */
+  readonly expiresAt: number;
+  /** Last time the TXT record confirmed this entry (or it was fetched). */
+  readonly checkedAt: number;
+}
+
+/** The port every cache backend implements. All methods are async; none throws on a miss. */
+export interface PolicyCache {
+  /** Backend name for logs: 'memory', 'sqlite', ... */
+  readonly kind: string;
+  open(): Promise<void>;
+  get(domain: string): Promise<PolicyEntry | undefined>;
+  set(entry: PolicyEntry): Promise<void>;
+  delete(domain: string): Promise<boolean>;
+  /** Every entry, in batches (for proactive refresh and export). Order is backend-defined. */
+  entries(batchSize?: number): AsyncIterable<readonly PolicyEntry[]>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,63 @@
+/**
+ * Domain names as MTA-STS compares them: lower-case A-labels (RFC 8461 §4.1, RFC 5890).
+ * Pure functions.
+ */
+import { isIP } from 'node:net';
+import { domainToASCII } from 'node:url';
+
+/** RFC 1035 §2.3.4: 63 octets per label, 253 characters for a name without its final dot. */
+export const MAX_LABEL_LENGTH = 63;
+export const MAX_DOMAIN_LENGTH = 253;
+
+export type DomainCheck =
+  | { readonly ok: true; readonly domain: string }
+  | { readonly ok: false; readonly code: 'EDOMAIN_IP_LITERAL' | 'EDOMAIN_INVALID'; readonly message: string };
+
+const LDH_LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/** True when `name` (lower-case, ASCII, no final dot) is a syntactically valid host name. */
+export function isValidAsciiDomain(name: string): boolean {
+  if (name.length === 0 || name.length > MAX_DOMAIN_LENGTH) return false;
+  const labels = name.split('.');
+  for (const label of labels) {
+    if (label.length > MAX_LABEL_LENGTH || !LDH_LABEL.test(label)) return false;
+  }
+  // An all-numeric top-level label is an address, not a name (RFC 3696 §2).
+  const tld = labels[labels.length - 1] ?? '';
+  return !/^[0-9]+$/.test(tld);
+}
+
+/**
+ * Turn a next-hop domain (maybe UTF-8 U-labels, any case, maybe one trailing dot) into the
+ * lower-case A-label form used as the policy domain and cache key.
+ */
+export function toPolicyDomain(input: string): DomainCheck {
+  let name = input.endsWith('.') ? input.slice(0, -1) : input;
+  if (name.length === 0) return { ok: false, code: 'EDOMAIN_INVALID', message: 'empty domain name' };
+  if (isIP(name) !== 0) return { ok: false, code: 'EDOMAIN_IP_LITERAL', message: `${name} is an IP address` };
+  // domainToASCII applies UTS #46 mapping (lower-casing included); '' means invalid.
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u0020\u007f%/\\?#@:[\]]/.test(name)) {
+    return { ok: false, code: 'EDOMAIN_INVALID', message: `invalid characters in ${JSON.stringify(input)}` };
+  }
+  // Always through domainToASCII, so that malformed `xn--` labels are rejected too.
+  name = domainToASCII(name);
+  if (name.length === 0 || !isValidAsciiDomain(name)) {
+    return { ok: false, code: 'EDOMAIN_INVALID', message: `not a valid domain name: ${JSON.stringify(input)}` };
+  }
+  return { ok: true, domain: name };
+}
+
+/**
+ * RFC 8461 §4.1: does MX host `host` match policy pattern `pattern`? Both lower-case A-labels.
+ * `*.example.com` matches exactly one extra left-most label.
+ */
+export function mxMatches(pattern: string, host: string): boolean {
+  const h = host.endsWith('.') ? host.slice(0, -1).toLowerCase() : host.toLowerCase();
+  const p = pattern.toLowerCase();
+  if (p.startsWith('*.')) {
+    const dot = h.indexOf('.');
+    return dot > 0 && h.slice(dot + 1) === p.slice(2);
+  }
+  return h === p;
+}

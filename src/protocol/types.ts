@@ -1,0 +1,40 @@
+/**
+ * The ProtocolAdapter port. An adapter is a pure codec plus a handler that maps a request to
+ * reply bytes through the LookupService. Only src/server/ touches sockets.
+ */
+import type { Logger } from 'winston';
+import type { LookupService } from '../lookup.js';
+
+/** One step out of a decoder. */
+export type DecodeStep<Req> =
+  | { readonly kind: 'request'; readonly request: Req }
+  /**
+   * The byte stream is malformed. The server writes the replies of earlier requests,
+   * then `reply` (if any), then closes the connection.
+   */
+  | { readonly kind: 'error'; readonly code: string; readonly message: string; readonly reply?: Uint8Array };
+
+/** Push-style decoder: bytes in, requests out. Pure; one per connection. */
+export interface Decoder<Req> {
+  push(chunk: Uint8Array): DecodeStep<Req>[];
+  /** The peer closed its side: report a truncated request as an error step, if any. */
+  end(): DecodeStep<Req>[];
+}
+
+export interface HandlerContext {
+  readonly lookup: LookupService;
+  readonly log: Logger;
+  /** Zone configured on the listener, for protocols without a map name. */
+  readonly listenerZone?: string;
+}
+
+export interface ProtocolAdapter<Req = unknown> {
+  readonly protocol: string;
+  /** Close the connection after the first reply (Exim `${readsocket}`). */
+  readonly oneShot: boolean;
+  /** Largest request the decoder accepts, in bytes (for the server's memory bound). */
+  readonly maxRequestBytes: number;
+  newDecoder(): Decoder<Req>;
+  /** Reply bytes for one request. Never rejects: failures become protocol error replies. */
+  handle(request: Req, ctx: HandlerContext): Promise<Uint8Array>;
+}
