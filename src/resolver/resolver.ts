@@ -1,0 +1,257 @@
+/**
+ * The freshness state machine of RFC 8461 §3.3 / §5, in one place. Backends only store;
+ * this module decides what is fresh, what must be refetched, and what applies when
+ * discovery or fetching fails.
+ *
+ * One resolution of a policy domain:
+ *  1. An unexpired cached entry checked less than `cache_grace` seconds ago answers at once.
+ *  2. A domain recently found without MTA-STS answers "no policy" at once (negative cache).
+ *  3. Otherwise the TXT record is looked up:
+ *     - same id as the cached, unexpired entry: the entry answers (no fetch);
+ *     - new id, or nothing cached: the policy is fetched, unless a fetch for this domain and id
+ *       failed less than five minutes ago (RFC 8461 §3.3), in which case nothing is fetched;
+ *     - no record, DNS error or failed fetch: an unexpired cached policy still applies (MUST);
+ *       without one, there is no policy (or a DNS error, which the adapter may answer as TEMP).
+ *  A fetched policy (of any mode, `none` included) replaces what was cached.
+ */
+import { LRUCache } from 'lru-cache';
+import type { Logger } from 'winston';
+import type { PolicyCache, PolicyEntry } from '../cache/types.js';
+import { CACHE_ENTRY_VERSION } from '../cache/types.js';
+import type { Clock } from '../clock.js';
+import type { ZoneConfig } from '../config/types.js';
+import { parsePolicyFile } from '../policy/policy-file.js';
+import { discover } from './discovery.js';
+import { SingleFlight } from './single-flight.js';
+import type { DnsPort, FetchResult, NoPolicyReason, PolicyFetcher, Resolution } from './types.js';
+
+/** RFC 8461 §3.3: after a failed fetch, wait at least five minutes before trying again for the same id. */
+export const FETCH_BACKOFF_MS = 5 * 60 * 1000;
+
+/** Bound on the per-domain bookkeeping of fetch failures and discovery times (memory only). */
+export const BOOKKEEPING_MAX_ENTRIES = 100_000;
+
+export interface ResolverDeps {
+  readonly cache: PolicyCache;
+  readonly dns: DnsPort;
+  readonly fetcher: PolicyFetcher;
+  readonly clock: Clock;
+  readonly log: Logger;
+  /** Seconds during which a cached entry answers without any DNS query. */
+  readonly cacheGraceSec: number;
+  /** Seconds a domain without MTA-STS is remembered. 0 disables the negative cache. */
+  readonly negativeCacheTtlSec: number;
+  /** Maximum number of domains remembered without MTA-STS. */
+  readonly negativeCacheSize: number;
+}
+
+interface NegativeMark {
+  readonly reason: NoPolicyReason;
+  readonly until: number;
+}
+
+interface FailureMark {
+  readonly id: string;
+  readonly at: number;
+  readonly code: string;
+}
+
+/** Counters for tests, `query` and future metrics. */
+export interface ResolverStats {
+  txtLookups: number;
+  fetches: number;
+  fetchFailures: number;
+  backoffSkips: number;
+  cacheErrors: number;
+}
+
+export class Resolver {
+  readonly stats: ResolverStats = { txtLookups: 0, fetches: 0, fetchFailures: 0, backoffSkips: 0, cacheErrors: 0 };
+  private readonly flights = new SingleFlight<Resolution>();
+  private readonly negative: LRUCache<string, NegativeMark>;
+  private readonly failures = new LRUCache<string, FailureMark>({ max: BOOKKEEPING_MAX_ENTRIES });
+  /** Last time discovery ran for a domain, so that grace also covers answers that did not rewrite the cache. */
+  private readonly discoveredAt = new LRUCache<string, number>({ max: BOOKKEEPING_MAX_ENTRIES });
+  private readonly log: Logger;
+
+  constructor(private readonly deps: ResolverDeps) {
+    this.negative = new LRUCache<string, NegativeMark>({ max: Math.max(1, deps.negativeCacheSize) });
+    this.log = deps.log.child({ component: 'resolver' });
+  }
+
+  /**
+   * Resolve the policy of `domain` (a lower-case A-label). Never rejects. Concurrent calls for
+   * one domain share one resolution; the zone's timeout of the first caller bounds it.
+   */
+  resolve(domain: string, zone: ZoneConfig): Promise<Resolution> {
+    return this.flights.run(domain, () =>
+      this.resolveOnce(domain, zone).catch((err: unknown): Resolution => {
+        // Defensive: every expected failure is a value; this catches programming errors only.
+        this.log.error('resolution failed unexpectedly', { domain, code: 'EINTERNAL', error: String(err) });
+        return { kind: 'dns-error', domain, code: 'EINTERNAL', detail: String(err) };
+      }),
+    );
+  }
+
+  /** Number of resolutions under way (single-flight keys). */
+  get inFlight(): number {
+    return this.flights.size;
+  }
+
+  private async resolveOnce(domain: string, zone: ZoneConfig): Promise<Resolution> {
+    const { clock, cacheGraceSec } = this.deps;
+    const started = clock.now();
+    const deadline = started + zone.timeoutSec * 1000;
+    const entry = await this.usableEntry(domain, started);
+
+    if (entry !== undefined) {
+      const lastCheck = Math.max(entry.checkedAt, this.discoveredAt.get(domain) ?? 0);
+      if (started - lastCheck < cacheGraceSec * 1000) return fromEntry(entry, 'cache', 'grace');
+    } else {
+      const neg = this.negative.get(domain);
+      if (neg !== undefined) {
+        if (neg.until > started) {
+          return { kind: 'no-policy', domain, reason: neg.reason, source: 'negative-cache' };
+        }
+        this.negative.delete(domain);
+      }
+    }
+
+    this.stats.txtLookups += 1;
+    const found = await discover(this.deps.dns, domain, Math.max(1, deadline - clock.now()));
+    const now = clock.now();
+    this.discoveredAt.set(domain, now);
+
+    switch (found.kind) {
+      case 'error':
+        if (entry !== undefined) return fromEntry(entry, 'stale', `dns-error ${found.code}`);
+        return { kind: 'dns-error', domain, code: found.code, detail: found.message };
+      case 'none':
+        if (entry !== undefined) return fromEntry(entry, 'stale', `txt ${found.reason}`);
+        this.remember(domain, found.reason, now);
+        return {
+          kind: 'no-policy',
+          domain,
+          reason: found.reason,
+          source: 'lookup',
+          ...(found.problems.length > 0 ? { detail: found.problems.map((p) => p.code).join(',') } : {}),
+        };
+      case 'record':
+        break;
+      default: {
+        const unreachable: never = found;
+        return unreachable;
+      }
+    }
+
+    const id = found.record.id;
+    if (entry !== undefined && entry.id === id) {
+      const touched: PolicyEntry = { ...entry, checkedAt: now };
+      await this.store(touched);
+      return fromEntry(touched, 'cache', 'id-unchanged');
+    }
+
+    const failure = this.failures.get(domain);
+    if (failure !== undefined && failure.id === id && now - failure.at < FETCH_BACKOFF_MS) {
+      this.stats.backoffSkips += 1;
+      if (entry !== undefined) return fromEntry(entry, 'stale', `fetch-backoff ${failure.code}`);
+      return { kind: 'no-policy', domain, reason: 'fetch-backoff', source: 'lookup', detail: failure.code };
+    }
+
+    this.stats.fetches += 1;
+    const fetched = await this.deps.fetcher.fetch(domain, Math.max(1, deadline - clock.now()));
+    const after = clock.now();
+    const outcome = this.toEntry(domain, id, fetched, after);
+    if (outcome.kind === 'entry') {
+      this.failures.delete(domain);
+      this.negative.delete(domain);
+      await this.store(outcome.entry);
+      return fromEntry(outcome.entry, 'fetched', entry === undefined ? 'new' : entry.id === id ? 'refresh' : 'new-id');
+    }
+
+    this.stats.fetchFailures += 1;
+    this.failures.set(domain, { id, at: after, code: outcome.code });
+    this.log.warn('policy fetch failed', {
+      domain,
+      id,
+      code: outcome.code,
+      cause: outcome.message,
+      fallback: entry !== undefined ? 'cached policy' : 'no policy',
+    });
+    if (entry !== undefined) return fromEntry(entry, 'stale', `fetch-failed ${outcome.code}`);
+    return { kind: 'no-policy', domain, reason: 'fetch-failed', source: 'lookup', detail: outcome.code };
+  }
+
+  /** Parse a fetch result into a cache entry, or a coded failure. */
+  private toEntry(
+    domain: string,
+    id: string,
+    fetched: FetchResult,
+    now: number,
+  ): { kind: 'entry'; entry: PolicyEntry } | { kind: 'failure'; code: string; message: string } {
+    if (fetched.kind === 'error') return { kind: 'failure', code: fetched.code, message: fetched.message };
+    const parsed = parsePolicyFile(fetched.body);
+    if (!parsed.ok) {
+      return {
+        kind: 'failure',
+        code: 'EPOLICY_INVALID',
+        message: parsed.problems.map((p) => `${p.code}${p.line !== undefined ? ` (line ${p.line})` : ''}: ${p.message}`).join('; '),
+      };
+    }
+    return {
+      kind: 'entry',
+      entry: {
+        v: CACHE_ENTRY_VERSION,
+        domain,
+        id,
+        policyText: fetched.body,
+        policy: parsed.value,
+        fetchedAt: now,
+        expiresAt: now + parsed.value.maxAge * 1000,
+        checkedAt: now,
+      },
+    };
+  }
+
+  /** The cached entry if present and unexpired; a backend failure counts as a miss. */
+  private async usableEntry(domain: string, now: number): Promise<PolicyEntry | undefined> {
+    let entry: PolicyEntry | undefined;
+    try {
+      entry = await this.deps.cache.get(domain);
+    } catch (err) {
+      this.stats.cacheErrors += 1;
+      this.log.warn('cache read failed', { domain, code: 'ECACHE_BACKEND', cause: (err as Error).message });
+      return undefined;
+    }
+    if (entry === undefined) return undefined;
+    // RFC 8461 §3.2 max_age: the policy may be used until fetchedAt + max_age, not after.
+    return entry.expiresAt > now ? entry : undefined;
+  }
+
+  private async store(entry: PolicyEntry): Promise<void> {
+    try {
+      await this.deps.cache.set(entry);
+    } catch (err) {
+      this.stats.cacheErrors += 1;
+      this.log.warn('cache write failed', { domain: entry.domain, code: 'ECACHE_BACKEND', cause: (err as Error).message });
+    }
+  }
+
+  private remember(domain: string, reason: NoPolicyReason, now: number): void {
+    const ttl = this.deps.negativeCacheTtlSec * 1000;
+    if (ttl > 0) this.negative.set(domain, { reason, until: now + ttl });
+  }
+}
+
+function fromEntry(entry: PolicyEntry, source: 'cache' | 'fetched' | 'stale', reason: string): Resolution {
+  return {
+    kind: 'policy',
+    domain: entry.domain,
+    id: entry.id,
+    policy: entry.policy,
+    source,
+    fetchedAt: entry.fetchedAt,
+    expiresAt: entry.expiresAt,
+    reason,
+  };
+}
