@@ -3,12 +3,19 @@
 // `prepare` script, or by `npm run build`).
 import { main } from '../dist/src/cli/main.js';
 
+// Once a command has finished, a leftover handle (a keep-alive socket, a DNS timer of an
+// abandoned lookup) must not keep the process alive: exit after this grace period. The timer
+// is unref'd, so a process with nothing left exits at once without waiting for it.
+const EXIT_GRACE_MS = 1000;
+
 main(process.argv.slice(2)).then(
   (code) => {
     if (typeof code === 'number') process.exitCode = code;
+    setTimeout(() => process.exit(), EXIT_GRACE_MS).unref();
   },
   (err) => {
     process.stderr.write(`mta-sts-bridge: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
     process.exitCode = 2;
+    setTimeout(() => process.exit(), EXIT_GRACE_MS).unref();
   },
 );

@@ -165,7 +165,7 @@ describe('Resolver freshness', () => {
     await w.resolve('example.com');
     w.clock.advance(61_000);
     w.dns.setTxt('example.com', 'v=STSv1; id=two;');
-    w.fetcher.setPolicy('example.com', 'version: STSv1\nmode: enforce\nmx: mx9.example.com\nmax_age: 31557601\n');
+    w.fetcher.setPolicy('example.com', 'version: STSv1\nmode: Enforce\nmx: mx9.example.com\nmax_age: 86400\n');
     const s = await w.resolve('example.com');
     assert.equal(s.kind, 'policy');
     if (s.kind === 'policy') assert.notEqual(s.source, 'fetched');

@@ -1,0 +1,170 @@
+/**
+ * Netstrings (http://cr.yp.to/proto/netstrings.txt): `<decimal length>:<bytes>,`.
+ * A pure, push-style codec: the decoder never buffers more than one payload of at most
+ * `maxPayload` bytes, and rejects an oversized length as soon as its digits prove it.
+ */
+import { Buffer } from 'node:buffer';
+
+/**
+ * Largest socketmap request payload accepted. Postfix's socketmap client sends one
+ * `<name> <key>` per request, far below this; the bound only protects our memory.
+ * (PROTOCOLS.md §5, socketmap_table(5).)
+ */
+export const SOCKETMAP_MAX_REQUEST_BYTES = 10_000;
+
+/**
+ * Largest reply payload the Postfix socketmap client accepts, "not including the netstring
+ * encapsulation" (socketmap_table(5); `DICT_SOCKMAP_DEF_MAX_REPLY` in Postfix dict_sockmap.c).
+ */
+export const SOCKETMAP_MAX_REPLY_BYTES = 100_000;
+
+const COLON = 0x3a;
+const COMMA = 0x2c;
+const DIGIT_0 = 0x30;
+const DIGIT_9 = 0x39;
+
+/** Stable codes of malformed netstring framing (listed in the README). */
+export type NetstringErrorCode =
+  | 'ENETSTRING_BAD_LENGTH' // a non-digit where a length digit or ':' belongs, or an empty length
+  | 'ENETSTRING_LEADING_ZERO' // a length with a leading zero (only `0:` itself may start with 0)
+  | 'ENETSTRING_TOO_LARGE' // the declared length exceeds the payload limit
+  | 'ENETSTRING_MISSING_COMMA' // the byte after the payload is not ','
+  | 'ENETSTRING_TRUNCATED'; // the stream ended inside a netstring
+
+/** One step out of a netstring decoder. */
+export type NetstringStep =
+  | { readonly kind: 'payload'; readonly payload: Buffer }
+  | { readonly kind: 'error'; readonly code: NetstringErrorCode; readonly message: string };
+
+/** Push-style netstring decoder. After the first error step it yields nothing more. */
+export interface NetstringDecoder {
+  push(chunk: Uint8Array): NetstringStep[];
+  /** The peer closed its side: a netstring left unfinished is an `ENETSTRING_TRUNCATED` error. */
+  end(): NetstringStep[];
+}
+
+type State =
+  | { readonly at: 'length'; value: number; digits: number }
+  | { readonly at: 'payload'; readonly buffer: Buffer; filled: number }
+  | { readonly at: 'comma'; readonly buffer: Buffer }
+  | { readonly at: 'stopped' };
+
+function printable(byte: number): string {
+  return byte >= 0x21 && byte <= 0x7e ? `'${String.fromCharCode(byte)}'` : `0x${byte.toString(16).padStart(2, '0')}`;
+}
+
+/** A decoder that accepts payloads of at most `maxPayload` bytes. */
+export function createNetstringDecoder(maxPayload: number): NetstringDecoder {
+  if (!Number.isSafeInteger(maxPayload) || maxPayload < 0) {
+    throw new RangeError(`maxPayload must be a non-negative safe integer, got ${maxPayload}`);
+  }
+  let state: State = { at: 'length', value: 0, digits: 0 };
+
+  const fail = (out: NetstringStep[], code: NetstringErrorCode, message: string): NetstringStep[] => {
+    state = { at: 'stopped' };
+    out.push({ kind: 'error', code, message });
+    return out;
+  };
+
+  return {
+    push(chunk: Uint8Array): NetstringStep[] {
+      const out: NetstringStep[] = [];
+      let i = 0;
+      while (i < chunk.length) {
+        switch (state.at) {
+          case 'stopped':
+            return out;
+          case 'length': {
+            const byte = chunk[i] as number;
+            i += 1;
+            if (byte >= DIGIT_0 && byte <= DIGIT_9) {
+              if (state.digits > 0 && state.value === 0) {
+                return fail(out, 'ENETSTRING_LEADING_ZERO', 'netstring length has a leading zero');
+              }
+              state.value = state.value * 10 + (byte - DIGIT_0);
+              state.digits += 1;
+              // Checked per digit, so a huge digit string is refused at the first digit too many.
+              if (state.value > maxPayload) {
+                return fail(
+                  out,
+                  'ENETSTRING_TOO_LARGE',
+                  `netstring length exceeds the limit of ${maxPayload} bytes`,
+                );
+              }
+            } else if (byte === COLON && state.digits > 0) {
+              // Bounded by maxPayload above, so this allocation is bounded too.
+              const buffer = Buffer.alloc(state.value);
+              state = state.value === 0 ? { at: 'comma', buffer } : { at: 'payload', buffer, filled: 0 };
+            } else {
+              return fail(
+                out,
+                'ENETSTRING_BAD_LENGTH',
+                state.digits === 0 && byte === COLON
+                  ? 'netstring length is empty'
+                  : `unexpected byte ${printable(byte)} in netstring length`,
+              );
+            }
+            break;
+          }
+          case 'payload': {
+            const take = Math.min(state.buffer.length - state.filled, chunk.length - i);
+            state.buffer.set(chunk.subarray(i, i + take), state.filled);
+            state.filled += take;
+            i += take;
+            if (state.filled === state.buffer.length) state = { at: 'comma', buffer: state.buffer };
+            break;
+          }
+          case 'comma': {
+            const byte = chunk[i] as number;
+            i += 1;
+            if (byte !== COMMA) {
+              return fail(out, 'ENETSTRING_MISSING_COMMA', `expected ',' after netstring payload, got ${printable(byte)}`);
+            }
+            out.push({ kind: 'payload', payload: state.buffer });
+            state = { at: 'length', value: 0, digits: 0 };
+            break;
+          }
+          default: {
+            const _never: never = state;
+            return _never;
+          }
+        }
+      }
+      return out;
+    },
+
+    end(): NetstringStep[] {
+      const s = state;
+      state = { at: 'stopped' };
+      switch (s.at) {
+        case 'stopped':
+          return [];
+        case 'length':
+          return s.digits === 0 ? [] : [truncated('in its length')];
+        case 'payload':
+          return [truncated(`after ${s.filled} of ${s.buffer.length} payload bytes`)];
+        case 'comma':
+          return [truncated("before the closing ','")];
+        default: {
+          const _never: never = s;
+          return _never;
+        }
+      }
+    },
+  };
+}
+
+function truncated(where: string): NetstringStep {
+  return { kind: 'error', code: 'ENETSTRING_TRUNCATED', message: `stream ended inside a netstring, ${where}` };
+}
+
+/** `payload` (a string is encoded as UTF-8) framed as one netstring. */
+export function encodeNetstring(payload: Uint8Array | string): Buffer {
+  const body = typeof payload === 'string' ? Buffer.from(payload, 'utf8') : payload;
+  const head = Buffer.from(`${body.length}:`, 'latin1');
+  const out = Buffer.allocUnsafe(head.length + body.length + 1);
+  head.copy(out, 0);
+  out.set(body, head.length);
+  out[out.length - 1] = COMMA;
+  return out;
+}

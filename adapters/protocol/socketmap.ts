@@ -1,0 +1,198 @@
+/**
+ * Postfix/Sendmail socketmap (socketmap_table(5)): one netstring request `<name> <key>`, one
+ * netstring reply, many per connection. The map name selects the zone.
+ */
+import { Buffer } from 'node:buffer';
+import type { Decoder, DecodeStep, HandlerContext, ProtocolAdapter } from '../../src/protocol/types.js';
+import {
+  SOCKETMAP_MAX_REPLY_BYTES,
+  SOCKETMAP_MAX_REQUEST_BYTES,
+  createNetstringDecoder,
+  encodeNetstring,
+} from './netstring.js';
+import type { NetstringStep } from './netstring.js';
+import { postfixAnswer } from './postfix-answer.js';
+import { parsePostfixKey } from './postfix-key.js';
+
+export { SOCKETMAP_MAX_REPLY_BYTES, SOCKETMAP_MAX_REQUEST_BYTES } from './netstring.js';
+
+/**
+ * One decoded request. Either part may be empty (a payload with no space or nothing after it):
+ * `handle` answers those with PERM. Bytes that are not UTF-8 decode to U+FFFD.
+ */
+export interface SocketmapRequest {
+  readonly mapName: string;
+  readonly key: string;
+}
+
+/** Stable codes in socketmap log lines (listed in the README). */
+export type SocketmapLogCode =
+  | 'ESOCKETMAP_BAD_REQUEST' // empty map name or key: answered PERM
+  | 'ESOCKETMAP_REPLY_TOO_LARGE' // even the plain answer exceeds 100,000 bytes: answered PERM
+  | 'ESOCKETMAP_INTERNAL'; // handle caught an unexpected exception: answered TEMP
+
+const SPACE = 0x20;
+
+/** Longest TEMP/PERM reason we send; Postfix only logs it. */
+const MAX_REASON_LENGTH = 512;
+
+/** Bytes of the largest request on the wire: `10000:` + payload + `,`. */
+const MAX_REQUEST_WIRE_BYTES = String(SOCKETMAP_MAX_REQUEST_BYTES).length + 1 + SOCKETMAP_MAX_REQUEST_BYTES + 1;
+
+/** Split a request payload at its first space. */
+export function parseSocketmapPayload(payload: Buffer): SocketmapRequest {
+  const space = payload.indexOf(SPACE);
+  if (space < 0) return { mapName: payload.toString('utf8'), key: '' };
+  return { mapName: payload.toString('utf8', 0, space), key: payload.toString('utf8', space + 1) };
+}
+
+/** A fresh per-connection decoder. */
+export function newSocketmapDecoder(): Decoder<SocketmapRequest> {
+  const netstrings = createNetstringDecoder(SOCKETMAP_MAX_REQUEST_BYTES);
+  const convert = (steps: readonly NetstringStep[]): DecodeStep<SocketmapRequest>[] =>
+    steps.map((step): DecodeStep<SocketmapRequest> => {
+      switch (step.kind) {
+        case 'payload':
+          return { kind: 'request', request: parseSocketmapPayload(step.payload) };
+        case 'error':
+          // No reply: the stream is out of step, so no reply could be matched to a request.
+          return { kind: 'error', code: step.code, message: step.message };
+        default: {
+          const _never: never = step;
+          return _never;
+        }
+      }
+    });
+  return {
+    push: (chunk) => convert(netstrings.push(chunk)),
+    end: () => convert(netstrings.end()),
+  };
+}
+
+function reasonText(reason: string): string {
+  const clean = reason.replace(/[^\x20-\x7e]/g, '?');
+  return clean.length > MAX_REASON_LENGTH ? `${clean.slice(0, MAX_REASON_LENGTH - 3)}...` : clean;
+}
+
+/** Reply payloads, exactly as socketmap_table(5) spells them. */
+export const socketmapReply = {
+  ok: (data: string): string => `OK ${data}`,
+  /** With the space: socketmap_table(5) "NOTFOUND <space>". */
+  notfound: (): string => 'NOTFOUND ',
+  temp: (reason: string): string => `TEMP ${reasonText(reason)}`,
+  perm: (reason: string): string => `PERM ${reasonText(reason)}`,
+} as const;
+
+function fits(payload: string): boolean {
+  return Buffer.byteLength(payload, 'utf8') <= SOCKETMAP_MAX_REPLY_BYTES;
+}
+
+async function answer(req: SocketmapRequest, ctx: HandlerContext): Promise<string> {
+  const log = ctx.log;
+  if (req.mapName === '' || req.key === '') {
+    const reason = req.mapName === '' ? 'missing map name' : 'missing key';
+    log.warn('socketmap request without map name or key', {
+      code: 'ESOCKETMAP_BAD_REQUEST',
+      mapName: req.mapName,
+      key: req.key,
+      outcome: 'perm',
+      reason,
+    });
+    return socketmapReply.perm(reason);
+  }
+
+  const parsed = parsePostfixKey(req.key);
+  switch (parsed.kind) {
+    case 'skip': {
+      const fields = { key: req.key, mapName: req.mapName, outcome: 'notfound', reason: parsed.reason, detail: parsed.detail };
+      switch (parsed.reason) {
+        case 'parent-domain':
+        case 'ip-literal':
+          // Routine: Postfix probes parent suffixes after every miss, and IP next hops exist.
+          log.debug('socketmap key needs no MTA-STS lookup', fields);
+          break;
+        case 'invalid':
+          log.info('socketmap key is not a domain name', fields);
+          break;
+        default: {
+          const _never: never = parsed.reason;
+          return _never;
+        }
+      }
+      return socketmapReply.notfound();
+    }
+    case 'domain':
+      break;
+    default: {
+      const _never: never = parsed;
+      return _never;
+    }
+  }
+
+  const result = await ctx.lookup.lookup(parsed.domain, req.mapName);
+  const ans = postfixAnswer(result);
+  log.debug('socketmap answer', {
+    domain: parsed.domain,
+    key: req.key,
+    zone: result.zoneName,
+    resolution: result.resolution.kind,
+    outcome: ans.kind,
+  });
+  switch (ans.kind) {
+    case 'ok': {
+      const full = socketmapReply.ok(ans.data);
+      if (fits(full)) return full;
+      const plain = socketmapReply.ok(ans.plainData);
+      if (fits(plain)) {
+        log.warn('socketmap answer too large with TLSRPT attributes; sent the plain answer', {
+          domain: parsed.domain,
+          bytes: Buffer.byteLength(full, 'utf8'),
+          limit: SOCKETMAP_MAX_REPLY_BYTES,
+        });
+        return plain;
+      }
+      log.error('socketmap answer too large for Postfix', {
+        code: 'ESOCKETMAP_REPLY_TOO_LARGE',
+        domain: parsed.domain,
+        bytes: Buffer.byteLength(plain, 'utf8'),
+        limit: SOCKETMAP_MAX_REPLY_BYTES,
+        outcome: 'perm',
+      });
+      return socketmapReply.perm('reply too large');
+    }
+    case 'notfound':
+      return socketmapReply.notfound();
+    case 'temp':
+      return socketmapReply.temp(ans.reason);
+    default: {
+      const _never: never = ans;
+      return _never;
+    }
+  }
+}
+
+/** The socketmap protocol adapter. */
+export const socketmapAdapter: ProtocolAdapter<SocketmapRequest> = {
+  protocol: 'socketmap',
+  oneShot: false,
+  maxRequestBytes: MAX_REQUEST_WIRE_BYTES,
+  newDecoder: newSocketmapDecoder,
+  async handle(req: SocketmapRequest, ctx: HandlerContext): Promise<Uint8Array> {
+    try {
+      return encodeNetstring(await answer(req, ctx));
+    } catch (err) {
+      try {
+        ctx.log.error('socketmap request failed', {
+          code: 'ESOCKETMAP_INTERNAL',
+          mapName: req.mapName,
+          key: req.key,
+          outcome: 'temp',
+          error: err instanceof Error ? err.message : String(err),
+        });
+      } catch {
+        // A failing logger must not turn into a rejected handle().
+      }
+      return encodeNetstring(socketmapReply.temp('internal error'));
+    }
+  },
+};

@@ -1,0 +1,95 @@
+/**
+ * `check-config`: validate a configuration file and summarize it, or list every problem.
+ */
+import { readFile } from 'node:fs/promises';
+import type { BridgeConfig, ListenerConfig } from '../config/types.js';
+import { defaultConfig, parseConfigText } from '../config/load.js';
+import { formatListenAddress } from '../config/address.js';
+import { formatProblem } from '../config/problems.js';
+import { parseArgs, stringOption } from './args.js';
+import { EXIT_ERROR, EXIT_OK, PROGRAM, type CliIo, usageError } from './io.js';
+import { CHECK_CONFIG_USAGE } from './usage.js';
+
+export async function checkConfigCommand(argv: readonly string[], io: CliIo): Promise<number> {
+  const args = parseArgs(argv, [
+    { name: 'config', short: 'c', value: true },
+    { name: 'help', short: 'h', value: false },
+  ]);
+  if (!args.ok) return usageError(io, args.message, CHECK_CONFIG_USAGE);
+  if (args.options.has('help')) {
+    io.out(`${CHECK_CONFIG_USAGE}\n`);
+    return EXIT_OK;
+  }
+  if (args.positionals.length > 0) {
+    return usageError(io, `unexpected argument ${JSON.stringify(args.positionals[0])} (use -c FILE)`, CHECK_CONFIG_USAGE);
+  }
+  const path = stringOption(args.options, 'config');
+  if (path === undefined) {
+    io.out(`OK: embedded defaults\n${summarize(defaultConfig())}`);
+    return EXIT_OK;
+  }
+
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    io.err(`${PROGRAM}: cannot read ${path}: ${(err as Error).message} [ECONFIG_READ]\n`);
+    return EXIT_ERROR;
+  }
+  const result = parseConfigText(text, path);
+  if (!result.ok) {
+    for (const p of result.problems) io.err(`${formatProblem(path, p)}\n`);
+    const n = result.problems.length;
+    io.err(`${path}: ${n} ${n === 1 ? 'problem' : 'problems'}\n`);
+    return EXIT_ERROR;
+  }
+  for (const w of result.warnings) io.err(`${formatProblem(path, w)} (warning)\n`);
+  io.out(`OK: ${path}\n${summarize(result.config)}`);
+  return EXIT_OK;
+}
+
+/** Human summary of a valid config: listeners, cache, zones, logging. */
+export function summarize(config: BridgeConfig): string {
+  const lines: string[] = [];
+  lines.push(`listeners (${config.listeners.length}):`);
+  for (const l of config.listeners) lines.push(`  ${describeListener(l)}`);
+  switch (config.cache.type) {
+    case 'internal':
+      lines.push(`cache: internal (memory, up to ${config.cache.cacheSize} entries)`);
+      break;
+    default: {
+      const _never: never = config.cache.type;
+      lines.push(`cache: ${String(_never)}`);
+    }
+  }
+  const zoneNames = Object.keys(config.zones).sort();
+  lines.push(`zones: default${zoneNames.length > 0 ? `, ${zoneNames.join(', ')}` : ''}`);
+  lines.push(`  default: ${describeZone(config.defaultZone)}`);
+  for (const name of zoneNames) {
+    const zone = config.zones[name];
+    if (zone !== undefined) lines.push(`  ${name}: ${describeZone(zone)}`);
+  }
+  lines.push(
+    `timeouts: idle ${config.idleTimeoutSec}s, shutdown ${config.shutdownTimeoutSec}s, cache grace ${config.cacheGraceSec}s, ` +
+      `negative cache ${config.negativeCacheTtlSec}s (${config.negativeCacheSize} domains)`,
+  );
+  lines.push(`logging: ${config.logging.level}, ${config.logging.format}`);
+  return `${lines.join('\n')}\n`;
+}
+
+function describeListener(l: ListenerConfig): string {
+  let s = `${l.protocol} ${formatListenAddress(l.address)}`;
+  if (l.mode !== undefined) s += ` mode ${l.mode.toString(8).padStart(4, '0')}`;
+  if (l.zone !== undefined) s += ` zone ${l.zone}`;
+  return `${s} (${l.origin})`;
+}
+
+function describeZone(z: BridgeConfig['defaultZone']): string {
+  return [
+    `timeout ${z.timeoutSec}s`,
+    `strict_testing ${z.strictTesting ? 'yes' : 'no'}`,
+    `require_sni ${z.requireSni ? 'yes' : 'no'}`,
+    `tlsrpt ${z.tlsrpt ? 'yes' : 'no'}`,
+    `dns_error ${z.dnsErrorAnswer}`,
+  ].join(', ');
+}

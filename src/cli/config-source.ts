@@ -1,0 +1,24 @@
+/**
+ * The configuration a subcommand runs with: the file given with `-c`, or the embedded defaults.
+ */
+import type { BridgeConfig } from '../config/types.js';
+import type { ConfigProblem } from '../config/problems.js';
+import { defaultConfig, loadConfigFileWithWarnings } from '../config/load.js';
+import { reportError, type CliIo } from './io.js';
+
+export interface LoadedConfig {
+  readonly config: BridgeConfig;
+  /** Ignored keys and the like, for the caller to log. */
+  readonly warnings: readonly ConfigProblem[];
+}
+
+/** Load `path` (or the defaults); on failure print every problem and return undefined. */
+export async function loadConfigOrReport(path: string | undefined, io: CliIo): Promise<LoadedConfig | undefined> {
+  if (path === undefined) return { config: defaultConfig(), warnings: [] };
+  try {
+    return await loadConfigFileWithWarnings(path);
+  } catch (err) {
+    reportError(io, err, path);
+    return undefined;
+  }
+}

@@ -1,0 +1,36 @@
+/**
+ * The command line: `mta-sts-bridge <command> [options]`. Returns the exit status.
+ */
+import { checkConfigCommand } from './check-config.js';
+import { EXIT_ERROR, EXIT_OK, packageVersion, processIo, PROGRAM, type CliIo, usageError } from './io.js';
+import { queryCommand } from './query.js';
+import { serveCommand } from './serve.js';
+import { USAGE } from './usage.js';
+
+/** Run the command in `argv` (without node and the script). */
+export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'serve':
+      return serveCommand(rest, io);
+    case 'query':
+      return queryCommand(rest, io);
+    case 'check-config':
+      return checkConfigCommand(rest, io);
+    case 'help':
+    case '--help':
+    case '-h':
+      io.out(`${USAGE}\n`);
+      return EXIT_OK;
+    case '--version':
+      io.out(`${PROGRAM} ${packageVersion()}\n`);
+      return EXIT_OK;
+    case undefined:
+      io.err(`${USAGE}\n`);
+      return EXIT_ERROR;
+    default:
+      return command.startsWith('-')
+        ? usageError(io, `unknown option ${command}`, USAGE)
+        : usageError(io, `unknown command ${JSON.stringify(command)}`, USAGE);
+  }
+}

@@ -1,0 +1,167 @@
+/**
+ * Turns the YAML document's root node into a BridgeConfig, reporting every problem found.
+ * Key names follow the Python postfix-mta-sts-resolver (`mta-sts-daemon.yml`) so that its
+ * files load unchanged; our own additions are listed in docs/config.md.
+ */
+import { isMap, type Node } from 'yaml';
+import {
+  buildDefaultConfig,
+  DEFAULT_CACHE_GRACE_SEC,
+  DEFAULT_CACHE_SIZE,
+  DEFAULT_IDLE_TIMEOUT_SEC,
+  DEFAULT_LOGGING,
+  DEFAULT_NEGATIVE_CACHE_SIZE,
+  DEFAULT_NEGATIVE_CACHE_TTL_SEC,
+  DEFAULT_SHUTDOWN_TIMEOUT_SEC,
+} from './defaults.js';
+import {
+  CACHE_ENTRIES_MAX,
+  CACHE_GRACE_MAX_SEC,
+  IDLE_TIMEOUT_MAX_SEC,
+  NEGATIVE_CACHE_TTL_MAX_SEC,
+  PROACTIVE_CONCURRENCY_MAX,
+  PROACTIVE_INTERVAL_MAX_SEC,
+  SHUTDOWN_TIMEOUT_MAX_SEC,
+} from './limits.js';
+import { asMap, describe, readBool, readEnum, readMap, readNumber, report, warn, type Field, type ReadContext } from './node-reader.js';
+import type { BridgeConfig, CacheConfig, LoggingConfig } from './types.js';
+import { readListeners } from './validate-listeners.js';
+import { readDefaultZone, readZones } from './validate-zone.js';
+
+/** Every top-level key: the Python tool's, then ours. */
+export const TOP_LEVEL_KEYS = [
+  // postfix-mta-sts-resolver
+  'host',
+  'port',
+  'path',
+  'mode',
+  'reuse_port',
+  'shutdown_timeout',
+  'cache_grace',
+  'cache',
+  'proactive_policy_fetching',
+  'default_zone',
+  'zones',
+  // Found in the Python tool's early example file; it never read it. Accepted with a warning.
+  'logfile',
+  // mta-sts-bridge
+  'listeners',
+  'negative_cache_ttl',
+  'negative_cache_size',
+  'idle_timeout',
+  'logging',
+] as const;
+
+const CACHE_KEYS = ['type', 'options'] as const;
+const INTERNAL_CACHE_OPTION_KEYS = ['cache_size'] as const;
+/** Backends the Python tool has; only the in-memory one exists here so far. */
+const CACHE_TYPES = ['internal', 'sqlite', 'redis', 'redis_sentinel', 'postgres'] as const;
+const CACHE_TYPE_ALIASES: Readonly<Record<string, 'internal'>> = { memory: 'internal' };
+const PROACTIVE_KEYS = ['enabled', 'interval', 'concurrency_limit', 'grace_ratio'] as const;
+const LOGGING_KEYS = ['level', 'format'] as const;
+const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
+// The Python tool's -v spelling and the usual long one.
+const LOG_LEVEL_ALIASES: Readonly<Record<string, 'warn'>> = { warning: 'warn' };
+const LOG_FORMATS = ['text', 'json'] as const;
+
+/** Validates the document root (null for an empty file). Returns a config even when problems were reported. */
+export function validateRoot(ctx: ReadContext, root: Node | null): BridgeConfig {
+  const defaults = buildDefaultConfig();
+  if (root === null) return defaults;
+  if (!isMap(root)) {
+    report(ctx, 'ECONFIG_TYPE', '', root, `the configuration must be a mapping of keys (like "port: 8461"), found ${describe(root)}`);
+    return defaults;
+  }
+  const top = readMap(ctx, root, '', TOP_LEVEL_KEYS);
+  const num = (key: string, rule: Parameters<typeof readNumber>[2], fallback: number): number => {
+    const field = top.get(key);
+    return (field === undefined ? undefined : readNumber(ctx, field, rule)) ?? fallback;
+  };
+
+  const logfile = top.get('logfile');
+  if (logfile !== undefined) {
+    warn(ctx, 'ECONFIG_IGNORED', logfile.path, logfile.keyNode, 'ignored: logs go to stderr (the Python resolver never read this key either)');
+  }
+
+  // Validated for its problems only: nothing in BridgeConfig depends on it yet.
+  readProactive(ctx, top.get('proactive_policy_fetching'));
+
+  const zones = readZones(ctx, top.get('zones'));
+  return {
+    listeners: readListeners(
+      ctx,
+      {
+        host: top.get('host'),
+        port: top.get('port'),
+        path: top.get('path'),
+        mode: top.get('mode'),
+        reusePort: top.get('reuse_port'),
+        listeners: top.get('listeners'),
+      },
+      Object.keys(zones),
+    ),
+    shutdownTimeoutSec: num('shutdown_timeout', { above: 0, max: SHUTDOWN_TIMEOUT_MAX_SEC }, DEFAULT_SHUTDOWN_TIMEOUT_SEC),
+    cacheGraceSec: num('cache_grace', { min: 0, max: CACHE_GRACE_MAX_SEC }, DEFAULT_CACHE_GRACE_SEC),
+    negativeCacheTtlSec: num('negative_cache_ttl', { min: 0, max: NEGATIVE_CACHE_TTL_MAX_SEC }, DEFAULT_NEGATIVE_CACHE_TTL_SEC),
+    negativeCacheSize: num('negative_cache_size', { integer: true, min: 0, max: CACHE_ENTRIES_MAX }, DEFAULT_NEGATIVE_CACHE_SIZE),
+    idleTimeoutSec: num('idle_timeout', { above: 0, max: IDLE_TIMEOUT_MAX_SEC }, DEFAULT_IDLE_TIMEOUT_SEC),
+    cache: readCache(ctx, top.get('cache')),
+    defaultZone: readDefaultZone(ctx, top.get('default_zone')),
+    zones,
+    logging: readLogging(ctx, top.get('logging')),
+  };
+}
+
+/** The Python tool's background refresher: its settings are checked, but enabling it is refused for now. */
+function readProactive(ctx: ReadContext, field: Field | undefined): void {
+  if (field === undefined) return;
+  const map = asMap(ctx, field);
+  if (map === undefined) return;
+  const f = readMap(ctx, map, field.path, PROACTIVE_KEYS);
+  const enabled = f.get('enabled');
+  if (enabled !== undefined && readBool(ctx, enabled) === true) {
+    report(ctx, 'ECONFIG_UNSUPPORTED', enabled.path, enabled.node, 'proactive policy fetching is not implemented yet; set "enabled: false" or remove the block');
+  }
+  const interval = f.get('interval');
+  if (interval !== undefined) readNumber(ctx, interval, { integer: true, min: 1, max: PROACTIVE_INTERVAL_MAX_SEC });
+  const concurrency = f.get('concurrency_limit');
+  if (concurrency !== undefined) readNumber(ctx, concurrency, { integer: true, min: 1, max: PROACTIVE_CONCURRENCY_MAX });
+  const ratio = f.get('grace_ratio');
+  if (ratio !== undefined) readNumber(ctx, ratio, { above: 0 });
+}
+
+function readCache(ctx: ReadContext, field: Field | undefined): CacheConfig {
+  const fallback: CacheConfig = { type: 'internal', cacheSize: DEFAULT_CACHE_SIZE };
+  if (field === undefined) return fallback;
+  const map = asMap(ctx, field);
+  if (map === undefined) return fallback;
+  const f = readMap(ctx, map, field.path, CACHE_KEYS);
+  const typeField = f.get('type');
+  const type = typeField === undefined ? 'internal' : readEnum(ctx, typeField, CACHE_TYPES, CACHE_TYPE_ALIASES);
+  if (type === undefined) return fallback;
+  if (type !== 'internal') {
+    // The options of other backends are not checked: they would be refused anyway.
+    report(ctx, 'ECONFIG_UNSUPPORTED', typeField?.path ?? 'cache.type', typeField?.node, `cache type "${type}" is not implemented yet; use "internal" (in memory)`);
+    return fallback;
+  }
+  const options = f.get('options');
+  if (options === undefined) return fallback;
+  const optionsMap = asMap(ctx, options);
+  if (optionsMap === undefined) return fallback;
+  const size = readMap(ctx, optionsMap, options.path, INTERNAL_CACHE_OPTION_KEYS).get('cache_size');
+  const cacheSize = size === undefined ? undefined : readNumber(ctx, size, { integer: true, min: 1, max: CACHE_ENTRIES_MAX });
+  return { type: 'internal', cacheSize: cacheSize ?? DEFAULT_CACHE_SIZE };
+}
+
+function readLogging(ctx: ReadContext, field: Field | undefined): LoggingConfig {
+  if (field === undefined) return { ...DEFAULT_LOGGING };
+  const map = asMap(ctx, field);
+  if (map === undefined) return { ...DEFAULT_LOGGING };
+  const f = readMap(ctx, map, field.path, LOGGING_KEYS);
+  const level = f.get('level');
+  const format = f.get('format');
+  return {
+    level: (level === undefined ? undefined : readEnum(ctx, level, LOG_LEVELS, LOG_LEVEL_ALIASES)) ?? DEFAULT_LOGGING.level,
+    format: (format === undefined ? undefined : readEnum(ctx, format, LOG_FORMATS)) ?? DEFAULT_LOGGING.format,
+  };
+}

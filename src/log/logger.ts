@@ -1,0 +1,149 @@
+/**
+ * The process logger: winston, one line per event on stderr, as text or JSON.
+ * Components log through a child logger (`log.child({ component: 'resolver' })`) and use the
+ * stable field names of {@link STABLE_FIELDS}, so that log searches keep working across versions.
+ */
+import winston from 'winston';
+import type { Writable } from 'node:stream';
+import type { LoggingConfig } from '../config/types.js';
+
+/** Levels the configuration and `-v` accept, most severe first (winston's npm levels). */
+export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/**
+ * Fields printed first, in this order, after the message; any other field follows sorted by
+ * name. A fixed order keeps text lines diffable and greppable.
+ */
+export const STABLE_FIELDS = [
+  'domain',
+  'zone',
+  'outcome',
+  'source',
+  'reason',
+  'code',
+  'listener',
+  'peer',
+] as const;
+
+/** Keys of a winston info object that are not fields. */
+const RESERVED_KEYS = new Set(['level', 'message', 'component', 'timestamp']);
+
+export interface LoggerOptions {
+  /** Overrides `cfg.level` (the CLI's `-v LEVEL`). */
+  readonly level?: LogLevel;
+  /** Where lines go; stderr by default (tests pass a stream to capture them). */
+  readonly stream?: Writable;
+}
+
+/** True when `value` names a level this program accepts. */
+export function isLogLevel(value: string): value is LogLevel {
+  return (LOG_LEVELS as readonly string[]).includes(value);
+}
+
+/** Create the root logger. */
+export function createLogger(cfg: LoggingConfig, options: LoggerOptions = {}): winston.Logger {
+  const line =
+    cfg.format === 'json'
+      ? winston.format.printf((info) => formatJsonLine(info, new Date()))
+      : winston.format.printf((info) => formatTextLine(info, new Date()));
+  return winston.createLogger({
+    level: options.level ?? cfg.level,
+    levels: winston.config.npm.levels,
+    format: line,
+    transports: [new winston.transports.Stream({ stream: options.stream ?? process.stderr })],
+    exitOnError: false,
+  });
+}
+
+/** A logger that drops everything (tests, and library use without logging). */
+export function createSilentLogger(): winston.Logger {
+  return winston.createLogger({ silent: true, transports: [new winston.transports.Console({ silent: true })] });
+}
+
+/** Fields of `info` other than the reserved ones, stable names first, the rest by name. */
+export function orderedFields(info: Record<string, unknown>): Array<[string, unknown]> {
+  const out: Array<[string, unknown]> = [];
+  for (const key of STABLE_FIELDS) {
+    if (info[key] !== undefined) out.push([key, info[key]]);
+  }
+  const stable = new Set<string>(STABLE_FIELDS);
+  const rest = Object.keys(info)
+    .filter((k) => !stable.has(k) && !RESERVED_KEYS.has(k) && info[k] !== undefined)
+    .sort();
+  for (const key of rest) out.push([key, info[key]]);
+  return out;
+}
+
+/**
+ * `2024-05-01T12:00:00.000Z info resolver: fetched policy domain=example.com source=fetched`.
+ * Values with spaces, quotes, `=` or control characters are JSON-quoted so a line stays one line
+ * and splits unambiguously; arrays are joined with commas, objects shown as JSON.
+ */
+export function formatTextLine(info: Record<string, unknown>, time: Date): string {
+  const component = typeof info['component'] === 'string' ? info['component'] : 'main';
+  let line = `${time.toISOString()} ${String(info['level'])} ${component}: ${oneLine(String(info['message'] ?? ''))}`;
+  for (const [key, value] of orderedFields(info)) {
+    line += ` ${key}=${textValue(value)}`;
+  }
+  return line;
+}
+
+/** One JSON object per line: time, level, component, msg, then the fields in stable order. */
+export function formatJsonLine(info: Record<string, unknown>, time: Date): string {
+  const obj: Record<string, unknown> = {
+    time: time.toISOString(),
+    level: info['level'],
+    component: typeof info['component'] === 'string' ? info['component'] : 'main',
+    msg: String(info['message'] ?? ''),
+  };
+  for (const [key, value] of orderedFields(info)) obj[key] = jsonValue(value);
+  try {
+    return JSON.stringify(obj);
+  } catch {
+    // Circular or BigInt values: fall back to their string forms rather than lose the event.
+    for (const key of Object.keys(obj)) obj[key] = typeof obj[key] === 'object' ? String(obj[key]) : obj[key];
+    return JSON.stringify(obj, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+  }
+}
+
+function jsonValue(value: unknown): unknown {
+  if (value instanceof Error) return { name: value.name, message: value.message, code: errorCode(value) };
+  return value;
+}
+
+function errorCode(err: Error): string | undefined {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+function textValue(value: unknown): string {
+  if (Array.isArray(value)) return quoteIfNeeded(value.map((v) => plainText(v)).join(','));
+  if (typeof value === 'object' && value !== null && !(value instanceof Error)) {
+    // JSON splits unambiguously at spaces as long as it has none of its own.
+    const json = plainText(value);
+    return /\s/.test(json) ? JSON.stringify(json) : json;
+  }
+  return quoteIfNeeded(plainText(value));
+}
+
+function plainText(value: unknown): string {
+  if (value instanceof Error) return errorCode(value) !== undefined ? `${errorCode(value)}: ${value.message}` : value.message;
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+function quoteIfNeeded(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return s === '' || /[\s"=\u0000-\u001f\u007f]/.test(s) ? JSON.stringify(s) : s;
+}
+
+function oneLine(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/[\r\n\u0000-\u001f\u007f]/g, (c) => JSON.stringify(c).slice(1, -1));
+}

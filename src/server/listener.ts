@@ -1,0 +1,202 @@
+/**
+ * Opening one listening socket: TCP (`HOST:PORT`, `[IPV6]:PORT`) or a unix socket path.
+ *
+ * Unix socket paths get careful treatment because a daemon restarted after a crash finds its
+ * old socket file still there: a STALE socket (nobody accepts on it) is removed and replaced;
+ * a LIVE one (another process answers) is never stolen; a file that is not a socket is never
+ * deleted.
+ */
+import net from 'node:net';
+import { chmod, lstat, unlink } from 'node:fs/promises';
+import type { ListenerConfig } from '../config/types.js';
+import { BridgeError } from '../errors.js';
+import { formatListenAddress as formatAddress } from '../config/address.js';
+import { formatHostPort } from './address.js';
+
+/**
+ * How long the probe of an existing unix socket may take. A local connect answers at once;
+ * one that hangs means a live server with a full backlog, so it counts as live.
+ */
+export const STALE_PROBE_TIMEOUT_MS = 1000;
+
+/** A bound, listening socket. */
+export interface OpenListener {
+  readonly config: ListenerConfig;
+  readonly server: net.Server;
+  /** The bound address as text (with the real port when port 0 was asked for). */
+  readonly address: string;
+  /** TCP port actually bound, for TCP listeners. */
+  readonly port: number | undefined;
+  /**
+   * Stop accepting at once; resolves when the listening socket AND every connection it
+   * accepted are closed (net.Server semantics), and the socket file is removed.
+   */
+  close(): Promise<void>;
+}
+
+/**
+ * Bind and listen. Accepted sockets go to `onConnection`. Half-open connections are allowed:
+ * Exim's `${readsocket}` shuts its write side after the request and still reads the reply.
+ * Throws BridgeError ELISTEN_IN_USE, ELISTEN_ADDRESS or ELISTEN_FAILED.
+ */
+export async function openListener(
+  config: ListenerConfig,
+  onConnection: (socket: net.Socket) => void,
+): Promise<OpenListener> {
+  const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: false }, onConnection);
+  const address = config.address;
+  switch (address.kind) {
+    case 'tcp': {
+      // SO_REUSEPORT (`reusePort`) exists from Node 22.12/23.1 on and is absent from the Node 20
+      // types; Node 20 ignores the unknown option, so it is passed through for newer runtimes.
+      const options = { host: address.host, port: address.port, reusePort: config.reusePort } as net.ListenOptions;
+      await listen(server, options, config);
+      const bound = server.address();
+      const port = typeof bound === 'object' && bound !== null ? bound.port : address.port;
+      return {
+        config,
+        server,
+        address: formatHostPort(address.host, port),
+        port,
+        close: () => closeServer(server),
+      };
+    }
+    case 'unix': {
+      await clearStaleSocket(address.path, config);
+      await listen(server, { path: address.path }, config);
+      const created = await lstat(address.path).catch(() => undefined);
+      if (config.mode !== undefined) {
+        try {
+          // After listen: the file only exists from bind() on, and bind() applies the umask.
+          await chmod(address.path, config.mode);
+        } catch (err) {
+          await closeServer(server);
+          throw new BridgeError(
+            'ELISTEN_FAILED',
+            `${config.origin}: cannot set mode ${config.mode.toString(8)} on ${address.path}: ${errMessage(err)}`,
+            { cause: err },
+          );
+        }
+      }
+      return {
+        config,
+        server,
+        address: formatAddress(address),
+        port: undefined,
+        close: async () => {
+          await closeServer(server);
+          // libuv unlinks its socket on close; this covers the case where it could not, and
+          // leaves alone a file that is no longer ours (another instance replaced it).
+          const now = await lstat(address.path).catch(() => undefined);
+          if (now !== undefined && created !== undefined && now.isSocket() && now.ino === created.ino && now.dev === created.dev) {
+            await unlink(address.path).catch(() => undefined);
+          }
+        },
+      };
+    }
+    default: {
+      const _never: never = address;
+      throw new BridgeError('ELISTEN_ADDRESS', `unknown listen address ${JSON.stringify(_never)}`);
+    }
+  }
+}
+
+/** Result of probing an existing socket file. */
+export type SocketProbe = 'live' | 'stale' | 'gone';
+
+/** Connect to the unix socket at `path` to learn whether a server still accepts on it. */
+export function probeUnixSocket(path: string, timeoutMs = STALE_PROBE_TIMEOUT_MS): Promise<SocketProbe> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ path });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve('live');
+    }, timeoutMs);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      // A polite close (FIN, then let the owner close) rather than a reset in its face.
+      socket.resume();
+      socket.end();
+      setTimeout(() => socket.destroy(), timeoutMs).unref();
+      resolve('live');
+    });
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      socket.destroy();
+      if (err.code === 'ECONNREFUSED') resolve('stale');
+      else if (err.code === 'ENOENT') resolve('gone');
+      // EACCES and the like: someone else's socket we cannot judge; never steal it.
+      else resolve('live');
+    });
+  });
+}
+
+async function clearStaleSocket(path: string, config: ListenerConfig): Promise<void> {
+  const stat = await lstat(path).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return undefined;
+    throw new BridgeError('ELISTEN_FAILED', `${config.origin}: cannot inspect ${path}: ${err.message}`, { cause: err });
+  });
+  if (stat === undefined) return;
+  if (!stat.isSocket()) {
+    throw new BridgeError(
+      'ELISTEN_ADDRESS',
+      `${config.origin}: ${path} exists and is not a socket; refusing to replace it`,
+    );
+  }
+  switch (await probeUnixSocket(path)) {
+    case 'live':
+      throw new BridgeError(
+        'ELISTEN_IN_USE',
+        `${config.origin}: another process is listening on ${path} (is mta-sts-bridge already running?)`,
+      );
+    case 'stale':
+      await unlink(path).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT') {
+          throw new BridgeError('ELISTEN_FAILED', `${config.origin}: cannot remove stale socket ${path}: ${err.message}`, {
+            cause: err,
+          });
+        }
+      });
+      return;
+    case 'gone':
+      return;
+  }
+}
+
+function listen(server: net.Server, options: net.ListenOptions, config: ListenerConfig): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException): void => {
+      server.off('listening', onListening);
+      const where = formatAddress(config.address);
+      if (err.code === 'EADDRINUSE') {
+        reject(new BridgeError('ELISTEN_IN_USE', `${config.origin}: ${where} is already in use`, { cause: err }));
+      } else if (err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN') {
+        reject(new BridgeError('ELISTEN_ADDRESS', `${config.origin}: cannot bind ${where}: ${err.message}`, { cause: err }));
+      } else {
+        reject(new BridgeError('ELISTEN_FAILED', `${config.origin}: cannot listen on ${where}: ${err.message}`, { cause: err }));
+      }
+    };
+    const onListening = (): void => {
+      server.off('error', onError);
+      resolve();
+    };
+    server.once('error', onError);
+    server.once('listening', onListening);
+    server.listen(options);
+  });
+}
+
+function closeServer(server: net.Server): Promise<void> {
+  return new Promise((resolve) => {
+    if (!server.listening) {
+      resolve();
+      return;
+    }
+    // The listening handle closes at once; the callback waits for accepted connections too.
+    server.close(() => resolve());
+  });
+}
+
+function errMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,120 @@
+/**
+ * The server: every configured listener, its connections, and a graceful close.
+ * The only module (with listener.ts and connection.ts) that touches sockets.
+ */
+import type net from 'node:net';
+import type { Logger } from 'winston';
+import type { ListenerConfig, ProtocolName } from '../config/types.js';
+import type { LookupService } from '../lookup.js';
+import type { HandlerContext, ProtocolAdapter } from '../protocol/types.js';
+import { adapterFor as defaultAdapterFor } from '../protocol/registry.js';
+import { Connection, type ConnectionLimits } from './connection.js';
+import { openListener, type OpenListener } from './listener.js';
+import { formatPeer } from './address.js';
+import { formatListenAddress } from '../config/address.js';
+
+export interface ServerDeps {
+  readonly lookup: LookupService;
+  /** Root or component logger; the server logs as component `server`. */
+  readonly log: Logger;
+  /** Seconds an idle connection is kept (config `idleTimeoutSec`); 0 disables. */
+  readonly idleTimeoutSec: number;
+  /** Adapter lookup; the protocol registry by default (tests pass fakes). */
+  readonly adapterFor?: (protocol: ProtocolName) => ProtocolAdapter;
+  readonly limits?: ConnectionLimits;
+}
+
+/** What a started listener is bound to. */
+export interface BoundListener {
+  readonly protocol: ProtocolName;
+  /** `127.0.0.1:8461`, `[::1]:8461`, `unix:/run/x.sock` (real port when 0 was asked). */
+  readonly address: string;
+  /** TCP port actually bound; undefined for unix sockets. */
+  readonly port: number | undefined;
+  readonly origin: string;
+}
+
+export interface ServerHandle {
+  readonly listeners: readonly BoundListener[];
+  /** Open client connections. */
+  connectionCount(): number;
+  /**
+   * Stop accepting, then either let every connection answer what it has received, flush and
+   * close (`graceful`), or destroy connections at once. Unix socket files created are removed.
+   * May be called again with `false` to force a graceful close that takes too long.
+   */
+  close(graceful: boolean): Promise<void>;
+}
+
+/**
+ * Open every listener (all or none: if one fails, those already open are closed and the error,
+ * a BridgeError ELISTEN_* or ECONFIG_UNSUPPORTED, is thrown).
+ */
+export async function startServer(listeners: readonly ListenerConfig[], deps: ServerDeps): Promise<ServerHandle> {
+  const log = deps.log.child({ component: 'server' });
+  const resolveAdapter = deps.adapterFor ?? defaultAdapterFor;
+  // Resolve every adapter first, so an unsupported protocol fails before any socket is bound.
+  const adapters = listeners.map((l) => resolveAdapter(l.protocol));
+  const connections = new Set<Connection<unknown>>();
+  const opened: OpenListener[] = [];
+  let closing = false;
+
+  const accept = (config: ListenerConfig, adapter: ProtocolAdapter, address: string, socket: net.Socket): void => {
+    if (closing) {
+      socket.destroy();
+      return;
+    }
+    const peer = formatPeer(socket);
+    const connLog = log.child({ listener: address, peer });
+    const context: HandlerContext = {
+      lookup: deps.lookup,
+      log: deps.log.child({ component: adapter.protocol, listener: address, peer }),
+      ...(config.zone !== undefined ? { listenerZone: config.zone } : {}),
+    };
+    const conn = new Connection(socket, {
+      adapter,
+      context,
+      log: connLog,
+      idleTimeoutMs: deps.idleTimeoutSec * 1000,
+      ...(deps.limits !== undefined ? { limits: deps.limits } : {}),
+    });
+    connections.add(conn);
+    connLog.debug('connection opened');
+    void conn.closed.then(() => connections.delete(conn));
+  };
+
+  try {
+    for (const [i, config] of listeners.entries()) {
+      const adapter = adapters[i] as ProtocolAdapter;
+      // The real port is only known once bound (port 0), and a client may connect before
+      // openListener resolves (a unix socket's chmod is still pending): read the address late.
+      let bound: OpenListener | undefined;
+      const l = await openListener(config, (socket) =>
+        accept(config, adapter, bound?.address ?? formatListenAddress(config.address), socket),
+      );
+      bound = l;
+      opened.push(l);
+    }
+  } catch (err) {
+    await Promise.all(opened.map((l) => l.close()));
+    throw err;
+  }
+
+  let listenersClosed: Promise<void> | undefined;
+  return {
+    listeners: opened.map((l) => ({
+      protocol: l.config.protocol,
+      address: l.address,
+      port: l.port,
+      origin: l.config.origin,
+    })),
+    connectionCount: () => connections.size,
+    async close(graceful: boolean): Promise<void> {
+      closing = true;
+      listenersClosed ??= Promise.all(opened.map((l) => l.close())).then(() => undefined);
+      const open = [...connections];
+      await Promise.all(open.map((c) => (graceful ? c.shutdown() : c.destroy())));
+      await listenersClosed;
+    },
+  };
+}

@@ -1,0 +1,67 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { main } from '../../../src/cli/main.js';
+import { captureIo } from './capture.js';
+
+const version = (JSON.parse(readFileSync(new URL('../../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+describe('main', () => {
+  for (const argv of [['help'], ['--help'], ['-h']]) {
+    it(`${argv.join(' ')} prints the usage on stdout, exit 0`, async () => {
+      const io = captureIo();
+      assert.equal(await main(argv, io), 0);
+      assert.match(io.stdout(), /^Usage: mta-sts-bridge <command>/);
+      for (const cmd of ['serve', 'query', 'check-config']) assert.ok(io.stdout().includes(cmd));
+      assert.equal(io.stderr(), '');
+    });
+  }
+
+  it('--version prints the package version', async () => {
+    const io = captureIo();
+    assert.equal(await main(['--version'], io), 0);
+    assert.equal(io.stdout(), `mta-sts-bridge ${version}\n`);
+  });
+
+  const usageErrors: Array<[string[], RegExp]> = [
+    [[], /Usage:/],
+    [['frobnicate'], /unknown command "frobnicate" \[EUSAGE\]/],
+    [['--frobnicate'], /unknown option --frobnicate \[EUSAGE\]/],
+    [['serve', '--bogus'], /unknown option --bogus \[EUSAGE\]/],
+    [['serve', 'extra'], /unexpected argument "extra" \[EUSAGE\]/],
+    [['serve', '-v', 'loud'], /log level must be one of error, warn, info, debug, not "loud" \[EUSAGE\]/],
+    [['query'], /query needs a DOMAIN \[EUSAGE\]/],
+    [['query', 'a.example', 'b.example'], /unexpected argument "b\.example" \[EUSAGE\]/],
+    [['query', 'example.com', '--zone'], /option --zone needs a value \[EUSAGE\]/],
+    [['query', 'example.com', '--zone', 'nope'], /unknown zone "nope" \(the config defines no zones\) \[EUSAGE\]/],
+    [['check-config', 'file.yml'], /unexpected argument "file\.yml" \(use -c FILE\) \[EUSAGE\]/],
+  ];
+  for (const [argv, message] of usageErrors) {
+    it(`${JSON.stringify(argv)} is a usage error on stderr, exit 2`, async () => {
+      const io = captureIo();
+      assert.equal(await main(argv, io), 2);
+      assert.match(io.stderr(), message);
+      assert.equal(io.stdout(), '');
+    });
+  }
+
+  it('query rejects an IP literal before any lookup, exit 2', async () => {
+    const io = captureIo();
+    assert.equal(await main(['query', '192.0.2.1'], io), 2);
+    assert.match(io.stderr(), /\[EDOMAIN_IP_LITERAL\]/);
+  });
+
+  it('serve with an unreadable config prints the problem, exit 2', async () => {
+    const io = captureIo();
+    assert.equal(await main(['serve', '-c', '/nonexistent/mta-sts-bridge.yml'], io), 2);
+    assert.match(io.stderr(), /^\/nonexistent\/mta-sts-bridge\.yml: cannot read the configuration: .* \[ECONFIG_READ\]\n$/);
+  });
+
+  for (const cmd of ['serve', 'query', 'check-config']) {
+    it(`${cmd} --help prints its usage line, exit 0`, async () => {
+      const io = captureIo();
+      assert.equal(await main([cmd, '--help'], io), 0);
+      assert.match(io.stdout(), new RegExp(`^Usage: mta-sts-bridge ${cmd}`));
+    });
+  }
+});

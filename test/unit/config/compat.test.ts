@@ -1,0 +1,144 @@
+/**
+ * Files written for the Python postfix-mta-sts-resolver (mta-sts-daemon.yml) must load
+ * unchanged and mean the same; features not implemented yet are refused clearly.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { expectConfig, expectProblems } from './config-helpers.js';
+
+// config_examples/mta-sts-daemon.yml.internal of the Python project, as its users have it.
+const PYTHON_INTERNAL = `host: 127.0.0.1
+port: 8461
+reuse_port: true
+shutdown_timeout: 20
+# tlsrpt: true
+cache:
+  type: internal
+  options:
+    cache_size: 10000
+default_zone:
+  strict_testing: false
+  timeout: 4
+zones:
+  myzone:
+    strict_testing: false
+    timeout: 4
+`;
+
+describe('Python resolver compatibility', () => {
+  it('loads the Python example config unchanged, with its meaning', () => {
+    const { config, warnings } = expectConfig(PYTHON_INTERNAL);
+    assert.deepEqual(warnings, []);
+    assert.deepEqual(config.listeners, [
+      { protocol: 'socketmap', address: { kind: 'tcp', host: '127.0.0.1', port: 8461 }, reusePort: true, origin: 'host/port' },
+    ]);
+    assert.equal(config.shutdownTimeoutSec, 20);
+    assert.deepEqual(config.cache, { type: 'internal', cacheSize: 10000 });
+    const zone = { strictTesting: false, timeoutSec: 4, requireSni: true, tlsrpt: false, dnsErrorAnswer: 'no-policy' };
+    assert.deepEqual(config.defaultZone, zone);
+    assert.deepEqual(config.zones, { myzone: zone });
+  });
+
+  it('loads the Python unix-socket example (with the internal cache): path + mode 0666', () => {
+    const { config } = expectConfig('path: "/var/run/mta-sts.sock"\nmode: 0666\nshutdown_timeout: 20\n');
+    assert.deepEqual(config.listeners, [
+      { protocol: 'socketmap', address: { kind: 'unix', path: '/var/run/mta-sts.sock' }, mode: 0o666, reusePort: false, origin: 'path' },
+    ]);
+  });
+
+  it('loads the man page example once proactive fetching is off, including require_sni and tlsrpt', () => {
+    const { config } = expectConfig(`host: 127.0.0.1
+port: 8461
+reuse_port: true
+shutdown_timeout: 20
+cache_grace: 60
+proactive_policy_fetching:
+  enabled: false
+  interval: 86400
+  concurrency_limit: 100
+  grace_ratio: 2
+cache:
+  type: internal
+  options:
+    cache_size: 10000
+default_zone:
+  strict_testing: false
+  timeout: 4
+  require_sni: false
+  tlsrpt: true
+zones:
+  myzone:
+    strict_testing: true
+    timeout: 4
+`);
+    assert.equal(config.cacheGraceSec, 60);
+    assert.equal(config.defaultZone.requireSni, false);
+    assert.equal(config.defaultZone.tlsrpt, true);
+    assert.equal(config.zones['myzone']?.strictTesting, true);
+  });
+
+  it('fills a zone from the built-in defaults, not from default_zone (the Python rule)', () => {
+    const { config } = expectConfig('default_zone:\n  strict_testing: true\n  timeout: 7\nzones:\n  z:\n    tlsrpt: true\n');
+    assert.equal(config.defaultZone.strictTesting, true);
+    assert.deepEqual(config.zones['z'], { strictTesting: false, timeoutSec: 10, requireSni: true, tlsrpt: true, dnsErrorAnswer: 'no-policy' });
+  });
+
+  it('an empty zone block means a zone with the defaults', () => {
+    const { config } = expectConfig('zones:\n  myzone:\n');
+    assert.deepEqual(Object.keys(config.zones), ['myzone']);
+  });
+
+  it('reads YAML 1.1 spellings PyYAML accepts: yes/no/on/off booleans, 10_000', () => {
+    const { config } = expectConfig('reuse_port: no\ndefault_zone:\n  strict_testing: yes\n  tlsrpt: On\ncache:\n  options:\n    cache_size: 10_000\n');
+    assert.equal(config.listeners[0]?.reusePort, false);
+    assert.equal(config.defaultZone.strictTesting, true);
+    assert.equal(config.defaultZone.tlsrpt, true);
+    assert.equal(config.cache.cacheSize, 10_000);
+  });
+
+  it('honours YAML merge keys (<<: *anchor), own keys first', () => {
+    const { config } = expectConfig(`zones:
+  base: &base
+    timeout: 5
+    strict_testing: true
+  derived:
+    <<: *base
+    strict_testing: false
+`);
+    assert.equal(config.zones['derived']?.timeoutSec, 5);
+    assert.equal(config.zones['derived']?.strictTesting, false);
+  });
+
+  it('reports unknown keys inside merged mappings too', () => {
+    expectProblems('zones:\n  base: &base\n    timeout: 5\n  derived:\n    <<: *base\n    timout: 6\n', [
+      { code: 'ECONFIG_UNKNOWN_KEY', path: 'zones.derived.timout', line: 6 },
+    ]);
+  });
+
+  it('keeps zone names that look like other YAML types as the text written', () => {
+    const { config } = expectConfig('zones:\n  no: {timeout: 1}\n  123: {timeout: 2}\n  __proto__: {timeout: 3}\n');
+    assert.deepEqual(Object.keys(config.zones).sort(), ['123', '__proto__', 'no']);
+    assert.equal(config.zones['__proto__']?.timeoutSec, 3);
+    assert.equal(Object.getPrototypeOf(config.zones), Object.prototype);
+  });
+
+  for (const type of ['sqlite', 'redis', 'redis_sentinel', 'postgres']) {
+    it(`refuses cache type ${type} as not implemented yet, at cache.type`, () => {
+      expectProblems(`cache:\n  type: ${type}\n  options:\n    filename: /var/lib/mta-sts/cache.db\n`, [
+        { code: 'ECONFIG_UNSUPPORTED', path: 'cache.type', line: 2, message: 'not implemented yet' },
+      ]);
+    });
+  }
+
+  it('refuses proactive_policy_fetching.enabled: true as not implemented yet', () => {
+    expectProblems('proactive_policy_fetching:\n  enabled: true\n  interval: 86400\n', [
+      { code: 'ECONFIG_UNSUPPORTED', path: 'proactive_policy_fetching.enabled', line: 2, message: 'not implemented yet' },
+    ]);
+  });
+
+  it('accepts proactive_policy_fetching absent or disabled', () => {
+    expectConfig('proactive_policy_fetching:\n  enabled: false\n');
+    expectConfig('proactive_policy_fetching: {}\n');
+    expectConfig('port: 1\n');
+  });
+});

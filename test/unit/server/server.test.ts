@@ -1,0 +1,159 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { mkdtemp, rm, lstat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ListenerConfig } from '../../../src/config/types.js';
+import { BridgeError } from '../../../src/errors.js';
+import { startServer } from '../../../src/server/server.js';
+import { adapterFor } from '../../../src/protocol/registry.js';
+import { memoryLogger } from '../../helpers/fakes.js';
+import { fakeAdapter, unusedLookup } from './fake-adapter.js';
+
+const tcp: ListenerConfig = {
+  protocol: 'socketmap',
+  address: { kind: 'tcp', host: '127.0.0.1', port: 0 },
+  reusePort: false,
+  origin: 'test',
+};
+
+function connect(port: number): { socket: net.Socket; data: () => string; closed: Promise<void> } {
+  const socket = net.connect(port, '127.0.0.1');
+  let data = '';
+  socket.setEncoding('utf8');
+  socket.on('data', (d: string) => (data += d));
+  socket.on('error', () => undefined);
+  const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+  return { socket, data: () => data, closed };
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+describe('startServer / close', () => {
+  it('graceful close stops accepting, waits for in-flight lookups and flushes their replies', async () => {
+    const adapter = fakeAdapter();
+    const { log } = memoryLogger();
+    const server = await startServer([tcp], { lookup: unusedLookup, log, idleTimeoutSec: 0, adapterFor: () => adapter });
+    const port = server.listeners[0]?.port ?? 0;
+    const c = connect(port);
+    c.socket.write('a hold\nb 0\n');
+    await sleep(50);
+    assert.deepEqual(adapter.started, ['a', 'b']);
+
+    let closed = false;
+    const closing = server.close(true).then(() => (closed = true));
+    await sleep(50);
+    assert.equal(closed, false, 'close waits for the pending lookup');
+    // No new connections meanwhile.
+    const refused = await new Promise<string>((resolve) => {
+      const s = net.connect(port, '127.0.0.1');
+      s.on('connect', () => resolve('connected'));
+      s.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
+    });
+    assert.equal(refused, 'ECONNREFUSED');
+
+    adapter.release();
+    await closing;
+    await c.closed;
+    assert.equal(c.data(), 'a\nb\n', 'every received request was answered before the close');
+    assert.equal(server.connectionCount(), 0);
+  });
+
+  it('a forced close destroys connections at once', async () => {
+    const adapter = fakeAdapter();
+    const { log } = memoryLogger();
+    const server = await startServer([tcp], { lookup: unusedLookup, log, idleTimeoutSec: 0, adapterFor: () => adapter });
+    const c = connect(server.listeners[0]?.port ?? 0);
+    c.socket.write('a hold\n');
+    await sleep(30);
+    const t0 = Date.now();
+    await server.close(false);
+    await c.closed;
+    assert.ok(Date.now() - t0 < 1000);
+    assert.equal(c.data(), '');
+    adapter.release(); // the lookup finishes afterwards; its reply is dropped without error
+    await sleep(20);
+  });
+
+  it('a forced close ends a graceful close that hangs', async () => {
+    const adapter = fakeAdapter();
+    const { log } = memoryLogger();
+    const server = await startServer([tcp], { lookup: unusedLookup, log, idleTimeoutSec: 0, adapterFor: () => adapter });
+    const c = connect(server.listeners[0]?.port ?? 0);
+    c.socket.write('a hold\n');
+    await sleep(30);
+    const graceful = server.close(true);
+    await sleep(30);
+    await server.close(false);
+    await graceful;
+    await c.closed;
+    adapter.release();
+  });
+
+  it('removes the unix socket files it created', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'mta-sts-server-'));
+    try {
+      const path = join(dir, 's.sock');
+      const { log } = memoryLogger();
+      const server = await startServer([{ ...tcp, address: { kind: 'unix', path }, origin: 'path' }], {
+        lookup: unusedLookup,
+        log,
+        idleTimeoutSec: 0,
+        adapterFor: () => fakeAdapter(),
+      });
+      assert.equal(server.listeners[0]?.address, `unix:${path}`);
+      assert.ok((await lstat(path)).isSocket());
+      await server.close(true);
+      await assert.rejects(lstat(path), { code: 'ENOENT' });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('opens all listeners or none', async () => {
+    const { log } = memoryLogger();
+    const first = await startServer([tcp], { lookup: unusedLookup, log, idleTimeoutSec: 0, adapterFor: () => fakeAdapter() });
+    const taken = first.listeners[0]?.port ?? 0;
+    const probe = await startServer([tcp], { lookup: unusedLookup, log, idleTimeoutSec: 0, adapterFor: () => fakeAdapter() });
+    const freePort = probe.listeners[0]?.port ?? 0;
+    await probe.close(true);
+    await assert.rejects(
+      startServer(
+        [
+          { ...tcp, address: { kind: 'tcp', host: '127.0.0.1', port: freePort } },
+          { ...tcp, address: { kind: 'tcp', host: '127.0.0.1', port: taken } },
+        ],
+        { lookup: unusedLookup, log, idleTimeoutSec: 0, adapterFor: () => fakeAdapter() },
+      ),
+      (err: unknown) => err instanceof BridgeError && err.code === 'ELISTEN_IN_USE',
+    );
+    // The first listener of the failed start was closed again: its port is free.
+    const again = await startServer([{ ...tcp, address: { kind: 'tcp', host: '127.0.0.1', port: freePort } }], {
+      lookup: unusedLookup,
+      log,
+      idleTimeoutSec: 0,
+      adapterFor: () => fakeAdapter(),
+    });
+    await again.close(true);
+    await first.close(true);
+  });
+});
+
+describe('adapterFor', () => {
+  it('serves socketmap', () => {
+    assert.equal(adapterFor('socketmap').protocol, 'socketmap');
+  });
+  for (const protocol of ['tcp_table', 'policy', 'exim'] as const) {
+    it(`rejects ${protocol} as not implemented yet (ECONFIG_UNSUPPORTED)`, () => {
+      assert.throws(() => adapterFor(protocol), (err: unknown) => err instanceof BridgeError && err.code === 'ECONFIG_UNSUPPORTED');
+    });
+  }
+  it('fails before binding anything when a listener uses an unsupported protocol', async () => {
+    const { log } = memoryLogger();
+    await assert.rejects(
+      startServer([tcp, { ...tcp, protocol: 'exim' }], { lookup: unusedLookup, log, idleTimeoutSec: 0 }),
+      (err: unknown) => err instanceof BridgeError && err.code === 'ECONFIG_UNSUPPORTED',
+    );
+  });
+});
