@@ -56,11 +56,6 @@ export function createLogger(cfg: LoggingConfig, options: LoggerOptions = {}): w
   });
 }
 
-/** A logger that drops everything (tests, and library use without logging). */
-export function createSilentLogger(): winston.Logger {
-  return winston.createLogger({ silent: true, transports: [new winston.transports.Console({ silent: true })] });
-}
-
 /** Fields of `info` other than the reserved ones, stable names first, the rest by name. */
 export function orderedFields(info: Record<string, unknown>): Array<[string, unknown]> {
   const out: Array<[string, unknown]> = [];

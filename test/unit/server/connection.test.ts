@@ -142,6 +142,15 @@ describe('Connection', () => {
     assert.equal(warn['listener'], `127.0.0.1:${h.port}`);
   });
 
+  it('a rejecting handler (a bug) ends the connection after the earlier replies, never out of step', async () => {
+    const h = await harness();
+    const c = new Client(h.port);
+    c.send('a 30\nb reject\nc 0\n');
+    await c.untilClosed();
+    assert.equal(c.data, 'a\n', 'no reply after the failed one could be matched to its request');
+    assert.ok(h.lines.some((l) => l['level'] === 'error' && l['code'] === 'EINTERNAL'));
+  });
+
   it('reports a request truncated by EOF, after answering the complete ones', async () => {
     const h = await harness();
     const c = new Client(h.port);

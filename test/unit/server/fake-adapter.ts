@@ -1,7 +1,8 @@
 /**
  * A line-based test protocol for the server tests, so they exercise the connection logic and
  * not a real codec. Request `ID DELAY_MS\n` answers `ID\n` after DELAY_MS (or when released,
- * for DELAY_MS `hold`); `BAD\n` is a decode error whose reply is `ERR\n`; `BIG N` answers N bytes.
+ * for DELAY_MS `hold`; rejects for `reject`, breaking the port's contract); `BAD\n` is a decode
+ * error whose reply is `ERR\n`; `BIG N` answers N bytes.
  */
 import type { Decoder, DecodeStep, ProtocolAdapter } from '../../../src/protocol/types.js';
 import type { LookupResult, LookupService } from '../../../src/lookup.js';
@@ -62,6 +63,7 @@ export function fakeAdapter(options: { oneShot?: boolean } = {}): FakeAdapter {
     },
     async handle(request: FakeRequest): Promise<Uint8Array> {
       started.push(request.id);
+      if (request.arg === 'reject') throw new Error('handler bug');
       if (request.arg === 'hold') await held;
       else if (request.id === 'BIG') {
         finished.push(request.id);
