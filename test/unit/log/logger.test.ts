@@ -112,3 +112,31 @@ describe('createLogger', () => {
     assert.ok(!isLogLevel('INFO'));
   });
 });
+
+describe('createLogger level methods', () => {
+  it('does no formatting work for a disabled level, in the logger and its children', () => {
+    const out = capture();
+    const log = createLogger({ level: 'warn', format: 'text' }, { stream: out.stream });
+    const child = log.child({ component: 'resolver' });
+    let built = 0;
+    // A field whose serialization is observable: it is only touched if the line is formatted.
+    const probe = { toJSON: () => (built += 1) };
+    child.debug('lookup', { domain: 'example.com', probe });
+    child.info('decision', { domain: 'example.com', probe });
+    assert.equal(built, 0, 'disabled levels never reach the format');
+    assert.deepEqual(out.lines(), []);
+    child.warn('fetch failed', { domain: 'example.com', code: 'EFETCH_TLS' });
+    assert.equal(out.lines().length, 1);
+    assert.match(out.lines()[0] ?? '', /warn resolver: fetch failed domain=example.com code=EFETCH_TLS/);
+  });
+
+  it('follows a level changed after creation', () => {
+    const out = capture();
+    const log = createLogger({ level: 'warn', format: 'text' }, { stream: out.stream });
+    const child = log.child({ component: 'x' });
+    child.debug('hidden');
+    log.level = 'debug';
+    child.debug('shown');
+    assert.deepEqual(out.lines().map((l) => l.replace(/^\S+ /, '')), ['debug x: shown']);
+  });
+});
