@@ -15,6 +15,10 @@ import { createHttpsFetcher } from './resolver/https-fetcher.js';
 import { Resolver } from './resolver/resolver.js';
 import { createLookupService } from './lookup-service.js';
 import { startServer, type BoundListener, type ServerHandle } from './server/server.js';
+import { readListenFds, unsetListenEnv, type InheritedFd } from './server/socket-activation.js';
+import { WarmQueue } from './warm/queue.js';
+import { defaultPolicyDelegation } from './config/validate-policy-delegation.js';
+import { BridgeError } from './errors.js';
 
 /** Seams of the composition root; production passes only `log`. Tests replace the network. */
 export interface AppOptions {
@@ -25,6 +29,11 @@ export interface AppOptions {
   /** An already opened cache; the app then does not close it either. */
   readonly cache?: PolicyCache;
   readonly adapterFor?: (protocol: ProtocolName) => ProtocolAdapter;
+  /**
+   * Sockets passed by systemd. By default they are read from LISTEN_PID/LISTEN_FDS/
+   * LISTEN_FDNAMES (and those variables are then removed from the environment).
+   */
+  readonly inheritedFds?: readonly InheritedFd[];
 }
 
 /** A running daemon. */
@@ -44,6 +53,7 @@ export async function startApp(config: BridgeConfig, options: AppOptions): Promi
   const ownCache = options.cache === undefined;
   const cache = options.cache ?? (await openCache(config.cache, log));
   let server: ServerHandle;
+  let warm: WarmQueue | undefined;
   try {
     const dns = options.dns ?? createSystemDns();
     const fetcher = options.fetcher ?? createHttpsFetcher(dns);
@@ -58,20 +68,43 @@ export async function startApp(config: BridgeConfig, options: AppOptions): Promi
       negativeCacheSize: config.negativeCacheSize,
     });
     const lookup = createLookupService(resolver, config, log);
+    // Only policy delegation feeds the warm-up; without such a listener nothing is started.
+    if (config.listeners.some((l) => l.protocol === 'policy')) {
+      const pd = config.policyDelegation ?? defaultPolicyDelegation();
+      warm = new WarmQueue(
+        { lookup, clock: options.clock ?? systemClock, log },
+        {
+          queueSize: pd.queueSize,
+          concurrency: pd.concurrency,
+          skipDomains: pd.skipDomains,
+          policyRememberSec: config.cacheGraceSec,
+          noPolicyRememberSec: config.negativeCacheTtlSec,
+        },
+      );
+    }
+    const inheritedFds = options.inheritedFds ?? inheritedFromEnvironment();
     server = await startServer(config.listeners, {
       lookup,
       log,
       idleTimeoutSec: config.idleTimeoutSec,
+      ...(warm !== undefined ? { warm } : {}),
+      ...(inheritedFds.length > 0 ? { inheritedFds } : {}),
       ...(options.adapterFor !== undefined ? { adapterFor: options.adapterFor } : {}),
     });
   } catch (err) {
+    await warm?.stop();
     if (ownCache) await cache.close().catch(() => undefined);
     throw err;
   }
 
   const serverLog = log.child({ component: 'server' });
   for (const l of server.listeners) {
-    serverLog.info('listening', { listener: l.address, protocol: l.protocol, origin: l.origin });
+    serverLog.info('listening', {
+      listener: l.address,
+      protocol: l.protocol,
+      origin: l.origin,
+      ...(l.inheritedFd !== undefined ? { socket: `systemd fd ${l.inheritedFd}` } : {}),
+    });
   }
 
   let stopping: Promise<void> | undefined;
@@ -82,9 +115,29 @@ export async function startApp(config: BridgeConfig, options: AppOptions): Promi
       if (!graceful && stopping !== undefined) void server.close(false);
       stopping ??= (async () => {
         await server.close(graceful);
+        // Running warm-ups still write to the cache: let them finish before it closes.
+        await warm?.stop();
         if (ownCache) await cache.close();
       })();
       return stopping;
     },
   };
+}
+
+/** The sockets systemd passed to this process, if any; the variables are consumed. */
+function inheritedFromEnvironment(): readonly InheritedFd[] {
+  const found = readListenFds(process.env, process.pid);
+  switch (found.kind) {
+    case 'none':
+      return [];
+    case 'invalid':
+      throw new BridgeError('ELISTEN_ACTIVATION', `socket activation: ${found.message}`);
+    case 'fds':
+      unsetListenEnv(process.env);
+      return found.fds;
+    default: {
+      const _never: never = found;
+      return _never;
+    }
+  }
 }

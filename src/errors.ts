@@ -11,6 +11,7 @@ export type BridgeErrorCode =
   | 'ELISTEN_ADDRESS'
   | 'ELISTEN_IN_USE'
   | 'ELISTEN_FAILED'
+  | 'ELISTEN_ACTIVATION'
   | 'ECACHE_OPEN'
   | 'ECACHE_BACKEND'
   | 'EUSAGE'

@@ -2,12 +2,58 @@
  * Opens the cache backend named by the config. Backends other than memory are loaded late
  * with import() so that a user of the memory cache never loads a database driver.
  */
+import { homedir } from 'node:os';
 import type { Logger } from 'winston';
-import type { CacheConfig } from '../config/types.js';
+import type { Clock } from '../clock.js';
+import type { CacheConfig, SqliteCacheConfig } from '../config/types.js';
 import { BridgeError } from '../errors.js';
+import { ResilientPolicyCache } from './resilient.js';
+import { resolveStateFile, type StateFileChoice } from './state-dir.js';
 import type { PolicyCache } from './types.js';
 
-export async function openCache(config: CacheConfig, log: Logger): Promise<PolicyCache> {
+/** What opening a persistent cache depends on besides the config; production passes nothing. */
+export interface OpenCacheDeps {
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  readonly homeDir?: string;
+  readonly clock?: Clock;
+}
+
+/** Where a persistent cache's file is (or why there is none): `$STATE_DIRECTORY`, `state_directory`, XDG. */
+export function cacheFileLocation(config: SqliteCacheConfig, deps: OpenCacheDeps = {}): StateFileChoice {
+  return resolveStateFile(config.filename, {
+    configured: config.stateDirectory,
+    env: deps.env ?? process.env,
+    homeDir: deps.homeDir ?? safeHomeDir(),
+  });
+}
+
+/**
+ * The persistent backend alone, opened, without the memory layer: for `mta-sts-bridge cache`,
+ * which must see the file as it is and report its errors. Throws ECACHE_OPEN.
+ */
+export async function openPersistentBackend(
+  config: SqliteCacheConfig,
+  deps: OpenCacheDeps & { readonly create?: boolean } = {},
+): Promise<PolicyCache & { readonly path: string }> {
+  const where = cacheFileLocation(config, deps);
+  if (!where.ok) throw new BridgeError('ECACHE_OPEN', `cannot open sqlite cache: ${where.message}`);
+  let backend;
+  try {
+    const { SqlitePolicyCache } = await import('../../adapters/cache/sqlite.js');
+    backend = new SqlitePolicyCache({
+      path: where.path,
+      busyTimeoutMs: config.timeoutSec * 1000,
+      create: deps.create ?? true,
+      ...(deps.clock !== undefined ? { clock: deps.clock } : {}),
+    });
+    await backend.open();
+  } catch (err) {
+    throw new BridgeError('ECACHE_OPEN', `cannot open sqlite cache: ${(err as Error).message}`, { cause: err });
+  }
+  return backend;
+}
+
+export async function openCache(config: CacheConfig, log: Logger, deps: OpenCacheDeps = {}): Promise<PolicyCache> {
   let cache: PolicyCache;
   switch (config.type) {
     case 'internal': {
@@ -15,9 +61,23 @@ export async function openCache(config: CacheConfig, log: Logger): Promise<Polic
       cache = new MemoryPolicyCache(config.cacheSize);
       break;
     }
+    case 'sqlite': {
+      const where = cacheFileLocation(config, deps);
+      const backend = await openPersistentBackend(config, deps);
+      // A persistent backend is never allowed to fail a lookup: memory in front, retries behind.
+      const resilient = new ResilientPolicyCache(backend, { memorySize: config.cacheSize, log });
+      log.info('cache opened', {
+        component: 'cache',
+        backend: backend.kind,
+        file: backend.path,
+        ...(where.ok ? { location: where.source } : {}),
+        memory: config.cacheSize,
+      });
+      return resilient;
+    }
     default: {
-      const unknown: never = config.type;
-      throw new BridgeError('ECONFIG_UNSUPPORTED', `cache type ${String(unknown)} is not implemented`);
+      const unknown: never = config;
+      throw new BridgeError('ECONFIG_UNSUPPORTED', `cache type ${String((unknown as { type: unknown }).type)} is not implemented`);
     }
   }
   try {
@@ -27,4 +87,13 @@ export async function openCache(config: CacheConfig, log: Logger): Promise<Polic
   }
   log.info('cache opened', { component: 'cache', backend: cache.kind });
   return cache;
+}
+
+function safeHomeDir(): string {
+  try {
+    return homedir();
+  } catch {
+    // No passwd entry and no $HOME (some containers): the state directory must then be given.
+    return '';
+  }
 }

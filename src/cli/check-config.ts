@@ -6,6 +6,7 @@ import type { BridgeConfig, ListenerConfig } from '../config/types.js';
 import { defaultConfig, parseConfigText } from '../config/load.js';
 import { formatListenAddress } from '../config/address.js';
 import { formatProblem } from '../config/problems.js';
+import { cacheFileLocation } from '../cache/registry.js';
 import { parseArgs, stringOption } from './args.js';
 import { EXIT_ERROR, EXIT_OK, PROGRAM, type CliIo, usageError } from './io.js';
 import { CHECK_CONFIG_USAGE } from './usage.js';
@@ -57,9 +58,15 @@ export function summarize(config: BridgeConfig): string {
     case 'internal':
       lines.push(`cache: internal (memory, up to ${config.cache.cacheSize} entries)`);
       break;
+    case 'sqlite': {
+      const where = cacheFileLocation(config.cache);
+      const file = where.ok ? `${where.path} (from ${where.source})` : `${config.cache.filename}: ${where.message}`;
+      lines.push(`cache: sqlite ${file}, busy timeout ${config.cache.timeoutSec}s, up to ${config.cache.cacheSize} entries in memory`);
+      break;
+    }
     default: {
-      const _never: never = config.cache.type;
-      lines.push(`cache: ${String(_never)}`);
+      const _never: never = config.cache;
+      lines.push(`cache: ${String((_never as { type: unknown }).type)}`);
     }
   }
   const zoneNames = Object.keys(config.zones).sort();

@@ -1,7 +1,9 @@
 /**
  * The command line: `mta-sts-bridge <command> [options]`. Returns the exit status.
  */
+import { cacheCommand } from './cache.js';
 import { checkConfigCommand } from './check-config.js';
+import { generateCommand } from './generate.js';
 import { EXIT_ERROR, EXIT_OK, packageVersion, processIo, PROGRAM, type CliIo, usageError } from './io.js';
 import { queryCommand } from './query.js';
 import { serveCommand } from './serve.js';
@@ -17,6 +19,10 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
       return queryCommand(rest, io);
     case 'check-config':
       return checkConfigCommand(rest, io);
+    case 'cache':
+      return cacheCommand(rest, io);
+    case 'generate':
+      return generateCommand(rest, io);
     case 'help':
     case '--help':
     case '-h':

@@ -4,12 +4,17 @@ import { PROGRAM } from './io.js';
 export const SERVE_USAGE = `Usage: ${PROGRAM} serve [-c FILE] [-v LEVEL]`;
 export const QUERY_USAGE = `Usage: ${PROGRAM} query DOMAIN [-c FILE] [--zone NAME] [--json]`;
 export const CHECK_CONFIG_USAGE = `Usage: ${PROGRAM} check-config [-c FILE]`;
+export const CACHE_USAGE = `Usage: ${PROGRAM} cache list|show DOMAIN|evict DOMAIN [-c FILE] [--json]`;
+export const GENERATE_USAGE = `Usage: ${PROGRAM} generate [-c FILE] --domains FILE|- --output PATH [--type lmdb|cdb|hash|btree|texthash]
+       [--format postfix|postfix-tlsrpt|exim-lsearch|json] [--zone NAME] [--state FILE] [--dry-run]
+       [--concurrency N] [--from-cache] [-v LEVEL]`;
 
 export const USAGE = `Usage: ${PROGRAM} <command> [options]
 
 Commands:
   serve [-c FILE] [-v LEVEL]
-      Run the daemon. Without -c, the embedded defaults apply (socketmap on 127.0.0.1:8461).
+      Run the daemon. Without -c, the embedded defaults apply (socketmap on 127.0.0.1:8461,
+      policies kept in SQLite in the state directory: see docs/caches.md).
       SIGTERM or SIGINT stops it gracefully (a second signal exits at once).
   query DOMAIN [-c FILE] [--zone NAME] [--json]
       Resolve one domain now, without any cache, and show every step: TXT record, HTTPS
@@ -17,6 +22,14 @@ Commands:
       Exit 0: a policy was found (any mode); 1: no policy; 2: error.
   check-config [-c FILE]
       Validate a configuration file; print OK and a summary, or every problem. Exit 0 or 2.
+  generate --domains FILE|- --output PATH [options]
+      Resolve a list of domains (one per line, # comments) and write a static TLS policy map
+      atomically (Postfix smtp_tls_policy_maps via postmap, Exim lsearch, or JSON), for cron.
+      Exit 0: done; 1: done, some domains failed (listed); 2: nothing written. See docs/generate.md.
+  cache list|show DOMAIN|evict DOMAIN [-c FILE] [--json]
+      Look into the configured persistent (sqlite) cache file: list its policies (domain,
+      mode, id, fetched, expires, checked), show one with its policy text, or evict one.
+      Exit 0: done; 1: show/evict of an absent domain; 2: error (a memory cache included).
   help
       Show this help.
 
@@ -24,6 +37,6 @@ Options:
   -c, --config FILE       configuration file (YAML)
   -v, --log-level LEVEL   error, warn, info or debug (overrides logging.level)
       --zone NAME         zone whose settings apply (query; default: the default zone)
-      --json              print one JSON object (query)
+      --json              print JSON (query, cache)
   -h, --help              show this help
       --version           print the version`;

@@ -3,7 +3,8 @@
  * file leaves out. Values shared with the Python postfix-mta-sts-resolver keep its defaults
  * (`postfix_mta_sts_resolver/defaults.py`) so that its users' files behave the same here.
  */
-import type { BridgeConfig, ListenerConfig, LoggingConfig, ZoneConfig } from './types.js';
+import type { BridgeConfig, ListenerConfig, LoggingConfig, SqliteCacheConfig, ZoneConfig } from './types.js';
+import { defaultPolicyDelegation } from './validate-policy-delegation.js';
 
 /** Python tool `defaults.HOST`: loopback only, Postfix runs on the same host. */
 export const DEFAULT_HOST = '127.0.0.1';
@@ -18,6 +19,13 @@ export const DEFAULT_SHUTDOWN_TIMEOUT_SEC = 20;
 export const DEFAULT_CACHE_GRACE_SEC = 60;
 /** Python tool `defaults.INTERNAL_CACHE_SIZE`: number of policies kept in memory. */
 export const DEFAULT_CACHE_SIZE = 10_000;
+/**
+ * Our own: the SQLite cache file's name inside the state directory (the Python tool has no
+ * default `filename`; it must be given there). See src/cache/state-dir.ts for the directory.
+ */
+export const DEFAULT_SQLITE_FILENAME = 'policy-cache.sqlite';
+/** Python tool `defaults.SQLITE_TIMEOUT`: seconds to wait for another process's write lock. */
+export const DEFAULT_SQLITE_TIMEOUT_SEC = 5;
 
 /**
  * Our own: how long "this domain has no MTA-STS" is remembered. Five minutes keeps repeated
@@ -77,6 +85,19 @@ export const DEFAULT_LISTENER: ListenerConfig = Object.freeze({
   origin: 'host/port',
 });
 
+/**
+ * The cache when a config has no `cache` block (and for `serve` without -c): policies persist
+ * in SQLite in the state directory, because MTA-STS protects mail only while the sender
+ * remembers policies (RFC 8461 §10.2); a memory-only cache forgets them at every restart.
+ * An explicit `cache: {type: internal}` still means memory, as in the Python tool.
+ */
+export const DEFAULT_CACHE: SqliteCacheConfig = Object.freeze({
+  type: 'sqlite',
+  filename: DEFAULT_SQLITE_FILENAME,
+  timeoutSec: DEFAULT_SQLITE_TIMEOUT_SEC,
+  cacheSize: DEFAULT_CACHE_SIZE,
+});
+
 /** A fresh, frozen copy of the whole default configuration. */
 export function buildDefaultConfig(): BridgeConfig {
   return deepFreeze({
@@ -86,10 +107,11 @@ export function buildDefaultConfig(): BridgeConfig {
     negativeCacheTtlSec: DEFAULT_NEGATIVE_CACHE_TTL_SEC,
     negativeCacheSize: DEFAULT_NEGATIVE_CACHE_SIZE,
     idleTimeoutSec: DEFAULT_IDLE_TIMEOUT_SEC,
-    cache: { type: 'internal', cacheSize: DEFAULT_CACHE_SIZE },
+    cache: { ...DEFAULT_CACHE },
     defaultZone: { ...DEFAULT_ZONE },
     zones: {},
     logging: { ...DEFAULT_LOGGING },
+    policyDelegation: defaultPolicyDelegation(),
   });
 }
 

@@ -49,3 +49,13 @@ export const PROACTIVE_CONCURRENCY_MAX = 10_000;
 
 /** Levenshtein distance at or under which an unknown word gets a "did you mean" hint. */
 export const SUGGESTION_MAX_DISTANCE = 3;
+
+/**
+ * Longest SQLite busy timeout (`cache.options.timeout`). better-sqlite3 waits synchronously,
+ * so this also bounds how long a write stuck behind another process's lock can hold the event
+ * loop; Postfix gives up on a socketmap reply after 100 s (dict_sockmap.c `DICT_SOCKMAP_DEF_TIMEOUT`).
+ */
+export const SQLITE_TIMEOUT_MAX_SEC = 30;
+
+/** The Python tool's `threads` (its connection pool size) is accepted and ignored; this only rejects nonsense. */
+export const SQLITE_THREADS_MAX = 1024;

@@ -31,6 +31,15 @@ export interface ListenerConfig {
   /** Zone used by protocols that do not carry a map name. */
   readonly zone?: string;
   readonly reusePort: boolean;
+  /**
+   * Name matched against systemd's LISTEN_FDNAMES (`FileDescriptorName=` in the .socket unit)
+   * when the daemon is socket-activated; see docs/socket-activation.md.
+   */
+  readonly name?: string;
+  /** Owner of a unix socket file: a user name or numeric uid (applied when running as root). */
+  readonly owner?: string;
+  /** Group of a unix socket file: a group name or numeric gid. */
+  readonly group?: string;
   /** Where this listener came from, for messages: 'listeners[2]', 'host/port', 'path'. */
   readonly origin: string;
 }
@@ -41,11 +50,37 @@ export interface MemoryCacheConfig {
   readonly cacheSize: number;
 }
 
-export type CacheConfig = MemoryCacheConfig;
+/** `cache: {type: sqlite}`: policies in one SQLite file, so they survive a restart. See docs/caches.md. */
+export interface SqliteCacheConfig {
+  readonly type: 'sqlite';
+  /**
+   * The database file as written (`options.filename`, the Python tool's key). A relative name
+   * is taken inside the state directory, never relative to the working directory.
+   */
+  readonly filename: string;
+  /** SQLite busy timeout in seconds (`options.timeout`, the Python tool's key). */
+  readonly timeoutSec: number;
+  /** Entries kept in the in-process memory layer in front of the file (`options.cache_size`). */
+  readonly cacheSize: number;
+  /** The top-level `state_directory` key, when set (`$STATE_DIRECTORY` wins over it). */
+  readonly stateDirectory?: string;
+}
+
+export type CacheConfig = MemoryCacheConfig | SqliteCacheConfig;
 
 export interface LoggingConfig {
   readonly level: 'error' | 'warn' | 'info' | 'debug';
   readonly format: 'text' | 'json';
+}
+
+/** `policy_delegation:`: the background warm-up fed by `protocol: policy` listeners. */
+export interface PolicyDelegationConfig {
+  /** Domains waiting to be resolved before new ones are dropped. */
+  readonly queueSize: number;
+  /** Resolutions running at once. */
+  readonly concurrency: number;
+  /** Never warmed: `example.org` (that domain) or `.example.org` (its subdomains), lower-case A-labels. */
+  readonly skipDomains: readonly string[];
 }
 
 export interface BridgeConfig {
@@ -63,4 +98,6 @@ export interface BridgeConfig {
   readonly defaultZone: ZoneConfig;
   readonly zones: Readonly<Record<string, ZoneConfig>>;
   readonly logging: LoggingConfig;
+  /** Always set by the loader; optional so that configs built in code may leave it out. */
+  readonly policyDelegation?: PolicyDelegationConfig;
 }

@@ -28,14 +28,15 @@ import {
   type ReadContext,
 } from './node-reader.js';
 import { didYouMean } from './suggest.js';
+import { checkListenerNames, readListenerSocketFields } from './validate-listener-socket.js';
 import type { ListenAddress, ListenerConfig, ProtocolName } from './types.js';
 
 /** Keys of one `listeners:` entry. */
-export const LISTENER_KEYS = ['protocol', 'address', 'mode', 'zone', 'reuse_port'] as const;
+export const LISTENER_KEYS = ['protocol', 'address', 'mode', 'zone', 'reuse_port', 'name', 'owner', 'group'] as const;
 
 const PROTOCOLS: readonly ProtocolName[] = ['socketmap', 'tcp_table', 'policy', 'exim'];
 /** Protocols with an adapter today; the others are recognised and refused as not implemented. */
-const IMPLEMENTED_PROTOCOLS: ReadonlySet<ProtocolName> = new Set(['socketmap']);
+const IMPLEMENTED_PROTOCOLS: ReadonlySet<ProtocolName> = new Set(['socketmap', 'policy', 'tcp_table', 'exim']);
 
 /** The top-level keys this module reads. */
 export interface ListenerFields {
@@ -75,6 +76,7 @@ export function readListeners(ctx: ReadContext, f: ListenerFields, zoneNames: re
     }
   }
 
+  checkListenerNames(ctx, result);
   const firstByAddress = new Map<string, ListenerConfig>();
   for (const { listener, path, node } of result) {
     const key = listenAddressKey(listener.address);
@@ -193,8 +195,10 @@ function readListenerEntry(
     }
   }
 
+  const socketFields = readListenerSocketFields(ctx, f, address);
   if (protocol === undefined || address === undefined || addressField === undefined) return undefined;
   const listener: ListenerConfig = {
+    ...socketFields,
     protocol,
     address,
     reusePort,

@@ -25,7 +25,9 @@ import {
 } from './limits.js';
 import { asMap, describe, readBool, readEnum, readMap, readNumber, report, warn, type Field, type ReadContext } from './node-reader.js';
 import type { BridgeConfig, CacheConfig, LoggingConfig } from './types.js';
+import { readSqliteCache, readStateDirectory } from './validate-cache-sqlite.js';
 import { readListeners } from './validate-listeners.js';
+import { readPolicyDelegation } from './validate-policy-delegation.js';
 import { readDefaultZone, readZones } from './validate-zone.js';
 
 /** Every top-level key: the Python tool's, then ours. */
@@ -50,11 +52,13 @@ export const TOP_LEVEL_KEYS = [
   'negative_cache_size',
   'idle_timeout',
   'logging',
+  'policy_delegation',
+  'state_directory',
 ] as const;
 
 const CACHE_KEYS = ['type', 'options'] as const;
 const INTERNAL_CACHE_OPTION_KEYS = ['cache_size'] as const;
-/** Backends the Python tool has; only the in-memory one exists here so far. */
+/** Backends the Python tool has; internal (memory) and sqlite exist here so far. */
 const CACHE_TYPES = ['internal', 'sqlite', 'redis', 'redis_sentinel', 'postgres'] as const;
 const CACHE_TYPE_ALIASES: Readonly<Record<string, 'internal'>> = { memory: 'internal' };
 const PROACTIVE_KEYS = ['enabled', 'interval', 'concurrency_limit', 'grace_ratio'] as const;
@@ -105,10 +109,11 @@ export function validateRoot(ctx: ReadContext, root: Node | null): BridgeConfig 
     negativeCacheTtlSec: num('negative_cache_ttl', { min: 0, max: NEGATIVE_CACHE_TTL_MAX_SEC }, DEFAULT_NEGATIVE_CACHE_TTL_SEC),
     negativeCacheSize: num('negative_cache_size', { integer: true, min: 0, max: CACHE_ENTRIES_MAX }, DEFAULT_NEGATIVE_CACHE_SIZE),
     idleTimeoutSec: num('idle_timeout', { above: 0, max: IDLE_TIMEOUT_MAX_SEC }, DEFAULT_IDLE_TIMEOUT_SEC),
-    cache: readCache(ctx, top.get('cache')),
+    cache: readCache(ctx, top.get('cache'), readStateDirectory(ctx, top.get('state_directory'))),
     defaultZone: readDefaultZone(ctx, top.get('default_zone')),
     zones,
     logging: readLogging(ctx, top.get('logging')),
+    policyDelegation: readPolicyDelegation(ctx, top.get('policy_delegation')),
   };
 }
 
@@ -130,18 +135,20 @@ function readProactive(ctx: ReadContext, field: Field | undefined): void {
   if (ratio !== undefined) readNumber(ctx, ratio, { above: 0 });
 }
 
-function readCache(ctx: ReadContext, field: Field | undefined): CacheConfig {
+function readCache(ctx: ReadContext, field: Field | undefined, stateDirectory: string | undefined): CacheConfig {
   const fallback: CacheConfig = { type: 'internal', cacheSize: DEFAULT_CACHE_SIZE };
-  if (field === undefined) return fallback;
+  // No cache block at all: the persistent default. A block without `type` is the Python tool's `internal`.
+  if (field === undefined) return readSqliteCache(ctx, undefined, stateDirectory);
   const map = asMap(ctx, field);
   if (map === undefined) return fallback;
   const f = readMap(ctx, map, field.path, CACHE_KEYS);
   const typeField = f.get('type');
   const type = typeField === undefined ? 'internal' : readEnum(ctx, typeField, CACHE_TYPES, CACHE_TYPE_ALIASES);
   if (type === undefined) return fallback;
+  if (type === 'sqlite') return readSqliteCache(ctx, f.get('options'), stateDirectory);
   if (type !== 'internal') {
     // The options of other backends are not checked: they would be refused anyway.
-    report(ctx, 'ECONFIG_UNSUPPORTED', typeField?.path ?? 'cache.type', typeField?.node, `cache type "${type}" is not implemented yet; use "internal" (in memory)`);
+    report(ctx, 'ECONFIG_UNSUPPORTED', typeField?.path ?? 'cache.type', typeField?.node, `cache type "${type}" is not implemented yet; use "sqlite" (a file) or "internal" (in memory)`);
     return fallback;
   }
   const options = f.get('options');

@@ -5,6 +5,9 @@ import type { ProtocolName } from '../config/types.js';
 import { BridgeError } from '../errors.js';
 import type { ProtocolAdapter } from './types.js';
 import { socketmapAdapter } from '../../adapters/protocol/socketmap.js';
+import { policyDelegationAdapter } from '../../adapters/protocol/policy-delegation.js';
+import { tcpTableAdapter } from '../../adapters/protocol/tcp-table.js';
+import { eximAdapter } from '../../adapters/protocol/exim.js';
 
 /**
  * The adapter serving `protocol`. Throws BridgeError ECONFIG_UNSUPPORTED for protocols the
@@ -14,10 +17,12 @@ export function adapterFor(protocol: ProtocolName): ProtocolAdapter {
   switch (protocol) {
     case 'socketmap':
       return socketmapAdapter as ProtocolAdapter;
-    case 'tcp_table':
     case 'policy':
+      return policyDelegationAdapter as ProtocolAdapter;
+    case 'tcp_table':
+      return tcpTableAdapter as ProtocolAdapter;
     case 'exim':
-      throw new BridgeError('ECONFIG_UNSUPPORTED', `protocol ${protocol} is not implemented yet (only socketmap is)`);
+      return eximAdapter as ProtocolAdapter;
     default: {
       const _never: never = protocol;
       throw new BridgeError('ECONFIG_UNSUPPORTED', `unknown protocol ${String(_never)}`);

@@ -4,6 +4,7 @@
  */
 import type { Logger } from 'winston';
 import type { LookupService } from '../lookup.js';
+import type { WarmService } from '../warm/types.js';
 
 /** One step out of a decoder. */
 export type DecodeStep<Req> =
@@ -26,6 +27,8 @@ export interface HandlerContext {
   readonly log: Logger;
   /** Zone configured on the listener, for protocols without a map name. */
   readonly listenerZone?: string;
+  /** Background warm-up of the cache (policy delegation); absent when none is running. */
+  readonly warm?: WarmService;
 }
 
 export interface ProtocolAdapter<Req = unknown> {

@@ -7,11 +7,12 @@
  * deleted.
  */
 import net from 'node:net';
-import { chmod, lstat, unlink } from 'node:fs/promises';
+import { chmod, chown, lstat, unlink } from 'node:fs/promises';
 import type { ListenerConfig } from '../config/types.js';
 import { BridgeError } from '../errors.js';
 import { formatListenAddress as formatAddress } from '../config/address.js';
 import { formatHostPort } from './address.js';
+import { resolveAccountId } from './accounts.js';
 
 /**
  * How long the probe of an existing unix socket may take. A local connect answers at once;
@@ -78,6 +79,13 @@ export async function openListener(
           );
         }
       }
+      if (config.owner !== undefined || config.group !== undefined) {
+        const problem = await applyOwnership(address.path, config);
+        if (problem !== undefined) {
+          await closeServer(server);
+          throw problem;
+        }
+      }
       return {
         config,
         server,
@@ -98,6 +106,52 @@ export async function openListener(
       const _never: never = address;
       throw new BridgeError('ELISTEN_ADDRESS', `unknown listen address ${JSON.stringify(_never)}`);
     }
+  }
+}
+
+/**
+ * Adopt a listening socket passed by systemd (socket activation) instead of binding one. The
+ * configured address, mode, owner and group are not applied: the .socket unit decides them,
+ * and closing leaves the socket file to systemd.
+ */
+export async function adoptListener(
+  config: ListenerConfig,
+  fd: number,
+  onConnection: (socket: net.Socket) => void,
+): Promise<OpenListener> {
+  const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: false }, onConnection);
+  try {
+    await listen(server, { fd } as net.ListenOptions, config);
+  } catch (err) {
+    throw new BridgeError('ELISTEN_ACTIVATION', `${config.origin}: cannot use the socket systemd passed as fd ${fd}: ${errMessage(err)}`, { cause: err });
+  }
+  const bound = server.address();
+  const address =
+    typeof bound === 'string' ? `unix:${bound === '' ? `fd:${fd}` : bound}` : bound === null ? `fd:${fd}` : formatHostPort(bound.address, bound.port);
+  return {
+    config,
+    server,
+    address,
+    port: typeof bound === 'object' && bound !== null ? bound.port : undefined,
+    close: () => closeServer(server),
+  };
+}
+
+/** chown a fresh socket file to the configured owner/group; the error to throw, if any. */
+async function applyOwnership(path: string, config: ListenerConfig): Promise<BridgeError | undefined> {
+  const uid = config.owner === undefined ? { ok: true as const, id: -1 } : await resolveAccountId('passwd', config.owner);
+  const gid = config.group === undefined ? { ok: true as const, id: -1 } : await resolveAccountId('group', config.group);
+  if (!uid.ok || !gid.ok) {
+    const message = !uid.ok ? uid.message : !gid.ok ? gid.message : '';
+    return new BridgeError('ELISTEN_FAILED', `${config.origin}: cannot set the owner of ${path}: ${message}`);
+  }
+  try {
+    // -1 leaves that id unchanged (chown(2)).
+    await chown(path, uid.id, gid.id);
+    return undefined;
+  } catch (err) {
+    const hint = process.getuid?.() === 0 ? '' : ' (changing the owner needs root)';
+    return new BridgeError('ELISTEN_FAILED', `${config.origin}: cannot set owner/group of ${path}: ${errMessage(err)}${hint}`, { cause: err });
   }
 }
 

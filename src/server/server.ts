@@ -9,7 +9,9 @@ import type { LookupService } from '../lookup.js';
 import type { HandlerContext, ProtocolAdapter } from '../protocol/types.js';
 import { adapterFor as defaultAdapterFor } from '../protocol/registry.js';
 import { Connection, type ConnectionLimits } from './connection.js';
-import { openListener, type OpenListener } from './listener.js';
+import { adoptListener, openListener, type OpenListener } from './listener.js';
+import { matchInheritedFds, type InheritedFd } from './socket-activation.js';
+import type { WarmService } from '../warm/types.js';
 import { formatPeer } from './address.js';
 import { formatListenAddress } from '../config/address.js';
 
@@ -22,6 +24,10 @@ export interface ServerDeps {
   /** Adapter lookup; the protocol registry by default (tests pass fakes). */
   readonly adapterFor?: (protocol: ProtocolName) => ProtocolAdapter;
   readonly limits?: ConnectionLimits;
+  /** Background cache warm-up handed to adapters (policy delegation). */
+  readonly warm?: WarmService;
+  /** Listening sockets passed by systemd, adopted instead of binding (socket-activation.ts). */
+  readonly inheritedFds?: readonly InheritedFd[];
 }
 
 /** What a started listener is bound to. */
@@ -32,6 +38,8 @@ export interface BoundListener {
   /** TCP port actually bound; undefined for unix sockets. */
   readonly port: number | undefined;
   readonly origin: string;
+  /** The systemd-passed fd this listener adopted; absent when it bound its own socket. */
+  readonly inheritedFd?: number;
 }
 
 export interface ServerHandle {
@@ -55,6 +63,8 @@ export async function startServer(listeners: readonly ListenerConfig[], deps: Se
   const resolveAdapter = deps.adapterFor ?? defaultAdapterFor;
   // Resolve every adapter first, so an unsupported protocol fails before any socket is bound.
   const adapters = listeners.map((l) => resolveAdapter(l.protocol));
+  // Likewise an fd systemd passed that no listener claims.
+  const fdFor = deps.inheritedFds === undefined || deps.inheritedFds.length === 0 ? [] : matchInheritedFds(listeners, deps.inheritedFds);
   const connections = new Set<Connection<unknown>>();
   const opened: OpenListener[] = [];
   let closing = false;
@@ -70,6 +80,7 @@ export async function startServer(listeners: readonly ListenerConfig[], deps: Se
       lookup: deps.lookup,
       log: deps.log.child({ component: adapter.protocol, listener: address, peer }),
       ...(config.zone !== undefined ? { listenerZone: config.zone } : {}),
+      ...(deps.warm !== undefined ? { warm: deps.warm } : {}),
     };
     const conn = new Connection(socket, {
       adapter,
@@ -89,9 +100,10 @@ export async function startServer(listeners: readonly ListenerConfig[], deps: Se
       // The real port is only known once bound (port 0), and a client may connect before
       // openListener resolves (a unix socket's chmod is still pending): read the address late.
       let bound: OpenListener | undefined;
-      const l = await openListener(config, (socket) =>
-        accept(config, adapter, bound?.address ?? formatListenAddress(config.address), socket),
-      );
+      const onConnection = (socket: net.Socket): void =>
+        accept(config, adapter, bound?.address ?? formatListenAddress(config.address), socket);
+      const fd = fdFor[i];
+      const l = fd === undefined ? await openListener(config, onConnection) : await adoptListener(config, fd, onConnection);
       bound = l;
       opened.push(l);
     }
@@ -102,11 +114,13 @@ export async function startServer(listeners: readonly ListenerConfig[], deps: Se
 
   let listenersClosed: Promise<void> | undefined;
   return {
-    listeners: opened.map((l) => ({
+    listeners: opened.map((l, i) => ({
       protocol: l.config.protocol,
       address: l.address,
       port: l.port,
       origin: l.config.origin,
+      // `opened` follows `listeners` one to one: a failure closes them all.
+      ...(fdFor[i] !== undefined ? { inheritedFd: fdFor[i] } : {}),
     })),
     connectionCount: () => connections.size,
     async close(graceful: boolean): Promise<void> {

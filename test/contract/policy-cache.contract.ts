@@ -1,6 +1,8 @@
 /**
  * The contract every PolicyCache backend passes. A backend's test file calls
  * `runPolicyCacheContract(name, factory)`; the factory returns a fresh, empty, unopened cache.
+ * Persistent backends also pass `{ reopen }`, which returns a new, unopened instance over the
+ * storage of a closed one: they must then keep everything across a close and reopen.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -39,7 +41,20 @@ async function collect(cache: PolicyCache, batch?: number): Promise<PolicyEntry[
   return out;
 }
 
-export function runPolicyCacheContract(name: string, factory: () => Promise<PolicyCache> | PolicyCache): void {
+/** Options of the contract run. */
+export interface PolicyCacheContractOptions {
+  /** Persistent backends: a new, unopened cache over the same storage as `closed`. */
+  readonly reopen?: (closed: PolicyCache) => Promise<PolicyCache> | PolicyCache;
+}
+
+/** Far from any real clock, on both sides, and past 2^32 ms, so that no backend may round or truncate them. */
+const ODD_TIMES = { fetchedAt: 1, checkedAt: 4_102_444_800_001, expiresAt: 8_640_000_000_000_000 } as const;
+
+export function runPolicyCacheContract(
+  name: string,
+  factory: () => Promise<PolicyCache> | PolicyCache,
+  options: PolicyCacheContractOptions = {},
+): void {
   describe(`PolicyCache contract: ${name}`, () => {
     const withCache = async (fn: (c: PolicyCache) => Promise<void>): Promise<void> => {
       const cache = await factory();
@@ -99,6 +114,33 @@ export function runPolicyCacheContract(name: string, factory: () => Promise<Poli
         assert.deepEqual((await collect(c)).flat(), []);
       }));
 
+    it('absolute times are preserved to the millisecond, however far from now', () =>
+      withCache(async (c) => {
+        const e = sampleEntry('times.example', ODD_TIMES);
+        await c.set(e);
+        const got = await c.get('times.example');
+        assert.equal(got?.fetchedAt, ODD_TIMES.fetchedAt);
+        assert.equal(got?.checkedAt, ODD_TIMES.checkedAt);
+        assert.equal(got?.expiresAt, ODD_TIMES.expiresAt);
+      }));
+
+    it('an expired entry is still returned: backends store, the resolver judges freshness', () =>
+      withCache(async (c) => {
+        const e = sampleEntry('expired.example', { fetchedAt: 1_000, expiresAt: 2_000, checkedAt: 1_500 });
+        await c.set(e);
+        assert.deepEqual(await c.get('expired.example'), e);
+        const listed = (await collect(c)).flat().map((x) => x.domain);
+        assert.deepEqual(listed, ['expired.example']);
+      }));
+
+    it('entries with a batch larger than the cache yields one batch of everything', () =>
+      withCache(async (c) => {
+        for (const d of ['b.example', 'a.example', 'c.example']) await c.set(sampleEntry(d));
+        const batches = await collect(c, 1000);
+        assert.equal(batches.length, 1);
+        assert.deepEqual(batches.flat().map((e) => e.domain).sort(), ['a.example', 'b.example', 'c.example']);
+      }));
+
     it('concurrent writers to different and same domains leave consistent entries', () =>
       withCache(async (c) => {
         const writes: Promise<void>[] = [];
@@ -113,5 +155,57 @@ export function runPolicyCacheContract(name: string, factory: () => Promise<Poli
           assert.deepEqual(got.policy.mx, [`mx1.w${k}.example`, `*.backup.w${k}.example`]);
         }
       }));
+
+    const reopen = options.reopen;
+    if (reopen !== undefined) {
+      // Unexpired for a century, so that no purge of long-expired entries can touch them.
+      const lasting = (domain: string, overrides: Partial<PolicyEntry> = {}): PolicyEntry =>
+        sampleEntry(domain, { expiresAt: 4_102_444_800_000, ...overrides });
+
+      it('values survive a close and reopen, byte for byte, with absolute times', async () => {
+        const first = await factory();
+        await first.open();
+        const kept = lasting('kept.example', { checkedAt: ODD_TIMES.checkedAt, policyText: 'version: STSv1\nmode: enforce\nmx: ünï.example\nmax_age: 86400\n' });
+        const gone = lasting('gone.example');
+        await first.set(kept);
+        await first.set(gone);
+        await first.set(lasting('replaced.example'));
+        const replaced = lasting('replaced.example', { id: 'second' });
+        await first.set(replaced);
+        assert.equal(await first.delete('gone.example'), true);
+        await first.close();
+
+        const second = await reopen(first);
+        await second.open();
+        try {
+          assert.equal(JSON.stringify(await second.get('kept.example')), JSON.stringify(kept));
+          assert.deepEqual(await second.get('replaced.example'), replaced);
+          assert.equal(await second.get('gone.example'), undefined);
+          const all = (await collect(second, 1)).flat().map((e) => e.domain).sort();
+          assert.deepEqual(all, ['kept.example', 'replaced.example']);
+        } finally {
+          await second.close();
+        }
+      });
+
+      it('writes after a reopen land in the same storage', async () => {
+        const first = await factory();
+        await first.open();
+        await first.set(lasting('one.example'));
+        await first.close();
+        const second = await reopen(first);
+        await second.open();
+        await second.set(lasting('two.example'));
+        await second.close();
+        const third = await reopen(second);
+        await third.open();
+        try {
+          assert.ok((await third.get('one.example')) !== undefined);
+          assert.ok((await third.get('two.example')) !== undefined);
+        } finally {
+          await third.close();
+        }
+      });
+    }
   });
 }

@@ -6,7 +6,7 @@ import type { ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NetNs, RunResult } from './netns.js';
-import { repoRoot, stopChild, waitForLine } from './world.js';
+import { repoRoot, stopChild } from './world.js';
 
 export class Daemon {
   readonly logs: string[] = [];
@@ -22,14 +22,28 @@ export class Daemon {
    * Start `mta-sts-bridge serve -c <config>` in `ns`, trusting `caPath` for policy hosts the way
    * an operator would (NODE_EXTRA_CA_CERTS), and wait until `listeners` listeners are up.
    */
-  static async start(ns: NetNs, dir: string, configYaml: string, caPath: string, listeners: number): Promise<Daemon> {
-    const configPath = join(dir, `daemon-${Date.now()}.yml`);
+  static async start(
+    ns: NetNs,
+    dir: string,
+    configYaml: string,
+    caPath: string,
+    listeners: number,
+    options: { readonly stateDirectory?: string } = {},
+  ): Promise<Daemon> {
+    const stamp = `${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
+    const configPath = join(dir, `daemon-${stamp}.yml`);
     writeFileSync(configPath, configYaml);
-    const child = ns.spawn('env', [`NODE_EXTRA_CA_CERTS=${caPath}`, process.execPath, join(repoRoot, 'bin/mta-sts-bridge.js'), 'serve', '-c', configPath, '-v', 'debug'], {
+    // The default cache is SQLite in $STATE_DIRECTORY: a fresh one per start unless a test
+    // wants to share it (restart safety), so no daemon sees policies another run left behind.
+    const stateDirectory = options.stateDirectory ?? join(dir, `state-${stamp}`);
+    const env = [`NODE_EXTRA_CA_CERTS=${caPath}`, `STATE_DIRECTORY=${stateDirectory}`];
+    const child = ns.spawn('env', [...env, process.execPath, join(repoRoot, 'bin/mta-sts-bridge.js'), 'serve', '-c', configPath, '-v', 'debug'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const daemon = new Daemon(child);
-    for (let i = 0; i < listeners; i += 1) await waitForLine(child, 'stderr', /listening/);
+    // Counted in the kept log lines: several "listening" lines can arrive in one chunk, and
+    // waiting for them one by one with waitForLine would miss all but the first.
+    await daemon.waitForLogs(/listening/, listeners);
     return daemon;
   }
 
@@ -38,6 +52,22 @@ export class Daemon {
     const t0 = Date.now();
     const code = await stopChild(this.child, 15_000);
     return { code, ms: Date.now() - t0 };
+  }
+
+  /** Resolve once `count` kept log lines match `pattern`; reject on exit or after `timeoutMs`. */
+  waitForLogs(pattern: RegExp, count: number, timeoutMs = 15_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    return new Promise((resolveWait, reject) => {
+      const check = (): void => {
+        if (this.logs.filter((l) => pattern.test(l)).length >= count) return resolveWait();
+        if (this.child.exitCode !== null || this.child.signalCode !== null) {
+          return reject(new Error(`daemon exited before ${count} lines matched ${pattern}:\n${this.logs.join('\n')}`));
+        }
+        if (Date.now() > deadline) return reject(new Error(`timed out waiting for ${count} lines matching ${pattern}:\n${this.logs.join('\n')}`));
+        setTimeout(check, 20);
+      };
+      check();
+    });
   }
 
   /** Log lines that mention `text`. */

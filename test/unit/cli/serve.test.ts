@@ -33,7 +33,8 @@ async function freePort(): Promise<number> {
 
 async function configFile(name: string, port: number, extra = ''): Promise<string> {
   const path = join(dir, name);
-  await writeFile(path, `listeners:\n  - protocol: socketmap\n    address: 127.0.0.1:${port}\n${extra}`);
+  // Memory cache: the default (SQLite in the state directory) would carry policies from run to run.
+  await writeFile(path, `listeners:\n  - protocol: socketmap\n    address: 127.0.0.1:${port}\ncache:\n  type: internal\n${extra}`);
   return path;
 }
 

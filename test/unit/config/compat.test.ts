@@ -122,7 +122,13 @@ zones:
     assert.equal(Object.getPrototypeOf(config.zones), Object.prototype);
   });
 
-  for (const type of ['sqlite', 'redis', 'redis_sentinel', 'postgres']) {
+  it('loads the Python sqlite cache block: filename, threads (ignored, warned) and timeout', () => {
+    const { config, warnings } = expectConfig('cache:\n  type: sqlite\n  options:\n    filename: /var/lib/mta-sts/cache.db\n    threads: 8\n    timeout: 5\n');
+    assert.deepEqual(config.cache, { type: 'sqlite', filename: '/var/lib/mta-sts/cache.db', timeoutSec: 5, cacheSize: 10_000 });
+    assert.deepEqual(warnings.map((w) => [w.code, w.path]), [['ECONFIG_IGNORED', 'cache.options.threads']]);
+  });
+
+  for (const type of ['redis', 'redis_sentinel', 'postgres']) {
     it(`refuses cache type ${type} as not implemented yet, at cache.type`, () => {
       expectProblems(`cache:\n  type: ${type}\n  options:\n    filename: /var/lib/mta-sts/cache.db\n`, [
         { code: 'ECONFIG_UNSUPPORTED', path: 'cache.type', line: 2, message: 'not implemented yet' },

@@ -102,13 +102,24 @@ describe('listeners in a config file', () => {
     ]);
   });
 
-  for (const protocol of ['tcp_table', 'policy', 'exim']) {
-    it(`refuses protocol ${protocol} as not implemented yet (ECONFIG_UNSUPPORTED)`, () => {
-      expectProblems(`listeners:\n  - address: "127.0.0.1:9000"\n    protocol: ${protocol}\n`, [
-        { code: 'ECONFIG_UNSUPPORTED', path: 'listeners[0].protocol', line: 3, message: 'not implemented yet' },
-      ]);
-    });
-  }
+  it('accepts tcp_table and exim listeners, with the zone they serve', () => {
+    const { config, warnings } = expectConfig(
+      'zones:\n  strict: {}\nlisteners:\n  - protocol: tcp_table\n    address: "127.0.0.1:8462"\n    zone: strict\n  - protocol: exim\n    address: unix:/run/exim.sock\n',
+    );
+    assert.deepEqual(warnings, []);
+    assert.deepEqual(config.listeners, [
+      { protocol: 'tcp_table', address: { kind: 'tcp', host: '127.0.0.1', port: 8462 }, reusePort: true, origin: 'listeners[0]', zone: 'strict' },
+      { protocol: 'exim', address: { kind: 'unix', path: '/run/exim.sock' }, reusePort: false, origin: 'listeners[1]' },
+    ]);
+  });
+
+  it('accepts a policy (delegation) listener', () => {
+    const { config, warnings } = expectConfig('listeners:\n  - address: "127.0.0.1:9000"\n    protocol: policy\n');
+    assert.deepEqual(warnings, []);
+    assert.deepEqual(config.listeners, [
+      { protocol: 'policy', address: { kind: 'tcp', host: '127.0.0.1', port: 9000 }, reusePort: true, origin: 'listeners[0]' },
+    ]);
+  });
 
   it('suggests the nearest protocol name', () => {
     expectProblems('listeners:\n  - address: "127.0.0.1:9000"\n    protocol: tcp-table\n', [

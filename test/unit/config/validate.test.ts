@@ -130,7 +130,7 @@ const GOOD: readonly { yaml: string; check: (c: ReturnType<typeof expectConfig>[
   { yaml: 'cache:\n  type: internal\n  options:\n    cache_size: 5', check: (c) => c.cache, want: { type: 'internal', cacheSize: 5 } },
   { yaml: 'logging:\n  level: warning', check: (c) => c.logging.level, want: 'warn' },
   { yaml: 'logging:\n  level: debug\n  format: json', check: (c) => c.logging, want: { level: 'debug', format: 'json' } },
-  { yaml: 'proactive_policy_fetching:\n  enabled: false\n  interval: 3600', check: (c) => c.cache.type, want: 'internal' },
+  { yaml: 'proactive_policy_fetching:\n  enabled: false\n  interval: 3600', check: (c) => c.cache.type, want: 'sqlite' },
   { yaml: 'port:', check: (c) => c.listeners[0]?.address, want: { kind: 'tcp', host: '127.0.0.1', port: 8461 } },
   { yaml: 'zones:', check: (c) => c.zones, want: {} },
 ];
@@ -271,10 +271,11 @@ describe('config: defaults', () => {
       negativeCacheTtlSec: 300,
       negativeCacheSize: 100_000,
       idleTimeoutSec: 60,
-      cache: { type: 'internal', cacheSize: 10_000 },
+      cache: { type: 'sqlite', filename: 'policy-cache.sqlite', timeoutSec: 5, cacheSize: 10_000 },
       defaultZone: { strictTesting: false, timeoutSec: 10, requireSni: true, tlsrpt: false, dnsErrorAnswer: 'no-policy' },
       zones: {},
       logging: { level: 'info', format: 'text' },
+      policyDelegation: { queueSize: 1000, concurrency: 4, skipDomains: [] },
     });
   });
 

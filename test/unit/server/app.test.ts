@@ -12,6 +12,8 @@ function configOnPort(port: number): BridgeConfig {
   return {
     ...base,
     listeners: [{ protocol: 'socketmap', address: { kind: 'tcp', host: '127.0.0.1', port }, reusePort: false, origin: 'test' }],
+    // Memory: the default SQLite cache in the state directory would carry policies between runs.
+    cache: { type: 'internal', cacheSize: 10_000 },
   };
 }
 

@@ -144,15 +144,24 @@ describe('adapterFor', () => {
   it('serves socketmap', () => {
     assert.equal(adapterFor('socketmap').protocol, 'socketmap');
   });
-  for (const protocol of ['tcp_table', 'policy', 'exim'] as const) {
-    it(`rejects ${protocol} as not implemented yet (ECONFIG_UNSUPPORTED)`, () => {
-      assert.throws(() => adapterFor(protocol), (err: unknown) => err instanceof BridgeError && err.code === 'ECONFIG_UNSUPPORTED');
-    });
-  }
+  it('serves policy (Postfix policy delegation)', () => {
+    assert.equal(adapterFor('policy').protocol, 'policy');
+  });
+  it('serves tcp_table (one-line requests, many per connection)', () => {
+    assert.equal(adapterFor('tcp_table').protocol, 'tcp_table');
+    assert.equal(adapterFor('tcp_table').oneShot, false);
+  });
+  it('serves exim (one request per connection)', () => {
+    assert.equal(adapterFor('exim').protocol, 'exim');
+    assert.equal(adapterFor('exim').oneShot, true);
+  });
+  it('rejects a protocol it does not know (ECONFIG_UNSUPPORTED)', () => {
+    assert.throws(() => adapterFor('smtp' as ListenerConfig['protocol']), (err: unknown) => err instanceof BridgeError && err.code === 'ECONFIG_UNSUPPORTED');
+  });
   it('fails before binding anything when a listener uses an unsupported protocol', async () => {
     const { log } = memoryLogger();
     await assert.rejects(
-      startServer([tcp, { ...tcp, protocol: 'exim' }], { lookup: unusedLookup, log, idleTimeoutSec: 0 }),
+      startServer([tcp, { ...tcp, protocol: 'smtp' as ListenerConfig['protocol'] }], { lookup: unusedLookup, log, idleTimeoutSec: 0 }),
       (err: unknown) => err instanceof BridgeError && err.code === 'ECONFIG_UNSUPPORTED',
     );
   });

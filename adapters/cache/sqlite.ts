@@ -1,0 +1,238 @@
+/**
+ * PolicyCache in one SQLite file (better-sqlite3), so that policies survive a restart: an
+ * attacker who blocks a policy host cannot downgrade a domain whose policy the daemon already
+ * knew (RFC 8461 §10.2, "the sender's cache").
+ *
+ * WAL mode and a busy timeout let several daemons on one host share the file. One table keyed
+ * by domain holds the entry JSON verbatim plus `expires_at`, which only the purge reads;
+ * freshness stays the resolver's business. better-sqlite3 is synchronous: statements are tiny
+ * and in WAL readers never wait for writers, so the event loop is held for microseconds;
+ * only a writer waiting on another process's write lock can block, up to the busy timeout.
+ *
+ * Loaded late by src/cache/registry.ts, so a memory-cache user never loads the native module.
+ */
+import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { CACHE_ENTRY_VERSION, type PolicyCache, type PolicyEntry } from '../../src/cache/types.js';
+import { systemClock, type Clock } from '../../src/clock.js';
+
+/** `PRAGMA user_version` of the schema this code writes; bump with a migration. */
+export const SCHEMA_VERSION = 1;
+/** Our table; the Python resolver's is `sts_policy_cache`, so the two are never confused. */
+export const TABLE = 'mta_sts_policy';
+/** Batch size of `entries()` when the caller gives none. */
+export const DEFAULT_BATCH_SIZE = 500;
+/**
+ * Entries expired longer than this are deleted. An expired policy is never used again
+ * (RFC 8461 §3.2 max_age), but a week of history keeps `cache list` useful after an outage.
+ */
+export const PURGE_EXPIRED_AFTER_MS = 7 * 86_400_000;
+/** How often the purge runs while the cache is open (also once at open). */
+export const PURGE_INTERVAL_MS = 3_600_000;
+/** The database file: readable by the daemon's user only (policies are not secret, but its own). */
+export const FILE_MODE = 0o600;
+/** A missing state directory is created private to the daemon's user. */
+export const DIRECTORY_MODE = 0o700;
+
+export interface SqliteCacheOptions {
+  /** Absolute path of the database file. */
+  readonly path: string;
+  /** SQLite busy timeout in milliseconds (the Python tool's `timeout`, in seconds there). */
+  readonly busyTimeoutMs: number;
+  /** Create the directory and file when missing (the daemon); `false` for `cache list` and co. */
+  readonly create?: boolean;
+  readonly clock?: Clock;
+  readonly purgeAfterMs?: number;
+  /** 0 disables the periodic purge (the purge at open still runs). */
+  readonly purgeIntervalMs?: number;
+}
+
+type Row = { readonly domain: string; readonly entry: string };
+
+interface Statements {
+  readonly get: Database.Statement<[string], Row>;
+  readonly upsert: Database.Statement<[string, string, number]>;
+  readonly remove: Database.Statement<[string]>;
+  readonly page: Database.Statement<[string, number], Row>;
+  readonly first: Database.Statement<[number], Row>;
+  readonly purge: Database.Statement<[number]>;
+}
+
+export class SqlitePolicyCache implements PolicyCache {
+  readonly kind = 'sqlite';
+  readonly path: string;
+  private readonly clock: Clock;
+  private db: Database.Database | undefined;
+  private statements: Statements | undefined;
+  private purgeTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly options: SqliteCacheOptions) {
+    this.path = options.path;
+    this.clock = options.clock ?? systemClock;
+  }
+
+  /**
+   * Opens (creating when allowed) and checks the file. Throws with a message naming the file
+   * when it is not a database, is damaged, is another program's, or is from a newer version:
+   * never starts empty over a user's file.
+   */
+  async open(): Promise<void> {
+    if (this.db !== undefined) return;
+    if (this.options.create ?? true) createPrivateFile(this.path);
+    else if (!existsSync(this.path)) throw new Error(`${this.path} does not exist (no policy was stored there yet?)`);
+    let db: Database.Database;
+    try {
+      db = new Database(this.path, { fileMustExist: true, timeout: this.options.busyTimeoutMs });
+    } catch (err) {
+      throw new Error(`${this.path}: ${(err as Error).message}`, { cause: err });
+    }
+    try {
+      const check = db.pragma('quick_check(1)', { simple: true });
+      if (check !== 'ok') throw new Error(`damaged database (quick_check: ${String(check)})`);
+      // WAL: readers and one writer at a time across processes; NORMAL is durable enough there
+      // (a power cut may lose the last writes, never the file).
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+      migrate(db);
+      this.statements = prepare(db);
+    } catch (err) {
+      db.close();
+      throw new Error(`${this.path}: ${(err as Error).message}`, { cause: err });
+    }
+    this.db = db;
+    this.purge();
+    const every = this.options.purgeIntervalMs ?? PURGE_INTERVAL_MS;
+    if (every > 0) {
+      this.purgeTimer = setInterval(() => {
+        try {
+          this.purge();
+        } catch {
+          // A busy or failing file: the next round tries again; reads and writes report errors themselves.
+        }
+      }, every);
+      this.purgeTimer.unref();
+    }
+  }
+
+  async get(domain: string): Promise<PolicyEntry | undefined> {
+    const row = this.stmts().get.get(domain);
+    return row === undefined ? undefined : decodeEntry(row);
+  }
+
+  async set(entry: PolicyEntry): Promise<void> {
+    this.stmts().upsert.run(entry.domain, JSON.stringify(entry), entry.expiresAt);
+  }
+
+  async delete(domain: string): Promise<boolean> {
+    return this.stmts().remove.run(domain).changes > 0;
+  }
+
+  /** Every entry in domain order, by keyset pagination (`domain > last`), so each batch is one index range. */
+  async *entries(batchSize = DEFAULT_BATCH_SIZE): AsyncIterable<readonly PolicyEntry[]> {
+    const size = Math.max(1, Math.floor(batchSize));
+    let rows = this.stmts().first.all(size);
+    while (rows.length > 0) {
+      const batch = rows.map(decodeEntry).filter((e): e is PolicyEntry => e !== undefined);
+      const last = rows[rows.length - 1] as Row;
+      if (batch.length > 0) yield batch;
+      if (rows.length < size) return;
+      rows = this.stmts().page.all(last.domain, size);
+    }
+  }
+
+  /** Delete entries expired more than `purgeAfterMs` ago; returns how many went. */
+  purge(): number {
+    const cutoff = this.clock.now() - (this.options.purgeAfterMs ?? PURGE_EXPIRED_AFTER_MS);
+    return this.stmts().purge.run(cutoff).changes;
+  }
+
+  async close(): Promise<void> {
+    if (this.purgeTimer !== undefined) clearInterval(this.purgeTimer);
+    this.purgeTimer = undefined;
+    this.statements = undefined;
+    const db = this.db;
+    this.db = undefined;
+    db?.close();
+  }
+
+  private stmts(): Statements {
+    if (this.statements === undefined) throw new Error(`sqlite cache ${this.path} is not open`);
+    return this.statements;
+  }
+}
+
+/** mkdir -p with 0700 for what is created; the file created 0600 (SQLite's -wal/-shm copy its mode). */
+function createPrivateFile(path: string): void {
+  mkdirSync(dirname(path), { recursive: true, mode: DIRECTORY_MODE });
+  try {
+    closeSync(openSync(path, 'wx', FILE_MODE));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+}
+
+/** Brings the schema to SCHEMA_VERSION, refusing files that are not ours or are newer. */
+function migrate(db: Database.Database): void {
+  const run = db.transaction(() => {
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version === SCHEMA_VERSION) return;
+    if (version > SCHEMA_VERSION) {
+      throw new Error(`written by a newer mta-sts-bridge (schema ${version}, this one knows ${SCHEMA_VERSION}); upgrade, or use another filename`);
+    }
+    const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[]).map((t) => t.name);
+    if (tables.length > 0) {
+      const python = tables.includes('sts_policy_cache') ? ' (it looks like the Python postfix-mta-sts-resolver cache)' : '';
+      throw new Error(`not an mta-sts-bridge cache: it holds the tables ${tables.join(', ')}${python}; choose another filename`);
+    }
+    db.exec(`CREATE TABLE ${TABLE} (
+      domain TEXT NOT NULL PRIMARY KEY,
+      entry TEXT NOT NULL,
+      expires_at INTEGER NOT NULL
+    ) WITHOUT ROWID`);
+    db.exec(`CREATE INDEX ${TABLE}_expires_at ON ${TABLE} (expires_at)`);
+    db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  });
+  // IMMEDIATE takes the write lock first: two daemons creating the same new file do it once.
+  run.immediate();
+}
+
+function prepare(db: Database.Database): Statements {
+  return {
+    get: db.prepare<[string], Row>(`SELECT domain, entry FROM ${TABLE} WHERE domain = ?`),
+    upsert: db.prepare<[string, string, number]>(
+      `INSERT INTO ${TABLE} (domain, entry, expires_at) VALUES (?, ?, ?)
+       ON CONFLICT (domain) DO UPDATE SET entry = excluded.entry, expires_at = excluded.expires_at`,
+    ),
+    remove: db.prepare<[string]>(`DELETE FROM ${TABLE} WHERE domain = ?`),
+    first: db.prepare<[number], Row>(`SELECT domain, entry FROM ${TABLE} ORDER BY domain LIMIT ?`),
+    page: db.prepare<[string, number], Row>(`SELECT domain, entry FROM ${TABLE} WHERE domain > ? ORDER BY domain LIMIT ?`),
+    purge: db.prepare<[number]>(`DELETE FROM ${TABLE} WHERE expires_at < ?`),
+  };
+}
+
+/**
+ * The stored JSON back to an entry. A row that does not parse, or is of another entry version,
+ * counts as absent: the resolver then fetches the policy again and overwrites it.
+ */
+export function decodeEntry(row: Row): PolicyEntry | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(row.entry);
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null) return undefined;
+  const e = value as Partial<Record<keyof PolicyEntry, unknown>>;
+  const ok =
+    e.v === CACHE_ENTRY_VERSION &&
+    e.domain === row.domain &&
+    typeof e.id === 'string' &&
+    typeof e.policyText === 'string' &&
+    typeof e.policy === 'object' &&
+    e.policy !== null &&
+    typeof e.fetchedAt === 'number' &&
+    typeof e.expiresAt === 'number' &&
+    typeof e.checkedAt === 'number';
+  return ok ? (value as PolicyEntry) : undefined;
+}
