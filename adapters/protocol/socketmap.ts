@@ -11,8 +11,7 @@ import {
   encodeNetstring,
 } from './netstring.js';
 import type { NetstringStep } from './netstring.js';
-import { postfixAnswer } from './postfix-answer.js';
-import { parsePostfixKey } from './postfix-key.js';
+import { lookupPostfixKey } from './postfix-lookup.js';
 
 export { SOCKETMAP_MAX_REPLY_BYTES, SOCKETMAP_MAX_REQUEST_BYTES } from './netstring.js';
 
@@ -83,10 +82,6 @@ export const socketmapReply = {
   perm: (reason: string): string => `PERM ${reasonText(reason)}`,
 } as const;
 
-function fits(payload: string): boolean {
-  return Buffer.byteLength(payload, 'utf8') <= SOCKETMAP_MAX_REPLY_BYTES;
-}
-
 async function answer(req: SocketmapRequest, ctx: HandlerContext): Promise<string> {
   const log = ctx.log;
   if (req.mapName === '' || req.key === '') {
@@ -101,71 +96,28 @@ async function answer(req: SocketmapRequest, ctx: HandlerContext): Promise<strin
     return socketmapReply.perm(reason);
   }
 
-  const parsed = parsePostfixKey(req.key);
-  switch (parsed.kind) {
-    case 'skip': {
-      const fields = { key: req.key, mapName: req.mapName, outcome: 'notfound', reason: parsed.reason, detail: parsed.detail };
-      switch (parsed.reason) {
-        case 'parent-domain':
-        case 'ip-literal':
-          // Routine: Postfix probes parent suffixes after every miss, and IP next hops exist.
-          log.debug('socketmap key needs no MTA-STS lookup', fields);
-          break;
-        case 'invalid':
-          log.info('socketmap key is not a domain name', fields);
-          break;
-        default: {
-          const _never: never = parsed.reason;
-          return _never;
-        }
-      }
-      return socketmapReply.notfound();
-    }
-    case 'domain':
-      break;
-    default: {
-      const _never: never = parsed;
-      return _never;
-    }
-  }
-
-  const result = await ctx.lookup.lookup(parsed.domain, req.mapName);
-  const ans = postfixAnswer(result);
-  log.debug('socketmap answer', {
-    domain: parsed.domain,
-    key: req.key,
-    zone: result.zoneName,
-    resolution: result.resolution.kind,
-    outcome: ans.kind,
+  const outcome = await lookupPostfixKey('socketmap', req.key, req.mapName, ctx, {
+    replyBytes: (data) => Buffer.byteLength(socketmapReply.ok(data), 'utf8'),
+    maxBytes: SOCKETMAP_MAX_REPLY_BYTES,
   });
-  switch (ans.kind) {
-    case 'ok': {
-      const full = socketmapReply.ok(ans.data);
-      if (fits(full)) return full;
-      const plain = socketmapReply.ok(ans.plainData);
-      if (fits(plain)) {
-        log.warn('socketmap answer too large with TLSRPT attributes; sent the plain answer', {
-          domain: parsed.domain,
-          bytes: Buffer.byteLength(full, 'utf8'),
-          limit: SOCKETMAP_MAX_REPLY_BYTES,
-        });
-        return plain;
-      }
+  switch (outcome.kind) {
+    case 'ok':
+      return socketmapReply.ok(outcome.data);
+    case 'too-large':
       log.error('socketmap answer too large for Postfix', {
         code: 'ESOCKETMAP_REPLY_TOO_LARGE',
-        domain: parsed.domain,
-        bytes: Buffer.byteLength(plain, 'utf8'),
+        domain: outcome.domain,
+        bytes: outcome.bytes,
         limit: SOCKETMAP_MAX_REPLY_BYTES,
         outcome: 'perm',
       });
       return socketmapReply.perm('reply too large');
-    }
     case 'notfound':
       return socketmapReply.notfound();
     case 'temp':
-      return socketmapReply.temp(ans.reason);
+      return socketmapReply.temp(outcome.reason);
     default: {
-      const _never: never = ans;
+      const _never: never = outcome;
       return _never;
     }
   }

@@ -8,8 +8,7 @@ import { Buffer } from 'node:buffer';
 import type { Decoder, DecodeStep, HandlerContext, ProtocolAdapter } from '../../src/protocol/types.js';
 import { hexQuote, hexUnquote } from './hex-quote.js';
 import { createLineSplitter, type LineStep } from './line-splitter.js';
-import { postfixAnswer } from './postfix-answer.js';
-import { parsePostfixKey } from './postfix-key.js';
+import { lookupPostfixKey } from './postfix-lookup.js';
 
 /**
  * Longest reply line Postfix reads, newline included: "Replies must be no longer than 4096
@@ -115,10 +114,6 @@ export function newTcpTableDecoder(): Decoder<TcpTableRequest> {
   };
 }
 
-function fits(reply: Buffer): boolean {
-  return reply.length <= TCP_TABLE_MAX_REPLY_BYTES;
-}
-
 async function answer(req: TcpTableRequest, ctx: HandlerContext): Promise<Buffer> {
   const log = ctx.log;
   switch (req.kind) {
@@ -133,73 +128,30 @@ async function answer(req: TcpTableRequest, ctx: HandlerContext): Promise<Buffer
     }
   }
 
-  const zoneName = ctx.listenerZone;
-  const parsed = parsePostfixKey(req.key);
-  switch (parsed.kind) {
-    case 'skip': {
-      const fields = { key: req.key, zone: zoneName, outcome: 'notfound', reason: parsed.reason, detail: parsed.detail };
-      switch (parsed.reason) {
-        case 'parent-domain':
-        case 'ip-literal':
-          log.debug('tcp_table key needs no MTA-STS lookup', fields);
-          break;
-        case 'invalid':
-          log.info('tcp_table key is not a domain name', fields);
-          break;
-        default: {
-          const _never: never = parsed.reason;
-          return _never;
-        }
-      }
-      return tcpTableReply.notFound('no MTA-STS policy');
-    }
-    case 'domain':
-      break;
-    default: {
-      const _never: never = parsed;
-      return _never;
-    }
-  }
-
-  const result = await ctx.lookup.lookup(parsed.domain, zoneName);
-  const ans = postfixAnswer(result);
-  log.debug('tcp_table answer', {
-    domain: parsed.domain,
-    key: req.key,
-    zone: result.zoneName,
-    resolution: result.resolution.kind,
-    outcome: ans.kind,
+  const outcome = await lookupPostfixKey('tcp_table', req.key, ctx.listenerZone, ctx, {
+    replyBytes: (data) => tcpTableReply.found(data).length,
+    maxBytes: TCP_TABLE_MAX_REPLY_BYTES,
   });
-  switch (ans.kind) {
-    case 'ok': {
-      const full = tcpTableReply.found(ans.data);
-      if (fits(full)) return full;
-      const plain = tcpTableReply.found(ans.plainData);
-      if (fits(plain)) {
-        log.warn('tcp_table answer too large with TLSRPT attributes; sent the plain answer', {
-          domain: parsed.domain,
-          bytes: full.length,
-          limit: TCP_TABLE_MAX_REPLY_BYTES,
-        });
-        return plain;
-      }
+  switch (outcome.kind) {
+    case 'ok':
+      return tcpTableReply.found(outcome.data);
+    case 'too-large':
       // 400, not 500: "not found" would silently drop an enforce policy; a temporary error
       // defers the mail and the log says why.
       log.error('tcp_table answer too large for Postfix', {
         code: 'ETCPTABLE_REPLY_TOO_LARGE',
-        domain: parsed.domain,
-        bytes: plain.length,
+        domain: outcome.domain,
+        bytes: outcome.bytes,
         limit: TCP_TABLE_MAX_REPLY_BYTES,
         outcome: 'error',
       });
       return tcpTableReply.error('reply too large');
-    }
     case 'notfound':
       return tcpTableReply.notFound('no MTA-STS policy');
     case 'temp':
-      return tcpTableReply.error(ans.reason);
+      return tcpTableReply.error(outcome.reason);
     default: {
-      const _never: never = ans;
+      const _never: never = outcome;
       return _never;
     }
   }
