@@ -66,7 +66,58 @@ export interface SqliteCacheConfig {
   readonly stateDirectory?: string;
 }
 
-export type CacheConfig = MemoryCacheConfig | SqliteCacheConfig;
+/** A host and port (Redis Sentinel and Cluster node lists). */
+export interface HostPort {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** How the Redis cache reaches its server(s). */
+export type RedisConnection =
+  /** One server: `redis://`, `rediss://` (TLS) or `unix://` URL, credentials and db inside it. */
+  | { readonly kind: 'url'; readonly url: string }
+  /** `type: redis_sentinel`: the master named `masterName`, found through the sentinels. */
+  | {
+      readonly kind: 'sentinel';
+      readonly masterName: string;
+      readonly sentinels: readonly HostPort[];
+      readonly username?: string;
+      readonly password?: string;
+      readonly sentinelPassword?: string;
+      readonly db: number;
+      readonly tls: boolean;
+    }
+  /** `options.cluster_nodes`: a Redis Cluster, discovered from these seed nodes. */
+  | { readonly kind: 'cluster'; readonly nodes: readonly HostPort[]; readonly username?: string; readonly password?: string; readonly tls: boolean };
+
+/** `cache: {type: redis}` / `{type: redis_sentinel}`: policies shared by a fleet. See docs/caches-redis-postgres.md. */
+export interface RedisCacheConfig {
+  readonly type: 'redis';
+  readonly connection: RedisConnection;
+  /** Prepended to every key (`options.prefix`), so keys are never bare domain names. */
+  readonly prefix: string;
+  /** Longest wait for one command (`options.socket_timeout`, the Python tool's key, in seconds there). */
+  readonly commandTimeoutMs: number;
+  /** Longest wait for a connection (`options.socket_connect_timeout`). */
+  readonly connectTimeoutMs: number;
+  /** Entries kept in the in-process memory layer in front of Redis (`options.cache_size`). */
+  readonly cacheSize: number;
+}
+
+/** `cache: {type: postgres}`: policies in one PostgreSQL table, shared by a fleet. See docs/caches-redis-postgres.md. */
+export interface PostgresCacheConfig {
+  readonly type: 'postgres';
+  /** libpq-style connection URI or key=value string (`options.dsn`, the Python tool's key). */
+  readonly dsn: string;
+  /** Longest wait for a connection and for one statement (`options.timeout`, seconds there). */
+  readonly timeoutMs: number;
+  /** Connections in the pool (`options.max_size`, asyncpg's key in the Python tool). */
+  readonly poolSize: number;
+  /** Entries kept in the in-process memory layer in front of the database (`options.cache_size`). */
+  readonly cacheSize: number;
+}
+
+export type CacheConfig = MemoryCacheConfig | SqliteCacheConfig | RedisCacheConfig | PostgresCacheConfig;
 
 export interface LoggingConfig {
   readonly level: 'error' | 'warn' | 'info' | 'debug';
