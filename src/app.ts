@@ -1,6 +1,7 @@
 /**
  * The composition root: the one place where the concrete parts are chosen and wired.
- * Symmetric lifecycle: open the cache, build the resolver, start listeners; stop in reverse.
+ * Symmetric lifecycle: open the cache, build the resolver, start listeners, start the refresher;
+ * stop in reverse.
  */
 import type { Logger } from 'winston';
 import type { BridgeConfig, ProtocolName } from './config/types.js';
@@ -17,6 +18,7 @@ import { createLookupService } from './lookup-service.js';
 import { startServer, type BoundListener, type ServerHandle } from './server/server.js';
 import { readListenFds, unsetListenEnv, type InheritedFd } from './server/socket-activation.js';
 import { WarmQueue } from './warm/queue.js';
+import { Refresher } from './refresh/refresher.js';
 import { defaultPolicyDelegation } from './config/validate-policy-delegation.js';
 import { BridgeError } from './errors.js';
 
@@ -40,8 +42,10 @@ export interface AppOptions {
 export interface App {
   readonly listeners: readonly BoundListener[];
   readonly server: ServerHandle;
+  /** The proactive refresher, when `proactive_policy_fetching.enabled`. */
+  readonly refresher?: Refresher;
   /**
-   * Stop listeners (gracefully by default: in-flight requests are answered), then close the
+   * Stop the refresher and listeners (gracefully by default: in-flight requests are answered), then close the
    * cache. Calling it again with `graceful: false` forces a graceful stop that hangs.
    */
   stop(graceful?: boolean): Promise<void>;
@@ -54,10 +58,11 @@ export async function startApp(config: BridgeConfig, options: AppOptions): Promi
   const cache = options.cache ?? (await openCache(config.cache, log));
   let server: ServerHandle;
   let warm: WarmQueue | undefined;
+  let resolver: Resolver;
   try {
     const dns = options.dns ?? createSystemDns();
     const fetcher = options.fetcher ?? createHttpsFetcher(dns);
-    const resolver = new Resolver({
+    resolver = new Resolver({
       cache,
       dns,
       fetcher,
@@ -107,14 +112,36 @@ export async function startApp(config: BridgeConfig, options: AppOptions): Promi
     });
   }
 
+  // Started last, once the daemon answers: a run is background work, never a start-up step.
+  const proactive = config.proactiveFetching;
+  const refresher =
+    proactive?.enabled === true
+      ? new Refresher(
+          { cache, target: resolver, clock: options.clock ?? systemClock, log },
+          {
+            intervalSec: proactive.intervalSec,
+            concurrencyLimit: proactive.concurrencyLimit,
+            graceRatio: proactive.graceRatio,
+            jitter: proactive.jitter,
+            zone: config.defaultZone,
+          },
+        )
+      : undefined;
+  refresher?.start();
+
   let stopping: Promise<void> | undefined;
   return {
     listeners: server.listeners,
     server,
+    ...(refresher !== undefined ? { refresher } : {}),
     stop(graceful = true): Promise<void> {
       if (!graceful && stopping !== undefined) void server.close(false);
       stopping ??= (async () => {
+        // Stopped first: no refresh starts from here on. The ones under way (bounded by the
+        // zone timeout) finish while the listeners close, before the cache does.
+        const refresherStopped = refresher?.stop();
         await server.close(graceful);
+        await refresherStopped;
         // Running warm-ups still write to the cache: let them finish before it closes.
         await warm?.stop();
         if (ownCache) await cache.close();

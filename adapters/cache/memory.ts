@@ -4,7 +4,9 @@
  * read-only plain objects, so no defensive copy is made on the warm-lookup path.
  */
 import { LRUCache } from 'lru-cache';
+import { LocalLeases } from '../../src/cache/local-leases.js';
 import type { PolicyCache, PolicyEntry } from '../../src/cache/types.js';
+import type { Clock } from '../../src/clock.js';
 
 /** Batch size of `entries()` when the caller gives none. */
 export const DEFAULT_BATCH_SIZE = 500;
@@ -12,9 +14,12 @@ export const DEFAULT_BATCH_SIZE = 500;
 export class MemoryPolicyCache implements PolicyCache {
   readonly kind = 'memory';
   private readonly lru: LRUCache<string, PolicyEntry>;
+  private readonly leases: LocalLeases;
 
-  constructor(maxEntries: number) {
+  /** `clock` times the leases only (entries carry their own absolute times). */
+  constructor(maxEntries: number, clock?: Clock) {
     this.lru = new LRUCache<string, PolicyEntry>({ max: maxEntries });
+    this.leases = new LocalLeases(clock);
   }
 
   async open(): Promise<void> {}
@@ -42,7 +47,13 @@ export class MemoryPolicyCache implements PolicyCache {
     return this.lru.size;
   }
 
+  /** In-process: this backend is never shared, so the lease only orders work inside one daemon. */
+  async acquireLease(name: string, ttlMs: number, owner: string): Promise<boolean> {
+    return this.leases.acquire(name, ttlMs, owner);
+  }
+
   async close(): Promise<void> {
     this.lru.clear();
+    this.leases.clear();
   }
 }

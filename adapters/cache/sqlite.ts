@@ -21,6 +21,13 @@ import { systemClock, type Clock } from '../../src/clock.js';
 export const SCHEMA_VERSION = 1;
 /** Our table; the Python resolver's is `sts_policy_cache`, so the two are never confused. */
 export const TABLE = 'mta_sts_policy';
+/**
+ * Leases (`acquireLease`), e.g. one refresh of a domain per window across daemons sharing the
+ * file. Not part of the versioned schema: it is disposable coordination state, created when
+ * missing, and older versions that do not know it still open the file (a schema bump would make
+ * a downgrade refuse it).
+ */
+export const LEASE_TABLE = 'mta_sts_lease';
 /** Batch size of `entries()` when the caller gives none. */
 export const DEFAULT_BATCH_SIZE = 500;
 /**
@@ -57,6 +64,9 @@ interface Statements {
   readonly page: Database.Statement<[string, number], Row>;
   readonly first: Database.Statement<[number], Row>;
   readonly purge: Database.Statement<[number]>;
+  /** name, owner, expires_at, now: one row changed when the lease was taken. */
+  readonly lease: Database.Statement<[string, string, number, number]>;
+  readonly leasePurge: Database.Statement<[number]>;
 }
 
 export class SqlitePolicyCache implements PolicyCache {
@@ -95,6 +105,11 @@ export class SqlitePolicyCache implements PolicyCache {
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');
       migrate(db);
+      db.exec(`CREATE TABLE IF NOT EXISTS ${LEASE_TABLE} (
+        name TEXT NOT NULL PRIMARY KEY,
+        owner TEXT NOT NULL,
+        expires_at INTEGER NOT NULL
+      ) WITHOUT ROWID`);
       this.statements = prepare(db);
     } catch (err) {
       db.close();
@@ -143,8 +158,20 @@ export class SqlitePolicyCache implements PolicyCache {
 
   /** Delete entries expired more than `purgeAfterMs` ago; returns how many went. */
   purge(): number {
-    const cutoff = this.clock.now() - (this.options.purgeAfterMs ?? PURGE_EXPIRED_AFTER_MS);
-    return this.stmts().purge.run(cutoff).changes;
+    const now = this.clock.now();
+    // An expired lease is worth nothing: it only takes room.
+    this.stmts().leasePurge.run(now);
+    return this.stmts().purge.run(now - (this.options.purgeAfterMs ?? PURGE_EXPIRED_AFTER_MS)).changes;
+  }
+
+  /**
+   * One statement, so atomic across every process sharing the file: the row is inserted, or
+   * taken over only when the lease in it has expired. Times are this process's clock; daemons
+   * sharing a file share a host, hence a clock.
+   */
+  async acquireLease(name: string, ttlMs: number, owner: string): Promise<boolean> {
+    const now = this.clock.now();
+    return this.stmts().lease.run(name, owner, now + Math.max(0, ttlMs), now).changes > 0;
   }
 
   async close(): Promise<void> {
@@ -208,6 +235,12 @@ function prepare(db: Database.Database): Statements {
     first: db.prepare<[number], Row>(`SELECT domain, entry FROM ${TABLE} ORDER BY domain LIMIT ?`),
     page: db.prepare<[string, number], Row>(`SELECT domain, entry FROM ${TABLE} WHERE domain > ? ORDER BY domain LIMIT ?`),
     purge: db.prepare<[number]>(`DELETE FROM ${TABLE} WHERE expires_at < ?`),
+    lease: db.prepare<[string, string, number, number]>(
+      `INSERT INTO ${LEASE_TABLE} (name, owner, expires_at) VALUES (?, ?, ?)
+       ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
+       WHERE ${LEASE_TABLE}.expires_at <= ?`,
+    ),
+    leasePurge: db.prepare<[number]>(`DELETE FROM ${LEASE_TABLE} WHERE expires_at <= ?`),
   };
 }
 

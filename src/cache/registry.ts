@@ -5,7 +5,9 @@
 import { homedir } from 'node:os';
 import type { Logger } from 'winston';
 import type { Clock } from '../clock.js';
-import type { CacheConfig, SqliteCacheConfig } from '../config/types.js';
+import type { CacheConfig, PostgresCacheConfig, RedisCacheConfig, SqliteCacheConfig } from '../config/types.js';
+import { redactDsn } from '../config/validate-cache-postgres.js';
+import { describeRedisConnection } from '../config/validate-cache-redis.js';
 import { BridgeError } from '../errors.js';
 import { ResilientPolicyCache } from './resilient.js';
 import { resolveStateFile, type StateFileChoice } from './state-dir.js';
@@ -75,6 +77,9 @@ export async function openCache(config: CacheConfig, log: Logger, deps: OpenCach
       });
       return resilient;
     }
+    case 'redis':
+    case 'postgres':
+      return openSharedCache(config, log, deps);
     default: {
       const unknown: never = config;
       throw new BridgeError('ECONFIG_UNSUPPORTED', `cache type ${String((unknown as { type: unknown }).type)} is not implemented`);
@@ -87,6 +92,47 @@ export async function openCache(config: CacheConfig, log: Logger, deps: OpenCach
   }
   log.info('cache opened', { component: 'cache', backend: cache.kind });
   return cache;
+}
+
+/**
+ * A network backend alone, opened, without the memory layer (for tools that must see the
+ * shared store as it is, and for tests). Throws ECACHE_OPEN naming the server, secrets hidden.
+ */
+export async function openSharedBackend(config: RedisCacheConfig | PostgresCacheConfig, deps: OpenCacheDeps = {}): Promise<PolicyCache & { readonly where: string }> {
+  const where = config.type === 'redis' ? describeRedisConnection(config.connection) : redactDsn(config.dsn);
+  let backend: PolicyCache;
+  try {
+    if (config.type === 'redis') {
+      const { RedisPolicyCache } = await import('../../adapters/cache/redis.js');
+      backend = new RedisPolicyCache({
+        connection: config.connection,
+        prefix: config.prefix,
+        commandTimeoutMs: config.commandTimeoutMs,
+        connectTimeoutMs: config.connectTimeoutMs,
+        ...(deps.clock !== undefined ? { clock: deps.clock } : {}),
+      });
+    } else {
+      const { PostgresPolicyCache } = await import('../../adapters/cache/postgres.js');
+      backend = new PostgresPolicyCache({
+        dsn: config.dsn,
+        timeoutMs: config.timeoutMs,
+        poolSize: config.poolSize,
+        ...(deps.clock !== undefined ? { clock: deps.clock } : {}),
+      });
+    }
+    await backend.open();
+  } catch (err) {
+    throw new BridgeError('ECACHE_OPEN', `cannot open ${config.type} cache at ${where}: ${(err as Error).message}`, { cause: err });
+  }
+  return Object.assign(backend, { where });
+}
+
+/** Redis or PostgreSQL behind the memory layer: a failing server never fails a lookup. */
+async function openSharedCache(config: RedisCacheConfig | PostgresCacheConfig, log: Logger, deps: OpenCacheDeps): Promise<PolicyCache> {
+  const backend = await openSharedBackend(config, deps);
+  const resilient = new ResilientPolicyCache(backend, { memorySize: config.cacheSize, log });
+  log.info('cache opened', { component: 'cache', backend: backend.kind, server: backend.where, memory: config.cacheSize });
+  return resilient;
 }
 
 function safeHomeDir(): string {

@@ -8,6 +8,8 @@
  */
 import { LRUCache } from 'lru-cache';
 import type { Logger } from 'winston';
+import type { Clock } from '../clock.js';
+import { LocalLeases } from './local-leases.js';
 import type { PolicyCache, PolicyEntry } from './types.js';
 
 /** First retry after a failure; doubled on every failed probe. */
@@ -25,6 +27,8 @@ export interface ResilientOptions {
   readonly log: Logger;
   readonly retryInitialMs?: number;
   readonly retryMaxMs?: number;
+  /** Times the leases granted locally while the backend fails. */
+  readonly clock?: Clock;
 }
 
 /** A snapshot for logs, `cache` commands and tests. */
@@ -45,6 +49,7 @@ export class ResilientPolicyCache implements PolicyCache {
   readonly kind: string;
   private readonly memory: LRUCache<string, PolicyEntry>;
   private readonly pending = new Map<string, Pending>();
+  private readonly localLeases: LocalLeases;
   private readonly log: Logger;
   private healthy = true;
   private failures = 0;
@@ -63,6 +68,7 @@ export class ResilientPolicyCache implements PolicyCache {
     this.memory = new LRUCache<string, PolicyEntry>({ max: options.memorySize });
     this.log = options.log.child({ component: 'cache', backend: backend.kind });
     this.retryMs = options.retryInitialMs ?? RETRY_INITIAL_MS;
+    this.localLeases = new LocalLeases(options.clock);
   }
 
   /** Opening is not made resilient: a backend that cannot be opened must stop the start (ECACHE_OPEN). */
@@ -132,6 +138,25 @@ export class ResilientPolicyCache implements PolicyCache {
     const rest = [...this.memory.values()].filter((e) => !seen.has(e.domain));
     const size = Math.max(1, batchSize ?? MEMORY_BATCH_SIZE);
     for (let i = 0; i < rest.length; i += size) yield rest.slice(i, i + size);
+  }
+
+  /**
+   * The backend's lease while it works. While it fails (or when it has no leases) the lease is
+   * granted from a table in this process. A lease only saves duplicate work across a fleet: two
+   * members refreshing one domain cost one extra fetch, and both store a valid policy. Refusing
+   * instead would stop every refresh for the whole outage and let cached policies run out, the
+   * very downgrade proactive refresh exists to prevent (RFC 8461 §10.2); the local table still
+   * keeps this process from doing the same work twice. Local grants are not written back.
+   */
+  async acquireLease(name: string, ttlMs: number, owner: string): Promise<boolean> {
+    if (this.backend.acquireLease !== undefined && this.healthy) {
+      try {
+        return await this.backend.acquireLease(name, ttlMs, owner);
+      } catch (err) {
+        this.failed(err, 'acquireLease');
+      }
+    }
+    return this.localLeases.acquire(name, ttlMs, owner);
   }
 
   async close(): Promise<void> {

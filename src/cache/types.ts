@@ -37,4 +37,14 @@ export interface PolicyCache {
   /** Every entry, in batches (for proactive refresh and export). Order is backend-defined. */
   entries(batchSize?: number): AsyncIterable<readonly PolicyEntry[]>;
   close(): Promise<void>;
+  /**
+   * Optional: take the lease `name` for `ttlMs` milliseconds on behalf of `owner`, so that
+   * processes sharing the backend do a piece of work once (the refresher: one refresh of a domain
+   * per window across a fleet). Resolves true when this call took it: no lease of that name was
+   * held, or it had expired. Resolves false while an unexpired lease exists, whoever holds it
+   * (the holder asking again included: leases are not re-entrant, nor released early). Atomic
+   * across every process sharing the backend. Leases are not entries: `get` and `entries` never
+   * see them. A backend without it is single-process; callers then proceed as if granted.
+   */
+  acquireLease?(name: string, ttlMs: number, owner: string): Promise<boolean>;
 }

@@ -6,6 +6,8 @@ import type { BridgeConfig, ListenerConfig } from '../config/types.js';
 import { defaultConfig, parseConfigText } from '../config/load.js';
 import { formatListenAddress } from '../config/address.js';
 import { formatProblem } from '../config/problems.js';
+import { redactDsn } from '../config/validate-cache-postgres.js';
+import { describeRedisConnection } from '../config/validate-cache-redis.js';
 import { cacheFileLocation } from '../cache/registry.js';
 import { parseArgs, stringOption } from './args.js';
 import { EXIT_ERROR, EXIT_OK, PROGRAM, type CliIo, usageError } from './io.js';
@@ -64,6 +66,18 @@ export function summarize(config: BridgeConfig): string {
       lines.push(`cache: sqlite ${file}, busy timeout ${config.cache.timeoutSec}s, up to ${config.cache.cacheSize} entries in memory`);
       break;
     }
+    case 'redis':
+      lines.push(
+        `cache: redis ${describeRedisConnection(config.cache.connection)}, keys "${config.cache.prefix}*", ` +
+          `timeout ${config.cache.commandTimeoutMs / 1000}s, up to ${config.cache.cacheSize} entries in memory`,
+      );
+      break;
+    case 'postgres':
+      lines.push(
+        `cache: postgres ${redactDsn(config.cache.dsn)}, timeout ${config.cache.timeoutMs / 1000}s, ` +
+          `pool ${config.cache.poolSize}, up to ${config.cache.cacheSize} entries in memory`,
+      );
+      break;
     default: {
       const _never: never = config.cache;
       lines.push(`cache: ${String((_never as { type: unknown }).type)}`);

@@ -3,7 +3,7 @@
  * file leaves out. Values shared with the Python postfix-mta-sts-resolver keep its defaults
  * (`postfix_mta_sts_resolver/defaults.py`) so that its users' files behave the same here.
  */
-import type { BridgeConfig, ListenerConfig, LoggingConfig, SqliteCacheConfig, ZoneConfig } from './types.js';
+import type { BridgeConfig, ListenerConfig, LoggingConfig, ProactiveFetchingConfig, SqliteCacheConfig, ZoneConfig } from './types.js';
 import { defaultPolicyDelegation } from './validate-policy-delegation.js';
 
 /** Python tool `defaults.HOST`: loopback only, Postfix runs on the same host. */
@@ -58,12 +58,22 @@ export const DEFAULT_TLSRPT = false;
 /** RFC 8461 §5: with no usable policy, deliver as if the domain had no MTA-STS. */
 export const DEFAULT_DNS_ERROR_ANSWER = 'no-policy' as const;
 
-/** Python tool `defaults.PROACTIVE_FETCH_INTERVAL` (accepted and validated; the feature is not implemented yet). */
+/**
+ * Python tool `defaults.PROACTIVE_FETCH_ENABLED`: off, so that its users' files behave the same.
+ * RFC 8461 §3.3 says senders SHOULD refresh proactively: docs/proactive-refresh.md recommends `true`.
+ */
+export const DEFAULT_PROACTIVE_ENABLED = false;
+/** Python tool `defaults.PROACTIVE_FETCH_INTERVAL`: daily, the refresh rate RFC 8461 §10.2 suggests. */
 export const DEFAULT_PROACTIVE_INTERVAL_SEC = 86_400;
 /** Python tool `defaults.PROACTIVE_FETCH_CONCURRENCY_LIMIT`. */
 export const DEFAULT_PROACTIVE_CONCURRENCY = 100;
 /** Python tool `defaults.PROACTIVE_FETCH_GRACE_RATIO`. */
 export const DEFAULT_PROACTIVE_GRACE_RATIO = 2.0;
+/**
+ * Our own: runs start up to 10% of the interval early (2.4 h for a day), at random, so that a
+ * fleet restarted together does not hit every policy host at the same moment each day.
+ */
+export const DEFAULT_PROACTIVE_JITTER = 0.1;
 
 /** `info` logs one line per decision; `text` reads well under journald. */
 export const DEFAULT_LOGGING: LoggingConfig = Object.freeze({ level: 'info', format: 'text' });
@@ -112,7 +122,19 @@ export function buildDefaultConfig(): BridgeConfig {
     zones: {},
     logging: { ...DEFAULT_LOGGING },
     policyDelegation: defaultPolicyDelegation(),
+    proactiveFetching: defaultProactiveFetching(),
   });
+}
+
+/** `proactive_policy_fetching` when the block or some of its keys are left out. */
+export function defaultProactiveFetching(): ProactiveFetchingConfig {
+  return {
+    enabled: DEFAULT_PROACTIVE_ENABLED,
+    intervalSec: DEFAULT_PROACTIVE_INTERVAL_SEC,
+    concurrencyLimit: DEFAULT_PROACTIVE_CONCURRENCY,
+    graceRatio: DEFAULT_PROACTIVE_GRACE_RATIO,
+    jitter: DEFAULT_PROACTIVE_JITTER,
+  };
 }
 
 /** Freezes a plain-data tree, so no consumer can change the config another one reads. */

@@ -47,6 +47,12 @@ export const PROACTIVE_INTERVAL_MAX_SEC = 31_557_600;
 /** Bound on concurrent background refreshes; far above the Python tool's default of 100. */
 export const PROACTIVE_CONCURRENCY_MAX = 10_000;
 
+/**
+ * Largest `proactive_policy_fetching.jitter`: runs are then at least half an interval apart, and
+ * a refresh lease (at most interval × (1 − jitter)) always ends before the next run of its holder.
+ */
+export const PROACTIVE_JITTER_MAX = 0.5;
+
 /** Levenshtein distance at or under which an unknown word gets a "did you mean" hint. */
 export const SUGGESTION_MAX_DISTANCE = 3;
 

@@ -151,4 +151,22 @@ export interface BridgeConfig {
   readonly logging: LoggingConfig;
   /** Always set by the loader; optional so that configs built in code may leave it out. */
   readonly policyDelegation?: PolicyDelegationConfig;
+  /** Always set by the loader; optional (and then off) so that configs built in code may leave it out. */
+  readonly proactiveFetching?: ProactiveFetchingConfig;
+}
+
+/**
+ * `proactive_policy_fetching:`: the background refresher of cached policies (RFC 8461 §3.3,
+ * §10.2). The first four keys are the Python tool's; see docs/proactive-refresh.md.
+ */
+export interface ProactiveFetchingConfig {
+  readonly enabled: boolean;
+  /** Seconds from the start of one refresh run to the start of the next, at most (`interval`). */
+  readonly intervalSec: number;
+  /** Domains refreshed at the same time (`concurrency_limit`). */
+  readonly concurrencyLimit: number;
+  /** A policy fetched less than intervalSec / graceRatio seconds ago is not refreshed (`grace_ratio`). */
+  readonly graceRatio: number;
+  /** Ours: each run starts up to this fraction of the interval early, at random (`jitter`, 0 = never). */
+  readonly jitter: number;
 }

@@ -13,6 +13,7 @@ import {
   DEFAULT_NEGATIVE_CACHE_SIZE,
   DEFAULT_NEGATIVE_CACHE_TTL_SEC,
   DEFAULT_SHUTDOWN_TIMEOUT_SEC,
+  defaultProactiveFetching,
 } from './defaults.js';
 import {
   CACHE_ENTRIES_MAX,
@@ -21,11 +22,14 @@ import {
   NEGATIVE_CACHE_TTL_MAX_SEC,
   PROACTIVE_CONCURRENCY_MAX,
   PROACTIVE_INTERVAL_MAX_SEC,
+  PROACTIVE_JITTER_MAX,
   SHUTDOWN_TIMEOUT_MAX_SEC,
 } from './limits.js';
 import { asMap, describe, readBool, readEnum, readMap, readNumber, report, warn, type Field, type ReadContext } from './node-reader.js';
-import type { BridgeConfig, CacheConfig, LoggingConfig } from './types.js';
+import type { BridgeConfig, CacheConfig, LoggingConfig, ProactiveFetchingConfig } from './types.js';
 import { readSqliteCache, readStateDirectory } from './validate-cache-sqlite.js';
+import { readPostgresCache } from './validate-cache-postgres.js';
+import { readRedisCache } from './validate-cache-redis.js';
 import { readListeners } from './validate-listeners.js';
 import { readPolicyDelegation } from './validate-policy-delegation.js';
 import { readDefaultZone, readZones } from './validate-zone.js';
@@ -61,7 +65,8 @@ const INTERNAL_CACHE_OPTION_KEYS = ['cache_size'] as const;
 /** Backends the Python tool has; internal (memory) and sqlite exist here so far. */
 const CACHE_TYPES = ['internal', 'sqlite', 'redis', 'redis_sentinel', 'postgres'] as const;
 const CACHE_TYPE_ALIASES: Readonly<Record<string, 'internal'>> = { memory: 'internal' };
-const PROACTIVE_KEYS = ['enabled', 'interval', 'concurrency_limit', 'grace_ratio'] as const;
+/** The Python tool's four keys, then ours (`jitter`). */
+const PROACTIVE_KEYS = ['enabled', 'interval', 'concurrency_limit', 'grace_ratio', 'jitter'] as const;
 const LOGGING_KEYS = ['level', 'format'] as const;
 const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
 // The Python tool's -v spelling and the usual long one.
@@ -87,9 +92,6 @@ export function validateRoot(ctx: ReadContext, root: Node | null): BridgeConfig 
     warn(ctx, 'ECONFIG_IGNORED', logfile.path, logfile.keyNode, 'ignored: logs go to stderr (the Python resolver never read this key either)');
   }
 
-  // Validated for its problems only: nothing in BridgeConfig depends on it yet.
-  readProactive(ctx, top.get('proactive_policy_fetching'));
-
   const zones = readZones(ctx, top.get('zones'));
   return {
     listeners: readListeners(
@@ -114,25 +116,29 @@ export function validateRoot(ctx: ReadContext, root: Node | null): BridgeConfig 
     zones,
     logging: readLogging(ctx, top.get('logging')),
     policyDelegation: readPolicyDelegation(ctx, top.get('policy_delegation')),
+    proactiveFetching: readProactive(ctx, top.get('proactive_policy_fetching')),
   };
 }
 
-/** The Python tool's background refresher: its settings are checked, but enabling it is refused for now. */
-function readProactive(ctx: ReadContext, field: Field | undefined): void {
-  if (field === undefined) return;
+/** The background refresher (src/refresh/refresher.ts); keys the block leaves out take the defaults. */
+function readProactive(ctx: ReadContext, field: Field | undefined): ProactiveFetchingConfig {
+  const defaults = defaultProactiveFetching();
+  if (field === undefined) return defaults;
   const map = asMap(ctx, field);
-  if (map === undefined) return;
+  if (map === undefined) return defaults;
   const f = readMap(ctx, map, field.path, PROACTIVE_KEYS);
-  const enabled = f.get('enabled');
-  if (enabled !== undefined && readBool(ctx, enabled) === true) {
-    report(ctx, 'ECONFIG_UNSUPPORTED', enabled.path, enabled.node, 'proactive policy fetching is not implemented yet; set "enabled: false" or remove the block');
-  }
-  const interval = f.get('interval');
-  if (interval !== undefined) readNumber(ctx, interval, { integer: true, min: 1, max: PROACTIVE_INTERVAL_MAX_SEC });
-  const concurrency = f.get('concurrency_limit');
-  if (concurrency !== undefined) readNumber(ctx, concurrency, { integer: true, min: 1, max: PROACTIVE_CONCURRENCY_MAX });
-  const ratio = f.get('grace_ratio');
-  if (ratio !== undefined) readNumber(ctx, ratio, { above: 0 });
+  const get = <T>(key: (typeof PROACTIVE_KEYS)[number], read: (field: Field) => T | undefined): T | undefined => {
+    const found = f.get(key);
+    return found === undefined ? undefined : read(found);
+  };
+  return {
+    enabled: get('enabled', (x) => readBool(ctx, x)) ?? defaults.enabled,
+    intervalSec: get('interval', (x) => readNumber(ctx, x, { integer: true, min: 1, max: PROACTIVE_INTERVAL_MAX_SEC })) ?? defaults.intervalSec,
+    concurrencyLimit:
+      get('concurrency_limit', (x) => readNumber(ctx, x, { integer: true, min: 1, max: PROACTIVE_CONCURRENCY_MAX })) ?? defaults.concurrencyLimit,
+    graceRatio: get('grace_ratio', (x) => readNumber(ctx, x, { above: 0 })) ?? defaults.graceRatio,
+    jitter: get('jitter', (x) => readNumber(ctx, x, { min: 0, max: PROACTIVE_JITTER_MAX })) ?? defaults.jitter,
+  };
 }
 
 function readCache(ctx: ReadContext, field: Field | undefined, stateDirectory: string | undefined): CacheConfig {
@@ -146,11 +152,8 @@ function readCache(ctx: ReadContext, field: Field | undefined, stateDirectory: s
   const type = typeField === undefined ? 'internal' : readEnum(ctx, typeField, CACHE_TYPES, CACHE_TYPE_ALIASES);
   if (type === undefined) return fallback;
   if (type === 'sqlite') return readSqliteCache(ctx, f.get('options'), stateDirectory);
-  if (type !== 'internal') {
-    // The options of other backends are not checked: they would be refused anyway.
-    report(ctx, 'ECONFIG_UNSUPPORTED', typeField?.path ?? 'cache.type', typeField?.node, `cache type "${type}" is not implemented yet; use "sqlite" (a file) or "internal" (in memory)`);
-    return fallback;
-  }
+  if (type === 'redis' || type === 'redis_sentinel') return readRedisCache(ctx, f.get('options'), type === 'redis_sentinel', typeField) ?? fallback;
+  if (type === 'postgres') return readPostgresCache(ctx, f.get('options'), typeField) ?? fallback;
   const options = f.get('options');
   if (options === undefined) return fallback;
   const optionsMap = asMap(ctx, options);

@@ -13,6 +13,11 @@
  *     - no record, DNS error or failed fetch: an unexpired cached policy still applies (MUST);
  *       without one, there is no policy (or a DNS error, which the adapter may answer as TEMP).
  *  A fetched policy (of any mode, `none` included) replaces what was cached.
+ *
+ * A proactive refresh (`refresh`, RFC 8461 §3.3 / §10.2) of a cached, unexpired policy looks
+ * up the TXT record (so a new id is noticed) and then fetches the policy file even when the id
+ * is unchanged. Same rules: a fetched policy replaces the entry; any failure leaves it as it
+ * was (it still applies until it expires); the five-minute back-off after a failed fetch holds.
  */
 import { LRUCache } from 'lru-cache';
 import type { Logger } from 'winston';
@@ -21,6 +26,7 @@ import { CACHE_ENTRY_VERSION } from '../cache/types.js';
 import type { Clock } from '../clock.js';
 import type { ZoneConfig } from '../config/types.js';
 import { parsePolicyFile } from '../policy/policy-file.js';
+import type { PolicyMode } from '../policy/types.js';
 import { discover } from './discovery.js';
 import { SingleFlight } from './single-flight.js';
 import type { DnsPort, FetchResult, NoPolicyReason, PolicyFetcher, Resolution } from './types.js';
@@ -65,9 +71,47 @@ export interface ResolverStats {
   cacheErrors: number;
 }
 
+/**
+ * What a proactive refresh did. In every case but `refreshed` the cached entry is left as it was
+ * and still applies until `expiresAt` (RFC 8461 §3.3).
+ */
+export type RefreshOutcome =
+  /** The policy file was fetched and stored (`changed`: another id or another text than before). */
+  | {
+      readonly kind: 'refreshed';
+      readonly domain: string;
+      readonly id: string;
+      readonly previousId: string;
+      readonly mode: PolicyMode;
+      readonly previousMode: PolicyMode;
+      readonly changed: boolean;
+      readonly expiresAt: number;
+    }
+  /**
+   * Discovery or fetch failed: `stage` 'dns' (a DNS error, `code` from the DNS seam), 'txt' (no
+   * usable TXT record, `code` EREFRESH_NO_RECORD, the reason in `detail`) or 'fetch' (`code`
+   * EFETCH_* or EPOLICY_INVALID).
+   */
+  | {
+      readonly kind: 'failed';
+      readonly domain: string;
+      readonly stage: 'dns' | 'txt' | 'fetch';
+      readonly code: string;
+      readonly detail: string;
+      readonly previousMode: PolicyMode;
+      readonly expiresAt: number;
+    }
+  /** A fetch for this domain and id failed less than five minutes ago: nothing was fetched. */
+  | { readonly kind: 'backoff'; readonly domain: string; readonly code: string; readonly previousMode: PolicyMode; readonly expiresAt: number }
+  /** Nothing unexpired is cached: there is nothing to keep alive (a lookup fetches it anew). */
+  | { readonly kind: 'not-cached'; readonly domain: string }
+  /** A programming error, caught (EINTERNAL). */
+  | { readonly kind: 'error'; readonly domain: string; readonly code: 'EINTERNAL'; readonly detail: string };
+
 export class Resolver {
   readonly stats: ResolverStats = { txtLookups: 0, fetches: 0, fetchFailures: 0, backoffSkips: 0, cacheErrors: 0 };
   private readonly flights = new SingleFlight<Resolution>();
+  private readonly refreshes = new SingleFlight<RefreshOutcome>();
   private readonly negative: LRUCache<string, NegativeMark>;
   private readonly failures = new LRUCache<string, FailureMark>({ max: BOOKKEEPING_MAX_ENTRIES });
   /** Last time discovery ran for a domain, so that grace also covers answers that did not rewrite the cache. */
@@ -96,6 +140,80 @@ export class Resolver {
   /** Number of resolutions under way (single-flight keys). */
   get inFlight(): number {
     return this.flights.size;
+  }
+
+  /**
+   * Proactively refresh the cached policy of `domain`: fetch its policy file even when the TXT
+   * id is unchanged (RFC 8461 §3.3). Never rejects. Concurrent refreshes of one domain share one;
+   * the zone's timeout bounds it. Logs nothing: the caller decides whom to alert.
+   */
+  refresh(domain: string, zone: ZoneConfig): Promise<RefreshOutcome> {
+    return this.refreshes.run(domain, () =>
+      this.refreshOnce(domain, zone).catch((err: unknown): RefreshOutcome => ({
+        kind: 'error',
+        domain,
+        code: 'EINTERNAL',
+        detail: String(err),
+      })),
+    );
+  }
+
+  private async refreshOnce(domain: string, zone: ZoneConfig): Promise<RefreshOutcome> {
+    const { clock } = this.deps;
+    const started = clock.now();
+    const deadline = started + zone.timeoutSec * 1000;
+    const entry = await this.usableEntry(domain, started);
+    if (entry === undefined) return { kind: 'not-cached', domain };
+    const kept = { domain, previousMode: entry.policy.mode, expiresAt: entry.expiresAt } as const;
+
+    this.stats.txtLookups += 1;
+    const found = await discover(this.deps.dns, domain, Math.max(1, deadline - clock.now()));
+    const now = clock.now();
+    this.discoveredAt.set(domain, now);
+    switch (found.kind) {
+      case 'error':
+        return { kind: 'failed', stage: 'dns', code: found.code, detail: found.message, ...kept };
+      case 'none': {
+        const problems = found.problems.map((p) => p.code).join(',');
+        return { kind: 'failed', stage: 'txt', code: 'EREFRESH_NO_RECORD', detail: problems === '' ? found.reason : `${found.reason} ${problems}`, ...kept };
+      }
+      case 'record':
+        break;
+      default: {
+        const unreachable: never = found;
+        return unreachable;
+      }
+    }
+
+    const id = found.record.id;
+    const failure = this.failures.get(domain);
+    if (failure !== undefined && failure.id === id && now - failure.at < FETCH_BACKOFF_MS) {
+      this.stats.backoffSkips += 1;
+      return { kind: 'backoff', code: failure.code, ...kept };
+    }
+
+    this.stats.fetches += 1;
+    const fetched = await this.deps.fetcher.fetch(domain, Math.max(1, deadline - clock.now()));
+    const after = clock.now();
+    const outcome = this.toEntry(domain, id, fetched, after);
+    if (outcome.kind === 'failure') {
+      this.stats.fetchFailures += 1;
+      this.failures.set(domain, { id, at: after, code: outcome.code });
+      return { kind: 'failed', stage: 'fetch', code: outcome.code, detail: outcome.message, ...kept };
+    }
+    this.failures.delete(domain);
+    this.negative.delete(domain);
+    await this.store(outcome.entry);
+    return {
+      kind: 'refreshed',
+      domain,
+      id,
+      previousId: entry.id,
+      mode: outcome.entry.policy.mode,
+      previousMode: entry.policy.mode,
+      changed: entry.id !== id || entry.policyText !== outcome.entry.policyText,
+      expiresAt: outcome.entry.expiresAt,
+    };
   }
 
   private async resolveOnce(domain: string, zone: ZoneConfig): Promise<Resolution> {

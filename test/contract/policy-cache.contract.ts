@@ -5,7 +5,7 @@
  * storage of a closed one: they must then keep everything across a close and reopen.
  */
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it, type TestContext } from 'node:test';
 import { CACHE_ENTRY_VERSION, type PolicyCache, type PolicyEntry } from '../../src/cache/types.js';
 
 export function sampleEntry(domain: string, overrides: Partial<PolicyEntry> = {}): PolicyEntry {
@@ -40,6 +40,8 @@ async function collect(cache: PolicyCache, batch?: number): Promise<PolicyEntry[
   for await (const b of cache.entries(batch)) out.push([...b]);
   return out;
 }
+
+type LeaseFn = NonNullable<PolicyCache['acquireLease']>;
 
 /** Options of the contract run. */
 export interface PolicyCacheContractOptions {
@@ -154,6 +156,56 @@ export function runPolicyCacheContract(
           assert.equal(got.domain, `w${k}.example`);
           assert.deepEqual(got.policy.mx, [`mx1.w${k}.example`, `*.backup.w${k}.example`]);
         }
+      }));
+
+    // Leases (optional method): a backend without acquireLease skips these cases explicitly.
+    const withLeases = (t: TestContext, fn: (c: PolicyCache, lease: LeaseFn) => Promise<void>): Promise<void> =>
+      withCache(async (c) => {
+        const acquire = c.acquireLease?.bind(c);
+        if (acquire === undefined) {
+          t.skip(`${name} has no acquireLease (optional): single-process backend`);
+          return;
+        }
+        await fn(c, acquire);
+      });
+    const LONG_TTL_MS = 60_000;
+
+    it('lease: the first owner takes it; every other owner, and the holder again, is refused until it ends', (t) =>
+      withLeases(t, async (_c, lease) => {
+        assert.equal(await lease('refresh:a.example', LONG_TTL_MS, 'owner-1'), true);
+        assert.equal(await lease('refresh:a.example', LONG_TTL_MS, 'owner-2'), false);
+        assert.equal(await lease('refresh:a.example', 1, 'owner-3'), false);
+        assert.equal(await lease('refresh:a.example', LONG_TTL_MS, 'owner-1'), false);
+        // Names are independent.
+        assert.equal(await lease('refresh:b.example', LONG_TTL_MS, 'owner-2'), true);
+        assert.equal(await lease('other:a.example', LONG_TTL_MS, 'owner-2'), true);
+      }));
+
+    it('lease: once the TTL has passed, another owner takes it', (t) =>
+      withLeases(t, async (_c, lease) => {
+        assert.equal(await lease('refresh:ttl.example', 50, 'owner-1'), true);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        assert.equal(await lease('refresh:ttl.example', LONG_TTL_MS, 'owner-2'), true);
+        assert.equal(await lease('refresh:ttl.example', LONG_TTL_MS, 'owner-1'), false);
+      }));
+
+    it('lease: of many owners racing for one name, exactly one wins', (t) =>
+      withLeases(t, async (_c, lease) => {
+        const owners = Array.from({ length: 20 }, (_, i) => `racer-${i}`);
+        const won = await Promise.all(owners.map((o) => lease('refresh:race.example', LONG_TTL_MS, o)));
+        assert.equal(won.filter((w) => w).length, 1);
+      }));
+
+    it('lease: leases are not entries (get and entries never see them), and odd names work', (t) =>
+      withLeases(t, async (c, lease) => {
+        await c.set(sampleEntry('lease.example'));
+        for (const n of ['lease.example', 'refresh:lease.example', "refresh:ünï'code \"quoted\" %_*"]) {
+          assert.equal(await lease(n, LONG_TTL_MS, 'owner-1'), true, n);
+          assert.equal(await lease(n, LONG_TTL_MS, 'owner-2'), false, n);
+        }
+        assert.deepEqual(await c.get('lease.example'), sampleEntry('lease.example'));
+        assert.equal(await c.get('refresh:lease.example'), undefined);
+        assert.deepEqual((await collect(c)).flat().map((e) => e.domain), ['lease.example']);
       }));
 
     const reopen = options.reopen;

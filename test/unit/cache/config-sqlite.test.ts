@@ -68,7 +68,7 @@ describe('config: the sqlite cache', () => {
     expectProblems('state_directory: 5\n', [{ code: 'ECONFIG_TYPE', path: 'state_directory', line: 1 }]);
   });
 
-  it('still refuses the Python tool backends not implemented here', () => {
-    expectProblems('cache:\n  type: redis\n', [{ code: 'ECONFIG_UNSUPPORTED', path: 'cache.type', line: 2, message: 'use "sqlite" (a file) or "internal"' }]);
+  it('a redis cache without options says what it needs instead of falling back silently', () => {
+    expectProblems('cache:\n  type: redis\n', [{ code: 'ECONFIG_MISSING_KEY', path: 'cache.options', line: 2, message: '"url"' }]);
   });
 });

@@ -128,23 +128,61 @@ zones:
     assert.deepEqual(warnings.map((w) => [w.code, w.path]), [['ECONFIG_IGNORED', 'cache.options.threads']]);
   });
 
-  for (const type of ['redis', 'redis_sentinel', 'postgres']) {
-    it(`refuses cache type ${type} as not implemented yet, at cache.type`, () => {
-      expectProblems(`cache:\n  type: ${type}\n  options:\n    filename: /var/lib/mta-sts/cache.db\n`, [
-        { code: 'ECONFIG_UNSUPPORTED', path: 'cache.type', line: 2, message: 'not implemented yet' },
-      ]);
+  it('loads the Python example redis block: url, max_connections (ignored, warned), socket timeouts', () => {
+    const { config, warnings } = expectConfig(
+      'cache:\n  type: redis\n  options:\n    url: "redis://127.0.0.1/0"\n    max_connections: 25\n    socket_timeout: 1.0\n    socket_connect_timeout: 1.0\n',
+    );
+    assert.deepEqual(config.cache, {
+      type: 'redis',
+      connection: { kind: 'url', url: 'redis://127.0.0.1/0' },
+      prefix: 'mta-sts-bridge:',
+      commandTimeoutMs: 1000,
+      connectTimeoutMs: 1000,
+      cacheSize: 10_000,
     });
-  }
-
-  it('refuses proactive_policy_fetching.enabled: true as not implemented yet', () => {
-    expectProblems('proactive_policy_fetching:\n  enabled: true\n  interval: 86400\n', [
-      { code: 'ECONFIG_UNSUPPORTED', path: 'proactive_policy_fetching.enabled', line: 2, message: 'not implemented yet' },
-    ]);
+    assert.deepEqual(warnings.map((w) => [w.code, w.path]), [['ECONFIG_IGNORED', 'cache.options.max_connections']]);
   });
 
-  it('accepts proactive_policy_fetching absent or disabled', () => {
-    expectConfig('proactive_policy_fetching:\n  enabled: false\n');
-    expectConfig('proactive_policy_fetching: {}\n');
-    expectConfig('port: 1\n');
+  it('loads the Python example redis_sentinel block', () => {
+    const { config } = expectConfig(
+      'cache:\n  type: redis_sentinel\n  options:\n    sentinel_master_name: "mymaster"\n    sentinels:\n      - ["sentinel1", 26379]\n      - ["sentinel2", 26379]\n' +
+        '    password: "StrongPassword"\n    max_connections: 25\n    socket_timeout: 1.0\n    socket_connect_timeout: 1.0\n',
+    );
+    assert.deepEqual(config.cache, {
+      type: 'redis',
+      connection: {
+        kind: 'sentinel',
+        masterName: 'mymaster',
+        sentinels: [
+          { host: 'sentinel1', port: 26379 },
+          { host: 'sentinel2', port: 26379 },
+        ],
+        password: 'StrongPassword',
+        db: 0,
+        tls: false,
+      },
+      prefix: 'mta-sts-bridge:',
+      commandTimeoutMs: 1000,
+      connectTimeoutMs: 1000,
+      cacheSize: 10_000,
+    });
+  });
+
+  it('loads the Python example postgres block (dsn with a unix socket directory)', () => {
+    const { config, warnings } = expectConfig('cache:\n  type: postgres\n  options:\n    dsn: postgres://user@%2Frun%2Fpostgresql/user\n');
+    assert.deepEqual(warnings, []);
+    assert.deepEqual(config.cache, { type: 'postgres', dsn: 'postgres://user@%2Frun%2Fpostgresql/user', timeoutMs: 2000, poolSize: 10, cacheSize: 10_000 });
+  });
+
+  it('accepts the man page\'s proactive_policy_fetching block with enabled: true, keys meaning the same', () => {
+    const { config, warnings } = expectConfig('proactive_policy_fetching:\n  enabled: true\n  interval: 86400\n  concurrency_limit: 100\n  grace_ratio: 2\n');
+    assert.deepEqual(warnings, []);
+    assert.deepEqual(config.proactiveFetching, { enabled: true, intervalSec: 86400, concurrencyLimit: 100, graceRatio: 2, jitter: 0.1 });
+  });
+
+  it('accepts proactive_policy_fetching absent or disabled, and then it is off', () => {
+    assert.equal(expectConfig('proactive_policy_fetching:\n  enabled: false\n').config.proactiveFetching?.enabled, false);
+    assert.equal(expectConfig('proactive_policy_fetching: {}\n').config.proactiveFetching?.enabled, false);
+    assert.equal(expectConfig('port: 1\n').config.proactiveFetching?.enabled, false);
   });
 });

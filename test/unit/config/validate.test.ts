@@ -67,6 +67,9 @@ const BAD: readonly BadCase[] = [
   { yaml: 'proactive_policy_fetching:\n  concurrency_limit: 0', code: 'ECONFIG_RANGE', path: 'proactive_policy_fetching.concurrency_limit', line: 2 },
   { yaml: 'proactive_policy_fetching:\n  grace_ratio: 0', code: 'ECONFIG_RANGE', path: 'proactive_policy_fetching.grace_ratio', line: 2 },
   { yaml: 'proactive_policy_fetching:\n  grace_ratio: x', code: 'ECONFIG_TYPE', path: 'proactive_policy_fetching.grace_ratio', line: 2 },
+  { yaml: 'proactive_policy_fetching:\n  jitter: -0.1', code: 'ECONFIG_RANGE', path: 'proactive_policy_fetching.jitter', line: 2 },
+  { yaml: 'proactive_policy_fetching:\n  jitter: 0.6', code: 'ECONFIG_RANGE', path: 'proactive_policy_fetching.jitter', line: 2 },
+  { yaml: 'proactive_policy_fetching:\n  jitter: lots', code: 'ECONFIG_TYPE', path: 'proactive_policy_fetching.jitter', line: 2 },
   // default_zone
   { yaml: 'default_zone: 5', code: 'ECONFIG_TYPE', path: 'default_zone', line: 1 },
   { yaml: 'default_zone:\n  strict_testing: x', code: 'ECONFIG_TYPE', path: 'default_zone.strict_testing', line: 2 },
@@ -131,6 +134,16 @@ const GOOD: readonly { yaml: string; check: (c: ReturnType<typeof expectConfig>[
   { yaml: 'logging:\n  level: warning', check: (c) => c.logging.level, want: 'warn' },
   { yaml: 'logging:\n  level: debug\n  format: json', check: (c) => c.logging, want: { level: 'debug', format: 'json' } },
   { yaml: 'proactive_policy_fetching:\n  enabled: false\n  interval: 3600', check: (c) => c.cache.type, want: 'sqlite' },
+  {
+    yaml: 'proactive_policy_fetching:\n  enabled: true\n  interval: 3600\n  concurrency_limit: 7\n  grace_ratio: 1.5\n  jitter: 0',
+    check: (c) => c.proactiveFetching,
+    want: { enabled: true, intervalSec: 3600, concurrencyLimit: 7, graceRatio: 1.5, jitter: 0 },
+  },
+  {
+    yaml: 'proactive_policy_fetching:\n  enabled: yes',
+    check: (c) => c.proactiveFetching,
+    want: { enabled: true, intervalSec: 86400, concurrencyLimit: 100, graceRatio: 2, jitter: 0.1 },
+  },
   { yaml: 'port:', check: (c) => c.listeners[0]?.address, want: { kind: 'tcp', host: '127.0.0.1', port: 8461 } },
   { yaml: 'zones:', check: (c) => c.zones, want: {} },
 ];
@@ -276,6 +289,7 @@ describe('config: defaults', () => {
       zones: {},
       logging: { level: 'info', format: 'text' },
       policyDelegation: { queueSize: 1000, concurrency: 4, skipDomains: [] },
+      proactiveFetching: { enabled: false, intervalSec: 86400, concurrencyLimit: 100, graceRatio: 2, jitter: 0.1 },
     });
   });
 

@@ -1,0 +1,38 @@
+/**
+ * The stored form of a PolicyEntry in the network backends (Redis, PostgreSQL): the entry's
+ * JSON exactly as JSON.stringify wrote it, so a read gives back the same bytes and absolute
+ * times. Kept apart from the backends so that neither drags the other's driver in.
+ */
+import { CACHE_ENTRY_VERSION, type PolicyEntry } from '../../src/cache/types.js';
+
+/** The text stored for `entry`. */
+export function encodeEntry(entry: PolicyEntry): string {
+  return JSON.stringify(entry);
+}
+
+/**
+ * Stored text back to an entry of `domain`. Text that does not parse, is of another entry
+ * version, or names another domain counts as absent: the resolver then fetches the policy
+ * again and overwrites it.
+ */
+export function decodeEntryText(domain: string, text: string): PolicyEntry | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null) return undefined;
+  const e = value as Partial<Record<keyof PolicyEntry, unknown>>;
+  const ok =
+    e.v === CACHE_ENTRY_VERSION &&
+    e.domain === domain &&
+    typeof e.id === 'string' &&
+    typeof e.policyText === 'string' &&
+    typeof e.policy === 'object' &&
+    e.policy !== null &&
+    typeof e.fetchedAt === 'number' &&
+    typeof e.expiresAt === 'number' &&
+    typeof e.checkedAt === 'number';
+  return ok ? (value as PolicyEntry) : undefined;
+}
