@@ -4,7 +4,7 @@
  * there is nothing to open then.
  */
 import type { OpenCacheDeps } from '../cache/registry.js';
-import { openPersistentBackend } from '../cache/registry.js';
+import { openPersistentBackend, openSharedBackend } from '../cache/registry.js';
 import type { PolicyCache, PolicyEntry } from '../cache/types.js';
 import { systemClock, type Clock } from '../clock.js';
 import { toPolicyDomain } from '../policy/domain.js';
@@ -60,17 +60,30 @@ export async function cacheCommand(argv: readonly string[], io: CliIo, deps: Cac
   const loaded = await loadConfigOrReport(configPath, io);
   if (loaded === undefined) return EXIT_ERROR;
   const cacheConfig = loaded.config.cache;
-  if (cacheConfig.type !== 'sqlite') {
-    io.err(
-      `${PROGRAM}: the configured cache is "${cacheConfig.type}" (in memory): its policies live only inside a running daemon, ` +
-        `there is nothing to ${subcommand} here [ECACHE_NOT_PERSISTENT]\n`,
-    );
-    return EXIT_ERROR;
-  }
 
   let cache: (PolicyCache & { readonly path: string }) | undefined;
   try {
-    cache = await openPersistentBackend(cacheConfig, { ...deps, create: false });
+    switch (cacheConfig.type) {
+      case 'internal':
+        io.err(
+          `${PROGRAM}: the configured cache is "internal" (in memory): its policies live only inside a running daemon, ` +
+            `there is nothing to ${subcommand} here [ECACHE_NOT_PERSISTENT]\n`,
+        );
+        return EXIT_ERROR;
+      case 'sqlite':
+        cache = await openPersistentBackend(cacheConfig, { ...deps, create: false });
+        break;
+      case 'redis':
+      case 'postgres': {
+        const shared = await openSharedBackend(cacheConfig, deps);
+        cache = Object.assign(shared, { path: shared.where });
+        break;
+      }
+      default: {
+        const _never: never = cacheConfig;
+        return _never;
+      }
+    }
     const clock = deps.clock ?? systemClock;
     switch (subcommand) {
       case 'list':
