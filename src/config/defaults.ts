@@ -59,10 +59,11 @@ export const DEFAULT_TLSRPT = false;
 export const DEFAULT_DNS_ERROR_ANSWER = 'no-policy' as const;
 
 /**
- * Python tool `defaults.PROACTIVE_FETCH_ENABLED`: off, so that its users' files behave the same.
- * RFC 8461 §3.3 says senders SHOULD refresh proactively: docs/proactive-refresh.md recommends `true`.
+ * On, unlike the Python tool (`defaults.PROACTIVE_FETCH_ENABLED` is off): RFC 8461 §3.3 says
+ * senders SHOULD refresh cached policies proactively, and with persistent caches a policy that is
+ * never refreshed simply runs out at max_age. A file that says `enabled: false` keeps it off.
  */
-export const DEFAULT_PROACTIVE_ENABLED = false;
+export const DEFAULT_PROACTIVE_ENABLED = true;
 /** Python tool `defaults.PROACTIVE_FETCH_INTERVAL`: daily, the refresh rate RFC 8461 §10.2 suggests. */
 export const DEFAULT_PROACTIVE_INTERVAL_SEC = 86_400;
 /** Python tool `defaults.PROACTIVE_FETCH_CONCURRENCY_LIMIT`. */

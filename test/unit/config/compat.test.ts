@@ -180,9 +180,9 @@ zones:
     assert.deepEqual(config.proactiveFetching, { enabled: true, intervalSec: 86400, concurrencyLimit: 100, graceRatio: 2, jitter: 0.1 });
   });
 
-  it('accepts proactive_policy_fetching absent or disabled, and then it is off', () => {
+  it('keeps proactive refresh off when a file disables it, and on (our default) when the key is absent', () => {
     assert.equal(expectConfig('proactive_policy_fetching:\n  enabled: false\n').config.proactiveFetching?.enabled, false);
-    assert.equal(expectConfig('proactive_policy_fetching: {}\n').config.proactiveFetching?.enabled, false);
-    assert.equal(expectConfig('port: 1\n').config.proactiveFetching?.enabled, false);
+    assert.equal(expectConfig('proactive_policy_fetching: {}\n').config.proactiveFetching?.enabled, true);
+    assert.equal(expectConfig('port: 1\n').config.proactiveFetching?.enabled, true);
   });
 });

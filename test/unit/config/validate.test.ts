@@ -289,7 +289,7 @@ describe('config: defaults', () => {
       zones: {},
       logging: { level: 'info', format: 'text' },
       policyDelegation: { queueSize: 1000, concurrency: 4, skipDomains: [] },
-      proactiveFetching: { enabled: false, intervalSec: 86400, concurrencyLimit: 100, graceRatio: 2, jitter: 0.1 },
+      proactiveFetching: { enabled: true, intervalSec: 86400, concurrencyLimit: 100, graceRatio: 2, jitter: 0.1 },
     });
   });
 

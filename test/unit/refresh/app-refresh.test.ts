@@ -47,11 +47,11 @@ describe('startApp with proactive_policy_fetching', () => {
     assert.equal(app.refresher.runs, runs, 'no run after stop()');
   });
 
-  it('has no refresher when disabled (the default)', async () => {
+  it('has no refresher when disabled', async () => {
     const app = await startApp(config(false), { log: memoryLogger().log, dns: new ScriptedDns(), fetcher: new ScriptedFetcher() });
     try {
       assert.equal(app.refresher, undefined);
-      assert.equal(defaultConfig().proactiveFetching?.enabled, false);
+      assert.equal(defaultConfig().proactiveFetching?.enabled, true, 'on by default (RFC 8461 §3.3 SHOULD)');
     } finally {
       await app.stop();
     }
