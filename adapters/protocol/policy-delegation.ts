@@ -5,7 +5,7 @@
  * full queue or a failed resolution never changes the answer.
  *
  * Postfix: `smtpd_recipient_restrictions = ..., check_policy_service inet:127.0.0.1:8462, ...`
- * (see docs/policy-delegation.md).
+ * (see README.md, "Postfix policy delegation").
  */
 import type { HandlerContext, ProtocolAdapter } from '../../src/protocol/types.js';
 import { POLICY_MAX_REQUEST_BYTES, POLICY_REPLY_DUNNO, encodePolicyReply, newPolicyDecoder, type PolicyRequest } from './policy-attributes.js';

@@ -14,7 +14,7 @@ export const USAGE = `Usage: ${PROGRAM} <command> [options]
 Commands:
   serve [-c FILE] [-v LEVEL]
       Run the daemon. Without -c, the embedded defaults apply (socketmap on 127.0.0.1:8461,
-      policies kept in SQLite in the state directory: see docs/caches.md).
+      policies kept in SQLite in the state directory: see README.md, "Policy caches").
       SIGTERM or SIGINT stops it gracefully (a second signal exits at once).
   query DOMAIN [-c FILE] [--zone NAME] [--json]
       Resolve one domain now, without any cache, and show every step: TXT record, HTTPS
@@ -25,10 +25,11 @@ Commands:
   generate --domains FILE|- --output PATH [options]
       Resolve a list of domains (one per line, # comments) and write a static TLS policy map
       atomically (Postfix smtp_tls_policy_maps via postmap, Exim lsearch, or JSON), for cron.
-      Exit 0: done; 1: done, some domains failed (listed); 2: nothing written. See docs/generate.md.
+      Exit 0: done; 1: done, some domains failed (listed); 2: nothing written.
+      See README.md, "No daemon? Use cron".
   cache list|show DOMAIN|evict DOMAIN [-c FILE] [--json]
-      Look into the configured persistent (sqlite) cache file: list its policies (domain,
-      mode, id, fetched, expires, checked), show one with its policy text, or evict one.
+      Look into the configured persistent cache (sqlite, redis or postgres): list its policies
+      (domain, mode, id, fetched, expires, checked), show one with its policy text, or evict one.
       Exit 0: done; 1: show/evict of an absent domain; 2: error (a memory cache included).
   help
       Show this help.

@@ -33,7 +33,7 @@ export interface ListenerConfig {
   readonly reusePort: boolean;
   /**
    * Name matched against systemd's LISTEN_FDNAMES (`FileDescriptorName=` in the .socket unit)
-   * when the daemon is socket-activated; see docs/socket-activation.md.
+   * when the daemon is socket-activated; see README.md, "systemd socket activation".
    */
   readonly name?: string;
   /** Owner of a unix socket file: a user name or numeric uid (applied when running as root). */
@@ -50,7 +50,7 @@ export interface MemoryCacheConfig {
   readonly cacheSize: number;
 }
 
-/** `cache: {type: sqlite}`: policies in one SQLite file, so they survive a restart. See docs/caches.md. */
+/** `cache: {type: sqlite}`: policies in one SQLite file, so they survive a restart. See README.md, "Policy caches". */
 export interface SqliteCacheConfig {
   readonly type: 'sqlite';
   /**
@@ -90,7 +90,7 @@ export type RedisConnection =
   /** `options.cluster_nodes`: a Redis Cluster, discovered from these seed nodes. */
   | { readonly kind: 'cluster'; readonly nodes: readonly HostPort[]; readonly username?: string; readonly password?: string; readonly tls: boolean };
 
-/** `cache: {type: redis}` / `{type: redis_sentinel}`: policies shared by a fleet. See docs/caches-redis-postgres.md. */
+/** `cache: {type: redis}` / `{type: redis_sentinel}`: policies shared by a fleet. See README.md, "Redis and PostgreSQL caches". */
 export interface RedisCacheConfig {
   readonly type: 'redis';
   readonly connection: RedisConnection;
@@ -104,7 +104,7 @@ export interface RedisCacheConfig {
   readonly cacheSize: number;
 }
 
-/** `cache: {type: postgres}`: policies in one PostgreSQL table, shared by a fleet. See docs/caches-redis-postgres.md. */
+/** `cache: {type: postgres}`: policies in one PostgreSQL table, shared by a fleet. See README.md, "Redis and PostgreSQL caches". */
 export interface PostgresCacheConfig {
   readonly type: 'postgres';
   /** libpq-style connection URI or key=value string (`options.dsn`, the Python tool's key). */
@@ -157,7 +157,7 @@ export interface BridgeConfig {
 
 /**
  * `proactive_policy_fetching:`: the background refresher of cached policies (RFC 8461 §3.3,
- * §10.2). The first four keys are the Python tool's; see docs/proactive-refresh.md.
+ * §10.2). The first four keys are the Python tool's; see README.md, "Proactive refresh of cached policies".
  */
 export interface ProactiveFetchingConfig {
   readonly enabled: boolean;

@@ -1,6 +1,6 @@
 /**
  * The listener keys about the socket itself rather than the protocol: `name` (matched against
- * systemd's LISTEN_FDNAMES, docs/socket-activation.md) and the unix socket file's `owner` and
+ * systemd's LISTEN_FDNAMES, README.md "systemd socket activation") and the unix socket file's `owner` and
  * `group`.
  */
 import type { Node } from 'yaml';

@@ -1,6 +1,6 @@
 /**
  * `policy_delegation:` — the background warm-up that `protocol: policy` listeners feed
- * (docs/policy-delegation.md):
+ * (README.md, "Postfix policy delegation"):
  *
  *   policy_delegation:
  *     queue_size: 1000        # domains waiting before new ones are dropped

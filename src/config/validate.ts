@@ -1,7 +1,7 @@
 /**
  * Turns the YAML document's root node into a BridgeConfig, reporting every problem found.
  * Key names follow the Python postfix-mta-sts-resolver (`mta-sts-daemon.yml`) so that its
- * files load unchanged; our own additions are listed in docs/config.md.
+ * files load unchanged; our own additions are listed in README.md, "Configuration".
  */
 import { isMap, type Node } from 'yaml';
 import {

@@ -17,7 +17,7 @@
  * sts-policy-term     = LF / CRLF
  * ```
  *
- * Where the RFC leaves room, the choices below are explained in docs/parsing.md.
+ * Where the RFC leaves room, the choices below are explained in README.md, "Parsing the TXT record and the policy file".
  */
 import { domainToASCII } from 'node:url';
 import { isValidAsciiDomain } from './domain.js';
@@ -129,7 +129,7 @@ export function parsePolicyFile(text: string): ParseResult<StsPolicy> {
         }
         const seconds = Number(value);
         if (seconds > MAX_MAX_AGE) {
-          // Clamped, not rejected: see docs/parsing.md ("max_age above the maximum").
+          // Clamped, not rejected: see README.md, "Parsing the TXT record and the policy file" (`max_age` above 31557600).
           warnings.push(
             problem(
               'EPOLICY_MAX_AGE_CLAMPED',
