@@ -15,7 +15,7 @@ import { writeMapAtomically, type WriteStep } from './atomic-writer.js';
 import { GenerateError, messageOf } from './errors.js';
 import { decideEntry, diffMaps, parseMap, renderMap, type MapDiff, type MapEntry, type MapFormat, type MapType } from './map-format.js';
 import { indexSuffix, type PostfixTools } from './postfix-tools.js';
-import { RefreshDueCache } from './refresh-due-cache.js';
+import { isRefreshDue } from './refresh-due.js';
 
 /** Default number of domains resolved at once: 10,000 domains in minutes, gentle on one resolver. */
 export const DEFAULT_CONCURRENCY = 32;
@@ -42,7 +42,7 @@ export interface GenerateDeps {
   /** The opened state. */
   readonly cache: PolicyCache;
   /** Resolves one domain (createGeneratorResolver); unused with fromCache. */
-  readonly resolver: Pick<Resolver, 'resolve'>;
+  readonly resolver: Pick<Resolver, 'resolve' | 'refresh'>;
   readonly clock: Clock;
   readonly tools: PostfixTools;
   readonly pid?: number;
@@ -83,7 +83,7 @@ export interface GenerateReport {
 /** The daemon's resolver, tuned for a batch: check every TXT id (cache_grace 0), no negative cache. */
 export function createGeneratorResolver(seams: { cache: PolicyCache; dns: DnsPort; fetcher: PolicyFetcher; clock: Clock; log: Logger }): Resolver {
   return new Resolver({
-    cache: new RefreshDueCache(seams.cache, seams.clock),
+    cache: seams.cache,
     dns: seams.dns,
     fetcher: seams.fetcher,
     clock: seams.clock,
@@ -133,6 +133,47 @@ export async function mapBounded<T, R>(items: readonly T[], limit: number, work:
   return results;
 }
 
+/** One domain's resolution, and why its due refresh failed, if it did. */
+interface ForMap {
+  readonly resolution: Resolution;
+  readonly refreshFailure?: string;
+}
+
+/**
+ * Refresh the domain's cached policy first when it is due (RFC 8461 §3.3: fetch the policy file
+ * even when the TXT id is unchanged), then resolve it as the daemon would. A failed refresh keeps
+ * the unexpired policy (the resolver's rule) and is reported, so cron mail says so.
+ */
+async function resolveForMap(deps: GenerateDeps, domain: string, zone: ZoneConfig): Promise<ForMap> {
+  const now = deps.clock.now();
+  const entry = await deps.cache.get(domain).catch(() => undefined);
+  let refreshFailure: string | undefined;
+  if (entry !== undefined && entry.expiresAt > now && isRefreshDue(entry, now)) {
+    const refreshed = await deps.resolver.refresh(domain, zone);
+    switch (refreshed.kind) {
+      case 'refreshed':
+      case 'not-cached':
+        break;
+      case 'failed':
+        // No TXT record any more is the domain's own choice, kept until max_age: not a failure.
+        if (refreshed.stage !== 'txt') refreshFailure = `${refreshed.stage === 'dns' ? 'dns-error' : 'fetch-failed'} ${refreshed.code}`;
+        break;
+      case 'backoff':
+        refreshFailure = `fetch-backoff ${refreshed.code}`;
+        break;
+      case 'error':
+        refreshFailure = `refresh-failed ${refreshed.code}`;
+        break;
+      default: {
+        const _never: never = refreshed;
+        return _never;
+      }
+    }
+  }
+  const resolution = await deps.resolver.resolve(domain, zone);
+  return refreshFailure === undefined ? { resolution } : { resolution, refreshFailure };
+}
+
 async function fromState(cache: PolicyCache, domain: string, now: number): Promise<Resolution> {
   const e = await cache.get(domain);
   if (e === undefined || e.expiresAt <= now) return { kind: 'no-policy', domain, reason: 'no-sts-record', source: 'lookup', detail: 'not in state' };
@@ -151,18 +192,22 @@ function readOld(path: string): string | undefined {
 export async function runGenerate(req: GenerateRequest, deps: GenerateDeps): Promise<GenerateReport> {
   const started = deps.clock.now();
   const total = req.domains.length;
-  const resolutions = await mapBounded(
+  const outcomes = await mapBounded(
     req.domains,
     req.concurrency,
-    (d) => (req.fromCache ? fromState(deps.cache, d, deps.clock.now()) : deps.resolver.resolve(d, req.zone)),
+    async (d): Promise<ForMap> =>
+      req.fromCache ? { resolution: await fromState(deps.cache, d, deps.clock.now()) } : resolveForMap(deps, d, req.zone),
     deps.onProgress === undefined ? undefined : (done) => deps.onProgress?.(done, total),
   );
 
   const entries: MapEntry[] = [];
   const failed: FailedDomain[] = [];
-  for (const resolution of resolutions) {
+  for (const { resolution, refreshFailure } of outcomes) {
     const result: LookupResult = { zoneName: req.zoneName, zone: req.zone, resolution };
-    const failure = failureOf(resolution);
+    // A failed refresh in this run says more than the resolution that followed it (which then
+    // only sees the back-off or the unchanged id).
+    const failure =
+      refreshFailure !== undefined ? { reason: refreshFailure, kept: resolution.kind === 'policy' } : failureOf(resolution);
     const decision = decideEntry(result, req.format);
     switch (decision.kind) {
       case 'entry':

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { GenerateError } from '../../../src/generate/errors.js';
 import { JsonFilePolicyCache } from '../../../src/generate/json-state.js';
-import { isRefreshDue, RefreshDueCache, REFRESH_INTERVAL_MS, REFRESH_SENTINEL_ID } from '../../../src/generate/refresh-due-cache.js';
+import { isRefreshDue, REFRESH_INTERVAL_MS } from '../../../src/generate/refresh-due.js';
 import { runPolicyCacheContract, sampleEntry } from '../../contract/policy-cache.contract.js';
 import { FakeClock } from '../../helpers/fakes.js';
 
@@ -80,7 +80,7 @@ describe('JsonFilePolicyCache persistence', () => {
   });
 });
 
-describe('RefreshDueCache', () => {
+describe('isRefreshDue', () => {
   const DAY = 86_400_000;
   const cases: ReadonlyArray<[string, number, number, boolean]> = [
     // [name, lifetime ms, age ms, due]
@@ -100,19 +100,4 @@ describe('RefreshDueCache', () => {
   }
   assert.equal(REFRESH_INTERVAL_MS, DAY);
 
-  it('presents a due entry with an id no TXT record carries, and stores writes unchanged', async () => {
-    const clock = new FakeClock(0);
-    const inner = new JsonFilePolicyCache(fresh(), clock);
-    const c = new RefreshDueCache(inner, clock);
-    await c.open();
-    const e = sampleEntry('a.test', { fetchedAt: 0, expiresAt: 7 * DAY });
-    await c.set(e);
-    assert.deepEqual(await c.get('a.test'), e);
-    clock.t = DAY;
-    assert.deepEqual(await c.get('a.test'), { ...e, id: REFRESH_SENTINEL_ID });
-    assert.deepEqual(await inner.get('a.test'), e, 'the stored entry keeps its id');
-    assert.equal(await c.get('absent.test'), undefined);
-    assert.equal(await c.delete('a.test'), true);
-    await c.close();
-  });
 });
