@@ -55,6 +55,35 @@ export async function openPersistentBackend(
   return backend;
 }
 
+/** A persistent cache opened as it is, for a tool (not the daemon): `path` names it in messages. */
+export type ConfiguredCache = PolicyCache & { readonly path: string };
+
+/**
+ * The daemon's configured persistent cache, opened as it is for a tool that looks into it
+ * (`mta-sts-bridge cache`, `generate --from-cache`): the backend alone, no memory layer; a
+ * missing sqlite file is an error and is never created (read-only in that sense: `cache evict`
+ * still deletes through it). A memory (`internal`) cache exists only
+ * inside a running daemon: `undefined` then (the caller reports ECACHE_NOT_PERSISTENT).
+ * Throws ECACHE_OPEN.
+ */
+export async function openConfiguredCacheReadOnly(config: CacheConfig, deps: OpenCacheDeps = {}): Promise<ConfiguredCache | undefined> {
+  switch (config.type) {
+    case 'internal':
+      return undefined;
+    case 'sqlite':
+      return openPersistentBackend(config, { ...deps, create: false });
+    case 'redis':
+    case 'postgres': {
+      const shared = await openSharedBackend(config, deps);
+      return Object.assign(shared, { path: shared.where });
+    }
+    default: {
+      const unknown: never = config;
+      throw new BridgeError('ECONFIG_UNSUPPORTED', `cache type ${String((unknown as { type: unknown }).type)} is not implemented`);
+    }
+  }
+}
+
 export async function openCache(config: CacheConfig, log: Logger, deps: OpenCacheDeps = {}): Promise<PolicyCache> {
   let cache: PolicyCache;
   switch (config.type) {

@@ -3,8 +3,8 @@
  * (the file, not a running daemon). A memory cache exists only inside a running daemon, so
  * there is nothing to open then.
  */
-import type { OpenCacheDeps } from '../cache/registry.js';
-import { openPersistentBackend, openSharedBackend } from '../cache/registry.js';
+import type { ConfiguredCache, OpenCacheDeps } from '../cache/registry.js';
+import { openConfiguredCacheReadOnly } from '../cache/registry.js';
 import type { PolicyCache, PolicyEntry } from '../cache/types.js';
 import { systemClock, type Clock } from '../clock.js';
 import { toPolicyDomain } from '../policy/domain.js';
@@ -61,28 +61,15 @@ export async function cacheCommand(argv: readonly string[], io: CliIo, deps: Cac
   if (loaded === undefined) return EXIT_ERROR;
   const cacheConfig = loaded.config.cache;
 
-  let cache: (PolicyCache & { readonly path: string }) | undefined;
+  let cache: ConfiguredCache | undefined;
   try {
-    switch (cacheConfig.type) {
-      case 'internal':
-        io.err(
-          `${PROGRAM}: the configured cache is "internal" (in memory): its policies live only inside a running daemon, ` +
-            `there is nothing to ${subcommand} here [ECACHE_NOT_PERSISTENT]\n`,
-        );
-        return EXIT_ERROR;
-      case 'sqlite':
-        cache = await openPersistentBackend(cacheConfig, { ...deps, create: false });
-        break;
-      case 'redis':
-      case 'postgres': {
-        const shared = await openSharedBackend(cacheConfig, deps);
-        cache = Object.assign(shared, { path: shared.where });
-        break;
-      }
-      default: {
-        const _never: never = cacheConfig;
-        return _never;
-      }
+    cache = await openConfiguredCacheReadOnly(cacheConfig, deps);
+    if (cache === undefined) {
+      io.err(
+        `${PROGRAM}: the configured cache is "internal" (in memory): its policies live only inside a running daemon, ` +
+          `there is nothing to ${subcommand} here [ECACHE_NOT_PERSISTENT]\n`,
+      );
+      return EXIT_ERROR;
     }
     const clock = deps.clock ?? systemClock;
     switch (subcommand) {

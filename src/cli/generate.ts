@@ -6,11 +6,11 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { PolicyCache } from '../cache/types.js';
-import { openCache } from '../cache/registry.js';
+import { openCache, openConfiguredCacheReadOnly, type ConfiguredCache, type OpenCacheDeps } from '../cache/registry.js';
 import { systemClock, type Clock } from '../clock.js';
 import { DEFAULT_SQLITE_TIMEOUT_SEC } from '../config/defaults.js';
 import { formatProblem } from '../config/problems.js';
-import type { ZoneConfig } from '../config/types.js';
+import type { CacheConfig, ZoneConfig } from '../config/types.js';
 import { cleanupStaleTemps } from '../generate/atomic-writer.js';
 import { parseDomainList } from '../generate/domain-list.js';
 import { GenerateError, messageOf } from '../generate/errors.js';
@@ -20,6 +20,7 @@ import { formatDiff, MAP_FORMATS, MAP_TYPES, type MapFormat, type MapType } from
 import { systemPostfixTools, type PostfixTools } from '../generate/postfix-tools.js';
 import { createGeneratorResolver, DEFAULT_CONCURRENCY, MAX_CONCURRENCY, runGenerate, summaryLine, type GenerateReport } from '../generate/run.js';
 import { createLogger, isLogLevel, LOG_LEVELS } from '../log/logger.js';
+import { toPolicyDomain } from '../policy/domain.js';
 import { createSystemDns } from '../resolver/dns.js';
 import { createHttpsFetcher } from '../resolver/https-fetcher.js';
 import type { DnsPort, PolicyFetcher } from '../resolver/types.js';
@@ -40,6 +41,9 @@ export interface GenerateCommandDeps {
   readonly progress?: boolean;
   /** Where the progress bar goes (default: process.stderr). */
   readonly progressWrite?: (text: string) => void;
+  /** `--from-cache`: where the daemon's cache is looked for (default: the process's environment and home). */
+  readonly env?: OpenCacheDeps['env'];
+  readonly homeDir?: string;
 }
 
 /** Default state file, next to the map: `<output>.state.sqlite`. */
@@ -97,6 +101,7 @@ export async function generateCommand(argv: readonly string[], io: CliIo, deps: 
     { name: 'dry-run', value: false },
     { name: 'concurrency', value: true },
     { name: 'from-cache', value: false },
+    { name: 'offline', value: false },
     { name: 'log-level', short: 'v', value: true },
     { name: 'help', short: 'h', value: false },
   ]);
@@ -111,9 +116,12 @@ export async function generateCommand(argv: readonly string[], io: CliIo, deps: 
   const output = opt('output');
   if (output === undefined || output === '') return usageError(io, 'generate needs --output PATH', GENERATE_USAGE);
   const fromCache = args.options.has('from-cache');
+  const offline = args.options.has('offline');
   const dryRun = args.options.has('dry-run');
   const domainsArg = opt('domains');
-  if (domainsArg === undefined && !fromCache) return usageError(io, 'generate needs --domains FILE (or - for stdin)', GENERATE_USAGE);
+  if (domainsArg === undefined && !fromCache && !offline) {
+    return usageError(io, 'generate needs --domains FILE (or - for stdin), --from-cache or --offline', GENERATE_USAGE);
+  }
 
   const formatArg = opt('format') ?? 'postfix';
   if (!isFormat(formatArg)) return usageError(io, `--format must be one of ${MAP_FORMATS.join(', ')}, not ${JSON.stringify(formatArg)}`, GENERATE_USAGE);
@@ -168,6 +176,23 @@ export async function generateCommand(argv: readonly string[], io: CliIo, deps: 
 
   const tools = deps.tools ?? systemPostfixTools;
   const clock = deps.clock ?? systemClock;
+  if (fromCache) {
+    // Every domain in the daemon's persistent cache, added to the --domains list (the union).
+    const fromDaemon = await daemonCacheDomains(config.cache, io, {
+      clock,
+      ...(deps.env !== undefined ? { env: deps.env } : {}),
+      ...(deps.homeDir !== undefined ? { homeDir: deps.homeDir } : {}),
+    });
+    if (fromDaemon === undefined) return EXIT_ERROR;
+    const listed = new Set(domains ?? []);
+    domains = [...(domains ?? []), ...fromDaemon.domains.filter((d) => !listed.has(d))];
+    if (domains.length === 0) {
+      // Same rule as an empty --domains list: emptying the map is far more likely a mistake.
+      io.err(`${PROGRAM}: the daemon's cache ${fromDaemon.path} holds no domain; nothing written [EGEN_NO_DOMAINS]\n`);
+      return EXIT_ERROR;
+    }
+  }
+
   const log = createLogger(config.logging, { level: level ?? 'error' });
   const lockPath = `${output}.lock`;
   let lock;
@@ -194,7 +219,7 @@ export async function generateCommand(argv: readonly string[], io: CliIo, deps: 
 
     cache = await openState(opt('state'), output, clock, log);
     if (domains === undefined) {
-      // --from-cache without --domains: every policy domain the state knows.
+      // --offline without --domains or --from-cache: every policy domain the state knows.
       const all: string[] = [];
       for await (const batch of cache.entries()) for (const e of batch) all.push(e.domain);
       domains = all.sort();
@@ -204,7 +229,7 @@ export async function generateCommand(argv: readonly string[], io: CliIo, deps: 
     const resolver = createGeneratorResolver({ cache, dns, fetcher, clock, log });
     const bar = (deps.progress ?? process.stderr.isTTY === true) ? progressBar(deps.progressWrite ?? ((t) => void process.stderr.write(t))) : undefined;
     const report = await runGenerate(
-      { domains, output, format, type, zoneName: zoneName ?? 'default', zone, dryRun, concurrency, fromCache },
+      { domains, output, format, type, zoneName: zoneName ?? 'default', zone, dryRun, concurrency, offline },
       { cache, resolver, clock, tools, pid, ...(bar !== undefined ? { onProgress: bar.update } : {}) },
     );
     bar?.end();
@@ -259,6 +284,44 @@ async function openState(statePath: string | undefined, output: string, clock: C
   }
   // An absolute filename is used as is (not inside a state directory).
   return openCache({ type: 'sqlite', filename: path, timeoutSec: DEFAULT_SQLITE_TIMEOUT_SEC, cacheSize: STATE_MEMORY_ENTRIES }, log, { clock });
+}
+
+/**
+ * `--from-cache`: the domains of every entry in the daemon's configured persistent cache, opened
+ * as `mta-sts-bridge cache` opens it (never created, no memory layer). Expired entries count: the
+ * domain is still one the daemon was asked about (until the daemon purges it). On an error,
+ * prints it and returns undefined.
+ */
+async function daemonCacheDomains(
+  config: CacheConfig,
+  io: CliIo,
+  deps: OpenCacheDeps,
+): Promise<{ readonly domains: readonly string[]; readonly path: string } | undefined> {
+  let cache: ConfiguredCache | undefined;
+  try {
+    cache = await openConfiguredCacheReadOnly(config, deps);
+    if (cache === undefined) {
+      io.err(
+        `${PROGRAM}: --from-cache: the configured cache is "internal" (in memory): its domains live only inside a running daemon, ` +
+          `there is no list to read here; use --domains [ECACHE_NOT_PERSISTENT]\n`,
+      );
+      return undefined;
+    }
+    const seen = new Set<string>();
+    for await (const batch of cache.entries()) {
+      for (const e of batch) {
+        const checked = toPolicyDomain(e.domain);
+        if (checked.ok) seen.add(checked.domain);
+        else io.err(`${PROGRAM}: --from-cache: ${cache.path}: ${checked.message}, entry skipped [${checked.code}]\n`);
+      }
+    }
+    return { domains: [...seen].sort(), path: cache.path };
+  } catch (err) {
+    reportError(io, err);
+    return undefined;
+  } finally {
+    await cache?.close().catch(() => undefined);
+  }
 }
 
 async function closeState(cache: PolicyCache): Promise<void> {

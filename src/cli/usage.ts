@@ -5,9 +5,15 @@ export const SERVE_USAGE = `Usage: ${PROGRAM} serve [-c FILE] [-v LEVEL]`;
 export const QUERY_USAGE = `Usage: ${PROGRAM} query DOMAIN [-c FILE] [--zone NAME] [--json]`;
 export const CHECK_CONFIG_USAGE = `Usage: ${PROGRAM} check-config [-c FILE]`;
 export const CACHE_USAGE = `Usage: ${PROGRAM} cache list|show DOMAIN|evict DOMAIN [-c FILE] [--json]`;
-export const GENERATE_USAGE = `Usage: ${PROGRAM} generate [-c FILE] --domains FILE|- --output PATH [--type lmdb|cdb|hash|btree|texthash]
-       [--format postfix|postfix-tlsrpt|exim-lsearch|json] [--zone NAME] [--state FILE] [--dry-run]
-       [--concurrency N] [--from-cache] [-v LEVEL]`;
+export const GENERATE_USAGE = `Usage: ${PROGRAM} generate [-c FILE] (--domains FILE|- | --from-cache | --offline) --output PATH
+       [--type lmdb|cdb|hash|btree|texthash] [--format postfix|postfix-tlsrpt|exim-lsearch|json] [--zone NAME]
+       [--state FILE] [--dry-run] [--concurrency N] [--from-cache] [--offline] [-v LEVEL]
+  --domains FILE|-  domains to resolve, one per line (- reads stdin)
+  --from-cache      also every domain in the daemon's persistent cache (the cache of -c, or the
+                    default sqlite file in the state directory; expired entries included);
+                    with --domains: both lists. A memory cache is refused [ECACHE_NOT_PERSISTENT]
+  --offline         no DNS or HTTPS: rebuild from the generator's state alone; without --domains
+                    or --from-cache, every domain in the state`;
 
 export const USAGE = `Usage: ${PROGRAM} <command> [options]
 
@@ -23,7 +29,8 @@ Commands:
   check-config [-c FILE]
       Validate a configuration file; print OK and a summary, or every problem. Exit 0 or 2.
   generate --domains FILE|- --output PATH [options]
-      Resolve a list of domains (one per line, # comments) and write a static TLS policy map
+      Resolve a list of domains (one per line, # comments; --from-cache: also every domain in
+      the daemon's persistent cache) and write a static TLS policy map
       atomically (Postfix smtp_tls_policy_maps via postmap, Exim lsearch, or JSON), for cron.
       Exit 0: done; 1: done, some domains failed (listed); 2: nothing written.
       See README.md, "No daemon? Use cron".

@@ -34,14 +34,14 @@ export interface GenerateRequest {
   readonly zone: ZoneConfig;
   readonly dryRun: boolean;
   readonly concurrency: number;
-  /** Build from the state only: no DNS, no HTTPS. */
-  readonly fromCache: boolean;
+  /** `--offline`: build from the state only: no DNS, no HTTPS. */
+  readonly offline: boolean;
 }
 
 export interface GenerateDeps {
   /** The opened state. */
   readonly cache: PolicyCache;
-  /** Resolves one domain (createGeneratorResolver); unused with fromCache. */
+  /** Resolves one domain (createGeneratorResolver); unused when offline. */
   readonly resolver: Pick<Resolver, 'resolve' | 'refresh'>;
   readonly clock: Clock;
   readonly tools: PostfixTools;
@@ -177,7 +177,7 @@ async function resolveForMap(deps: GenerateDeps, domain: string, zone: ZoneConfi
 async function fromState(cache: PolicyCache, domain: string, now: number): Promise<Resolution> {
   const e = await cache.get(domain);
   if (e === undefined || e.expiresAt <= now) return { kind: 'no-policy', domain, reason: 'no-sts-record', source: 'lookup', detail: 'not in state' };
-  return { kind: 'policy', domain, id: e.id, policy: e.policy, source: 'cache', fetchedAt: e.fetchedAt, expiresAt: e.expiresAt, reason: 'from-cache' };
+  return { kind: 'policy', domain, id: e.id, policy: e.policy, source: 'cache', fetchedAt: e.fetchedAt, expiresAt: e.expiresAt, reason: 'offline' };
 }
 
 function readOld(path: string): string | undefined {
@@ -196,7 +196,7 @@ export async function runGenerate(req: GenerateRequest, deps: GenerateDeps): Pro
     req.domains,
     req.concurrency,
     async (d): Promise<ForMap> =>
-      req.fromCache ? { resolution: await fromState(deps.cache, d, deps.clock.now()) } : resolveForMap(deps, d, req.zone),
+      req.offline ? { resolution: await fromState(deps.cache, d, deps.clock.now()) } : resolveForMap(deps, d, req.zone),
     deps.onProgress === undefined ? undefined : (done) => deps.onProgress?.(done, total),
   );
 
@@ -243,7 +243,7 @@ export async function runGenerate(req: GenerateRequest, deps: GenerateDeps): Pro
   // Never worse than before: a run that reached nothing must not empty a map that exists.
   const allFailed = total > 0 && failed.length === total;
   const oldEntries = oldText === undefined ? 0 : diff.removed.length + diff.changed.length + diff.unchanged;
-  if (allFailed && entries.length === 0 && oldEntries > 0 && !req.fromCache) return report('nothing-reached');
+  if (allFailed && entries.length === 0 && oldEntries > 0 && !req.offline) return report('nothing-reached');
   if (req.dryRun) return report('dry-run');
 
   const suffix = req.type === undefined ? undefined : indexSuffix(req.type);

@@ -7,9 +7,12 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { SqlitePolicyCache } from '../../../adapters/cache/sqlite.js';
+import type { PolicyEntry } from '../../../src/cache/types.js';
 import { generateCommand, type GenerateCommandDeps } from '../../../src/cli/generate.js';
 import { MAP_HEADER } from '../../../src/generate/map-format.js';
 import type { PostfixTools } from '../../../src/generate/postfix-tools.js';
+import { sampleEntry } from '../../contract/policy-cache.contract.js';
 import { FakeClock, ScriptedDns, ScriptedFetcher, policyText } from '../../helpers/fakes.js';
 import { captureIo } from '../cli/capture.js';
 
@@ -61,6 +64,9 @@ class World {
       tools: this.tools(),
       lock: { pid: this.pid, isAlive: (p) => this.alive.includes(p), now: () => Date.now() },
       progress: false,
+      // The tester's STATE_DIRECTORY and home must not leak into --from-cache.
+      env: {},
+      homeDir: '/nonexistent',
       ...extra,
     };
   }
@@ -74,6 +80,37 @@ class World {
   map(): string {
     return readFileSync(this.output, 'utf8');
   }
+
+  /** A daemon's sqlite cache (what `serve` would have stored) and a config naming it. */
+  async daemonCache(entries: readonly PolicyEntry[], file = 'daemon.sqlite'): Promise<string> {
+    const stateDir = join(this.dir, 'daemon-state');
+    const c = new SqlitePolicyCache({ path: join(stateDir, file), busyTimeoutMs: 1000, clock: this.clock, purgeIntervalMs: 0 });
+    await c.open();
+    for (const e of entries) await c.set(e);
+    await c.close();
+    const cfg = join(this.dir, 'daemon.yml');
+    writeFileSync(cfg, `state_directory: ${stateDir}\ncache:\n  type: sqlite\n  options:\n    filename: ${file}\n`);
+    return cfg;
+  }
+
+  /** generate with the given argv only (no --domains added). */
+  async runRaw(argv: string[], extra: Partial<GenerateCommandDeps> = {}): Promise<{ code: number; out: string; err: string }> {
+    const io = captureIo();
+    const code = await generateCommand(argv, io, this.deps(extra));
+    return { code, out: io.stdout(), err: io.stderr() };
+  }
+
+  /** The policy domains looked up in DNS so far (`_mta-sts.` prefix removed). */
+  looked(): string[] {
+    return [...new Set(this.dns.queries.map((q) => q.replace(/^_mta-sts\./, '')))].sort();
+  }
+}
+
+/** A daemon cache entry for `domain`, fresh unless `expired`, relative to the World's clock. */
+function daemonEntry(domain: string, now: number, expired = false): PolicyEntry {
+  return expired
+    ? sampleEntry(domain, { fetchedAt: now - 2 * 86_400_000, expiresAt: now - 86_400_000, checkedAt: now - 2 * 86_400_000 })
+    : sampleEntry(domain, { fetchedAt: now - 60_000, expiresAt: now + 86_400_000, checkedAt: now - 60_000 });
 }
 
 describe('generate command', () => {
@@ -244,14 +281,118 @@ describe('generate command', () => {
     assert.ok(existsSync(join(j.dir, 's.json')), 'a .json --state selects the JSON-file state');
   });
 
-  it('--from-cache rebuilds from the state without DNS or HTTPS', async () => {
+  it('--offline rebuilds from the state without DNS or HTTPS', async () => {
     const w = new World();
     await w.run();
     const queries = w.dns.queries.length;
     const io = captureIo();
-    const code = await generateCommand(['--from-cache', '--output', join(w.dir, 'other'), '--state', `${w.output}.state.sqlite`, '--type', 'texthash'], io, w.deps());
+    const code = await generateCommand(['--offline', '--output', join(w.dir, 'other'), '--state', `${w.output}.state.sqlite`, '--type', 'texthash'], io, w.deps());
     assert.equal(code, 0, io.stderr());
     assert.equal(readFileSync(join(w.dir, 'other'), 'utf8'), w.map());
+    assert.equal(w.dns.queries.length, queries);
+  });
+
+  it('--offline with --domains takes only the listed domains from the state', async () => {
+    const w = new World();
+    await w.run();
+    const queries = w.dns.queries.length;
+    writeFileSync(w.domainsFile, 't.test\n');
+    const r = await w.runRaw(['--offline', '--domains', w.domainsFile, '--output', join(w.dir, 'other'), '--state', `${w.output}.state.sqlite`, '--type', 'texthash']);
+    assert.equal(r.code, 0, r.err);
+    assert.equal(readFileSync(join(w.dir, 'other'), 'utf8'), `${MAP_HEADER}\n`, 't.test is testing: no entry, and a.test is not listed');
+    assert.equal(w.dns.queries.length, queries);
+  });
+
+  it('--from-cache: the domains are every domain in the daemon\'s sqlite cache (expired ones too), resolved normally', async () => {
+    const w = new World();
+    const now = w.clock.now();
+    const cfg = await w.daemonCache([daemonEntry('a.test', now), daemonEntry('t.test', now, true)]);
+    const before = readFileSync(join(w.dir, 'daemon-state', 'daemon.sqlite'));
+    const r = await w.runRaw(['--from-cache', '-c', cfg, '--output', w.output]);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /^generate: domains=2 enforced=1 /);
+    // Resolved with DNS and HTTPS, not copied from the daemon's entries (mx1.a.test there).
+    assert.deepEqual(w.looked(), ['a.test', 't.test']);
+    assert.equal(w.map(), `${MAP_HEADER}\na.test ${A}\n`);
+    assert.ok(existsSync(`${w.output}.state.sqlite`), 'the generator keeps its own state');
+    assert.deepEqual(readFileSync(join(w.dir, 'daemon-state', 'daemon.sqlite')), before, "the daemon's cache is not written");
+  });
+
+  it('--from-cache without -c: the default sqlite cache in the state directory', async () => {
+    const w = new World();
+    const stateDir = join(w.dir, 'daemon-state');
+    await w.daemonCache([daemonEntry('a.test', w.clock.now())], 'policy-cache.sqlite');
+    const r = await w.runRaw(['--from-cache', '--output', w.output], { env: { STATE_DIRECTORY: stateDir } });
+    assert.equal(r.code, 0, r.err);
+    assert.deepEqual(w.looked(), ['a.test']);
+    assert.equal(w.map(), `${MAP_HEADER}\na.test ${A}\n`);
+  });
+
+  it('--from-cache with --domains: the union of both lists, each domain once', async () => {
+    const w = new World();
+    const now = w.clock.now();
+    writeFileSync(w.domainsFile, 'a.test\nn.test\n');
+    const cfg = await w.daemonCache([daemonEntry('a.test', now), daemonEntry('t.test', now)]);
+    const r = await w.run(['--from-cache', '-c', cfg]);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /^generate: domains=3 /);
+    assert.deepEqual(w.looked(), ['a.test', 'n.test', 't.test']);
+  });
+
+  it('--from-cache with a strict_testing zone of the same config', async () => {
+    const w = new World();
+    const cfg = await w.daemonCache([daemonEntry('t.test', w.clock.now())]);
+    writeFileSync(cfg, `${readFileSync(cfg, 'utf8')}zones:\n  strict:\n    strict_testing: true\n`);
+    const r = await w.runRaw(['--from-cache', '-c', cfg, '--zone', 'strict', '--output', w.output]);
+    assert.equal(r.code, 0, r.err);
+    assert.match(w.map(), /^t\.test secure match=mx\.t\.test /m);
+  });
+
+  it('--from-cache with a memory (internal) cache is refused: ECACHE_NOT_PERSISTENT, exit 2, nothing looked up', async () => {
+    const w = new World();
+    const cfg = join(w.dir, 'memory.yml');
+    writeFileSync(cfg, 'cache:\n  type: internal\n');
+    const r = await w.runRaw(['--from-cache', '-c', cfg, '--output', w.output]);
+    assert.equal(r.code, 2);
+    assert.match(r.err, /"internal" \(in memory\).*only inside a running daemon.*\[ECACHE_NOT_PERSISTENT\]/);
+    assert.equal(w.dns.queries.length, 0);
+    assert.equal(existsSync(w.output), false);
+    assert.equal(existsSync(`${w.output}.lock`), false);
+    // The same with --domains: the flag asks for the daemon's list, which does not exist here.
+    assert.equal((await w.run(['--from-cache', '-c', cfg])).code, 2);
+  });
+
+  it('--from-cache: a missing daemon cache file is ECACHE_OPEN (exit 2) and is not created', async () => {
+    const w = new World();
+    const stateDir = join(w.dir, 'no-daemon');
+    const cfg = join(w.dir, 'c.yml');
+    writeFileSync(cfg, `state_directory: ${stateDir}\n`);
+    const r = await w.runRaw(['--from-cache', '-c', cfg, '--output', w.output]);
+    assert.equal(r.code, 2);
+    assert.match(r.err, /policy-cache\.sqlite does not exist.*\[ECACHE_OPEN\]/);
+    assert.equal(existsSync(stateDir), false);
+    assert.equal(existsSync(w.output), false);
+  });
+
+  it('--from-cache with an empty daemon cache and no --domains writes nothing (EGEN_NO_DOMAINS)', async () => {
+    const w = new World();
+    const cfg = await w.daemonCache([]);
+    const r = await w.runRaw(['--from-cache', '-c', cfg, '--output', w.output]);
+    assert.equal(r.code, 2);
+    assert.match(r.err, /daemon's cache .*daemon\.sqlite holds no domain; nothing written \[EGEN_NO_DOMAINS\]/);
+    assert.equal(existsSync(w.output), false);
+  });
+
+  it('--from-cache with --offline: the daemon\'s domains, from the generator\'s state, no DNS', async () => {
+    const w = new World();
+    await w.run();
+    const queries = w.dns.queries.length;
+    const now = w.clock.now();
+    const cfg = await w.daemonCache([daemonEntry('a.test', now)]);
+    const r = await w.runRaw(['--from-cache', '--offline', '-c', cfg, '--output', join(w.dir, 'other'), '--state', `${w.output}.state.sqlite`, '--type', 'texthash']);
+    assert.equal(r.code, 0, r.err);
+    assert.equal(readFileSync(join(w.dir, 'other'), 'utf8'), `${MAP_HEADER}\na.test ${A}\n`);
+    assert.match(r.out, /domains=1 /);
     assert.equal(w.dns.queries.length, queries);
   });
 
@@ -284,7 +425,7 @@ describe('generate command', () => {
 
   const usage: ReadonlyArray<[string, string[], RegExp]> = [
     ['no --output', ['--domains', 'x'], /needs --output/],
-    ['no --domains', ['--output', 'x'], /needs --domains/],
+    ['no --domains', ['--output', 'x'], /needs --domains FILE \(or - for stdin\), --from-cache or --offline/],
     ['bad format', ['--domains', 'x', '--output', 'y', '--format', 'xml'], /--format must be one of/],
     ['bad type', ['--domains', 'x', '--output', 'y', '--type', 'dbm'], /--type must be one of/],
     ['type with a text format', ['--domains', 'x', '--output', 'y', '--format', 'json', '--type', 'lmdb'], /applies to the postfix formats only/],
