@@ -1,5 +1,5 @@
 /**
- * The stored form of a PolicyEntry in the network backends (Redis, PostgreSQL): the entry's
+ * The stored form of a PolicyEntry in the persistent backends (SQLite, Redis, PostgreSQL): the entry's
  * JSON exactly as JSON.stringify wrote it, so a read gives back the same bytes and absolute
  * times. Kept apart from the backends so that neither drags the other's driver in.
  */

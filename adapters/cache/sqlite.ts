@@ -14,8 +14,9 @@
 import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { CACHE_ENTRY_VERSION, type PolicyCache, type PolicyEntry } from '../../src/cache/types.js';
+import type { PolicyCache, PolicyEntry } from '../../src/cache/types.js';
 import { systemClock, type Clock } from '../../src/clock.js';
+import { decodeEntryText, encodeEntry } from './entry-json.js';
 
 /** `PRAGMA user_version` of the schema this code writes; bump with a migration. */
 export const SCHEMA_VERSION = 1;
@@ -136,7 +137,7 @@ export class SqlitePolicyCache implements PolicyCache {
   }
 
   async set(entry: PolicyEntry): Promise<void> {
-    this.stmts().upsert.run(entry.domain, JSON.stringify(entry), entry.expiresAt);
+    this.stmts().upsert.run(entry.domain, encodeEntry(entry), entry.expiresAt);
   }
 
   async delete(domain: string): Promise<boolean> {
@@ -249,23 +250,5 @@ function prepare(db: Database.Database): Statements {
  * counts as absent: the resolver then fetches the policy again and overwrites it.
  */
 export function decodeEntry(row: Row): PolicyEntry | undefined {
-  let value: unknown;
-  try {
-    value = JSON.parse(row.entry);
-  } catch {
-    return undefined;
-  }
-  if (typeof value !== 'object' || value === null) return undefined;
-  const e = value as Partial<Record<keyof PolicyEntry, unknown>>;
-  const ok =
-    e.v === CACHE_ENTRY_VERSION &&
-    e.domain === row.domain &&
-    typeof e.id === 'string' &&
-    typeof e.policyText === 'string' &&
-    typeof e.policy === 'object' &&
-    e.policy !== null &&
-    typeof e.fetchedAt === 'number' &&
-    typeof e.expiresAt === 'number' &&
-    typeof e.checkedAt === 'number';
-  return ok ? (value as PolicyEntry) : undefined;
+  return decodeEntryText(row.domain, row.entry);
 }
