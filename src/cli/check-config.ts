@@ -94,6 +94,21 @@ export function summarize(config: BridgeConfig): string {
     `timeouts: idle ${config.idleTimeoutSec}s, shutdown ${config.shutdownTimeoutSec}s, cache grace ${config.cacheGraceSec}s, ` +
       `negative cache ${config.negativeCacheTtlSec}s (${config.negativeCacheSize} domains)`,
   );
+  const refresh = config.proactiveFetching;
+  if (refresh !== undefined) {
+    lines.push(
+      refresh.enabled
+        ? `proactive refresh: every ${refresh.intervalSec}s, ${refresh.concurrencyLimit} at once, grace ratio ${refresh.graceRatio}, jitter ${refresh.jitter}`
+        : 'proactive refresh: off',
+    );
+  }
+  const warm = config.policyDelegation;
+  if (warm !== undefined && config.listeners.some((l) => l.protocol === 'policy')) {
+    lines.push(
+      `policy delegation: queue ${warm.queueSize}, ${warm.concurrency} at once, ` +
+        `skip ${warm.skipDomains.length > 0 ? warm.skipDomains.join(', ') : '(none)'}`,
+    );
+  }
   lines.push(`logging: ${config.logging.level}, ${config.logging.format}`);
   return `${lines.join('\n')}\n`;
 }

@@ -92,4 +92,19 @@ describe('check-config', () => {
     assert.equal(summarize(defaultConfig()), summarize(defaultConfig()));
     assert.match(summarize(defaultConfig()), /\nlogging: info, text\n$/);
   });
+
+  it('summarize shows proactive refresh, and policy delegation only with a policy listener', async () => {
+    assert.match(summarize(defaultConfig()), /\nproactive refresh: every 86400s, 100 at once, grace ratio 2, jitter 0\.1\n/);
+    assert.doesNotMatch(summarize(defaultConfig()), /policy delegation/);
+    const file = join(dir, 'warm.yml');
+    await writeFile(
+      file,
+      'proactive_policy_fetching:\n  enabled: false\nlisteners:\n  - protocol: policy\n    address: 127.0.0.1:8462\n' +
+        'policy_delegation:\n  skip_domains: [example.org]\n',
+    );
+    const io = captureIo();
+    assert.equal(await checkConfigCommand(['-c', file], io), 0, io.stderr());
+    assert.match(io.stdout(), /\nproactive refresh: off\n/);
+    assert.match(io.stdout(), /\npolicy delegation: queue 1000, 4 at once, skip example\.org\n/);
+  });
 });
