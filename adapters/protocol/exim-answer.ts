@@ -22,6 +22,7 @@
  */
 import { isValidAsciiDomain } from '../../src/policy/domain.js';
 import type { LookupResult } from '../../src/lookup.js';
+import { verdictOf } from '../../src/verdict.js';
 
 export type EximAnswer =
   /** `mx`: the policy's clean patterns (never empty), lower-case, in policy order. */
@@ -67,43 +68,22 @@ function enforceAnswer(domain: string, patterns: readonly string[]): EximAnswer 
   return mx.length > 0 ? { kind: 'enforce', mx } : { kind: 'defer', reason: eximText(`MTA-STS policy for ${domain} has no usable mx pattern`) };
 }
 
-/** The answer for one lookup result. Exhaustive over Resolution and policy mode. */
+/** The answer for one lookup result: the shared verdict in Exim's reply form. */
 export function eximAnswer(result: LookupResult): EximAnswer {
-  const { zone, resolution } = result;
-  switch (resolution.kind) {
-    case 'policy': {
-      const { policy, domain } = resolution;
-      switch (policy.mode) {
-        case 'enforce':
-          return enforceAnswer(domain, policy.mx);
-        case 'testing': {
-          if (zone.strictTesting) return enforceAnswer(domain, policy.mx);
-          const mx = mxList(policy.mx);
-          return mx.length > 0 ? { kind: 'testing', mx } : { kind: 'none' };
-        }
-        case 'none':
-          return { kind: 'none' };
-        default: {
-          const _never: never = policy.mode;
-          return _never;
-        }
-      }
+  const verdict = verdictOf(result);
+  switch (verdict.kind) {
+    case 'enforce':
+      return enforceAnswer(verdict.domain, verdict.policy.mx);
+    case 'testing': {
+      const mx = mxList(verdict.policy.mx);
+      return mx.length > 0 ? { kind: 'testing', mx } : { kind: 'none' };
     }
-    case 'no-policy':
+    case 'none':
       return { kind: 'none' };
-    case 'dns-error':
-      switch (zone.dnsErrorAnswer) {
-        case 'no-policy':
-          return { kind: 'none' };
-        case 'temp':
-          return { kind: 'defer', reason: eximText(`MTA-STS DNS lookup failed for ${resolution.domain} (${resolution.code})`) };
-        default: {
-          const _never: never = zone.dnsErrorAnswer;
-          return _never;
-        }
-      }
+    case 'dns-temp':
+      return { kind: 'defer', reason: eximText(`MTA-STS DNS lookup failed for ${verdict.domain} (${verdict.code})`) };
     default: {
-      const _never: never = resolution;
+      const _never: never = verdict;
       return _never;
     }
   }

@@ -16,6 +16,7 @@
 import { isValidAsciiDomain } from '../../src/policy/domain.js';
 import type { LookupResult } from '../../src/lookup.js';
 import type { StsPolicy } from '../../src/policy/types.js';
+import { verdictOf } from '../../src/verdict.js';
 
 /** What to tell Postfix. */
 export type PostfixAnswer =
@@ -83,47 +84,19 @@ function secureAnswer(domain: string, policy: StsPolicy, requireSni: boolean, tl
   return { kind: 'ok', data: parts.join(' '), plainData: plain };
 }
 
-/** The answer for one lookup result. Exhaustive over Resolution and policy mode. */
+/** The answer for one lookup result: the shared verdict in Postfix's syntax. */
 export function postfixAnswer(result: LookupResult): PostfixAnswer {
-  const { zone, resolution } = result;
-  switch (resolution.kind) {
-    case 'policy': {
-      const { policy } = resolution;
-      switch (policy.mode) {
-        case 'enforce':
-          return secureAnswer(resolution.domain, policy, zone.requireSni, zone.tlsrpt);
-        case 'testing':
-          // RFC 8461 §5: testing delivers anyway; strictTesting is the operator's opt-in to enforce.
-          return zone.strictTesting
-            ? secureAnswer(resolution.domain, policy, zone.requireSni, zone.tlsrpt)
-            : { kind: 'notfound' };
-        case 'none':
-          return { kind: 'notfound' };
-        default: {
-          const _never: never = policy.mode;
-          return _never;
-        }
-      }
-    }
-    case 'no-policy':
+  const verdict = verdictOf(result);
+  switch (verdict.kind) {
+    case 'enforce':
+      return secureAnswer(verdict.domain, verdict.policy, result.zone.requireSni, result.zone.tlsrpt);
+    case 'testing':
+    case 'none':
       return { kind: 'notfound' };
-    case 'dns-error':
-      switch (zone.dnsErrorAnswer) {
-        case 'no-policy':
-          // RFC 8461 §3.3: no usable policy is delivery as if the domain had no MTA-STS.
-          return { kind: 'notfound' };
-        case 'temp':
-          return {
-            kind: 'temp',
-            reason: sanitizeText(`MTA-STS DNS lookup failed for ${resolution.domain} (${resolution.code})`),
-          };
-        default: {
-          const _never: never = zone.dnsErrorAnswer;
-          return _never;
-        }
-      }
+    case 'dns-temp':
+      return { kind: 'temp', reason: sanitizeText(`MTA-STS DNS lookup failed for ${verdict.domain} (${verdict.code})`) };
     default: {
-      const _never: never = resolution;
+      const _never: never = verdict;
       return _never;
     }
   }
