@@ -29,7 +29,7 @@ import { parsePolicyFile } from '../policy/policy-file.js';
 import type { PolicyMode } from '../policy/types.js';
 import { discover } from './discovery.js';
 import { SingleFlight } from './single-flight.js';
-import type { DnsPort, FetchResult, NoPolicyReason, PolicyFetcher, Resolution } from './types.js';
+import type { Discovery, DnsPort, FetchResult, NoPolicyReason, PolicyFetcher, Resolution } from './types.js';
 
 /** RFC 8461 §3.3: after a failed fetch, wait at least five minutes before trying again for the same id. */
 export const FETCH_BACKOFF_MS = 5 * 60 * 1000;
@@ -166,10 +166,7 @@ export class Resolver {
     if (entry === undefined) return { kind: 'not-cached', domain };
     const kept = { domain, previousMode: entry.policy.mode, expiresAt: entry.expiresAt } as const;
 
-    this.stats.txtLookups += 1;
-    const found = await discover(this.deps.dns, domain, Math.max(1, deadline - clock.now()));
-    const now = clock.now();
-    this.discoveredAt.set(domain, now);
+    const { found, now } = await this.discoverBy(domain, deadline);
     switch (found.kind) {
       case 'error':
         return { kind: 'failed', stage: 'dns', code: found.code, detail: found.message, ...kept };
@@ -186,24 +183,13 @@ export class Resolver {
     }
 
     const id = found.record.id;
-    const failure = this.failures.get(domain);
-    if (failure !== undefined && failure.id === id && now - failure.at < FETCH_BACKOFF_MS) {
-      this.stats.backoffSkips += 1;
-      return { kind: 'backoff', code: failure.code, ...kept };
-    }
+    const failure = this.backoffFor(domain, id, now);
+    if (failure !== undefined) return { kind: 'backoff', code: failure.code, ...kept };
 
-    this.stats.fetches += 1;
-    const fetched = await this.deps.fetcher.fetch(domain, Math.max(1, deadline - clock.now()));
-    const after = clock.now();
-    const outcome = this.toEntry(domain, id, fetched, after);
+    const outcome = await this.fetchAndStore(domain, id, deadline);
     if (outcome.kind === 'failure') {
-      this.stats.fetchFailures += 1;
-      this.failures.set(domain, { id, at: after, code: outcome.code });
       return { kind: 'failed', stage: 'fetch', code: outcome.code, detail: outcome.message, ...kept };
     }
-    this.failures.delete(domain);
-    this.negative.delete(domain);
-    await this.store(outcome.entry);
     return {
       kind: 'refreshed',
       domain,
@@ -235,10 +221,7 @@ export class Resolver {
       }
     }
 
-    this.stats.txtLookups += 1;
-    const found = await discover(this.deps.dns, domain, Math.max(1, deadline - clock.now()));
-    const now = clock.now();
-    this.discoveredAt.set(domain, now);
+    const { found, now } = await this.discoverBy(domain, deadline);
 
     switch (found.kind) {
       case 'error':
@@ -269,26 +252,17 @@ export class Resolver {
       return fromEntry(touched, 'cache', 'id-unchanged');
     }
 
-    const failure = this.failures.get(domain);
-    if (failure !== undefined && failure.id === id && now - failure.at < FETCH_BACKOFF_MS) {
-      this.stats.backoffSkips += 1;
+    const failure = this.backoffFor(domain, id, now);
+    if (failure !== undefined) {
       if (entry !== undefined) return fromEntry(entry, 'stale', `fetch-backoff ${failure.code}`);
       return { kind: 'no-policy', domain, reason: 'fetch-backoff', source: 'lookup', detail: failure.code };
     }
 
-    this.stats.fetches += 1;
-    const fetched = await this.deps.fetcher.fetch(domain, Math.max(1, deadline - clock.now()));
-    const after = clock.now();
-    const outcome = this.toEntry(domain, id, fetched, after);
+    const outcome = await this.fetchAndStore(domain, id, deadline);
     if (outcome.kind === 'entry') {
-      this.failures.delete(domain);
-      this.negative.delete(domain);
-      await this.store(outcome.entry);
       return fromEntry(outcome.entry, 'fetched', entry === undefined ? 'new' : entry.id === id ? 'refresh' : 'new-id');
     }
 
-    this.stats.fetchFailures += 1;
-    this.failures.set(domain, { id, at: after, code: outcome.code });
     this.log.warn('policy fetch failed', {
       domain,
       id,
@@ -298,6 +272,46 @@ export class Resolver {
     });
     if (entry !== undefined) return fromEntry(entry, 'stale', `fetch-failed ${outcome.code}`);
     return { kind: 'no-policy', domain, reason: 'fetch-failed', source: 'lookup', detail: outcome.code };
+  }
+
+  /** The TXT lookup (RFC 8461 §3.1) within what is left of the deadline; records when it ran. */
+  private async discoverBy(domain: string, deadline: number): Promise<{ found: Discovery; now: number }> {
+    const { clock } = this.deps;
+    this.stats.txtLookups += 1;
+    const found = await discover(this.deps.dns, domain, Math.max(1, deadline - clock.now()));
+    const now = clock.now();
+    this.discoveredAt.set(domain, now);
+    return { found, now };
+  }
+
+  /** The failed fetch that forbids fetching `domain` with `id` now (RFC 8461 §3.3), if any. */
+  private backoffFor(domain: string, id: string, now: number): FailureMark | undefined {
+    const failure = this.failures.get(domain);
+    if (failure === undefined || failure.id !== id || now - failure.at >= FETCH_BACKOFF_MS) return undefined;
+    this.stats.backoffSkips += 1;
+    return failure;
+  }
+
+  /** Fetch and parse the policy; store it on success, remember the failure (for back-off) otherwise. */
+  private async fetchAndStore(
+    domain: string,
+    id: string,
+    deadline: number,
+  ): Promise<{ kind: 'entry'; entry: PolicyEntry } | { kind: 'failure'; code: string; message: string }> {
+    const { clock } = this.deps;
+    this.stats.fetches += 1;
+    const fetched = await this.deps.fetcher.fetch(domain, Math.max(1, deadline - clock.now()));
+    const after = clock.now();
+    const outcome = this.toEntry(domain, id, fetched, after);
+    if (outcome.kind === 'entry') {
+      this.failures.delete(domain);
+      this.negative.delete(domain);
+      await this.store(outcome.entry);
+    } else {
+      this.stats.fetchFailures += 1;
+      this.failures.set(domain, { id, at: after, code: outcome.code });
+    }
+    return outcome;
   }
 
   /** Parse a fetch result into a cache entry, or a coded failure. */
