@@ -3,7 +3,7 @@
  * JSON exactly as JSON.stringify wrote it, so a read gives back the same bytes and absolute
  * times. Kept apart from the backends so that neither drags the other's driver in.
  */
-import { CACHE_ENTRY_VERSION, type PolicyEntry } from '../../src/cache/types.js';
+import { isPolicyEntry, type PolicyEntry } from '../../src/cache/types.js';
 
 /** The text stored for `entry`. */
 export function encodeEntry(entry: PolicyEntry): string {
@@ -22,17 +22,5 @@ export function decodeEntryText(domain: string, text: string): PolicyEntry | und
   } catch {
     return undefined;
   }
-  if (typeof value !== 'object' || value === null) return undefined;
-  const e = value as Partial<Record<keyof PolicyEntry, unknown>>;
-  const ok =
-    e.v === CACHE_ENTRY_VERSION &&
-    e.domain === domain &&
-    typeof e.id === 'string' &&
-    typeof e.policyText === 'string' &&
-    typeof e.policy === 'object' &&
-    e.policy !== null &&
-    typeof e.fetchedAt === 'number' &&
-    typeof e.expiresAt === 'number' &&
-    typeof e.checkedAt === 'number';
-  return ok ? (value as PolicyEntry) : undefined;
+  return isPolicyEntry(value) && value.domain === domain ? value : undefined;
 }

@@ -48,3 +48,23 @@ export interface PolicyCache {
    */
   acquireLease?(name: string, ttlMs: number, owner: string): Promise<boolean>;
 }
+
+/**
+ * True when `value` (e.g. parsed from a store) has the shape of a current-version PolicyEntry.
+ * Stores treat anything else as absent, so the resolver fetches the policy again.
+ */
+export function isPolicyEntry(value: unknown): value is PolicyEntry {
+  if (typeof value !== 'object' || value === null) return false;
+  const e = value as Partial<Record<keyof PolicyEntry, unknown>>;
+  return (
+    e.v === CACHE_ENTRY_VERSION &&
+    typeof e.domain === 'string' &&
+    typeof e.id === 'string' &&
+    typeof e.policyText === 'string' &&
+    typeof e.policy === 'object' &&
+    e.policy !== null &&
+    typeof e.fetchedAt === 'number' &&
+    typeof e.expiresAt === 'number' &&
+    typeof e.checkedAt === 'number'
+  );
+}

@@ -9,7 +9,7 @@
  */
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { CACHE_ENTRY_VERSION, type PolicyCache, type PolicyEntry } from '../cache/types.js';
+import { isPolicyEntry, type PolicyCache, type PolicyEntry } from '../cache/types.js';
 import type { Clock } from '../clock.js';
 import { GenerateError, messageOf } from './errors.js';
 
@@ -20,22 +20,6 @@ const DEFAULT_BATCH_SIZE = 500;
 interface StateFile {
   readonly v: typeof STATE_FILE_VERSION;
   readonly entries: readonly PolicyEntry[];
-}
-
-function isEntry(x: unknown): x is PolicyEntry {
-  if (typeof x !== 'object' || x === null) return false;
-  const e = x as Record<string, unknown>;
-  return (
-    e.v === CACHE_ENTRY_VERSION &&
-    typeof e.domain === 'string' &&
-    typeof e.id === 'string' &&
-    typeof e.policyText === 'string' &&
-    typeof e.policy === 'object' &&
-    e.policy !== null &&
-    typeof e.fetchedAt === 'number' &&
-    typeof e.expiresAt === 'number' &&
-    typeof e.checkedAt === 'number'
-  );
 }
 
 export class JsonFilePolicyCache implements PolicyCache {
@@ -67,7 +51,7 @@ export class JsonFilePolicyCache implements PolicyCache {
       throw new GenerateError('EGEN_STATE', `state ${this.path} has an unknown format (remove it to start afresh)`);
     }
     // Entries of another version are skipped, not fatal: they only cost a refetch.
-    for (const e of file.entries as unknown[]) if (isEntry(e)) this.map.set(e.domain, e);
+    for (const e of file.entries as unknown[]) if (isPolicyEntry(e)) this.map.set(e.domain, e);
   }
 
   async get(domain: string): Promise<PolicyEntry | undefined> {
