@@ -9,7 +9,9 @@
  * (socket-directory.ts): no step follows a symbolic link someone else could have put there.
  */
 import net from 'node:net';
-import { lstat, unlink } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, lstat, unlink } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type { ListenerConfig } from '../config/types.js';
 import { BridgeError } from '../errors.js';
 import { formatListenAddress as formatAddress } from '../config/address.js';
@@ -67,12 +69,7 @@ export async function openListener(
       };
     }
     case 'unix': {
-      const ids = await resolveOwnership(address.path, config);
-      const directory = await checkSocketDirectory(address.path, trustedWriters(ids.uid === -1 ? undefined : ids.uid));
-      const problem = describeDirectoryProblem(directory, address.path);
-      if (problem !== undefined) {
-        throw new BridgeError(directory.kind === 'writable-by-others' ? 'ELISTEN_UNSAFE_DIRECTORY' : 'ELISTEN_FAILED', `${config.origin}: ${problem}`);
-      }
+      const ids = await checkUnixSocketPlace(address.path, config);
       await clearStaleSocket(address.path, config);
       // Created aside and linked into place with its mode and owner: see unix-socket-file.ts.
       const placed = await placeSocketFile(
@@ -134,15 +131,44 @@ export async function adoptListener(
   };
 }
 
-/** The configured owner and group as ids (-1: unchanged), resolved before anything is created. */
-async function resolveOwnership(path: string, config: ListenerConfig): Promise<{ uid: number; gid: number }> {
+/**
+ * Everything about a unix socket's place that can be checked without creating it (shared
+ * with `check-config`, src/server/preflight.ts): the configured owner and group resolve to
+ * ids (-1: unchanged), the directory exists, is writable by this process, and is safe (see
+ * socket-directory.ts). Throws BridgeError ELISTEN_FAILED or ELISTEN_UNSAFE_DIRECTORY.
+ */
+export async function checkUnixSocketPlace(path: string, config: ListenerConfig): Promise<{ uid: number; gid: number }> {
   const uid = config.owner === undefined ? { ok: true as const, id: -1 } : await resolveAccountId('passwd', config.owner);
   const gid = config.group === undefined ? { ok: true as const, id: -1 } : await resolveAccountId('group', config.group);
   if (!uid.ok || !gid.ok) {
     const message = !uid.ok ? uid.message : !gid.ok ? gid.message : '';
     throw new BridgeError('ELISTEN_FAILED', `${config.origin}: cannot set the owner of ${path}: ${message}`);
   }
+  const directory = await checkSocketDirectory(path, trustedWriters(uid.id === -1 ? undefined : uid.id));
+  const problem = describeDirectoryProblem(directory, path);
+  if (problem !== undefined) {
+    throw new BridgeError(directory.kind === 'writable-by-others' ? 'ELISTEN_UNSAFE_DIRECTORY' : 'ELISTEN_FAILED', `${config.origin}: ${problem}`);
+  }
+  try {
+    await access(dirname(path), constants.W_OK | constants.X_OK);
+  } catch (err) {
+    throw new BridgeError('ELISTEN_FAILED', `${config.origin}: cannot create ${path}: its directory is not writable by this process (${errMessage(err)})`, {
+      cause: err,
+    });
+  }
   return { uid: uid.id, gid: gid.id };
+}
+
+/**
+ * Whether `config`'s TCP host is an address of this machine, without taking its port: bind
+ * port 0 on it and close at once (what `serve` would get from bind(2), EADDRNOTAVAIL for a
+ * foreign address; names resolve as for `serve`). Throws BridgeError ELISTEN_ADDRESS or
+ * ELISTEN_FAILED.
+ */
+export async function probeTcpHost(config: ListenerConfig, host: string): Promise<void> {
+  const server = net.createServer();
+  await listen(server, { host, port: 0 }, config);
+  await closeServer(server);
 }
 
 /** Result of probing an existing socket file. */
