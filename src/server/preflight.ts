@@ -8,14 +8,15 @@
  *
  * Not checked: whether a port is free (the running daemon holds it while its config is
  * checked), ports below 1024 without the right to bind them, Redis and PostgreSQL servers
- * (not contacted), sockets passed by systemd (known only to the started service).
+ * (not contacted), and a unix socket somebody already listens on (systemd with socket
+ * activation, or the running daemon): its place was decided by whoever created it.
  */
 import type { BridgeConfig, ListenerConfig } from '../config/types.js';
 import { BridgeError, type BridgeErrorCode } from '../errors.js';
 import { checkSqliteCache, currentAccount, type RunAccount } from '../cache/state-dir-check.js';
 import type { OpenCacheDeps } from '../cache/registry.js';
 import { lstat } from 'node:fs/promises';
-import { checkUnixSocketPlace, probeTcpHost } from './listener.js';
+import { checkUnixSocketPlace, probeTcpHost, probeUnixSocket } from './listener.js';
 
 export interface PreflightProblem {
   readonly code: BridgeErrorCode;
@@ -52,9 +53,13 @@ export async function checkListener(listener: ListenerConfig): Promise<Preflight
         await probeTcpHost(listener, address.host);
         return undefined;
       case 'unix': {
-        await checkUnixSocketPlace(address.path, listener);
-        // What serve would refuse to replace (a live socket is not: the daemon may be running).
         const st = await lstat(address.path).catch(() => undefined);
+        // A socket somebody listens on is systemd's (socket activation: its place is the
+        // .socket unit's business, and ExecStartPre is not told) or the running daemon's:
+        // not ours to judge, and not reported (checking a config while it runs is normal).
+        if (st?.isSocket() === true && (await probeUnixSocket(address.path)) === 'live') return undefined;
+        await checkUnixSocketPlace(address.path, listener);
+        // What serve would refuse to replace.
         if (st !== undefined && !st.isSocket()) {
           return { code: 'ELISTEN_ADDRESS', message: `${listener.origin}: ${address.path} exists and is not a socket; refusing to replace it` };
         }

@@ -173,3 +173,23 @@ describe('check-config: the sqlite cache serve would refuse', () => {
     assert.equal(closed.status, 0, closed.stderr);
   });
 });
+
+describe('check-config: a unix socket somebody listens on', () => {
+  it("is not judged (systemd's socket with activation, or the running daemon's)", async () => {
+    const { createServer } = await import('node:net');
+    const open = join(dir, 'activated');
+    await mkdir(open);
+    await chmod(open, 0o777);
+    const path = join(open, 'm.sock');
+    const holder = createServer((s) => s.destroy());
+    await new Promise<void>((resolve) => holder.listen(path, resolve));
+    try {
+      const r = await check(listener(`unix:${path}`));
+      assert.equal(r.status, 0, r.stderr);
+    } finally {
+      await new Promise((resolve) => holder.close(resolve));
+    }
+    // Once nobody listens, the same place is refused.
+    refused(await check(listener(`unix:${path}`)), 'ELISTEN_UNSAFE_DIRECTORY', /activated can be written by every user/);
+  });
+});
