@@ -4,17 +4,16 @@
  * created: a TCP host is checked by binding port 0 on it and closing at once; a unix socket's
  * place by the same checks `openListener` makes before it creates the socket; the sqlite
  * cache by checking that its directory can be created and written and by reading its file
- * read-only. Each problem carries the code `serve` would stop with.
+ * read-only; a Redis or PostgreSQL cache by connecting to it and closing again. Each problem carries the code `serve` would stop with.
  *
  * Not checked: whether a port is free (the running daemon holds it while its config is
- * checked), ports below 1024 without the right to bind them, Redis and PostgreSQL servers
- * (not contacted), and a unix socket somebody already listens on (systemd with socket
+ * checked), ports below 1024 without the right to bind them, and a unix socket somebody already listens on (systemd with socket
  * activation, or the running daemon): its place was decided by whoever created it.
  */
 import type { BridgeConfig, ListenerConfig } from '../config/types.js';
 import { BridgeError, type BridgeErrorCode } from '../errors.js';
 import { checkSqliteCache, currentAccount, type RunAccount } from '../cache/state-dir-check.js';
-import type { OpenCacheDeps } from '../cache/registry.js';
+import { openSharedBackend, type OpenCacheDeps } from '../cache/registry.js';
 import { lstat } from 'node:fs/promises';
 import { checkUnixSocketPlace, probeTcpHost, probeUnixSocket } from './listener.js';
 
@@ -37,9 +36,29 @@ export async function preflight(config: BridgeConfig, options: PreflightOptions 
     const problem = await checkListener(listener);
     if (problem !== undefined) problems.push(problem);
   }
-  if (config.cache.type === 'sqlite') {
-    const problem = await checkSqliteCache(config.cache, options.account ?? currentAccount(), options.cacheDeps);
-    if (problem !== undefined) problems.push({ code: problem.code, message: problem.message });
+  const cache = config.cache;
+  switch (cache.type) {
+    case 'internal':
+      break;
+    case 'sqlite': {
+      const problem = await checkSqliteCache(cache, options.account ?? currentAccount(), options.cacheDeps);
+      if (problem !== undefined) problems.push({ code: problem.code, message: problem.message });
+      break;
+    }
+    case 'redis':
+    case 'postgres':
+      // Connected to and closed again, as `serve` would connect at startup (ECACHE_OPEN).
+      try {
+        const backend = await openSharedBackend(cache, options.cacheDeps);
+        await backend.close().catch(() => undefined);
+      } catch (err) {
+        problems.push(err instanceof BridgeError ? { code: err.code, message: err.message } : { code: 'ECACHE_OPEN', message: (err as Error).message });
+      }
+      break;
+    default: {
+      const _never: never = cache;
+      problems.push({ code: 'ECONFIG_UNSUPPORTED', message: `cache type ${String((_never as { type: unknown }).type)} is not implemented` });
+    }
   }
   return problems;
 }

@@ -14,6 +14,7 @@ import { openPersistentBackend } from '../../../src/cache/registry.js';
 import { BridgeError } from '../../../src/errors.js';
 import { openListener } from '../../../src/server/listener.js';
 import { captureIo } from './capture.js';
+import { RedisServer } from '../../integration/harness/redis.js';
 
 let dir = '';
 before(async () => {
@@ -191,5 +192,27 @@ describe('check-config: a unix socket somebody listens on', () => {
     }
     // Once nobody listens, the same place is refused.
     refused(await check(listener(`unix:${path}`)), 'ELISTEN_UNSAFE_DIRECTORY', /activated can be written by every user/);
+  });
+});
+
+describe('check-config: a Redis or PostgreSQL cache serve could not open', () => {
+  it('refuses an unreachable server with ECACHE_OPEN naming it, the password hidden', async () => {
+    const redis = await check(['cache:', '  type: redis', '  options:', '    url: "redis://:s3cret@127.0.0.1:1/0"']);
+    refused(redis, 'ECACHE_OPEN', /cannot open redis cache at redis:\/\/:\*\*\*@127\.0\.0\.1:1\/0: .*ECONNREFUSED/);
+    assert.doesNotMatch(redis.stderr, /s3cret/);
+    const pg = await check(['cache:', '  type: postgres', '  options:', '    dsn: "postgresql://u:s3cret@127.0.0.1:1/db"']);
+    refused(pg, 'ECACHE_OPEN', /cannot open postgres cache at postgresql:\/\/u:\*\*\*@127\.0\.0\.1:1\/db: .*ECONNREFUSED/);
+    assert.doesNotMatch(pg.stderr, /s3cret/);
+  });
+
+  it('accepts a reachable Redis (a real redis-server)', async () => {
+    const server = await RedisServer.start();
+    try {
+      const r = await check(['cache:', '  type: redis', '  options:', `    url: "${server.url}"`]);
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, /^OK: /);
+    } finally {
+      await server.stop();
+    }
   });
 });
