@@ -34,7 +34,7 @@ export interface TrustedWriters {
 export type DirectoryVerdict =
   | { readonly kind: 'safe' }
   | { readonly kind: 'not-directory'; readonly path: string }
-  | { readonly kind: 'writable-by-others'; readonly path: string; readonly who: string };
+  | { readonly kind: 'writable-by-others'; readonly path: string; readonly who: string; readonly ownerUid?: number };
 
 export type SocketDirectoryCheck =
   | DirectoryVerdict
@@ -49,7 +49,12 @@ export function judgeDirectory(facts: DirectoryFacts, trusted: TrustedWriters): 
   if ((facts.mode & S_ISVTX) !== 0) return { kind: 'safe' };
   const mode = (facts.mode & 0o7777).toString(8).padStart(4, '0');
   if (!trusted.uids.includes(facts.uid)) {
-    return { kind: 'writable-by-others', path: facts.path, who: `its owner, uid ${facts.uid} (mode ${mode}; an owner can always make it writable)` };
+    return {
+      kind: 'writable-by-others',
+      path: facts.path,
+      who: `its owner, uid ${facts.uid} (mode ${mode}; an owner can always make it writable)`,
+      ownerUid: facts.uid,
+    };
   }
   if ((facts.mode & 0o002) !== 0) return { kind: 'writable-by-others', path: facts.path, who: `every user (mode ${mode}, not sticky)` };
   if ((facts.mode & 0o020) !== 0 && !trusted.gids.includes(facts.gid)) {
@@ -126,7 +131,8 @@ export function describeDirectoryProblem(check: SocketDirectoryCheck, socketPath
     case 'writable-by-others':
       return (
         `refusing to create ${socketPath}: ${check.path} can be written by ${check.who}, ` +
-        'who could replace the socket; use a directory writable only by root, the daemon and the socket owner, or a sticky one'
+        'who could replace the socket; use a directory writable only by root, the daemon and the socket owner, or a sticky one' +
+        (check.ownerUid !== undefined ? `, or make uid ${check.ownerUid} the socket's owner (the listener's owner key) if it is meant to be` : '')
       );
     default: {
       const _never: never = check;

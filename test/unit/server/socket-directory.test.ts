@@ -98,7 +98,9 @@ describe('checkSocketDirectory on real directories', () => {
     const spool = await subdir('spool', 0o700);
     await chown(spool, NOBODY, NOBODY);
     assert.equal((await checkSocketDirectory(join(spool, 's.sock'), trustedWriters(NOBODY))).kind, 'safe');
-    assert.equal((await checkSocketDirectory(join(spool, 's.sock'), trustedWriters(undefined))).kind, 'writable-by-others');
+    const refused = await checkSocketDirectory(join(spool, 's.sock'), trustedWriters(undefined));
+    assert.equal(refused.kind, 'writable-by-others');
+    assert.match(describeDirectoryProblem(refused, join(spool, 's.sock')) ?? '', /make uid 65534 the socket's owner/);
   });
 });
 
