@@ -12,6 +12,7 @@ export type BridgeErrorCode =
   | 'ELISTEN_IN_USE'
   | 'ELISTEN_FAILED'
   | 'ELISTEN_ACTIVATION'
+  | 'ELISTEN_UNSAFE_DIRECTORY'
   | 'ECACHE_OPEN'
   | 'ECACHE_BACKEND'
   | 'EUSAGE'

@@ -9,6 +9,7 @@ import type { CacheConfig, PostgresCacheConfig, RedisCacheConfig, SqliteCacheCon
 import { redactDsn } from '../config/validate-cache-postgres.js';
 import { describeRedisConnection } from '../config/validate-cache-redis.js';
 import { BridgeError } from '../errors.js';
+import type { CacheFileInspection } from './cache-file-inspection.js';
 import { ResilientPolicyCache } from './resilient.js';
 import { resolveStateFile, type StateFileChoice } from './state-dir.js';
 import type { PolicyCache } from './types.js';
@@ -27,6 +28,12 @@ export function cacheFileLocation(config: SqliteCacheConfig, deps: OpenCacheDeps
     env: deps.env ?? process.env,
     homeDir: deps.homeDir ?? safeHomeDir(),
   });
+}
+
+/** Look into an existing sqlite cache file without changing it (`check-config`). */
+export async function inspectSqliteCacheFile(path: string): Promise<CacheFileInspection> {
+  const { inspectSqliteFile } = await import('../../adapters/cache/sqlite-inspect.js');
+  return inspectSqliteFile(path);
 }
 
 /**

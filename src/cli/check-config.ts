@@ -1,5 +1,6 @@
 /**
- * `check-config`: validate a configuration file and summarize it, or list every problem.
+ * `check-config`: validate a configuration file and summarize it, or list every problem;
+ * then check what `serve` would refuse at startup (src/server/preflight.ts).
  */
 import { readFile } from 'node:fs/promises';
 import type { BridgeConfig, ListenerConfig } from '../config/types.js';
@@ -9,6 +10,7 @@ import { formatProblem } from '../config/problems.js';
 import { redactDsn } from '../config/validate-cache-postgres.js';
 import { describeRedisConnection } from '../config/validate-cache-redis.js';
 import { cacheFileLocation } from '../cache/registry.js';
+import { preflight } from '../server/preflight.js';
 import { parseArgs, stringOption } from './args.js';
 import { EXIT_ERROR, EXIT_OK, PROGRAM, type CliIo, usageError } from './io.js';
 import { CHECK_CONFIG_USAGE } from './usage.js';
@@ -28,7 +30,9 @@ export async function checkConfigCommand(argv: readonly string[], io: CliIo): Pr
   }
   const path = stringOption(args.options, 'config');
   if (path === undefined) {
-    io.out(`OK: embedded defaults\n${summarize(defaultConfig())}`);
+    const config = defaultConfig();
+    if (!(await startupChecks(config, 'embedded defaults', io))) return EXIT_ERROR;
+    io.out(`OK: embedded defaults\n${summarize(config)}`);
     return EXIT_OK;
   }
 
@@ -47,8 +51,18 @@ export async function checkConfigCommand(argv: readonly string[], io: CliIo): Pr
     return EXIT_ERROR;
   }
   for (const w of result.warnings) io.err(`${formatProblem(path, w)} (warning)\n`);
+  if (!(await startupChecks(result.config, path, io))) return EXIT_ERROR;
   io.out(`OK: ${path}\n${summarize(result.config)}`);
   return EXIT_OK;
+}
+
+/** What `serve` would refuse, printed as serve prints it; false when anything was found. */
+async function startupChecks(config: BridgeConfig, source: string, io: CliIo): Promise<boolean> {
+  const problems = await preflight(config);
+  for (const p of problems) io.err(`${PROGRAM}: ${p.message} [${p.code}]\n`);
+  if (problems.length === 0) return true;
+  io.err(`${source}: serve would not start (${problems.length} ${problems.length === 1 ? 'problem' : 'problems'})\n`);
+  return false;
 }
 
 /** Human summary of a valid config: listeners, cache, zones, logging. */

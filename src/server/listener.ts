@@ -4,15 +4,21 @@
  * Unix socket paths get careful treatment because a daemon restarted after a crash finds its
  * old socket file still there: a STALE socket (nobody accepts on it) is removed and replaced;
  * a LIVE one (another process answers) is never stolen; a file that is not a socket is never
- * deleted.
+ * deleted. A new socket file is created aside and linked into place with its mode and owner
+ * (unix-socket-file.ts), in a directory that only trusted accounts can write to
+ * (socket-directory.ts): no step follows a symbolic link someone else could have put there.
  */
 import net from 'node:net';
-import { chmod, chown, lstat, unlink } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, lstat, unlink } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type { ListenerConfig } from '../config/types.js';
 import { BridgeError } from '../errors.js';
 import { formatListenAddress as formatAddress } from '../config/address.js';
 import { formatHostPort } from './address.js';
 import { resolveAccountId } from './accounts.js';
+import { checkSocketDirectory, describeDirectoryProblem, trustedWriters } from './socket-directory.js';
+import { placeSocketFile } from './unix-socket-file.js';
 
 /**
  * How long the probe of an existing unix socket may take. A local connect answers at once;
@@ -38,7 +44,7 @@ export interface OpenListener {
 /**
  * Bind and listen. Accepted sockets go to `onConnection`. Half-open connections are allowed:
  * Exim's `${readsocket}` shuts its write side after the request and still reads the reply.
- * Throws BridgeError ELISTEN_IN_USE, ELISTEN_ADDRESS or ELISTEN_FAILED.
+ * Throws BridgeError ELISTEN_IN_USE, ELISTEN_ADDRESS, ELISTEN_UNSAFE_DIRECTORY or ELISTEN_FAILED.
  */
 export async function openListener(
   config: ListenerConfig,
@@ -63,29 +69,15 @@ export async function openListener(
       };
     }
     case 'unix': {
+      const ids = await checkUnixSocketPlace(address.path, config);
       await clearStaleSocket(address.path, config);
-      await listen(server, { path: address.path }, config);
-      const created = await lstat(address.path).catch(() => undefined);
-      if (config.mode !== undefined) {
-        try {
-          // After listen: the file only exists from bind() on, and bind() applies the umask.
-          await chmod(address.path, config.mode);
-        } catch (err) {
-          await closeServer(server);
-          throw new BridgeError(
-            'ELISTEN_FAILED',
-            `${config.origin}: cannot set mode ${config.mode.toString(8)} on ${address.path}: ${errMessage(err)}`,
-            { cause: err },
-          );
-        }
-      }
-      if (config.owner !== undefined || config.group !== undefined) {
-        const problem = await applyOwnership(address.path, config);
-        if (problem !== undefined) {
-          await closeServer(server);
-          throw problem;
-        }
-      }
+      // Created aside and linked into place with its mode and owner: see unix-socket-file.ts.
+      const placed = await placeSocketFile(
+        address.path,
+        { origin: config.origin, mode: config.mode, uid: ids.uid, gid: ids.gid },
+        (listenPath) => listen(server, { path: listenPath }, config),
+        () => closeServer(server),
+      );
       return {
         config,
         server,
@@ -93,10 +85,12 @@ export async function openListener(
         port: undefined,
         close: async () => {
           await closeServer(server);
-          // libuv unlinks its socket on close; this covers the case where it could not, and
-          // leaves alone a file that is no longer ours (another instance replaced it).
+          await placed.release();
+          // libuv unlinks only the private name it bound; the socket's own name is removed
+          // here, and only while it is still our socket (lstat: a symlink put there is not
+          // followed; another instance's socket has another inode and is left alone).
           const now = await lstat(address.path).catch(() => undefined);
-          if (now !== undefined && created !== undefined && now.isSocket() && now.ino === created.ino && now.dev === created.dev) {
+          if (now !== undefined && now.isSocket() && now.ino === placed.ino && now.dev === placed.dev) {
             await unlink(address.path).catch(() => undefined);
           }
         },
@@ -137,22 +131,44 @@ export async function adoptListener(
   };
 }
 
-/** chown a fresh socket file to the configured owner/group; the error to throw, if any. */
-async function applyOwnership(path: string, config: ListenerConfig): Promise<BridgeError | undefined> {
+/**
+ * Everything about a unix socket's place that can be checked without creating it (shared
+ * with `check-config`, src/server/preflight.ts): the configured owner and group resolve to
+ * ids (-1: unchanged), the directory exists, is writable by this process, and is safe (see
+ * socket-directory.ts). Throws BridgeError ELISTEN_FAILED or ELISTEN_UNSAFE_DIRECTORY.
+ */
+export async function checkUnixSocketPlace(path: string, config: ListenerConfig): Promise<{ uid: number; gid: number }> {
   const uid = config.owner === undefined ? { ok: true as const, id: -1 } : await resolveAccountId('passwd', config.owner);
   const gid = config.group === undefined ? { ok: true as const, id: -1 } : await resolveAccountId('group', config.group);
   if (!uid.ok || !gid.ok) {
     const message = !uid.ok ? uid.message : !gid.ok ? gid.message : '';
-    return new BridgeError('ELISTEN_FAILED', `${config.origin}: cannot set the owner of ${path}: ${message}`);
+    throw new BridgeError('ELISTEN_FAILED', `${config.origin}: cannot set the owner of ${path}: ${message}`);
+  }
+  const directory = await checkSocketDirectory(path, trustedWriters(uid.id === -1 ? undefined : uid.id));
+  const problem = describeDirectoryProblem(directory, path);
+  if (problem !== undefined) {
+    throw new BridgeError(directory.kind === 'writable-by-others' ? 'ELISTEN_UNSAFE_DIRECTORY' : 'ELISTEN_FAILED', `${config.origin}: ${problem}`);
   }
   try {
-    // -1 leaves that id unchanged (chown(2)).
-    await chown(path, uid.id, gid.id);
-    return undefined;
+    await access(dirname(path), constants.W_OK | constants.X_OK);
   } catch (err) {
-    const hint = process.getuid?.() === 0 ? '' : ' (changing the owner needs root)';
-    return new BridgeError('ELISTEN_FAILED', `${config.origin}: cannot set owner/group of ${path}: ${errMessage(err)}${hint}`, { cause: err });
+    throw new BridgeError('ELISTEN_FAILED', `${config.origin}: cannot create ${path}: its directory is not writable by this process (${errMessage(err)})`, {
+      cause: err,
+    });
   }
+  return { uid: uid.id, gid: gid.id };
+}
+
+/**
+ * Whether `config`'s TCP host is an address of this machine, without taking its port: bind
+ * port 0 on it and close at once (what `serve` would get from bind(2), EADDRNOTAVAIL for a
+ * foreign address; names resolve as for `serve`). Throws BridgeError ELISTEN_ADDRESS or
+ * ELISTEN_FAILED.
+ */
+export async function probeTcpHost(config: ListenerConfig, host: string): Promise<void> {
+  const server = net.createServer();
+  await listen(server, { host, port: 0 }, config);
+  await closeServer(server);
 }
 
 /** Result of probing an existing socket file. */
@@ -203,7 +219,15 @@ async function clearStaleSocket(path: string, config: ListenerConfig): Promise<v
         'ELISTEN_IN_USE',
         `${config.origin}: another process is listening on ${path} (is mta-sts-bridge already running?)`,
       );
-    case 'stale':
+    case 'stale': {
+      // Removed only if the name still designates the file judged stale. unlink(2) removes
+      // the name itself and never follows a symlink, so a swap in between cannot make it
+      // remove another file.
+      const again = await lstat(path).catch(() => undefined);
+      if (again === undefined) return;
+      if (!again.isSocket() || again.ino !== stat.ino || again.dev !== stat.dev) {
+        throw new BridgeError('ELISTEN_IN_USE', `${config.origin}: ${path} changed while it was being checked; it is left alone`);
+      }
       await unlink(path).catch((err: NodeJS.ErrnoException) => {
         if (err.code !== 'ENOENT') {
           throw new BridgeError('ELISTEN_FAILED', `${config.origin}: cannot remove stale socket ${path}: ${err.message}`, {
@@ -212,6 +236,7 @@ async function clearStaleSocket(path: string, config: ListenerConfig): Promise<v
         }
       });
       return;
+    }
     case 'gone':
       return;
   }

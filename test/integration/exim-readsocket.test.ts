@@ -56,6 +56,7 @@ describe('exim ${readsocket} against the daemon in a fake internet', { skip: pro
   let daemon: Daemon;
   let dir: string;
   let sock: string;
+  let sockDir: string;
   let conf: string;
 
   before(async () => {
@@ -63,7 +64,11 @@ describe('exim ${readsocket} against the daemon in a fake internet', { skip: pro
     dir = mkdtempSync(join(tmpdir(), 'msb-exim-'));
     // Exim may switch to its own user: everything it touches must be reachable.
     chmodSync(dir, 0o777);
-    sock = join(dir, 'exim.sock');
+    // Not in `dir`: a socket directory anyone may write to (or below one) is refused
+    // (ELISTEN_UNSAFE_DIRECTORY). A root-owned 0755 one, removed with the rest.
+    sockDir = mkdtempSync(join(tmpdir(), 'msb-exim-sock-'));
+    chmodSync(sockDir, 0o755);
+    sock = join(sockDir, 'exim.sock');
     conf = join(dir, 'exim-test.conf');
     writeFileSync(conf, testConfig(dir));
     ns = await NetNs.create('msbe');
@@ -76,6 +81,7 @@ describe('exim ${readsocket} against the daemon in a fake internet', { skip: pro
     if (world !== undefined) await world.stop();
     if (ns !== undefined) await ns.destroy();
     if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+    if (sockDir !== undefined) rmSync(sockDir, { recursive: true, force: true });
   });
 
   /** The brief's exact form: the 4th argument empty keeps the reply's newline. */
