@@ -128,10 +128,14 @@ const exim: Target<EximRequest> = {
   })),
 };
 
-/** Wire size of the longest string field of a request: bounded by the request limit. */
+/**
+ * Length of the longest string field of a request, in UTF-16 code units: decoding never makes
+ * more of them than there were bytes (a byte that is not UTF-8 becomes one U+FFFD, which would
+ * take three bytes again if re-encoded), so it is bounded by the request limit.
+ */
 function longestField(request: unknown): number {
   if (typeof request !== 'object' || request === null) return 0;
-  return Math.max(0, ...Object.values(request).map((v) => (typeof v === 'string' ? Buffer.byteLength(v, 'utf8') : 0)));
+  return Math.max(0, ...Object.values(request).map((v) => (typeof v === 'string' ? v.length : 0)));
 }
 
 function fuzzTarget<R>(target: Target<R>): void {
