@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Install Redis and PostgreSQL for the cache backend tests (contract and integration). Only the
-# binaries are needed: every test starts its own server as a child process in a temp directory
-# (redis-server; initdb + postgres as the `postgres` user), so nothing is started as a system
-# service, during the install or after it.
+# Install Redis (with Redis Sentinel) and PostgreSQL for the cache backend tests (contract and
+# integration). Only the binaries are needed: every test starts its own servers as child
+# processes (redis-server on unix sockets in temp directories, and on loopback TCP ports with
+# redis-sentinel for the failover test; initdb + postgres as the `postgres` user), so nothing is
+# started as a system service, during the install or after it.
 #
 #   bash .ci/install-databases.sh
 #
@@ -17,11 +18,13 @@ have_postgres() {
 
 need=()
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+# Debian's redis-sentinel package: the redis-sentinel binary (redis-server in sentinel mode).
+command -v redis-sentinel >/dev/null 2>&1 || need+=(redis-sentinel)
 have_postgres || need+=(postgresql)
 getent passwd postgres >/dev/null || need+=(postgresql)
 
 if [ "${#need[@]}" -eq 0 ]; then
-  echo "redis-server and postgresql already installed"
+  echo "redis-server, redis-sentinel and postgresql already installed"
 else
   export DEBIAN_FRONTEND=noninteractive
   # No service may start during the install (a container has no init; CI must not run daemons
@@ -37,6 +40,7 @@ else
 fi
 
 redis-server --version
+redis-sentinel --version
 for initdb in $(command -v initdb || true) /usr/lib/postgresql/*/bin/initdb; do
   [ -x "$initdb" ] && { "$initdb" --version; break; }
 done

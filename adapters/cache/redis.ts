@@ -104,6 +104,13 @@ export function redisClientPlan(options: Pick<RedisCacheOptions, 'connection' | 
           ...(c.sentinelPassword !== undefined ? { sentinelPassword: c.sentinelPassword } : {}),
           ...(c.tls ? { tls: {}, sentinelTLS: {}, enableTLSForSentinelMode: true } : {}),
           sentinelRetryStrategy: (attempt: number) => Math.min(attempt * RECONNECT_STEP_MS, RECONNECT_MAX_MS),
+          // A failover is not an outage. The demoted master refuses writes (READONLY) and then
+          // drops its clients; the client asks the sentinels for the new master. A command caught
+          // in that switch waits for the reconnect and is sent once more, still bounded by
+          // `commandTimeout` (socket_timeout), instead of failing into a memory miss.
+          enableOfflineQueue: true,
+          maxRetriesPerRequest: 1,
+          reconnectOnError: (err: Error) => (err.message.startsWith('READONLY') ? 2 : false),
         },
       };
     case 'cluster': {

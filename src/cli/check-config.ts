@@ -2,11 +2,11 @@
  * `check-config`: validate a configuration file and summarize it, or list every problem;
  * then check what `serve` would refuse at startup (src/server/preflight.ts).
  */
-import { readFile } from 'node:fs/promises';
 import type { BridgeConfig, ListenerConfig } from '../config/types.js';
 import { defaultConfig, parseConfigText } from '../config/load.js';
 import { formatListenAddress } from '../config/address.js';
 import { formatProblem } from '../config/problems.js';
+import { readConfigFile } from '../config/read-file.js';
 import { redactDsn } from '../config/validate-cache-postgres.js';
 import { describeRedisConnection } from '../config/validate-cache-redis.js';
 import { cacheFileLocation } from '../cache/registry.js';
@@ -36,14 +36,13 @@ export async function checkConfigCommand(argv: readonly string[], io: CliIo): Pr
     return EXIT_OK;
   }
 
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    io.err(`${PROGRAM}: cannot read ${path}: ${(err as Error).message} [ECONFIG_READ]\n`);
+  const read = await readConfigFile(path);
+  if (!read.ok) {
+    const problem = read.problem;
+    io.err(problem.code === 'ECONFIG_READ' ? `${PROGRAM}: cannot read ${path}: ${errorText(read.cause)} [ECONFIG_READ]\n` : `${formatProblem(path, problem)}\n`);
     return EXIT_ERROR;
   }
-  const result = parseConfigText(text, path);
+  const result = parseConfigText(read.text, path);
   if (!result.ok) {
     for (const p of result.problems) io.err(`${formatProblem(path, p)}\n`);
     const n = result.problems.length;
@@ -63,6 +62,10 @@ async function startupChecks(config: BridgeConfig, source: string, io: CliIo): P
   if (problems.length === 0) return true;
   io.err(`${source}: serve would not start (${problems.length} ${problems.length === 1 ? 'problem' : 'problems'})\n`);
   return false;
+}
+
+function errorText(cause: unknown): string {
+  return cause instanceof Error ? cause.message : String(cause);
 }
 
 /** Human summary of a valid config: listeners, cache, zones, logging. */

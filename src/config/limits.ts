@@ -65,3 +65,18 @@ export const SQLITE_TIMEOUT_MAX_SEC = 30;
 
 /** The Python tool's `threads` (its connection pool size) is accepted and ignored; this only rejects nonsense. */
 export const SQLITE_THREADS_MAX = 1024;
+
+/**
+ * Largest configuration file read (1 MiB). A config with 40,000 zones written one per line takes
+ * about 600 KB; a file beyond this is refused before it is read, so a wrong `-c` (a log, a disk
+ * image) costs neither memory nor minutes of parsing (issue 13: a 50 MB file took 3 GB).
+ */
+export const CONFIG_FILE_MAX_BYTES = 1_048_576;
+
+/**
+ * Mapping entries and list items read through aliases and `<<` merge keys, over the whole file.
+ * Each alias is read again where it is used, so a few lines can otherwise name billions of
+ * entries (an "alias bomb"). 250,000 allows, for example, 40,000 zones each merging a block
+ * of 6 keys, and bounds the extra work to about a second even when every entry is a problem.
+ */
+export const CONFIG_ALIAS_EXPANSION_MAX = 250_000;

@@ -2,11 +2,13 @@
  * Loading the configuration: YAML text → validated BridgeConfig, or every problem with its
  * dotted path and line. The only module that reads raw YAML; everything else gets BridgeConfig.
  */
-import { readFile } from 'node:fs/promises';
 import { LineCounter, parseDocument } from 'yaml';
 import { buildDefaultConfig, deepFreeze } from './defaults.js';
-import { keyAt, problemAt, resolveNode, type ReadContext } from './node-reader.js';
+import { indexDocument } from './document-index.js';
+import { CONFIG_FILE_MAX_BYTES } from './limits.js';
+import { expansionBudget, pathText, problemAt, resolveNode, type ReadContext } from './node-reader.js';
 import { ConfigError, configErrorFromProblems, formatProblem, type ConfigLoadResult, type ConfigProblem } from './problems.js';
+import { readConfigFile, tooLarge } from './read-file.js';
 import type { BridgeConfig } from './types.js';
 import { validateRoot } from './validate.js';
 
@@ -15,28 +17,35 @@ export { ConfigError, formatProblem, type ConfigLoadResult, type ConfigProblem }
 /**
  * Parses and validates config text. Never throws for bad input: problems come back as values,
  * sorted by line. Problems carry no file name: pass `fileName` to `formatProblem(s)` for output.
+ * Text over CONFIG_FILE_MAX_BYTES is refused unparsed (ECONFIG_TOO_LARGE). The work is linear in
+ * the text's size: see document-index.ts and the alias budget in node-reader.ts.
  */
 export function parseConfigText(text: string, fileName: string): ConfigLoadResult {
   void fileName; // part of the agreed signature; see the TSDoc above
+  // UTF-16 code units never outnumber UTF-8 bytes, so short text skips the byte count.
+  if (text.length > CONFIG_FILE_MAX_BYTES / 3 && Buffer.byteLength(text, 'utf8') > CONFIG_FILE_MAX_BYTES) {
+    return { ok: false, problems: [tooLarge(`the text is ${Buffer.byteLength(text, 'utf8')} bytes`)] };
+  }
   const lines = new LineCounter();
   const doc = parseDocument(text, {
     lineCounter: lines,
     keepSourceTokens: true,
     prettyErrors: false,
-    uniqueKeys: true,
+    // The library compares each key with every earlier one (quadratic); indexDocument uses a set.
+    uniqueKeys: false,
     // PyYAML (the Python tool's loader) honours `<<: *anchor`; so do we.
     merge: true,
   });
-  const ctx: ReadContext = { doc, lines, problems: [], warnings: [] };
+  const index = indexDocument(doc);
+  const ctx: ReadContext = { aliasTargets: index.aliasTargets, lines, problems: [], warnings: [], expansion: expansionBudget() };
 
+  for (const repeated of index.repeatedKeys) {
+    const path = repeated.key === undefined ? pathText(repeated.parent) : pathText([...repeated.parent, repeated.key]);
+    const message = repeated.key === undefined ? 'a key appears twice in the same mapping' : `"${repeated.key}" appears twice in the same mapping; keep one`;
+    ctx.problems.push(problemAt(ctx, 'ECONFIG_DUPLICATE_KEY', path, repeated.keyNode, message));
+  }
   let syntaxBroken = false;
   for (const e of doc.errors) {
-    if (e.code === 'DUPLICATE_KEY') {
-      const key = keyAt(ctx, e.pos[0]);
-      const message = key === undefined ? 'a key appears twice in the same mapping' : `"${key.key}" appears twice in the same mapping; keep one`;
-      ctx.problems.push(locate(lines, 'ECONFIG_DUPLICATE_KEY', key?.path ?? '', e.pos[0], message));
-      continue;
-    }
     syntaxBroken = true;
     ctx.problems.push(locate(lines, 'ECONFIG_SYNTAX', '', e.pos[0], yamlMessage(e.message) + syntaxHint(text, lines, e.pos[0])));
   }
@@ -62,15 +71,13 @@ export async function loadConfigFile(path: string): Promise<BridgeConfig> {
 
 /** Like `loadConfigFile`, also returning the warnings (ignored keys) for the caller to log. */
 export async function loadConfigFileWithWarnings(path: string): Promise<{ config: BridgeConfig; warnings: ConfigProblem[] }> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (cause) {
-    const reason = cause instanceof Error ? cause.message : String(cause);
-    const problem: ConfigProblem = { code: 'ECONFIG_READ', path: '', message: `cannot read the configuration: ${reason}` };
-    throw new ConfigError('ECONFIG_READ', `${path}: cannot read the configuration: ${reason}`, [problem], { cause });
+  const read = await readConfigFile(path);
+  if (!read.ok) {
+    // A file refused for its size was not read either: ECONFIG_READ, with the ECONFIG_TOO_LARGE problem inside.
+    const options = read.cause === undefined ? {} : { cause: read.cause };
+    throw new ConfigError('ECONFIG_READ', `${path}: ${read.problem.message}`, [read.problem], options);
   }
-  const result = parseConfigText(text, path);
+  const result = parseConfigText(read.text, path);
   if (!result.ok) throw configErrorFromProblems(path, result.problems);
   return { config: result.config, warnings: result.warnings };
 }

@@ -3,16 +3,25 @@
  * problem with the key's dotted path and source line when it is wrong, and returns undefined
  * then, so validation goes on and every problem in a file is reported at once.
  */
-import { isAlias, isMap, isScalar, isSeq, Scalar, YAMLMap, type Document, type LineCounter, type Node, type YAMLSeq } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, Scalar, YAMLMap, type Alias, type LineCounter, type Node, type YAMLSeq } from 'yaml';
+import { CONFIG_ALIAS_EXPANSION_MAX } from './limits.js';
 import type { ConfigProblem, ConfigProblemCode } from './problems.js';
 import { didYouMean } from './suggest.js';
 
 /** Shared state of one validation run. */
 export interface ReadContext {
-  readonly doc: Document;
+  /** Each alias → the node it names (document-index.ts), so resolving one costs a lookup, not a walk. */
+  readonly aliasTargets: ReadonlyMap<Alias, Node>;
   readonly lines: LineCounter;
   readonly problems: ConfigProblem[];
   readonly warnings: ConfigProblem[];
+  /** Mapping entries and list items still allowed to be read through aliases and merge keys. */
+  readonly expansion: { remaining: number };
+}
+
+/** A fresh expansion budget for one validation run. */
+export function expansionBudget(): { remaining: number } {
+  return { remaining: CONFIG_ALIAS_EXPANSION_MAX };
 }
 
 /** A present (non-null) value in a mapping, with the dotted path and nodes needed for messages. */
@@ -33,6 +42,11 @@ export function childPath(parent: string, key: string): string {
 /** `listeners[2]` */
 export function indexPath(parent: string, index: number): string {
   return `${parent}[${index}]`;
+}
+
+/** The dotted path of a list of key and index segments: `["zones", "a", "timeout"]` → `zones.a.timeout`. */
+export function pathText(segments: readonly (string | number)[]): string {
+  return segments.reduce<string>((path, s) => (typeof s === 'number' ? indexPath(path, s) : childPath(path, s)), '');
 }
 
 /** Records a problem located at `node` (or without a line when there is no node). */
@@ -69,11 +83,19 @@ export function problemAt(
   return problem;
 }
 
-/** Follows aliases to the node they name; null for an explicit null or an empty value. */
+/**
+ * Follows aliases to the node they name; null for an explicit null or an empty value. A
+ * collection reached through an alias is read again each time: its entries are charged to the
+ * expansion budget (see `charge`), so an alias bomb is refused instead of read.
+ */
 export function resolveNode(ctx: ReadContext, node: unknown): Node | null {
   let current: unknown = node;
   // An alias may name another alias' target only indirectly; a few hops is plenty.
-  for (let hops = 0; hops < 8 && isAlias(current); hops++) current = current.resolve(ctx.doc);
+  for (let hops = 0; hops < 8 && isAlias(current); hops++) {
+    const alias: Alias = current;
+    current = ctx.aliasTargets.get(alias);
+    if ((isMap(current) || isSeq(current)) && !charge(ctx, current.items.length, alias)) return null;
+  }
   if (current === null || current === undefined) return null;
   if (isScalar(current) && current.value === null) return null;
   if (isScalar(current) || isMap(current) || isSeq(current)) return current;
@@ -92,6 +114,25 @@ export function describe(node: Node): string {
     return String(v);
   }
   return 'an unexpected node';
+}
+
+/**
+ * Takes `entries` from the expansion budget; false (with one ECONFIG_TOO_LARGE problem, the
+ * first time) when it is spent. Only reads through aliases and merge keys are charged: every
+ * other node is read once, so the file size bounds that work already.
+ */
+export function charge(ctx: ReadContext, entries: number, node: Node): boolean {
+  if (ctx.expansion.remaining < 0) return false;
+  ctx.expansion.remaining -= entries;
+  if (ctx.expansion.remaining >= 0) return true;
+  report(
+    ctx,
+    'ECONFIG_TOO_LARGE',
+    '',
+    node,
+    `aliases and merge keys expand to more than ${CONFIG_ALIAS_EXPANSION_MAX} entries; refusing to read further (write the values out, or use fewer aliases)`,
+  );
+  return false;
 }
 
 function isMergeKey(key: unknown): boolean {
@@ -142,8 +183,10 @@ export function readMap(
   }
   for (const mergeValue of merges) {
     const source = resolveNode(ctx, mergeValue);
+    if (ctx.expansion.remaining < 0) return fields;
     const sources = source !== null && isSeq(source) ? source.items.map((i) => resolveNode(ctx, i)) : [source];
     for (const m of sources) {
+      if (ctx.expansion.remaining < 0) return fields;
       if (m === null || !isMap(m)) {
         report(ctx, 'ECONFIG_TYPE', path, m ?? map, 'a "<<" merge key must name a mapping');
         continue;
@@ -296,28 +339,4 @@ export function readEnum<T extends string>(
   const choices = values.map((v) => `"${v}"`).join(', ');
   report(ctx, 'ECONFIG_BAD_VALUE', f.path, f.node, `must be one of ${choices}, found "${text}"${didYouMean(text, values)}`);
   return undefined;
-}
-
-/** The dotted path and text of the mapping key starting at `offset` (for parser-reported duplicates). */
-export function keyAt(ctx: ReadContext, offset: number): { path: string; key: string } | undefined {
-  const walk = (node: unknown, path: string, depth: number): { path: string; key: string } | undefined => {
-    // Config files are shallow; the bound only guards against pathological input.
-    if (depth > 64) return undefined;
-    if (isMap(node)) {
-      for (const pair of node.items) {
-        const key = keyText(pair.key);
-        const keyPath = key === undefined ? path : childPath(path, key);
-        if (key !== undefined && isScalar(pair.key) && pair.key.range?.[0] === offset) return { path: keyPath, key };
-        const found = walk(pair.value, keyPath, depth + 1);
-        if (found !== undefined) return found;
-      }
-    } else if (isSeq(node)) {
-      for (const [i, item] of node.items.entries()) {
-        const found = walk(item, indexPath(path, i), depth + 1);
-        if (found !== undefined) return found;
-      }
-    }
-    return undefined;
-  };
-  return walk(ctx.doc.contents, '', 0);
 }

@@ -8,6 +8,7 @@ import type { BridgeConfig } from './types.js';
 /** Stable problem codes; README "Error codes" lists them. */
 export type ConfigProblemCode =
   | 'ECONFIG_READ'
+  | 'ECONFIG_TOO_LARGE'
   | 'ECONFIG_SYNTAX'
   | 'ECONFIG_DUPLICATE_KEY'
   | 'ECONFIG_UNKNOWN_KEY'

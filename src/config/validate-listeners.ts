@@ -59,6 +59,7 @@ export function readListeners(ctx: ReadContext, f: ListenerFields, zoneNames: re
     result.push({ listener: shorthand, path: field?.path ?? 'host', node: field?.node });
   }
 
+  const zones = zoneCatalog(zoneNames);
   if (f.listeners !== undefined) {
     const seq = asSeq(ctx, f.listeners);
     seq?.items.forEach((item, i) => {
@@ -68,7 +69,7 @@ export function readListeners(ctx: ReadContext, f: ListenerFields, zoneNames: re
         report(ctx, 'ECONFIG_TYPE', itemPath, isScalar(item) ? item : seq, 'an empty entry; each listener needs at least an "address"');
         return;
       }
-      const entry = readListenerEntry(ctx, node, itemPath, reusePortDefault, zoneNames);
+      const entry = readListenerEntry(ctx, node, itemPath, reusePortDefault, zones);
       if (entry !== undefined) result.push({ listener: entry.listener, path: `${itemPath}.address`, node: entry.addressNode });
     });
     if (seq !== undefined && seq.items.length === 0 && shorthand === undefined) {
@@ -131,7 +132,7 @@ function readListenerEntry(
   item: Node,
   path: string,
   reusePortDefault: boolean,
-  zoneNames: readonly string[],
+  zones: ZoneCatalog,
 ): { listener: ListenerConfig; addressNode: Node } | undefined {
   const map = asMap(ctx, { path, node: item, keyNode: null });
   if (map === undefined) return undefined;
@@ -186,9 +187,8 @@ function readListenerEntry(
   let zone: string | undefined;
   if (zoneField !== undefined) {
     zone = readString(ctx, zoneField);
-    if (zone !== undefined && !zoneNames.includes(zone)) {
-      const known = zoneNames.length === 0 ? 'no zones are defined under "zones"' : `defined zones: ${zoneNames.join(', ')}`;
-      report(ctx, 'ECONFIG_UNKNOWN_ZONE', zoneField.path, zoneField.node, `zone "${zone}" is not defined${didYouMean(zone, zoneNames)}; ${known}`);
+    if (zone !== undefined && !zones.has(zone)) {
+      report(ctx, 'ECONFIG_UNKNOWN_ZONE', zoneField.path, zoneField.node, zones.unknown(zone));
       zone = undefined;
     } else if (zone !== undefined && protocol === 'socketmap') {
       warn(ctx, 'ECONFIG_IGNORED', zoneField.path, zoneField.keyNode, 'ignored for socketmap: each request names its zone (the map name in main.cf)');
@@ -207,6 +207,38 @@ function readListenerEntry(
     ...(zone !== undefined ? { zone } : {}),
   };
   return { listener, addressNode: addressField.node };
+}
+
+/** Zone names as `listeners[].zone` checks them: a set lookup, and a bounded message for a miss. */
+interface ZoneCatalog {
+  has(name: string): boolean;
+  unknown(name: string): string;
+}
+
+/** Zones named in an ECONFIG_UNKNOWN_ZONE message; a longer list says how many there are. */
+const ZONES_LISTED_MAX = 10;
+/** Missing names that get a "did you mean" (each compares with every zone name). */
+const ZONE_HINTS_MAX = 16;
+
+function zoneCatalog(zoneNames: readonly string[]): ZoneCatalog {
+  const names = new Set(zoneNames);
+  const listed = zoneNames.slice(0, ZONES_LISTED_MAX).join(', ');
+  const known =
+    zoneNames.length === 0
+      ? 'no zones are defined under "zones"'
+      : `defined zones: ${listed}${zoneNames.length > ZONES_LISTED_MAX ? `, … (${zoneNames.length} in all)` : ''}`;
+  const hints = new Map<string, string>();
+  return {
+    has: (name) => names.has(name),
+    unknown: (name) => {
+      let hint = hints.get(name);
+      if (hint === undefined && hints.size < ZONE_HINTS_MAX) {
+        hint = didYouMean(name, zoneNames);
+        hints.set(name, hint);
+      }
+      return `zone "${name}" is not defined${hint ?? ''}; ${known}`;
+    },
+  };
 }
 
 /**

@@ -171,7 +171,13 @@ describe('redis backend: pure helpers', () => {
     assert.equal(sentinel.options.name, 'mymaster');
     assert.deepEqual(sentinel.options.sentinels, [{ host: 's1', port: 26379 }]);
     assert.equal(sentinel.options.password, 'pw');
-    assert.equal(sentinel.options.enableOfflineQueue, false);
+    // A failover is ridden out: the command waits for the reconnect to the new master, bounded
+    // by the command timeout (test/integration/sentinel-failover.test.ts).
+    assert.equal(sentinel.options.enableOfflineQueue, true);
+    assert.equal(sentinel.options.maxRetriesPerRequest, 1);
+    assert.equal(sentinel.options.commandTimeout, 250);
+    assert.equal(sentinel.options.reconnectOnError?.(new Error('READONLY You can\'t write against a read only replica.')), 2);
+    assert.equal(sentinel.options.reconnectOnError?.(new Error('ERR other')), false);
     const cluster = redisClientPlan({ ...common, connection: { kind: 'cluster', nodes: [{ host: 'n1', port: 7000 }], tls: true, password: 'pw' } });
     assert.equal(cluster.kind, 'cluster');
     if (cluster.kind !== 'cluster') return;

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { closest, didYouMean, editDistance } from '../../../src/config/suggest.js';
+import fc from 'fast-check';
+import { closest, didYouMean, editDistance, editDistanceWithin } from '../../../src/config/suggest.js';
 
 describe('did-you-mean suggestions', () => {
   const distances: readonly [string, string, number][] = [
@@ -34,4 +35,20 @@ describe('did-you-mean suggestions', () => {
       assert.equal(didYouMean(word, keys), want === undefined ? '' : ` (did you mean "${want}"?)`);
     });
   }
+
+  it('the banded distance agrees with the full one up to its bound', () => {
+    const word = fc.string({ unit: fc.constantFrom('a', 'b', 'c', '-', '_', 'A'), maxLength: 12 });
+    fc.assert(
+      fc.property(word, word, fc.integer({ min: 0, max: 5 }), (a, b, max) => {
+        assert.equal(editDistanceWithin(a, b, max), Math.min(editDistance(a, b), max + 1));
+      }),
+      { numRuns: 2000, seed: 13 },
+    );
+  });
+
+  it('a 200,000-character word costs no quadratic work', () => {
+    const long = 'x'.repeat(200_000);
+    assert.equal(closest(long, [`${long}y`, 'port']), `${long}y`);
+    assert.equal(editDistanceWithin(long, `y${long.slice(1)}`, 3), 1);
+  });
 });
