@@ -92,6 +92,7 @@ export async function startApp(config: BridgeConfig, options: AppOptions): Promi
       lookup,
       log,
       idleTimeoutSec: config.idleTimeoutSec,
+      requestTimeoutSec: config.requestTimeoutSec,
       ...(warm !== undefined ? { warm } : {}),
       ...(inheritedFds.length > 0 ? { inheritedFds } : {}),
       ...(options.adapterFor !== undefined ? { adapterFor: options.adapterFor } : {}),
