@@ -36,6 +36,8 @@ export interface AppOptions {
    * LISTEN_FDNAMES (and those variables are then removed from the environment).
    */
   readonly inheritedFds?: readonly InheritedFd[];
+  /** Fairness budget per connection and event-loop turn (ServerDeps.requestsPerTurn); for benchmarks. */
+  readonly requestsPerTurn?: number;
 }
 
 /** A running daemon. */
@@ -96,6 +98,7 @@ export async function startApp(config: BridgeConfig, options: AppOptions): Promi
       ...(warm !== undefined ? { warm } : {}),
       ...(inheritedFds.length > 0 ? { inheritedFds } : {}),
       ...(options.adapterFor !== undefined ? { adapterFor: options.adapterFor } : {}),
+      ...(options.requestsPerTurn !== undefined ? { requestsPerTurn: options.requestsPerTurn } : {}),
     });
   } catch (err) {
     await warm?.stop();

@@ -22,9 +22,11 @@ export const MAX_PENDING_REQUESTS = 64;
 
 /**
  * Reply bytes queued in the socket and not yet taken by the kernel before the server stops
- * writing and reading: ten of socketmap's largest replies (100,000 bytes, socketmap_table(5)).
+ * writing and reading: two of socketmap's largest replies (100,000 bytes, socketmap_table(5))
+ * and then some. Small on purpose: it is what each client that never reads costs in RSS
+ * (the kernel's socket buffers hold several MB more, outside the process).
  */
-export const MAX_UNFLUSHED_BYTES = 1_000_000;
+export const MAX_UNFLUSHED_BYTES = 256 * 1024;
 
 /**
  * After a protocol error or a one-shot reply, how long the server waits for the client to
