@@ -13,6 +13,8 @@ import { Buffer } from 'node:buffer';
 
 /** How many first bytes are ever looked at; past this, undecided counts as `fits`. */
 export const SNIFF_MAX_BYTES = 64;
+/** With this many bytes (or a line end) the guess of a foreign client is final. */
+export const SNIFF_SETTLE_BYTES = 16;
 
 /** A best guess at what a client speaks: one of ours, or a few common strangers. */
 export type ProtocolGuess = 'socketmap' | 'tcp_table' | 'policy' | 'exim' | 'http' | 'tls' | 'smtp' | 'unknown';
@@ -22,8 +24,12 @@ export type SniffVerdict =
   | { readonly kind: 'fits' }
   /** Too few bytes to tell; look again when more arrive. */
   | { readonly kind: 'undecided' }
-  /** These bytes cannot belong to the listener's protocol. */
-  | { readonly kind: 'foreign'; readonly probably: ProtocolGuess };
+  /**
+   * These bytes cannot belong to the listener's protocol. `settled`: the guess will not get
+   * better with more bytes (a distinctive start, a complete line, or SNIFF_SETTLE_BYTES seen);
+   * otherwise the caller may wait a moment for more bytes before naming `probably`.
+   */
+  | { readonly kind: 'foreign'; readonly probably: ProtocolGuess; readonly settled: boolean };
 
 const LF = 0x0a;
 const CR = 0x0d;
@@ -60,8 +66,9 @@ function netstringStart(b: Uint8Array): 'yes' | 'partial' | 'no' {
   return i > 0 && b[i] === COLON ? 'yes' : 'no';
 }
 
-/** A policy attribute line start: `name=` with a name of letters, digits and `_`. */
+/** A policy attribute line start: `name=`, a letter then letters, digits and `_`. */
 function attributeStart(b: Uint8Array): 'yes' | 'partial' | 'no' {
+  if (b.length > 0 && (isDigit(b[0] as number) || !isNameByte(b[0] as number))) return 'no';
   let i = 0;
   while (i < b.length && isNameByte(b[i] as number)) {
     if (i >= MAX_ATTRIBUTE_NAME) return 'no';
@@ -97,6 +104,13 @@ export function guessProtocol(bytes: Uint8Array): ProtocolGuess {
   return 'unknown';
 }
 
+const DISTINCTIVE: ReadonlySet<ProtocolGuess> = new Set<ProtocolGuess>(['tls', 'http', 'smtp', 'socketmap', 'tcp_table', 'policy']);
+
+function foreign(bytes: Uint8Array, probably: ProtocolGuess = guessProtocol(bytes)): SniffVerdict {
+  const settled = DISTINCTIVE.has(probably) || bytes.includes(LF) || bytes.length >= SNIFF_SETTLE_BYTES;
+  return { kind: 'foreign', probably, settled };
+}
+
 const FITS: SniffVerdict = { kind: 'fits' };
 const UNDECIDED: SniffVerdict = { kind: 'undecided' };
 
@@ -107,7 +121,7 @@ function verdict(start: 'yes' | 'partial' | 'no', bytes: Uint8Array): SniffVerdi
     case 'partial':
       return bytes.length >= SNIFF_MAX_BYTES ? FITS : UNDECIDED;
     case 'no':
-      return { kind: 'foreign', probably: guessProtocol(bytes) };
+      return foreign(bytes);
     default: {
       const _never: never = start;
       return _never;
@@ -135,7 +149,7 @@ export function sniff(listenerProtocol: string, bytes: Uint8Array): SniffVerdict
     case 'policy':
       // An empty first line is an empty request (answered DUNNO), as the decoder reads it.
       if (bytes[0] === LF) return FITS;
-      if (bytes[0] === CR) return bytes.length === 1 ? UNDECIDED : bytes[1] === LF ? FITS : { kind: 'foreign', probably: guessProtocol(bytes) };
+      if (bytes[0] === CR) return bytes.length === 1 ? UNDECIDED : bytes[1] === LF ? FITS : foreign(bytes);
       return verdict(attributeStart(bytes), bytes);
     case 'exim':
       return sniffExim(bytes);
@@ -145,15 +159,14 @@ export function sniff(listenerProtocol: string, bytes: Uint8Array): SniffVerdict
 }
 
 function sniffExim(bytes: Uint8Array): SniffVerdict {
-  if (bytes.length >= 2 && bytes[0] === 0x16 && bytes[1] === 0x03) return { kind: 'foreign', probably: 'tls' };
   const guess = guessProtocol(bytes);
   switch (guess) {
+    case 'tls':
     case 'http':
     case 'smtp':
     case 'socketmap':
     case 'policy':
-      return { kind: 'foreign', probably: guess };
-    case 'tls':
+      return foreign(bytes, guess);
     case 'tcp_table':
     case 'exim':
     case 'unknown':

@@ -9,7 +9,7 @@
 import type net from 'node:net';
 import type { Logger } from 'winston';
 import type { DecodeStep, Decoder, HandlerContext, ProtocolAdapter } from '../protocol/types.js';
-import { SNIFF_MAX_BYTES, sniff } from '../protocol/sniff.js';
+import { SNIFF_MAX_BYTES, guessProtocol, sniff, type ProtocolGuess } from '../protocol/sniff.js';
 import type { LogLimiter } from './log-limiter.js';
 import type { TurnScheduler, TurnTaker } from './turn-scheduler.js';
 
@@ -34,6 +34,13 @@ export const MAX_UNFLUSHED_BYTES = 256 * 1024;
  * unread bytes with a RST that could discard the reply.
  */
 export const CLOSE_LINGER_MS = 2000;
+
+/**
+ * How long the first bytes of a client that cannot speak the listener's protocol are held for a
+ * better guess of what it speaks, when they are too few to tell (sniff.ts `settled`). The
+ * client is closed within this of its first bytes.
+ */
+export const SNIFF_WAIT_MS = 300;
 
 export interface ConnectionLimits {
   readonly maxPendingRequests: number;
@@ -109,6 +116,8 @@ export class Connection<Req> implements TurnTaker {
   private readonly limiterKey: string;
   /** The client's first bytes while it is not yet known whether they fit the protocol. */
   private sniffed: Buffer | undefined = Buffer.alloc(0);
+  /** Foreign bytes are held this long for a better guess of what the client speaks. */
+  private sniffTimer: NodeJS.Timeout | undefined;
   private readonly decoder: Decoder<Req>;
   /** Started requests in request order. */
   private slots: Slot[] = [];
@@ -143,6 +152,7 @@ export class Connection<Req> implements TurnTaker {
         this.isClosed = true;
         this.clearIdle();
         this.clearRequestTimer();
+        if (this.sniffTimer !== undefined) clearTimeout(this.sniffTimer);
         this.scheduler?.forget(this);
         if (this.lingerTimer !== undefined) clearTimeout(this.lingerTimer);
         const pending = this.slots.filter((s) => !s.settled).length;
@@ -215,22 +225,36 @@ export class Connection<Req> implements TurnTaker {
         this.sniffed = seen;
         return true;
       case 'foreign':
-        this.sniffed = undefined;
-        this.warn('client speaks another protocol; closing', {
-          code: 'ECLIENT_WRONG_PROTOCOL',
-          protocol: this.adapter.protocol,
-          probably: verdict.probably,
-          sample: seen.subarray(0, 32).toString('latin1').replace(/[^\x20-\x7e]/g, '?'),
-        });
-        this.accepting = false;
-        this.ending ??= { why: 'wrong-protocol', linger: false };
-        this.progress();
+        if (verdict.settled) {
+          this.closeForeign(seen, verdict.probably);
+        } else {
+          // Wrong already, but a byte or two say little: hold them (the decoder never sees
+          // them) a moment for a better guess of what the client speaks.
+          this.sniffed = seen;
+          this.sniffTimer ??= setTimeout(() => this.closeForeign(this.sniffed ?? seen), SNIFF_WAIT_MS);
+        }
         return false;
       default: {
         const _never: never = verdict;
         throw new Error(`unknown sniff verdict ${JSON.stringify(_never)}`);
       }
     }
+  }
+
+  private closeForeign(seen: Buffer, probably: ProtocolGuess = guessProtocol(seen)): void {
+    if (this.sniffTimer !== undefined) clearTimeout(this.sniffTimer);
+    this.sniffTimer = undefined;
+    this.sniffed = undefined;
+    if (!this.accepting || this.isClosed) return;
+    this.warn('client speaks another protocol; closing', {
+      code: 'ECLIENT_WRONG_PROTOCOL',
+      protocol: this.adapter.protocol,
+      probably,
+      sample: seen.subarray(0, 32).toString('latin1').replace(/[^\x20-\x7e]/g, '?'),
+    });
+    this.accepting = false;
+    this.ending ??= { why: 'wrong-protocol', linger: false };
+    this.progress();
   }
 
   /** A warn line about this client, within its rate limit (log-limiter.ts). */
@@ -287,6 +311,11 @@ export class Connection<Req> implements TurnTaker {
   }
 
   private onEnd(): void {
+    if (this.sniffTimer !== undefined) {
+      // Foreign bytes held for a better guess: the client has said all it will.
+      this.closeForeign(this.sniffed ?? Buffer.alloc(0));
+      return;
+    }
     this.sniffed = undefined; // a short request followed by the client's EOF (Exim) fits
     this.clearRequestTimer();
     if (this.accepting) {

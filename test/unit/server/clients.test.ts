@@ -221,6 +221,26 @@ describe('a client speaking another protocol', () => {
     });
   }
 
+  it('a foreign client writing a byte at a time is still named right, and one byte alone is closed within 1 s', async () => {
+    const { port, lines } = await serve(listener('tcp_table'));
+    const c = new Client(port);
+    await c.connected;
+    for (const ch of '27:') {
+      await c.write(ch);
+      await sleep(30);
+    }
+    assert.ok(await c.closedWithin(1000));
+    assert.equal(codes(lines, 'ECLIENT_WRONG_PROTOCOL')[0]?.probably, 'socketmap');
+
+    const lone = new Client(port);
+    await lone.connected;
+    await lone.write('7');
+    const t0 = Date.now();
+    assert.ok(await lone.closedWithin(1000), 'closed within 1 s of its first byte');
+    assert.ok(Date.now() - t0 < 1000);
+    assert.equal(codes(lines, 'ECLIENT_WRONG_PROTOCOL')[1]?.probably, 'unknown');
+  });
+
   it('valid clients whose first chunk is a byte or two are served', async () => {
     const streams: Record<ProtocolName, string> = {
       socketmap: '24:postfix okay.example.com,',
