@@ -15,7 +15,7 @@ import { CountingNetwork, benchDomain } from './fake-network.js';
 
 export type FromFloodDaemon =
   | { readonly type: 'ready'; readonly port: number }
-  | { readonly type: 'stats'; readonly rss: number; readonly peakRss: number; readonly logBytes: number; readonly rejected: number };
+  | { readonly type: 'stats'; readonly rss: number; readonly peakRss: number; readonly logBytes: number };
 
 class CountingSink extends Writable {
   bytes = 0;
@@ -47,7 +47,7 @@ async function main(): Promise<void> {
     if (m.type === 'stats') {
       const rss = process.memoryUsage().rss;
       peakRss = Math.max(peakRss, rss);
-      send({ type: 'stats', rss, peakRss, logBytes: sink.bytes, rejected: app.server.rejectedConnections() });
+      send({ type: 'stats', rss, peakRss, logBytes: sink.bytes });
     } else if (m.type === 'stop') {
       void app.stop(false).then(() => process.exit(0));
     }
