@@ -112,6 +112,7 @@ export async function startApp(config: BridgeConfig, options: AppOptions): Promi
       listener: l.address,
       protocol: l.protocol,
       origin: l.origin,
+      maxConnections: l.maxConnections,
       ...(l.inheritedFd !== undefined ? { socket: `systemd fd ${l.inheritedFd}` } : {}),
     });
   }
