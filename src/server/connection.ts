@@ -4,8 +4,12 @@
  * Knows sockets and ordering, nothing of any wire format: the codec lives behind the
  * ProtocolAdapter port. Requests are pipelined (every lookup starts as soon as it is decoded)
  * but replies are written strictly in request order, because socketmap and tcp_table clients
- * match replies to requests by position only.
+ * match replies to requests by position only. With a TurnScheduler, decoded requests wait for
+ * the connection's turn (a few per event-loop turn, round-robin across connections), so one
+ * client cannot monopolise the process. The first bytes are checked against the protocol
+ * (src/protocol/sniff.ts), and a request must be complete within `request_timeout`.
  */
+import { Buffer } from 'node:buffer';
 import type net from 'node:net';
 import type { Logger } from 'winston';
 import type { DecodeStep, Decoder, HandlerContext, ProtocolAdapter } from '../protocol/types.js';
