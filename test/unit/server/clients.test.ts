@@ -11,7 +11,9 @@ import net from 'node:net';
 import type { ListenerConfig, ProtocolName } from '../../../src/config/types.js';
 import { startServer, type ServerHandle, type ServerDeps } from '../../../src/server/server.js';
 import { CLIENT_LOG_LINES_PER_INTERVAL } from '../../../src/server/log-limiter.js';
-import { memoryLogger } from '../../helpers/fakes.js';
+import { startApp } from '../../../src/app.js';
+import { parseConfigText } from '../../../src/config/load.js';
+import { ScriptedDns, ScriptedFetcher, memoryLogger } from '../../helpers/fakes.js';
 import { FakeLookup, policy, policyResolution } from '../adapters/fixtures.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -133,6 +135,35 @@ describe('request_timeout', () => {
       await c.connected;
       await c.write(partial[protocol]);
       assert.ok(await c.closedWithin(2000), `${protocol}: closed`);
+    }
+  });
+});
+
+describe('config keys reach the server (startApp)', () => {
+  it('request_timeout and listeners[].max_connections from a config file are in force', async () => {
+    const parsed = parseConfigText(
+      'request_timeout: 0.4\ncache: {type: internal}\nlisteners:\n  - protocol: tcp_table\n    address: "127.0.0.1:8461"\n    max_connections: 1\n',
+      'test.yml',
+    );
+    assert.ok(parsed.ok);
+    if (!parsed.ok) return;
+    const { log, lines } = memoryLogger();
+    // Any free port instead of 8461 (the grammar refuses port 0); the rest as parsed.
+    const config = { ...parsed.config, listeners: parsed.config.listeners.map((l) => ({ ...l, address: { kind: 'tcp' as const, host: '127.0.0.1', port: 0 } })) };
+    const app = await startApp(config, { log, dns: new ScriptedDns(), fetcher: new ScriptedFetcher(), inheritedFds: [] });
+    try {
+      const port = app.listeners[0]?.port ?? 0;
+      const first = new Client(port);
+      await first.connected;
+      const second = new Client(port);
+      assert.ok(await second.closedWithin(1000), 'max_connections: 1');
+      await first.write('get slow');
+      assert.ok(await first.closedWithin(2000), 'request_timeout: 0.4');
+      assert.match(first.data, /^400 /);
+      assert.equal(codes(lines, 'ECLIENT_TOO_MANY').length, 1);
+      assert.equal(codes(lines, 'ECLIENT_REQUEST_TIMEOUT').length, 1);
+    } finally {
+      await app.stop(false);
     }
   });
 });
