@@ -36,6 +36,8 @@ export interface AppOptions {
    * LISTEN_FDNAMES (and those variables are then removed from the environment).
    */
   readonly inheritedFds?: readonly InheritedFd[];
+  /** Fairness budget per connection and event-loop turn (ServerDeps.requestsPerTurn); for benchmarks. */
+  readonly requestsPerTurn?: number;
 }
 
 /** A running daemon. */
@@ -92,9 +94,11 @@ export async function startApp(config: BridgeConfig, options: AppOptions): Promi
       lookup,
       log,
       idleTimeoutSec: config.idleTimeoutSec,
+      requestTimeoutSec: config.requestTimeoutSec,
       ...(warm !== undefined ? { warm } : {}),
       ...(inheritedFds.length > 0 ? { inheritedFds } : {}),
       ...(options.adapterFor !== undefined ? { adapterFor: options.adapterFor } : {}),
+      ...(options.requestsPerTurn !== undefined ? { requestsPerTurn: options.requestsPerTurn } : {}),
     });
   } catch (err) {
     await warm?.stop();
@@ -108,6 +112,7 @@ export async function startApp(config: BridgeConfig, options: AppOptions): Promi
       listener: l.address,
       protocol: l.protocol,
       origin: l.origin,
+      maxConnections: l.maxConnections,
       ...(l.inheritedFd !== undefined ? { socket: `systemd fd ${l.inheritedFd}` } : {}),
     });
   }

@@ -76,6 +76,7 @@ export function newEximDecoder(): Decoder<EximRequest> {
   };
   return {
     push: (chunk) => convert(lines.push(chunk)),
+    partial: () => !done && lines.partial(),
     end: () => {
       if (done) return [];
       const rest = lines.end();
@@ -127,6 +128,7 @@ export const eximAdapter: ProtocolAdapter<EximRequest> = {
   oneShot: true,
   maxRequestBytes: EXIM_MAX_REQUEST_BYTES,
   newDecoder: newEximDecoder,
+  abortReply: (reason) => Buffer.from(`defer ${eximText(reason)}\n`, 'latin1'),
   async handle(req: EximRequest, ctx: HandlerContext): Promise<Uint8Array> {
     let line: string;
     try {

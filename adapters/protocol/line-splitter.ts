@@ -18,6 +18,8 @@ export interface LineSplitter {
   push(chunk: Uint8Array): LineStep[];
   /** The peer closed its side: the bytes of an unterminated last line (maybe empty). */
   end(): Buffer;
+  /** Bytes of an unterminated line are held. */
+  partial(): boolean;
 }
 
 /**
@@ -69,6 +71,9 @@ export function createLineSplitter(maxLineBytes: number): LineSplitter {
         start = lf + 1;
       }
       return out;
+    },
+    partial(): boolean {
+      return !stopped && length > 0;
     },
     end(): Buffer {
       if (stopped) return Buffer.alloc(0);

@@ -41,6 +41,8 @@ export interface NetstringDecoder {
   push(chunk: Uint8Array): NetstringStep[];
   /** The peer closed its side: a netstring left unfinished is an `ENETSTRING_TRUNCATED` error. */
   end(): NetstringStep[];
+  /** Bytes of an unfinished netstring are held. */
+  partial(): boolean;
 }
 
 type State =
@@ -131,6 +133,10 @@ export function createNetstringDecoder(maxPayload: number): NetstringDecoder {
         }
       }
       return out;
+    },
+
+    partial(): boolean {
+      return state.at === 'payload' || state.at === 'comma' || (state.at === 'length' && state.digits > 0);
     },
 
     end(): NetstringStep[] {

@@ -153,6 +153,9 @@ export function newPolicyDecoder(): Decoder<PolicyRequest> {
       }
       return steps;
     },
+    partial(): boolean {
+      return !failed && (partialBytes > 0 || lines > 0);
+    },
     end(): DecodeStep<PolicyRequest>[] {
       if (failed) return [];
       if (partialBytes > 0 || lines > 0) {

@@ -66,6 +66,8 @@ export const policyDelegationAdapter: ProtocolAdapter<PolicyRequest> = {
   oneShot: false,
   maxRequestBytes: POLICY_MAX_REQUEST_BYTES,
   newDecoder: newPolicyDecoder,
+  // The answer is always "no opinion"; an unfinished request gets it too.
+  abortReply: () => DUNNO,
   handle(req: PolicyRequest, ctx: HandlerContext): Promise<Uint8Array> {
     try {
       const decision = warmForRequest(req, ctx);

@@ -65,6 +65,7 @@ export function newSocketmapDecoder(): Decoder<SocketmapRequest> {
   return {
     push: (chunk) => convert(netstrings.push(chunk)),
     end: () => convert(netstrings.end()),
+    partial: () => netstrings.partial(),
   };
 }
 
@@ -129,6 +130,8 @@ export const socketmapAdapter: ProtocolAdapter<SocketmapRequest> = {
   oneShot: false,
   maxRequestBytes: MAX_REQUEST_WIRE_BYTES,
   newDecoder: newSocketmapDecoder,
+  // Postfix reads it as the answer to the request it is still sending: TEMP, so mail defers.
+  abortReply: (reason) => encodeNetstring(socketmapReply.temp(reason)),
   async handle(req: SocketmapRequest, ctx: HandlerContext): Promise<Uint8Array> {
     try {
       return encodeNetstring(await answer(req, ctx));

@@ -106,6 +106,7 @@ export function newTcpTableDecoder(): Decoder<TcpTableRequest> {
     });
   return {
     push: (chunk) => convert(lines.push(chunk)),
+    partial: () => lines.partial(),
     end: () => {
       const rest = lines.end();
       if (rest.length === 0) return [];
@@ -163,6 +164,7 @@ export const tcpTableAdapter: ProtocolAdapter<TcpTableRequest> = {
   oneShot: false,
   maxRequestBytes: TCP_TABLE_MAX_REQUEST_BYTES,
   newDecoder: newTcpTableDecoder,
+  abortReply: (reason) => tcpTableReply.error(reason),
   async handle(req: TcpTableRequest, ctx: HandlerContext): Promise<Uint8Array> {
     try {
       return await answer(req, ctx);

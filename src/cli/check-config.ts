@@ -108,7 +108,7 @@ export function summarize(config: BridgeConfig): string {
     if (zone !== undefined) lines.push(`  ${name}: ${describeZone(zone)}`);
   }
   lines.push(
-    `timeouts: idle ${config.idleTimeoutSec}s, shutdown ${config.shutdownTimeoutSec}s, cache grace ${config.cacheGraceSec}s, ` +
+    `timeouts: idle ${config.idleTimeoutSec}s, request ${config.requestTimeoutSec}s, shutdown ${config.shutdownTimeoutSec}s, cache grace ${config.cacheGraceSec}s, ` +
       `negative cache ${config.negativeCacheTtlSec}s (${config.negativeCacheSize} domains)`,
   );
   const refresh = config.proactiveFetching;

@@ -41,6 +41,12 @@ export const DEFAULT_NEGATIVE_CACHE_SIZE = 100_000;
  * reaps clients that vanished without closing.
  */
 export const DEFAULT_IDLE_TIMEOUT_SEC = 60;
+/**
+ * Our own: once a request's first byte arrived, seconds within which the whole request must
+ * arrive. Postfix writes a request in one go; this only ends a client sending a byte now and
+ * then, which `idle_timeout` alone never would (each byte restarts it).
+ */
+export const DEFAULT_REQUEST_TIMEOUT_SEC = 10;
 
 /** Python tool `defaults.STRICT_TESTING`: `testing` policies are reported, not enforced (RFC 8461 §5). */
 export const DEFAULT_STRICT_TESTING = false;
@@ -118,6 +124,7 @@ export function buildDefaultConfig(): BridgeConfig {
     negativeCacheTtlSec: DEFAULT_NEGATIVE_CACHE_TTL_SEC,
     negativeCacheSize: DEFAULT_NEGATIVE_CACHE_SIZE,
     idleTimeoutSec: DEFAULT_IDLE_TIMEOUT_SEC,
+    requestTimeoutSec: DEFAULT_REQUEST_TIMEOUT_SEC,
     cache: { ...DEFAULT_CACHE },
     defaultZone: { ...DEFAULT_ZONE },
     zones: {},

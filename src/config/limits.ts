@@ -41,6 +41,12 @@ export const CACHE_ENTRIES_MAX = 10_000_000;
 /** An hour: an idle connection held longer only costs a file descriptor; Postfix itself drops idle ones after 10 s (dict_sockmap.c `DICT_SOCKMAP_DEF_MAX_IDLE`). */
 export const IDLE_TIMEOUT_MAX_SEC = 3_600;
 
+/** Five minutes: a request taking longer to arrive is a stalled or hostile client, not Postfix. */
+export const REQUEST_TIMEOUT_MAX_SEC = 300;
+
+/** Connections per listener at most: far above any fd limit a daemon gets. */
+export const MAX_CONNECTIONS_MAX = 10_000_000;
+
 /** RFC 8461 §3.2 `max_age` maximum (31557600 s, one year): a refresh interval beyond it could let policies expire. */
 export const PROACTIVE_INTERVAL_MAX_SEC = 31_557_600;
 

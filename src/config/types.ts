@@ -40,6 +40,8 @@ export interface ListenerConfig {
   readonly owner?: string;
   /** Group of a unix socket file: a group name or numeric gid. */
   readonly group?: string;
+  /** Open client connections accepted at most; absent: derived from the fd limit at start (src/server/fd-limit.ts). */
+  readonly maxConnections?: number;
   /** Where this listener came from, for messages: 'listeners[2]', 'host/port', 'path'. */
   readonly origin: string;
 }
@@ -145,6 +147,8 @@ export interface BridgeConfig {
   readonly negativeCacheSize: number;
   /** Seconds an idle client connection is kept open. */
   readonly idleTimeoutSec: number;
+  /** Seconds within which a client's request must be complete once its first byte arrived. */
+  readonly requestTimeoutSec: number;
   readonly cache: CacheConfig;
   readonly defaultZone: ZoneConfig;
   readonly zones: Readonly<Record<string, ZoneConfig>>;

@@ -10,7 +10,7 @@
 import { isScalar, isSeq, Scalar, type Node } from 'yaml';
 import { checkHost, checkUnixPath, formatListenAddress, listenAddressKey, parseListenAddress } from './address.js';
 import { DEFAULT_HOST, DEFAULT_PORT, DEFAULT_REUSE_PORT } from './defaults.js';
-import { PORT_MAX, PORT_MIN, UNIX_MODE_MAX } from './limits.js';
+import { MAX_CONNECTIONS_MAX, PORT_MAX, PORT_MIN, UNIX_MODE_MAX } from './limits.js';
 import {
   asMap,
   asSeq,
@@ -32,7 +32,7 @@ import { checkListenerNames, readListenerSocketFields } from './validate-listene
 import type { ListenAddress, ListenerConfig, ProtocolName } from './types.js';
 
 /** Keys of one `listeners:` entry. */
-export const LISTENER_KEYS = ['protocol', 'address', 'mode', 'zone', 'reuse_port', 'name', 'owner', 'group'] as const;
+export const LISTENER_KEYS = ['protocol', 'address', 'mode', 'zone', 'reuse_port', 'name', 'owner', 'group', 'max_connections'] as const;
 
 const PROTOCOLS: readonly ProtocolName[] = ['socketmap', 'tcp_table', 'policy', 'exim'];
 /** Protocols with an adapter today; the others are recognised and refused as not implemented. */
@@ -195,6 +195,9 @@ function readListenerEntry(
     }
   }
 
+  const maxField = f.get('max_connections');
+  const maxConnections = maxField === undefined ? undefined : readNumber(ctx, maxField, { integer: true, min: 1, max: MAX_CONNECTIONS_MAX });
+
   const socketFields = readListenerSocketFields(ctx, f, address);
   if (protocol === undefined || address === undefined || addressField === undefined) return undefined;
   const listener: ListenerConfig = {
@@ -205,6 +208,7 @@ function readListenerEntry(
     origin: path,
     ...(mode !== undefined && address.kind === 'unix' ? { mode } : {}),
     ...(zone !== undefined ? { zone } : {}),
+    ...(maxConnections !== undefined ? { maxConnections } : {}),
   };
   return { listener, addressNode: addressField.node };
 }

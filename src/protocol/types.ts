@@ -20,6 +20,11 @@ export interface Decoder<Req> {
   push(chunk: Uint8Array): DecodeStep<Req>[];
   /** The peer closed its side: report a truncated request as an error step, if any. */
   end(): DecodeStep<Req>[];
+  /**
+   * Bytes of an unfinished request are held (its first byte arrived, its end did not): the
+   * server's `request_timeout` runs while this is true.
+   */
+  partial(): boolean;
 }
 
 export interface HandlerContext {
@@ -38,6 +43,12 @@ export interface ProtocolAdapter<Req = unknown> {
   /** Largest request the decoder accepts, in bytes (for the server's memory bound). */
   readonly maxRequestBytes: number;
   newDecoder(): Decoder<Req>;
+  /**
+   * The reply a client gets when the server gives up on its unfinished request (`reason`,
+   * e.g. the request timeout), written after the replies of its earlier requests, just before
+   * the close; undefined when the protocol has none that the client could match.
+   */
+  abortReply?(reason: string): Uint8Array | undefined;
   /** Reply bytes for one request. Never rejects: failures become protocol error replies. */
   handle(request: Req, ctx: HandlerContext): Promise<Uint8Array>;
 }

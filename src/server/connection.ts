@@ -4,11 +4,18 @@
  * Knows sockets and ordering, nothing of any wire format: the codec lives behind the
  * ProtocolAdapter port. Requests are pipelined (every lookup starts as soon as it is decoded)
  * but replies are written strictly in request order, because socketmap and tcp_table clients
- * match replies to requests by position only.
+ * match replies to requests by position only. With a TurnScheduler, decoded requests wait for
+ * the connection's turn (a few per event-loop turn, round-robin across connections), so one
+ * client cannot monopolise the process. The first bytes are checked against the protocol
+ * (src/protocol/sniff.ts), and a request must be complete within `request_timeout`.
  */
+import { Buffer } from 'node:buffer';
 import type net from 'node:net';
 import type { Logger } from 'winston';
 import type { DecodeStep, Decoder, HandlerContext, ProtocolAdapter } from '../protocol/types.js';
+import { SNIFF_MAX_BYTES, guessProtocol, sniff, type ProtocolGuess } from '../protocol/sniff.js';
+import type { LogLimiter } from './log-limiter.js';
+import type { TurnScheduler, TurnTaker } from './turn-scheduler.js';
 
 /**
  * Requests started (lookup running or reply waiting for its turn) per connection before the
@@ -19,9 +26,11 @@ export const MAX_PENDING_REQUESTS = 64;
 
 /**
  * Reply bytes queued in the socket and not yet taken by the kernel before the server stops
- * writing and reading: ten of socketmap's largest replies (100,000 bytes, socketmap_table(5)).
+ * writing and reading: two of socketmap's largest replies (100,000 bytes, socketmap_table(5))
+ * and then some. Small on purpose: it is what each client that never reads costs in RSS
+ * (the kernel's socket buffers hold several MB more, outside the process).
  */
-export const MAX_UNFLUSHED_BYTES = 1_000_000;
+export const MAX_UNFLUSHED_BYTES = 256 * 1024;
 
 /**
  * After a protocol error or a one-shot reply, how long the server waits for the client to
@@ -29,6 +38,13 @@ export const MAX_UNFLUSHED_BYTES = 1_000_000;
  * unread bytes with a RST that could discard the reply.
  */
 export const CLOSE_LINGER_MS = 2000;
+
+/**
+ * How long the first bytes of a client that cannot speak the listener's protocol are held for a
+ * better guess of what it speaks, when they are too few to tell (sniff.ts `settled`). The
+ * client is closed within this of its first bytes.
+ */
+export const SNIFF_WAIT_MS = 300;
 
 export interface ConnectionLimits {
   readonly maxPendingRequests: number;
@@ -49,7 +65,17 @@ export interface ConnectionOptions<Req> {
   readonly log: Logger;
   /** Close a connection with no request pending after this long without data; 0 disables. */
   readonly idleTimeoutMs: number;
+  /**
+   * Once the first byte of a request arrived, the whole request must have arrived within this
+   * long, else the client gets the adapter's abort reply and the connection closes; 0 disables.
+   */
+  readonly requestTimeoutMs?: number;
   readonly limits?: ConnectionLimits;
+  /** Fairness between connections; without one, decoded requests start at once. */
+  readonly scheduler?: TurnScheduler;
+  /** Rate limit of warn lines about this client, under `limiterKey` (its peer host). */
+  readonly limiter?: LogLimiter;
+  readonly limiterKey?: string;
 }
 
 /** A started request: its reply once the handler has settled. */
@@ -62,7 +88,15 @@ interface Slot {
 
 /** Why the connection closes once every started request is answered. */
 interface Ending {
-  readonly why: 'protocol-error' | 'one-shot' | 'peer-closed' | 'idle' | 'shutdown' | 'handler-failed';
+  readonly why:
+    | 'protocol-error'
+    | 'one-shot'
+    | 'peer-closed'
+    | 'idle'
+    | 'shutdown'
+    | 'handler-failed'
+    | 'request-timeout'
+    | 'wrong-protocol';
   /** Bytes written last (the adapter's error reply). */
   readonly reply?: Uint8Array;
   /** Wait for the client to close (true) or destroy once our bytes are flushed (false). */
@@ -70,7 +104,7 @@ interface Ending {
 }
 
 /** Serves one accepted socket until it closes. */
-export class Connection<Req> {
+export class Connection<Req> implements TurnTaker {
   /** Resolves when the socket is closed, whatever the reason. */
   readonly closed: Promise<void>;
 
@@ -79,7 +113,15 @@ export class Connection<Req> {
   private readonly context: HandlerContext;
   private readonly log: Logger;
   private readonly idleTimeoutMs: number;
+  private readonly requestTimeoutMs: number;
   private readonly limits: ConnectionLimits;
+  private readonly scheduler: TurnScheduler | undefined;
+  private readonly limiter: LogLimiter | undefined;
+  private readonly limiterKey: string;
+  /** The client's first bytes while it is not yet known whether they fit the protocol. */
+  private sniffed: Buffer | undefined = Buffer.alloc(0);
+  /** Foreign bytes are held this long for a better guess of what the client speaks. */
+  private sniffTimer: NodeJS.Timeout | undefined;
   private readonly decoder: Decoder<Req>;
   /** Started requests in request order. */
   private slots: Slot[] = [];
@@ -93,6 +135,7 @@ export class Connection<Req> {
   private isClosed = false;
   private idleTimer: NodeJS.Timeout | undefined;
   private lingerTimer: NodeJS.Timeout | undefined;
+  private requestTimer: NodeJS.Timeout | undefined;
   private requests = 0;
 
   constructor(socket: net.Socket, options: ConnectionOptions<Req>) {
@@ -101,13 +144,20 @@ export class Connection<Req> {
     this.context = options.context;
     this.log = options.log;
     this.idleTimeoutMs = options.idleTimeoutMs;
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 0;
     this.limits = options.limits ?? DEFAULT_CONNECTION_LIMITS;
+    this.scheduler = options.scheduler;
+    this.limiter = options.limiter;
+    this.limiterKey = options.limiterKey ?? 'peer';
     this.decoder = this.adapter.newDecoder();
 
     this.closed = new Promise((resolve) => {
       socket.once('close', () => {
         this.isClosed = true;
         this.clearIdle();
+        this.clearRequestTimer();
+        if (this.sniffTimer !== undefined) clearTimeout(this.sniffTimer);
+        this.scheduler?.forget(this);
         if (this.lingerTimer !== undefined) clearTimeout(this.lingerTimer);
         const pending = this.slots.filter((s) => !s.settled).length;
         this.log.debug('connection closed', { requests: this.requests, ...(pending > 0 ? { abandoned: pending } : {}) });
@@ -152,16 +202,126 @@ export class Connection<Req> {
   private onData(chunk: Buffer): void {
     if (!this.accepting) return; // winding down: bytes are read only to see the client's EOF
     this.clearIdle();
+    if (this.sniffed !== undefined && !this.sniffFirstBytes(chunk)) return;
     let steps: DecodeStep<Req>[];
     try {
       steps = this.decoder.push(chunk);
     } catch (err) {
       steps = [this.decoderCrash(err)];
     }
+    this.updateRequestTimer(steps.some((s) => s.kind === 'request'));
     this.take(steps);
   }
 
+  /**
+   * Checks the first bytes against the protocol (src/protocol/sniff.ts). False when they
+   * cannot belong to it: the connection is then closed, without a reply (the client would
+   * misread one), and a warning names the protocol it probably spoke.
+   */
+  private sniffFirstBytes(chunk: Buffer): boolean {
+    const seen = Buffer.concat([this.sniffed ?? Buffer.alloc(0), chunk.subarray(0, SNIFF_MAX_BYTES)]).subarray(0, SNIFF_MAX_BYTES);
+    const verdict = sniff(this.adapter.protocol, seen);
+    switch (verdict.kind) {
+      case 'fits':
+        this.sniffed = undefined;
+        return true;
+      case 'undecided':
+        this.sniffed = seen;
+        return true;
+      case 'foreign':
+        if (verdict.settled) {
+          this.closeForeign(seen, verdict.probably);
+        } else {
+          // Wrong already, but a byte or two say little: hold them (the decoder never sees
+          // them) a moment for a better guess of what the client speaks.
+          this.sniffed = seen;
+          this.sniffTimer ??= setTimeout(() => this.closeForeign(this.sniffed ?? seen), SNIFF_WAIT_MS);
+        }
+        return false;
+      default: {
+        const _never: never = verdict;
+        throw new Error(`unknown sniff verdict ${JSON.stringify(_never)}`);
+      }
+    }
+  }
+
+  private closeForeign(seen: Buffer, probably: ProtocolGuess = guessProtocol(seen)): void {
+    if (this.sniffTimer !== undefined) clearTimeout(this.sniffTimer);
+    this.sniffTimer = undefined;
+    this.sniffed = undefined;
+    if (!this.accepting || this.isClosed) return;
+    this.warn('client speaks another protocol; closing', {
+      code: 'ECLIENT_WRONG_PROTOCOL',
+      protocol: this.adapter.protocol,
+      probably,
+      sample: seen.subarray(0, 32).toString('latin1').replace(/[^\x20-\x7e]/g, '?'),
+    });
+    this.accepting = false;
+    this.ending ??= { why: 'wrong-protocol', linger: false };
+    this.progress();
+  }
+
+  /** A warn line about this client, within its rate limit (log-limiter.ts). */
+  private warn(message: string, fields: Record<string, unknown>): void {
+    const dropped = this.limiter === undefined ? 0 : this.limiter.take(this.limiterKey);
+    if (dropped === false) return;
+    this.log.warn(message, dropped > 0 ? { ...fields, suppressed: dropped } : fields);
+  }
+
+  /**
+   * The request timer starts with the first byte of a request and stops when the decoder
+   * holds no unfinished request; a chunk that completed requests and began another restarts it.
+   */
+  private updateRequestTimer(completedRequest: boolean): void {
+    if (this.requestTimeoutMs <= 0) return;
+    let partial: boolean;
+    try {
+      partial = this.decoder.partial();
+    } catch {
+      partial = false;
+    }
+    if (!partial || !this.accepting) {
+      this.clearRequestTimer();
+      return;
+    }
+    if (completedRequest) this.clearRequestTimer();
+    this.requestTimer ??= setTimeout(() => this.onRequestTimeout(), this.requestTimeoutMs);
+  }
+
+  private onRequestTimeout(): void {
+    this.requestTimer = undefined;
+    if (!this.accepting || this.isClosed) return;
+    this.warn('request not complete within request_timeout; closing', {
+      code: 'ECLIENT_REQUEST_TIMEOUT',
+      protocol: this.adapter.protocol,
+      timeoutMs: this.requestTimeoutMs,
+    });
+    let reply: Uint8Array | undefined;
+    try {
+      reply = this.adapter.abortReply?.('request timeout');
+    } catch {
+      reply = undefined;
+    }
+    this.accepting = false;
+    this.ending ??= { why: 'request-timeout', linger: true, ...(reply !== undefined ? { reply } : {}) };
+    this.progress();
+  }
+
+  private clearRequestTimer(): void {
+    if (this.requestTimer !== undefined) {
+      clearTimeout(this.requestTimer);
+      this.requestTimer = undefined;
+    }
+  }
+
   private onEnd(): void {
+    if (this.sniffTimer !== undefined) {
+      // Foreign bytes held for a better guess: the client has said all it will.
+      this.closeForeign(this.sniffed ?? Buffer.alloc(0));
+      return;
+    }
+    this.sniffed = undefined; // a short request followed by the client's EOF (Exim) fits
+    this.clearRequestTimer();
     if (this.accepting) {
       let steps: DecodeStep<Req>[];
       try {
@@ -195,7 +355,7 @@ export class Connection<Req> {
           }
           break;
         case 'error':
-          this.log.warn('protocol error', { code: step.code, reason: step.message });
+          this.warn('protocol error', { code: step.code, reason: step.message });
           this.accepting = false;
           this.ending ??= {
             why: 'protocol-error',
@@ -212,13 +372,27 @@ export class Connection<Req> {
     this.progress();
   }
 
+  /** Scheduler turn: start at most `budget` waiting requests. */
+  runTurn(budget: number): void {
+    if (this.isClosed) return;
+    this.startWaiting(budget);
+    this.progress();
+  }
+
+  private startWaiting(budget: number): void {
+    let started = 0;
+    while (this.backlog.length > 0 && this.slots.length < this.limits.maxPendingRequests && started < budget) {
+      this.start(this.backlog.shift() as Req);
+      started += 1;
+    }
+  }
+
   /** Start what may start, write what is ready in order, close when done, adjust reading. */
   private progress(): void {
     if (this.isClosed) return;
 
-    while (this.backlog.length > 0 && this.slots.length < this.limits.maxPendingRequests) {
-      this.start(this.backlog.shift() as Req);
-    }
+    if (this.scheduler === undefined) this.startWaiting(Infinity);
+    else if (this.backlog.length > 0 && this.slots.length < this.limits.maxPendingRequests) this.scheduler.wake(this);
 
     this.socket.cork();
     while (!this.finished) {
@@ -275,6 +449,7 @@ export class Connection<Req> {
   private finish(ending: Ending): void {
     this.finished = true;
     this.clearIdle();
+    this.clearRequestTimer();
     if (ending.reply !== undefined && this.socket.writable) this.socket.write(ending.reply);
     if (ending.why !== 'peer-closed' && ending.why !== 'shutdown' && ending.why !== 'idle') {
       this.log.debug('closing connection', { reason: ending.why });
@@ -298,6 +473,8 @@ export class Connection<Req> {
         this.socket.writableLength <= this.limits.maxUnflushedBytes);
     if (read && this.socket.isPaused()) this.socket.resume();
     else if (!read && !this.socket.isPaused()) this.socket.pause();
+    // The client is not late while we do not read its bytes; the next byte restarts the timer.
+    if (!read) this.clearRequestTimer();
   }
 
   /** The idle timer runs only while nothing is pending. */

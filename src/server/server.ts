@@ -14,6 +14,9 @@ import { matchInheritedFds, type InheritedFd } from './socket-activation.js';
 import type { WarmService } from '../warm/types.js';
 import { formatPeer } from './address.js';
 import { formatListenAddress } from '../config/address.js';
+import { LogLimiter, peerHost, rateLimitedLogger } from './log-limiter.js';
+import { DEFAULT_REQUESTS_PER_TURN, TurnScheduler } from './turn-scheduler.js';
+import { defaultMaxConnections, readFdLimit } from './fd-limit.js';
 
 export interface ServerDeps {
   readonly lookup: LookupService;
@@ -21,6 +24,15 @@ export interface ServerDeps {
   readonly log: Logger;
   /** Seconds an idle connection is kept (config `idleTimeoutSec`); 0 disables. */
   readonly idleTimeoutSec: number;
+  /** Seconds within which a request must be complete once its first byte arrived; 0 disables. */
+  readonly requestTimeoutSec?: number;
+  /**
+   * Requests each connection may start per event-loop turn (turn-scheduler.ts); Infinity
+   * turns the fairness scheduler off (benchmarks compare both).
+   */
+  readonly requestsPerTurn?: number;
+  /** The fd soft limit the default `max_connections` derives from (fd-limit.ts); read when absent. */
+  readonly fdLimit?: number;
   /** Adapter lookup; the protocol registry by default (tests pass fakes). */
   readonly adapterFor?: (protocol: ProtocolName) => ProtocolAdapter;
   readonly limits?: ConnectionLimits;
@@ -40,12 +52,16 @@ export interface BoundListener {
   readonly origin: string;
   /** The systemd-passed fd this listener adopted; absent when it bound its own socket. */
   readonly inheritedFd?: number;
+  /** Open connections accepted at most (`max_connections`, configured or derived). */
+  readonly maxConnections: number;
 }
 
 export interface ServerHandle {
   readonly listeners: readonly BoundListener[];
   /** Open client connections. */
   connectionCount(): number;
+  /** Connections closed at once because their listener had `max_connections` open. */
+  rejectedConnections(): number;
   /**
    * Stop accepting, then either let every connection answer what it has received, flush and
    * close (`graceful`), or destroy connections at once. Unix socket files created are removed.
@@ -68,17 +84,44 @@ export async function startServer(listeners: readonly ListenerConfig[], deps: Se
   const connections = new Set<Connection<unknown>>();
   const opened: OpenListener[] = [];
   let closing = false;
+  const budget = deps.requestsPerTurn ?? DEFAULT_REQUESTS_PER_TURN;
+  const scheduler = budget === Infinity ? undefined : new TurnScheduler(budget);
+  const limiter = new LogLimiter();
+  const derivedMax = defaultMaxConnections(deps.fdLimit ?? readFdLimit(), listeners.length);
+  const maxConnections = listeners.map((l) => l.maxConnections ?? derivedMax);
+  const openCount = listeners.map(() => 0);
+  let rejected = 0;
 
-  const accept = (config: ListenerConfig, adapter: ProtocolAdapter, address: string, socket: net.Socket): void => {
+  const accept = (i: number, config: ListenerConfig, adapter: ProtocolAdapter, address: string, socket: net.Socket): void => {
     if (closing) {
       socket.destroy();
       return;
     }
     const peer = formatPeer(socket);
+    const max = maxConnections[i] ?? derivedMax;
+    if ((openCount[i] ?? 0) >= max) {
+      // Closed before reading a byte: the cap is what keeps descriptors for DNS and HTTPS.
+      socket.destroy();
+      rejected += 1;
+      const dropped = limiter.take(`max_connections ${address}`);
+      if (dropped !== false) {
+        log.warn('connection refused: max_connections reached', {
+          code: 'ECLIENT_TOO_MANY',
+          listener: address,
+          peer,
+          maxConnections: max,
+          rejected,
+          ...(dropped > 0 ? { suppressed: dropped } : {}),
+        });
+      }
+      return;
+    }
+    openCount[i] = (openCount[i] ?? 0) + 1;
+    const host = peerHost(peer);
     const connLog = log.child({ listener: address, peer });
     const context: HandlerContext = {
       lookup: deps.lookup,
-      log: deps.log.child({ component: adapter.protocol, listener: address, peer }),
+      log: rateLimitedLogger(deps.log.child({ component: adapter.protocol, listener: address, peer }), limiter, host),
       ...(config.zone !== undefined ? { listenerZone: config.zone } : {}),
       ...(deps.warm !== undefined ? { warm: deps.warm } : {}),
     };
@@ -87,11 +130,18 @@ export async function startServer(listeners: readonly ListenerConfig[], deps: Se
       context,
       log: connLog,
       idleTimeoutMs: deps.idleTimeoutSec * 1000,
+      requestTimeoutMs: (deps.requestTimeoutSec ?? 0) * 1000,
       ...(deps.limits !== undefined ? { limits: deps.limits } : {}),
+      ...(scheduler !== undefined ? { scheduler } : {}),
+      limiter,
+      limiterKey: host,
     });
     connections.add(conn);
     connLog.debug('connection opened');
-    void conn.closed.then(() => connections.delete(conn));
+    void conn.closed.then(() => {
+      connections.delete(conn);
+      openCount[i] = (openCount[i] ?? 1) - 1;
+    });
   };
 
   try {
@@ -101,7 +151,7 @@ export async function startServer(listeners: readonly ListenerConfig[], deps: Se
       // openListener resolves (a unix socket's chmod is still pending): read the address late.
       let bound: OpenListener | undefined;
       const onConnection = (socket: net.Socket): void =>
-        accept(config, adapter, bound?.address ?? formatListenAddress(config.address), socket);
+        accept(i, config, adapter, bound?.address ?? formatListenAddress(config.address), socket);
       const fd = fdFor[i];
       const l = fd === undefined ? await openListener(config, onConnection) : await adoptListener(config, fd, onConnection);
       bound = l;
@@ -121,8 +171,10 @@ export async function startServer(listeners: readonly ListenerConfig[], deps: Se
       origin: l.config.origin,
       // `opened` follows `listeners` one to one: a failure closes them all.
       ...(fdFor[i] !== undefined ? { inheritedFd: fdFor[i] } : {}),
+      maxConnections: maxConnections[i] ?? derivedMax,
     })),
     connectionCount: () => connections.size,
+    rejectedConnections: () => rejected,
     async close(graceful: boolean): Promise<void> {
       closing = true;
       listenersClosed ??= Promise.all(opened.map((l) => l.close())).then(() => undefined);

@@ -119,6 +119,7 @@ function instrument(adapter: ProtocolAdapter, stats: HandleStats): ProtocolAdapt
     oneShot: adapter.oneShot,
     maxRequestBytes: adapter.maxRequestBytes,
     newDecoder: () => adapter.newDecoder(),
+    ...(adapter.abortReply !== undefined ? { abortReply: adapter.abortReply.bind(adapter) } : {}),
     async handle(request: unknown, ctx: HandlerContext): Promise<Uint8Array> {
       stats.started += 1;
       stats.inFlight += 1;

@@ -284,6 +284,7 @@ describe('config: defaults', () => {
       negativeCacheTtlSec: 300,
       negativeCacheSize: 100_000,
       idleTimeoutSec: 60,
+      requestTimeoutSec: 10,
       cache: { type: 'sqlite', filename: 'policy-cache.sqlite', timeoutSec: 5, cacheSize: 10_000 },
       defaultZone: { strictTesting: false, timeoutSec: 10, requireSni: true, tlsrpt: false, dnsErrorAnswer: 'no-policy' },
       zones: {},

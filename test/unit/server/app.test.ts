@@ -60,6 +60,7 @@ describe('startApp', () => {
     assert.equal(listening.length, 1);
     assert.equal(listening[0]?.['listener'], `127.0.0.1:${port}`);
     assert.equal(listening[0]?.['protocol'], 'socketmap');
+    assert.ok(Number(listening[0]?.['maxConnections']) >= 1, 'the connection cap in force is logged');
 
     const reply = await ask(port, ['postfix example.com', 'postfix example.com', 'postfix .parent.example']);
     const secure = 'OK secure match=mx.example.com servername=hostname';

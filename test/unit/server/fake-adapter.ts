@@ -56,6 +56,7 @@ export function fakeAdapter(options: { oneShot?: boolean } = {}): FakeAdapter {
           }
           return steps;
         },
+        partial: () => buffer !== '',
         end(): DecodeStep<FakeRequest>[] {
           return buffer === '' ? [] : [{ kind: 'error', code: 'EFAKE_TRUNCATED', message: 'truncated' }];
         },
