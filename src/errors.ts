@@ -14,6 +14,7 @@ export type BridgeErrorCode =
   | 'ELISTEN_ACTIVATION'
   | 'ECACHE_OPEN'
   | 'ECACHE_BACKEND'
+  | 'EPRIVILEGES'
   | 'EUSAGE'
   | 'EINTERNAL';
 

@@ -52,6 +52,17 @@ export interface ServerHandle {
    * May be called again with `false` to force a graceful close that takes too long.
    */
   close(graceful: boolean): Promise<void>;
+  /**
+   * Open one more listener at run time (configuration reload). Throws like startServer; the
+   * listeners already open are untouched.
+   */
+  addListener(config: ListenerConfig): Promise<BoundListener>;
+  /**
+   * Stop accepting on the listener bound to `address` (as in `listeners`) and remove its socket
+   * file. Connections it accepted are not cut: they are answered until their clients close them
+   * (or they idle out), and the daemon's stop still waits for them. False when no such listener.
+   */
+  removeListener(address: string): Promise<boolean>;
 }
 
 /**
@@ -112,20 +123,48 @@ export async function startServer(listeners: readonly ListenerConfig[], deps: Se
     throw err;
   }
 
+  // Listeners opened or removed at run time (reload); `opened` keeps the start-up ones.
+  const added: OpenListener[] = [];
+  const removed = new Set<OpenListener>();
+  const describeListener = (l: OpenListener, fd: number | undefined): BoundListener => ({
+    protocol: l.config.protocol,
+    address: l.address,
+    port: l.port,
+    origin: l.config.origin,
+    ...(fd !== undefined ? { inheritedFd: fd } : {}),
+  });
+
   let listenersClosed: Promise<void> | undefined;
   return {
-    listeners: opened.map((l, i) => ({
-      protocol: l.config.protocol,
-      address: l.address,
-      port: l.port,
-      origin: l.config.origin,
-      // `opened` follows `listeners` one to one: a failure closes them all.
-      ...(fdFor[i] !== undefined ? { inheritedFd: fdFor[i] } : {}),
-    })),
+    get listeners(): readonly BoundListener[] {
+      return [
+        // `opened` follows `listeners` one to one: a failure closes them all.
+        ...opened.flatMap((l, i) => (removed.has(l) ? [] : [describeListener(l, fdFor[i])])),
+        ...added.filter((l) => !removed.has(l)).map((l) => describeListener(l, undefined)),
+      ];
+    },
+    async addListener(config: ListenerConfig): Promise<BoundListener> {
+      if (closing) throw new Error('server is closing');
+      const adapter = resolveAdapter(config.protocol);
+      let bound: OpenListener | undefined;
+      const l = await openListener(config, (socket) => accept(config, adapter, bound?.address ?? formatListenAddress(config.address), socket));
+      bound = l;
+      added.push(l);
+      return describeListener(l, undefined);
+    },
+    async removeListener(address: string): Promise<boolean> {
+      const l = [...opened, ...added].find((x) => !removed.has(x) && x.address === address);
+      if (l === undefined) return false;
+      removed.add(l);
+      // The listening socket closes at once (net.Server.close); the promise waits for the
+      // connections it accepted, which the daemon's stop awaits through listenersClosed.
+      void l.close();
+      return true;
+    },
     connectionCount: () => connections.size,
     async close(graceful: boolean): Promise<void> {
       closing = true;
-      listenersClosed ??= Promise.all(opened.map((l) => l.close())).then(() => undefined);
+      listenersClosed ??= Promise.all([...opened, ...added].map((l) => l.close())).then(() => undefined);
       const open = [...connections];
       await Promise.all(open.map((c) => (graceful ? c.shutdown() : c.destroy())));
       await listenersClosed;
