@@ -58,7 +58,7 @@ export interface ServerHandle {
    */
   addListener(config: ListenerConfig): Promise<BoundListener>;
   /**
-   * Stop accepting on the listener bound to `address` (as in `listeners`) and remove its socket
+   * Stop accepting on the listener bound to `address` (as in `listeners`, or as configured) and remove its socket
    * file. Connections it accepted are not cut: they are answered until their clients close them
    * (or they idle out), and the daemon's stop still waits for them. False when no such listener.
    */
@@ -153,7 +153,7 @@ export async function startServer(listeners: readonly ListenerConfig[], deps: Se
       return describeListener(l, undefined);
     },
     async removeListener(address: string): Promise<boolean> {
-      const l = [...opened, ...added].find((x) => !removed.has(x) && x.address === address);
+      const l = [...opened, ...added].find((x) => !removed.has(x) && (x.address === address || formatListenAddress(x.config.address) === address));
       if (l === undefined) return false;
       removed.add(l);
       // The listening socket closes at once (net.Server.close); the promise waits for the
