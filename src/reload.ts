@@ -89,8 +89,10 @@ export function planReload(current: BridgeConfig, next: BridgeConfig, ctx: Reloa
       removeListeners.push(address);
       continue;
     }
-    kept.push(l);
-    if (!same(listenerSettings(l), listenerSettings(wanted))) {
+    if (same(listenerSettings(l), listenerSettings(wanted))) {
+      kept.push(wanted);
+    } else {
+      kept.push(l);
       restartNeeded.push({ key: address, reason: `${wanted.origin}: changed settings of a listener that stays open` });
     }
   }
