@@ -58,9 +58,20 @@ export async function serveCommand(argv: readonly string[], io: CliIo, deps: Ser
     return usageError(io, `log format must be one of ${LOG_FORMATS.join(', ')}, not ${JSON.stringify(format)}`, SERVE_USAGE);
   }
 
+  // A SIGHUP during start-up (Type=notify-reload may send one) must not end the process
+  // (Node's default for SIGHUP): it is kept and the reload runs once the daemon answers.
+  let earlyHup = false;
+  const onEarlyHup = (): void => {
+    earlyHup = true;
+  };
+  process.on(RELOAD_SIGNAL, onEarlyHup);
+
   const configPath = stringOption(args.options, 'config');
   const loaded = await loadConfigOrReport(configPath, io);
-  if (loaded === undefined) return EXIT_ERROR;
+  if (loaded === undefined) {
+    process.off(RELOAD_SIGNAL, onEarlyHup);
+    return EXIT_ERROR;
+  }
   const config = loaded.config;
 
   // Lines for the journal get priority prefixes and no timestamp (systemd.exec(5), JOURNAL_STREAM).
@@ -106,6 +117,7 @@ export async function serveCommand(argv: readonly string[], io: CliIo, deps: Ser
     mainLog.error('cannot start', { code: typeof code === 'string' ? code : 'EINTERNAL', reason: (err as Error).message });
     notifier.status(`cannot start: ${(err as Error).message}`);
     notifier.close();
+    process.off(RELOAD_SIGNAL, onEarlyHup);
     return EXIT_NEGATIVE;
   }
   notifier.ready(`answering on ${app.listeners.length} listener(s)`);
@@ -141,6 +153,8 @@ export async function serveCommand(argv: readonly string[], io: CliIo, deps: Ser
     })();
   };
   process.on(RELOAD_SIGNAL, onHup);
+  process.off(RELOAD_SIGNAL, onEarlyHup);
+  if (earlyHup) onHup();
 
   return new Promise<number>((resolve) => {
     let signals = 0;
