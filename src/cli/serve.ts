@@ -131,12 +131,14 @@ export async function serveCommand(argv: readonly string[], io: CliIo, deps: Ser
   const reload = async (): Promise<void> => {
     notifier.reloading('reloading the configuration');
     mainLog.info('reloading', { signal: RELOAD_SIGNAL, config: configPath ?? '(embedded defaults)' });
+    let status: string;
     try {
-      await reloadFrom(configPath, app, mainLog, dropTo);
+      status = await reloadFrom(configPath, app, mainLog, dropTo);
     } catch (err) {
       mainLog.error('reload failed: the running configuration stays in force', { code: 'EINTERNAL', reason: (err as Error).message });
+      status = 'last reload failed';
     }
-    notifier.ready(`answering on ${app.listeners.length} listener(s)`);
+    notifier.ready(`answering on ${app.listeners.length} listener(s); ${status}`);
   };
   const onHup = (): void => {
     if (stopped) return;
@@ -214,10 +216,10 @@ function logConfigWarnings(mainLog: MainLog, warnings: readonly { code: string; 
  * Re-read `configPath` and apply it. An unreadable or invalid file is logged with every
  * problem and changes nothing; what cannot change at run time is logged as needing a restart.
  */
-async function reloadFrom(configPath: string | undefined, app: App, mainLog: MainLog, dropTo: RunAs | undefined): Promise<void> {
+async function reloadFrom(configPath: string | undefined, app: App, mainLog: MainLog, dropTo: RunAs | undefined): Promise<string> {
   if (configPath === undefined) {
     mainLog.info('reloaded', { changes: 'none', reason: 'no configuration file (embedded defaults)' });
-    return;
+    return 'reloaded';
   }
   let next: BridgeConfig;
   try {
@@ -232,7 +234,7 @@ async function reloadFrom(configPath: string | undefined, app: App, mainLog: Mai
         code: 'ERELOAD_RESTART',
         reason: `${configPath} is not readable by ${describeRunAs(dropTo)}`,
       });
-      return;
+      return 'last reload needs a restart (configuration file not readable)';
     }
     mainLog.error('reload refused: the new configuration has problems; the running configuration stays in force', {
       code,
@@ -244,7 +246,7 @@ async function reloadFrom(configPath: string | undefined, app: App, mainLog: Mai
         mainLog.error('configuration problem', { code: p.code, path: p.path, reason: p.message, ...(p.line !== undefined ? { line: p.line } : {}) });
       }
     }
-    return;
+    return 'last reload refused: invalid configuration';
   }
   const outcome = await app.reload(next);
   for (const r of outcome.restartNeeded) {
@@ -258,4 +260,5 @@ async function reloadFrom(configPath: string | undefined, app: App, mainLog: Mai
     restartNeeded: outcome.restartNeeded.length,
     failed: outcome.failed.length,
   });
+  return outcome.restartNeeded.length > 0 || outcome.failed.length > 0 ? 'reloaded; some changes need a restart or failed (see the log)' : 'reloaded';
 }
