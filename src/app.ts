@@ -1,7 +1,10 @@
 /**
  * The composition root: the one place where the concrete parts are chosen and wired.
  * Symmetric lifecycle: open the cache, build the resolver, start listeners, start the refresher;
- * stop in reverse.
+ * stop in reverse. With a privilege drop (`user:`) the listeners are bound first, then the
+ * process drops to the user, then the cache opens (lookups accepted meanwhile wait for it).
+ * A reload (SIGHUP, src/reload.ts) swaps the lookup service, warm-up queue and refresher and
+ * adds or removes listeners, behind the same ports the server holds.
  */
 import type { Logger } from 'winston';
 import { readFileSync } from 'node:fs';
@@ -139,9 +142,8 @@ export async function startApp(config: BridgeConfig, options: AppOptions): Promi
       log.info('privileges dropped', { component: 'main', user: describeRunAs(options.dropTo), uid: options.dropTo.uid, gid: options.dropTo.gid });
     }
     cache ??= await openCache(config.cache, log);
-    const openedCache = cache;
     resolver = new Resolver({
-      cache: openedCache,
+      cache,
       dns,
       fetcher,
       clock,
