@@ -66,3 +66,36 @@ describe('privilege drop', () => {
     assert.ok(!alone.ok && alone.problems.some((p) => p.path === 'group'));
   });
 });
+
+describe('prepareStateDirectory', () => {
+  it('creates the directory for the user, hands over existing cache files, refuses symlinks', async (t) => {
+    if (process.getuid?.() !== 0) {
+      t.skip('chown needs root');
+      return;
+    }
+    const { mkdtemp, mkdir, rm, stat, symlink, writeFile } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { prepareStateDirectory } = await import('../../../src/privileges.js');
+    const base = await mkdtemp(join(tmpdir(), 'msb-priv-'));
+    try {
+      const target = { name: undefined, uid: 4242, gid: 4343 };
+      const dir = join(base, 'state');
+      await prepareStateDirectory(join(dir, 'policy-cache.sqlite'), target);
+      const st = await stat(dir);
+      assert.equal(st.uid, 4242);
+      assert.equal(st.gid, 4343);
+      assert.equal(st.mode & 0o777, 0o750);
+      await writeFile(join(dir, 'policy-cache.sqlite-wal'), '');
+      await prepareStateDirectory(join(dir, 'policy-cache.sqlite'), target);
+      assert.equal((await stat(join(dir, 'policy-cache.sqlite-wal'))).uid, 4242, 'an existing cache file is handed over');
+
+      await mkdir(join(base, 'elsewhere'));
+      await symlink(join(base, 'elsewhere'), join(base, 'link'));
+      await assert.rejects(prepareStateDirectory(join(base, 'link', 'policy-cache.sqlite'), target), { code: 'EPRIVILEGES' });
+      assert.equal((await stat(join(base, 'elsewhere'))).uid, 0, 'the symlink target was not touched');
+    } finally {
+      await rm(base, { recursive: true, force: true });
+    }
+  });
+});
