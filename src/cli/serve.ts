@@ -65,11 +65,19 @@ export async function serveCommand(argv: readonly string[], io: CliIo, deps: Ser
     earlyHup = true;
   };
   process.on(RELOAD_SIGNAL, onEarlyHup);
+  // Likewise a stop signal while starting (the "listening" lines are already out): stop once started.
+  let earlyStop: (typeof STOP_SIGNALS)[number] | undefined;
+  const earlyStopHandlers = { SIGTERM: () => (earlyStop ??= 'SIGTERM'), SIGINT: () => (earlyStop ??= 'SIGINT') };
+  for (const sig of STOP_SIGNALS) process.on(sig, earlyStopHandlers[sig]);
+  const dropEarlyHandlers = (): void => {
+    process.off(RELOAD_SIGNAL, onEarlyHup);
+    for (const sig of STOP_SIGNALS) process.off(sig, earlyStopHandlers[sig]);
+  };
 
   const configPath = stringOption(args.options, 'config');
   const loaded = await loadConfigOrReport(configPath, io);
   if (loaded === undefined) {
-    process.off(RELOAD_SIGNAL, onEarlyHup);
+    dropEarlyHandlers();
     return EXIT_ERROR;
   }
   const config = loaded.config;
@@ -117,7 +125,7 @@ export async function serveCommand(argv: readonly string[], io: CliIo, deps: Ser
     mainLog.error('cannot start', { code: typeof code === 'string' ? code : 'EINTERNAL', reason: (err as Error).message });
     notifier.status(`cannot start: ${(err as Error).message}`);
     notifier.close();
-    process.off(RELOAD_SIGNAL, onEarlyHup);
+    dropEarlyHandlers();
     return EXIT_NEGATIVE;
   }
   notifier.ready(`answering on ${app.listeners.length} listener(s)`);
@@ -156,7 +164,7 @@ export async function serveCommand(argv: readonly string[], io: CliIo, deps: Ser
   };
   process.on(RELOAD_SIGNAL, onHup);
   process.off(RELOAD_SIGNAL, onEarlyHup);
-  if (earlyHup) onHup();
+  if (earlyHup && earlyStop === undefined) onHup();
 
   return new Promise<number>((resolve) => {
     let signals = 0;
@@ -201,6 +209,8 @@ export async function serveCommand(argv: readonly string[], io: CliIo, deps: Ser
       SIGINT: () => onSignal('SIGINT'),
     };
     for (const s of STOP_SIGNALS) process.on(s, handlers[s]);
+    for (const s of STOP_SIGNALS) process.off(s, earlyStopHandlers[s]);
+    if (earlyStop !== undefined) onSignal(earlyStop);
   });
 }
 
