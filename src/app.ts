@@ -1,16 +1,20 @@
 /**
  * The composition root: the one place where the concrete parts are chosen and wired.
  * Symmetric lifecycle: open the cache, build the resolver, start listeners, start the refresher;
- * stop in reverse.
+ * stop in reverse. With a privilege drop (`user:`) the listeners are bound first, then the
+ * process drops to the user, then the cache opens (lookups accepted meanwhile wait for it).
+ * A reload (SIGHUP, src/reload.ts) swaps the lookup service, warm-up queue and refresher and
+ * adds or removes listeners, behind the same ports the server holds.
  */
 import type { Logger } from 'winston';
-import type { BridgeConfig, ProtocolName } from './config/types.js';
+import { readFileSync } from 'node:fs';
+import type { BridgeConfig, ListenerConfig, LoggingConfig, ProtocolName, ZoneConfig } from './config/types.js';
 import type { PolicyCache } from './cache/types.js';
 import type { Clock } from './clock.js';
 import { systemClock } from './clock.js';
 import type { DnsPort, PolicyFetcher } from './resolver/types.js';
 import type { ProtocolAdapter } from './protocol/types.js';
-import { openCache } from './cache/registry.js';
+import { cacheFileLocation, openCache } from './cache/registry.js';
 import { createSystemDns } from './resolver/dns.js';
 import { createHttpsFetcher } from './resolver/https-fetcher.js';
 import { Resolver } from './resolver/resolver.js';
@@ -21,6 +25,11 @@ import { WarmQueue } from './warm/queue.js';
 import { Refresher } from './refresh/refresher.js';
 import { defaultPolicyDelegation } from './config/validate-policy-delegation.js';
 import { BridgeError } from './errors.js';
+import type { LookupService } from './lookup.js';
+import type { WarmService } from './warm/types.js';
+import { formatListenAddress } from './config/address.js';
+import { describeRunAs, dropPrivileges, prepareStateDirectory, type RunAs } from './privileges.js';
+import { describeChanges, planReload, type ReloadContext, type RestartNeeded } from './reload.js';
 
 /** Seams of the composition root; production passes only `log`. Tests replace the network. */
 export interface AppOptions {
@@ -38,6 +47,23 @@ export interface AppOptions {
   readonly inheritedFds?: readonly InheritedFd[];
   /** Fairness budget per connection and event-loop turn (ServerDeps.requestsPerTurn); for benchmarks. */
   readonly requestsPerTurn?: number;
+  /**
+   * Drop to this user once every listener is bound (src/privileges.ts, `user:`): the state
+   * directory is handed to it first, and the cache is opened only after the drop. Connections
+   * accepted meanwhile wait for the cache.
+   */
+  readonly dropTo?: RunAs;
+  /** Applies a reloaded `logging:` section (the CLI keeps its overrides); absent: level only. */
+  readonly applyLogging?: (logging: LoggingConfig) => void;
+}
+
+/** What a reload did. */
+export interface ReloadOutcome {
+  /** What was applied (`zones`, `listeners+1`, ...); empty when nothing changed. */
+  readonly applied: readonly string[];
+  readonly restartNeeded: readonly RestartNeeded[];
+  /** Listeners that could not be opened or closed, with the reason; the rest was applied. */
+  readonly failed: readonly RestartNeeded[];
 }
 
 /** A running daemon. */
@@ -45,7 +71,16 @@ export interface App {
   readonly listeners: readonly BoundListener[];
   readonly server: ServerHandle;
   /** The proactive refresher, when `proactive_policy_fetching.enabled`. */
-  readonly refresher?: Refresher;
+  readonly refresher?: Refresher | undefined;
+  /** The configuration in force (changes with a reload). */
+  readonly config: BridgeConfig;
+  /** Who the daemon runs as after start (the privilege drop, if any). */
+  readonly runAs?: RunAs;
+  /**
+   * Apply `next` (a loaded, valid configuration) to the running daemon: see src/reload.ts for
+   * what can change. Never drops a connection or a cached policy. Reloads are serialized.
+   */
+  reload(next: BridgeConfig): Promise<ReloadOutcome>;
   /**
    * Stop the refresher and listeners (gracefully by default: in-flight requests are answered), then close the
    * cache. Calling it again with `graceful: false` forces a graceful stop that hangs.
@@ -56,58 +91,89 @@ export interface App {
 /** Start everything `config` describes. On failure, whatever was started is stopped again. */
 export async function startApp(config: BridgeConfig, options: AppOptions): Promise<App> {
   const log = options.log;
+  const clock = options.clock ?? systemClock;
   const ownCache = options.cache === undefined;
-  const cache = options.cache ?? (await openCache(config.cache, log));
-  let server: ServerHandle;
+  // What a reload may change is read through `live` at use time.
+  const live = { config };
+  // Without a drop the cache opens first, as it always did; with one, after the drop.
+  let cache: PolicyCache | undefined = options.cache ?? (options.dropTo === undefined ? await openCache(config.cache, log) : undefined);
+  let server: ServerHandle | undefined;
   let warm: WarmQueue | undefined;
-  let resolver: Resolver;
+  let resolver: Resolver | undefined;
+  // Lookups accepted before the resolver exists (bound, not yet dropped and opened) wait here.
+  let resolverReady!: (r: Resolver) => void;
+  const resolverPromise = new Promise<Resolver>((resolve) => (resolverReady = resolve));
+  const resolverPort = { resolve: async (domain: string, zone: ZoneConfig) => (resolver ?? (await resolverPromise)).resolve(domain, zone) };
+  let lookupNow: LookupService = createLookupService(resolverPort, config, log);
+  const lookup: LookupService = { lookup: (domain, zoneName) => lookupNow.lookup(domain, zoneName), zone: (zoneName) => lookupNow.zone(zoneName) };
+  const warmPort: WarmService = { enqueue: (domain, zoneName) => warm?.enqueue(domain, zoneName) ?? 'stopped' };
+  const newWarmQueue = (c: BridgeConfig): WarmQueue | undefined => {
+    // Only policy delegation feeds the warm-up; without such a listener nothing is started.
+    if (!c.listeners.some((l) => l.protocol === 'policy')) return undefined;
+    const pd = c.policyDelegation ?? defaultPolicyDelegation();
+    return new WarmQueue(
+      { lookup, clock, log },
+      {
+        queueSize: pd.queueSize,
+        concurrency: pd.concurrency,
+        skipDomains: pd.skipDomains,
+        policyRememberSec: c.cacheGraceSec,
+        noPolicyRememberSec: c.negativeCacheTtlSec,
+      },
+    );
+  };
   try {
     const dns = options.dns ?? createSystemDns();
     const fetcher = options.fetcher ?? createHttpsFetcher(dns);
-    resolver = new Resolver({
-      cache,
-      dns,
-      fetcher,
-      clock: options.clock ?? systemClock,
-      log,
-      cacheGraceSec: config.cacheGraceSec,
-      negativeCacheTtlSec: config.negativeCacheTtlSec,
-      negativeCacheSize: config.negativeCacheSize,
-    });
-    const lookup = createLookupService(resolver, config, log);
-    // Only policy delegation feeds the warm-up; without such a listener nothing is started.
-    if (config.listeners.some((l) => l.protocol === 'policy')) {
-      const pd = config.policyDelegation ?? defaultPolicyDelegation();
-      warm = new WarmQueue(
-        { lookup, clock: options.clock ?? systemClock, log },
-        {
-          queueSize: pd.queueSize,
-          concurrency: pd.concurrency,
-          skipDomains: pd.skipDomains,
-          policyRememberSec: config.cacheGraceSec,
-          noPolicyRememberSec: config.negativeCacheTtlSec,
-        },
-      );
-    }
     const inheritedFds = options.inheritedFds ?? inheritedFromEnvironment();
     server = await startServer(config.listeners, {
       lookup,
       log,
       idleTimeoutSec: config.idleTimeoutSec,
       requestTimeoutSec: config.requestTimeoutSec,
-      ...(warm !== undefined ? { warm } : {}),
+      // Always a port, so that a policy listener added by a reload finds its warm-up.
+      warm: warmPort,
       ...(inheritedFds.length > 0 ? { inheritedFds } : {}),
       ...(options.adapterFor !== undefined ? { adapterFor: options.adapterFor } : {}),
       ...(options.requestsPerTurn !== undefined ? { requestsPerTurn: options.requestsPerTurn } : {}),
     });
+    if (options.dropTo !== undefined) {
+      if (config.cache.type === 'sqlite') {
+        const where = cacheFileLocation(config.cache);
+        if (where.ok) await prepareStateDirectory(where.path, options.dropTo);
+      }
+      dropPrivileges(options.dropTo);
+      log.info('privileges dropped', { component: 'main', user: describeRunAs(options.dropTo), uid: options.dropTo.uid, gid: options.dropTo.gid });
+    }
+    cache ??= await openCache(config.cache, log);
+    resolver = new Resolver({
+      cache,
+      dns,
+      fetcher,
+      clock,
+      log,
+      get cacheGraceSec() {
+        return live.config.cacheGraceSec;
+      },
+      get negativeCacheTtlSec() {
+        return live.config.negativeCacheTtlSec;
+      },
+      negativeCacheSize: config.negativeCacheSize,
+    });
+    resolverReady(resolver);
+    warm = newWarmQueue(config);
   } catch (err) {
     await warm?.stop();
-    if (ownCache) await cache.close().catch(() => undefined);
+    await server?.close(false);
+    if (ownCache) await cache?.close().catch(() => undefined);
     throw err;
   }
+  const openedServer = server;
+  const openedCache = cache;
+  const theResolver = resolver;
 
   const serverLog = log.child({ component: 'server' });
-  for (const l of server.listeners) {
+  for (const l of openedServer.listeners) {
     serverLog.info('listening', {
       listener: l.address,
       protocol: l.protocol,
@@ -118,42 +184,122 @@ export async function startApp(config: BridgeConfig, options: AppOptions): Promi
   }
 
   // Started last, once the daemon answers: a run is background work, never a start-up step.
-  const proactive = config.proactiveFetching;
-  const refresher =
-    proactive?.enabled === true
+  const newRefresher = (c: BridgeConfig): Refresher | undefined => {
+    const proactive = c.proactiveFetching;
+    return proactive?.enabled === true
       ? new Refresher(
-          { cache, target: resolver, clock: options.clock ?? systemClock, log },
+          { cache: openedCache, target: theResolver, clock, log },
           {
             intervalSec: proactive.intervalSec,
             concurrencyLimit: proactive.concurrencyLimit,
             graceRatio: proactive.graceRatio,
             jitter: proactive.jitter,
-            zone: config.defaultZone,
+            zone: c.defaultZone,
           },
         )
       : undefined;
+  };
+  let refresher = newRefresher(config);
   refresher?.start();
+
+  const reloadOnce = async (next: BridgeConfig): Promise<ReloadOutcome> => {
+    const plan = planReload(live.config, next, reloadContext(options.dropTo));
+    const failed: RestartNeeded[] = [];
+    const applied = describeChanges(plan);
+    // New listeners first: if one fails the others still open, and nothing old is closed for it.
+    const opened: ListenerConfig[] = [];
+    for (const l of plan.addListeners) {
+      try {
+        const b = await openedServer.addListener(l);
+        opened.push(l);
+        serverLog.info('listening', { listener: b.address, protocol: b.protocol, origin: b.origin, reason: 'reload' });
+      } catch (err) {
+        const code = (err as { code?: unknown }).code;
+        failed.push({ key: formatListenAddress(l.address), reason: `${typeof code === 'string' ? `${code} ` : ''}${(err as Error).message}` });
+      }
+    }
+    for (const address of plan.removeListeners) {
+      if (await openedServer.removeListener(address)) serverLog.info('listener closed', { listener: address, reason: 'reload' });
+    }
+    const effective: BridgeConfig = { ...plan.effective, listeners: plan.effective.listeners.filter((l) => !plan.addListeners.includes(l) || opened.includes(l)) };
+    const before = live.config;
+    live.config = effective;
+    if (plan.logging) (options.applyLogging ?? ((c: LoggingConfig) => (log.level = c.level)))(effective.logging);
+    if (plan.zones) lookupNow = createLookupService(resolverPort, effective, log);
+    const policyListenersChanged = before.listeners.some((l) => l.protocol === 'policy') !== effective.listeners.some((l) => l.protocol === 'policy');
+    if (plan.warmer || policyListenersChanged || plan.cacheGrace || plan.negativeCacheTtl) {
+      const old = warm;
+      warm = newWarmQueue(effective);
+      // Warm-ups under way finish; those only queued are dropped (the lookup itself still works).
+      void old?.stop();
+    }
+    if (plan.refresher || (plan.zones && refresher !== undefined)) {
+      const old = refresher;
+      refresher = undefined;
+      await old?.stop();
+      refresher = newRefresher(effective);
+      refresher?.start();
+    }
+    return { applied, restartNeeded: plan.restartNeeded, failed };
+  };
+  let reloading: Promise<unknown> = Promise.resolve();
 
   let stopping: Promise<void> | undefined;
   return {
-    listeners: server.listeners,
-    server,
-    ...(refresher !== undefined ? { refresher } : {}),
+    get listeners(): readonly BoundListener[] {
+      return openedServer.listeners;
+    },
+    server: openedServer,
+    get refresher(): Refresher | undefined {
+      return refresher;
+    },
+    get config(): BridgeConfig {
+      return live.config;
+    },
+    ...(options.dropTo !== undefined ? { runAs: options.dropTo } : {}),
+    reload(next: BridgeConfig): Promise<ReloadOutcome> {
+      const run = reloading.then(() => reloadOnce(next));
+      reloading = run.catch(() => undefined);
+      return run;
+    },
     stop(graceful = true): Promise<void> {
-      if (!graceful && stopping !== undefined) void server.close(false);
+      if (!graceful && stopping !== undefined) void openedServer.close(false);
       stopping ??= (async () => {
+        await reloading;
         // Stopped first: no refresh starts from here on. The ones under way (bounded by the
         // zone timeout) finish while the listeners close, before the cache does.
         const refresherStopped = refresher?.stop();
-        await server.close(graceful);
+        await openedServer.close(graceful);
         await refresherStopped;
         // Running warm-ups still write to the cache: let them finish before it closes.
         await warm?.stop();
-        if (ownCache) await cache.close();
+        if (ownCache) await openedCache.close();
       })();
       return stopping;
     },
   };
+}
+
+/** The reload context: after a drop, what needs root is left for a restart. */
+function reloadContext(dropTo: RunAs | undefined): ReloadContext {
+  const uid = process.geteuid?.() ?? 0;
+  return {
+    unprivileged: uid !== 0,
+    uid,
+    gid: process.getegid?.() ?? 0,
+    ...(dropTo?.name !== undefined ? { userName: dropTo.name } : {}),
+    unprivilegedPortStart: unprivilegedPortStart(),
+  };
+}
+
+/** net.ipv4.ip_unprivileged_port_start (1024 unless lowered). */
+function unprivilegedPortStart(): number {
+  try {
+    const n = Number(readFileSync('/proc/sys/net/ipv4/ip_unprivileged_port_start', 'utf8').trim());
+    return Number.isInteger(n) && n >= 0 ? n : 1024;
+  } catch {
+    return 1024;
+  }
 }
 
 /** The sockets systemd passed to this process, if any; the variables are consumed. */

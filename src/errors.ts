@@ -15,6 +15,7 @@ export type BridgeErrorCode =
   | 'ELISTEN_UNSAFE_DIRECTORY'
   | 'ECACHE_OPEN'
   | 'ECACHE_BACKEND'
+  | 'EPRIVILEGES'
   | 'EUSAGE'
   | 'EINTERNAL';
 

@@ -50,6 +50,9 @@ export async function checkConfigCommand(argv: readonly string[], io: CliIo): Pr
     return EXIT_ERROR;
   }
   for (const w of result.warnings) io.err(`${formatProblem(path, w)} (warning)\n`);
+  if (result.config.user === undefined && process.geteuid?.() === 0) io.err(`${path}: ${ROOT_WARNING} (warning)\n`);
+  // With `user:`, serve prepares the state directory as root before the drop: the checks run
+  // as the account that starts it, which is this one.
   if (!(await startupChecks(result.config, path, io))) return EXIT_ERROR;
   io.out(`OK: ${path}\n${summarize(result.config)}`);
   return EXIT_OK;
@@ -69,7 +72,7 @@ function errorText(cause: unknown): string {
 }
 
 /** Human summary of a valid config: listeners, cache, zones, logging. */
-export function summarize(config: BridgeConfig): string {
+export function summarize(config: BridgeConfig, euid: number | undefined = process.geteuid?.()): string {
   const lines: string[] = [];
   lines.push(`listeners (${config.listeners.length}):`);
   for (const l of config.listeners) lines.push(`  ${describeListener(l)}`);
@@ -126,8 +129,20 @@ export function summarize(config: BridgeConfig): string {
         `skip ${warm.skipDomains.length > 0 ? warm.skipDomains.join(', ') : '(none)'}`,
     );
   }
+  lines.push(`runs as: ${describeRunAsConfig(config, euid)}`);
   lines.push(`logging: ${config.logging.level}, ${config.logging.format}`);
   return `${lines.join('\n')}\n`;
+}
+
+/** What `serve` logs (warn) when started as root without `user:`. */
+export const ROOT_WARNING = 'started as root, "user:" is not set: serve would keep running as root (set "user:", or User=/DynamicUser= in the systemd unit) [EPRIVILEGES_ROOT]';
+
+/** Who `serve` would run as, for the summary. */
+function describeRunAsConfig(config: BridgeConfig, euid: number | undefined): string {
+  if (config.user !== undefined) {
+    return `user ${config.user}${config.group !== undefined ? `, group ${config.group}` : ''} (when started as root: privileges dropped once the listeners are bound)`;
+  }
+  return euid === 0 ? `root (warning: ${ROOT_WARNING})` : `the invoking user (uid ${euid ?? '?'})`;
 }
 
 function describeListener(l: ListenerConfig): string {

@@ -1,7 +1,7 @@
 /** Help texts. */
 import { PROGRAM } from './io.js';
 
-export const SERVE_USAGE = `Usage: ${PROGRAM} serve [-c FILE] [-v LEVEL]`;
+export const SERVE_USAGE = `Usage: ${PROGRAM} serve [-c FILE] [-v LEVEL] [--log-format text|json]`;
 export const QUERY_USAGE = `Usage: ${PROGRAM} query DOMAIN [-c FILE] [--zone NAME] [--json]`;
 export const CHECK_CONFIG_USAGE = `Usage: ${PROGRAM} check-config [-c FILE]`;
 export const CACHE_USAGE = `Usage: ${PROGRAM} cache list|show DOMAIN|evict DOMAIN [-c FILE] [--json]`;

@@ -157,6 +157,10 @@ export interface BridgeConfig {
   readonly policyDelegation?: PolicyDelegationConfig;
   /** Always set by the loader; optional (and then off) so that configs built in code may leave it out. */
   readonly proactiveFetching?: ProactiveFetchingConfig;
+  /** Top-level `user:`: started as root, drop to this user (name or uid) once listeners are bound. */
+  readonly user?: string;
+  /** Top-level `group:`: the group (name or gid) to drop to; the user's primary group by default. */
+  readonly group?: string;
 }
 
 /**

@@ -27,7 +27,7 @@ import {
   PROACTIVE_JITTER_MAX,
   SHUTDOWN_TIMEOUT_MAX_SEC,
 } from './limits.js';
-import { asMap, describe, readBool, readEnum, readMap, readNumber, report, warn, type Field, type ReadContext } from './node-reader.js';
+import { asMap, describe, readBool, readEnum, readMap, readNumber, readString, report, warn, type Field, type ReadContext } from './node-reader.js';
 import type { BridgeConfig, CacheConfig, LoggingConfig, ProactiveFetchingConfig } from './types.js';
 import { readSqliteCache, readStateDirectory } from './validate-cache-sqlite.js';
 import { readPostgresCache } from './validate-cache-postgres.js';
@@ -61,6 +61,8 @@ export const TOP_LEVEL_KEYS = [
   'logging',
   'policy_delegation',
   'state_directory',
+  'user',
+  'group',
 ] as const;
 
 const CACHE_KEYS = ['type', 'options'] as const;
@@ -121,7 +123,30 @@ export function validateRoot(ctx: ReadContext, root: Node | null): BridgeConfig 
     logging: readLogging(ctx, top.get('logging')),
     policyDelegation: readPolicyDelegation(ctx, top.get('policy_delegation')),
     proactiveFetching: readProactive(ctx, top.get('proactive_policy_fetching')),
+    ...readRunAs(ctx, top.get('user'), top.get('group')),
   };
+}
+
+/** `user:` and `group:` (names or numeric ids; resolved when the daemon starts, see src/privileges.ts). */
+function readRunAs(ctx: ReadContext, user: Field | undefined, group: Field | undefined): { user?: string; group?: string } {
+  const one = (field: Field | undefined): string | undefined => {
+    if (field === undefined) return undefined;
+    const n = field.node as { value?: unknown } | null;
+    if (typeof n?.value === 'number' && Number.isInteger(n.value) && n.value >= 0 && n.value < 2 ** 32 - 1) return String(n.value);
+    const s = readString(ctx, field);
+    if (s === undefined) return undefined;
+    if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}\$?$/.test(s)) {
+      report(ctx, 'ECONFIG_BAD_VALUE', field.path, field.node, `must be a user or group name or a numeric id, found ${JSON.stringify(s)}`);
+      return undefined;
+    }
+    return s;
+  };
+  const u = one(user);
+  const g = one(group);
+  if (g !== undefined && u === undefined && user === undefined) {
+    report(ctx, 'ECONFIG_BAD_VALUE', group?.path ?? 'group', group?.node, 'needs "user:" too (the group alone is never dropped to)');
+  }
+  return { ...(u !== undefined ? { user: u } : {}), ...(g !== undefined ? { group: g } : {}) };
 }
 
 /** The background refresher (src/refresh/refresher.ts); keys the block leaves out take the defaults. */

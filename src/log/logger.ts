@@ -6,6 +6,7 @@
 import winston from 'winston';
 import type { Writable } from 'node:stream';
 import type { LoggingConfig } from '../config/types.js';
+import { priorityPrefix, stderrIsJournal } from './journal.js';
 
 /** Levels the configuration and `-v` accept, most severe first (winston's npm levels). */
 export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
@@ -34,6 +35,22 @@ export interface LoggerOptions {
   readonly level?: LogLevel;
   /** Where lines go; stderr by default (tests pass a stream to capture them). */
   readonly stream?: Writable;
+  /** Overrides `cfg.format` (the CLI's `--log-format`). */
+  readonly format?: LogFormat;
+  /**
+   * Lines go to the systemd journal: text lines get a `<N>` priority prefix and no timestamp
+   * (journald stamps them). Detected from `$JOURNAL_STREAM` when absent and `stream` is stderr.
+   */
+  readonly journal?: boolean;
+}
+
+/** Line formats the configuration and `--log-format` accept. */
+export const LOG_FORMATS = ['text', 'json'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
+/** True when `value` names a line format. */
+export function isLogFormat(value: string): value is LogFormat {
+  return (LOG_FORMATS as readonly string[]).includes(value);
 }
 
 /** True when `value` names a level this program accepts. */
@@ -43,19 +60,41 @@ export function isLogLevel(value: string): value is LogLevel {
 
 /** Create the root logger. */
 export function createLogger(cfg: LoggingConfig, options: LoggerOptions = {}): winston.Logger {
-  const line =
-    cfg.format === 'json'
-      ? winston.format.printf((info) => formatJsonLine(info, new Date()))
-      : winston.format.printf((info) => formatTextLine(info, new Date()));
+  const journal = options.journal ?? (options.stream === undefined && stderrIsJournal());
   return skipDisabledLevels(
     winston.createLogger({
       level: options.level ?? cfg.level,
       levels: winston.config.npm.levels,
-      format: line,
+      format: lineFormat(options.format ?? cfg.format, journal),
       transports: [new winston.transports.Stream({ stream: options.stream ?? process.stderr })],
       exitOnError: false,
     }),
   );
+}
+
+/** The winston format printing one line as `format` says (journal: see {@link formatJournalLine}). */
+export function lineFormat(format: LogFormat, journal: boolean): winston.Logform.Format {
+  switch (format) {
+    case 'json':
+      return winston.format.printf((info) => formatJsonLine(info, new Date()));
+    case 'text':
+      return journal
+        ? winston.format.printf((info) => formatJournalLine(info))
+        : winston.format.printf((info) => formatTextLine(info, new Date()));
+    default: {
+      const _never: never = format;
+      return _never;
+    }
+  }
+}
+
+/**
+ * Apply a reloaded `logging:` section to a running logger (and its children, which read the
+ * parent's level and format): the CLI's `-v` and `--log-format`, when given, still win.
+ */
+export function reconfigureLogger(log: winston.Logger, cfg: LoggingConfig, options: Pick<LoggerOptions, 'level' | 'format'> & { readonly journal: boolean }): void {
+  log.level = options.level ?? cfg.level;
+  log.format = lineFormat(options.format ?? cfg.format, options.journal);
 }
 
 /**
@@ -97,13 +136,22 @@ export function orderedFields(info: Record<string, unknown>): Array<[string, unk
  * Values with spaces, quotes, `=` or control characters are JSON-quoted so a line stays one line
  * and splits unambiguously; arrays are joined with commas, objects shown as JSON.
  */
-export function formatTextLine(info: Record<string, unknown>, time: Date): string {
+export function formatTextLine(info: Record<string, unknown>, time: Date | undefined): string {
   const component = typeof info['component'] === 'string' ? info['component'] : 'main';
-  let line = `${time.toISOString()} ${String(info['level'])} ${component}: ${oneLine(String(info['message'] ?? ''))}`;
+  let line = `${time === undefined ? '' : `${time.toISOString()} `}${String(info['level'])} ${component}: ${oneLine(String(info['message'] ?? ''))}`;
   for (const [key, value] of orderedFields(info)) {
     line += ` ${key}=${textValue(value)}`;
   }
   return line;
+}
+
+/**
+ * A text line for the journal: `<6>info resolver: fetched policy domain=...`. The `<N>` syslog
+ * priority (sd-daemon(3): 3 err, 4 warning, 6 info, 7 debug) sets the journal's PRIORITY=; no
+ * own timestamp, journald records one.
+ */
+export function formatJournalLine(info: Record<string, unknown>): string {
+  return priorityPrefix(info['level']) + formatTextLine(info, undefined);
 }
 
 /** One JSON object per line: time, level, component, msg, then the fields in stable order. */

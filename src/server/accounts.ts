@@ -24,3 +24,25 @@ export function resolveAccountId(database: 'passwd' | 'group', nameOrId: string)
     });
   });
 }
+
+/** One passwd entry: what a privilege drop needs. */
+export interface PasswdEntry {
+  readonly name: string;
+  readonly uid: number;
+  readonly gid: number;
+}
+
+/** The passwd entry of a user name or numeric uid (getent passwd), or undefined when there is none. */
+export function lookupPasswd(nameOrId: string): Promise<PasswdEntry | undefined> {
+  return new Promise((resolve) => {
+    execFile('getent', ['passwd', nameOrId], { timeout: GETENT_TIMEOUT_MS }, (err, stdout) => {
+      const fields = String(stdout).split('\n')[0]?.split(':') ?? [];
+      const [name, , uid, gid] = fields;
+      if (err !== null || name === undefined || uid === undefined || gid === undefined || !/^[0-9]+$/.test(uid) || !/^[0-9]+$/.test(gid)) {
+        resolve(undefined);
+        return;
+      }
+      resolve({ name, uid: Number(uid), gid: Number(gid) });
+    });
+  });
+}

@@ -68,6 +68,17 @@ export interface ServerHandle {
    * May be called again with `false` to force a graceful close that takes too long.
    */
   close(graceful: boolean): Promise<void>;
+  /**
+   * Open one more listener at run time (configuration reload). Throws like startServer; the
+   * listeners already open are untouched.
+   */
+  addListener(config: ListenerConfig): Promise<BoundListener>;
+  /**
+   * Stop accepting on the listener bound to `address` (as in `listeners`, or as configured) and remove its socket
+   * file. Connections it accepted are not cut: they are answered until their clients close them
+   * (or they idle out), and the daemon's stop still waits for them. False when no such listener.
+   */
+  removeListener(address: string): Promise<boolean>;
 }
 
 /**
@@ -88,18 +99,23 @@ export async function startServer(listeners: readonly ListenerConfig[], deps: Se
   const scheduler = budget === Infinity ? undefined : new TurnScheduler(budget);
   const limiter = new LogLimiter();
   const derivedMax = defaultMaxConnections(deps.fdLimit ?? readFdLimit(), listeners.length);
-  const maxConnections = listeners.map((l) => l.maxConnections ?? derivedMax);
-  const openCount = listeners.map(() => 0);
+  /** Per listener: its connection cap and how many of its connections are open. */
+  interface Quota {
+    readonly max: number;
+    open: number;
+  }
+  const quotaFor = (config: ListenerConfig): Quota => ({ max: config.maxConnections ?? derivedMax, open: 0 });
+  const quotas = listeners.map(quotaFor);
   let rejected = 0;
 
-  const accept = (i: number, config: ListenerConfig, adapter: ProtocolAdapter, address: string, socket: net.Socket): void => {
+  const accept = (quota: Quota, config: ListenerConfig, adapter: ProtocolAdapter, address: string, socket: net.Socket): void => {
     if (closing) {
       socket.destroy();
       return;
     }
     const peer = formatPeer(socket);
-    const max = maxConnections[i] ?? derivedMax;
-    if ((openCount[i] ?? 0) >= max) {
+    const max = quota.max;
+    if (quota.open >= max) {
       // Closed before reading a byte: the cap is what keeps descriptors for DNS and HTTPS.
       socket.destroy();
       rejected += 1;
@@ -116,7 +132,7 @@ export async function startServer(listeners: readonly ListenerConfig[], deps: Se
       }
       return;
     }
-    openCount[i] = (openCount[i] ?? 0) + 1;
+    quota.open += 1;
     const host = peerHost(peer);
     const connLog = log.child({ listener: address, peer });
     const context: HandlerContext = {
@@ -140,7 +156,7 @@ export async function startServer(listeners: readonly ListenerConfig[], deps: Se
     connLog.debug('connection opened');
     void conn.closed.then(() => {
       connections.delete(conn);
-      openCount[i] = (openCount[i] ?? 1) - 1;
+      quota.open -= 1;
     });
   };
 
@@ -151,7 +167,7 @@ export async function startServer(listeners: readonly ListenerConfig[], deps: Se
       // openListener resolves (a unix socket's chmod is still pending): read the address late.
       let bound: OpenListener | undefined;
       const onConnection = (socket: net.Socket): void =>
-        accept(i, config, adapter, bound?.address ?? formatListenAddress(config.address), socket);
+        accept(quotas[i] as Quota, config, adapter, bound?.address ?? formatListenAddress(config.address), socket);
       const fd = fdFor[i];
       const l = fd === undefined ? await openListener(config, onConnection) : await adoptListener(config, fd, onConnection);
       bound = l;
@@ -162,22 +178,53 @@ export async function startServer(listeners: readonly ListenerConfig[], deps: Se
     throw err;
   }
 
+  // Listeners opened or removed at run time (reload); `opened` keeps the start-up ones.
+  const added: { readonly listener: OpenListener; readonly quota: Quota }[] = [];
+  const removed = new Set<OpenListener>();
+  const describeListener = (l: OpenListener, fd: number | undefined, quota: Quota): BoundListener => ({
+    protocol: l.config.protocol,
+    address: l.address,
+    port: l.port,
+    origin: l.config.origin,
+    ...(fd !== undefined ? { inheritedFd: fd } : {}),
+    maxConnections: quota.max,
+  });
+
   let listenersClosed: Promise<void> | undefined;
   return {
-    listeners: opened.map((l, i) => ({
-      protocol: l.config.protocol,
-      address: l.address,
-      port: l.port,
-      origin: l.config.origin,
-      // `opened` follows `listeners` one to one: a failure closes them all.
-      ...(fdFor[i] !== undefined ? { inheritedFd: fdFor[i] } : {}),
-      maxConnections: maxConnections[i] ?? derivedMax,
-    })),
+    get listeners(): readonly BoundListener[] {
+      return [
+        // `opened` follows `listeners` one to one: a failure closes them all.
+        ...opened.flatMap((l, i) => (removed.has(l) ? [] : [describeListener(l, fdFor[i], quotas[i] as Quota)])),
+        ...added.filter((a) => !removed.has(a.listener)).map((a) => describeListener(a.listener, undefined, a.quota)),
+      ];
+    },
+    async addListener(config: ListenerConfig): Promise<BoundListener> {
+      if (closing) throw new Error('server is closing');
+      const adapter = resolveAdapter(config.protocol);
+      let bound: OpenListener | undefined;
+      // The default cap is the one derived at start; a listener added by a reload does not
+      // shrink the others' (their connections are open already).
+      const quota = quotaFor(config);
+      const l = await openListener(config, (socket) => accept(quota, config, adapter, bound?.address ?? formatListenAddress(config.address), socket));
+      bound = l;
+      added.push({ listener: l, quota });
+      return describeListener(l, undefined, quota);
+    },
+    async removeListener(address: string): Promise<boolean> {
+      const l = [...opened, ...added.map((a) => a.listener)].find((x) => !removed.has(x) && (x.address === address || formatListenAddress(x.config.address) === address));
+      if (l === undefined) return false;
+      removed.add(l);
+      // The listening socket closes at once (net.Server.close); the promise waits for the
+      // connections it accepted, which the daemon's stop awaits through listenersClosed.
+      void l.close();
+      return true;
+    },
     connectionCount: () => connections.size,
     rejectedConnections: () => rejected,
     async close(graceful: boolean): Promise<void> {
       closing = true;
-      listenersClosed ??= Promise.all(opened.map((l) => l.close())).then(() => undefined);
+      listenersClosed ??= Promise.all([...opened, ...added.map((a) => a.listener)].map((l) => l.close())).then(() => undefined);
       const open = [...connections];
       await Promise.all(open.map((c) => (graceful ? c.shutdown() : c.destroy())));
       await listenersClosed;

@@ -28,15 +28,15 @@ export class Daemon {
     configYaml: string,
     caPath: string,
     listeners: number,
-    options: { readonly stateDirectory?: string } = {},
+    options: { readonly stateDirectory?: string; readonly env?: Readonly<Record<string, string>>; readonly configPath?: string } = {},
   ): Promise<Daemon> {
     const stamp = `${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
-    const configPath = join(dir, `daemon-${stamp}.yml`);
-    writeFileSync(configPath, configYaml);
+    const configPath = options.configPath ?? join(dir, `daemon-${stamp}.yml`);
+    if (options.configPath === undefined) writeFileSync(configPath, configYaml);
     // The default cache is SQLite in $STATE_DIRECTORY: a fresh one per start unless a test
     // wants to share it (restart safety), so no daemon sees policies another run left behind.
     const stateDirectory = options.stateDirectory ?? join(dir, `state-${stamp}`);
-    const env = [`NODE_EXTRA_CA_CERTS=${caPath}`, `STATE_DIRECTORY=${stateDirectory}`];
+    const env = [`NODE_EXTRA_CA_CERTS=${caPath}`, `STATE_DIRECTORY=${stateDirectory}`, ...Object.entries(options.env ?? {}).map(([k, v]) => `${k}=${v}`)];
     const child = ns.spawn('env', [...env, process.execPath, join(repoRoot, 'bin/mta-sts-bridge.js'), 'serve', '-c', configPath, '-v', 'debug'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -189,3 +189,71 @@ describe('serve (in process, signals emitted)', () => {
     release();
   });
 });
+
+describe('serve: SIGHUP reload and --log-format (in process)', () => {
+  function logCapture(): { stream: Writable; text: () => string } {
+    let text = '';
+    return {
+      stream: new Writable({
+        write(chunk: Buffer, _e, cb) {
+          text += chunk.toString();
+          cb();
+        },
+      }),
+      text: () => text,
+    };
+  }
+  const waitFor = async (what: string, check: () => boolean): Promise<void> => {
+    for (let i = 0; i < 300 && !check(); i++) await sleep(10);
+    assert.ok(check(), what);
+  };
+
+  it('rejects an unknown --log-format', async () => {
+    const io = captureIo();
+    assert.equal(await serveCommand(['--log-format', 'xml'], io, { exit: () => undefined }), 2);
+    assert.match(io.stderr(), /log format must be one of text, json/);
+  });
+
+  it('applies a new zone and a new listener, closes a removed one, keeps the old config when the new one is invalid', async () => {
+    const port = await freePort();
+    const port2 = await freePort();
+    const path = await configFile('reload.yml', port);
+    const dns = new ScriptedDns();
+    const fetcher = new ScriptedFetcher();
+    dns.setTxt('testing.example', 'v=STSv1; id=1');
+    fetcher.setPolicy('testing.example', policyText('testing', 86400, 'mx.testing.example'));
+    const logs = logCapture();
+    const serving = serveCommand(['-c', path, '--log-format', 'json'], captureIo(), {
+      exit: () => assert.fail('no exit expected'),
+      appOptions: { dns, fetcher },
+      logStream: logs.stream,
+    });
+    const ask = (p: number, q: string): Promise<string> => exchange(p, netstring(q), (d) => d.endsWith(','));
+    assert.equal(await ask(port, 'strict testing.example'), netstring('NOTFOUND '));
+    assert.match(logs.text(), /^\{"time":/, '--log-format json');
+
+    await writeFile(path, `listeners:\n  - protocol: socketmap\n    address: 127.0.0.1:${port2}\ncache:\n  type: internal\nzones:\n  strict:\n    strict_testing: true\n`);
+    assert.equal(process.listenerCount('SIGHUP'), 1);
+    process.emit('SIGHUP', 'SIGHUP');
+    await waitFor('reloaded', () => /"msg":"reloaded"/.test(logs.text()));
+    assert.equal(await ask(port2, 'strict testing.example'), netstring('OK secure match=mx.testing.example servername=hostname'));
+    await assert.rejects(
+      new Promise((resolve, reject) => {
+        const c = net.connect(port, '127.0.0.1');
+        c.on('connect', () => resolve(c.end()));
+        c.on('error', reject);
+      }),
+      /ECONNREFUSED/,
+    );
+
+    await writeFile(path, 'listeners: 12\n');
+    process.emit('SIGHUP', 'SIGHUP');
+    await waitFor('refused', () => /"msg":"reload refused/.test(logs.text()));
+    assert.match(logs.text(), /"msg":"configuration problem".*"path":"listeners"/);
+    assert.equal(await ask(port2, 'strict testing.example'), netstring('OK secure match=mx.testing.example servername=hostname'));
+
+    process.emit('SIGTERM', 'SIGTERM');
+    assert.equal(await serving, 0);
+    assert.equal(process.listenerCount('SIGHUP'), 0, 'SIGHUP handler removed after the stop');
+  });
+});
