@@ -1,26 +1,64 @@
 #!/usr/bin/env node
-// Renders the man pages from their Markdown sources (docs/man/*.md) into dist/man/ with
-// marked-man: `mta-sts-bridge.8.md` gives `dist/man/mta-sts-bridge.8`. Run by `npm run build`.
+// Renders the man pages into dist/man/ with marked-man, from Markdown assembled out of the
+// documentation itself, so the pages cannot drift from it:
+//   docs/man/mta-sts-bridge.8.md      + the option table of every command (dist/src/cli/help.js,
+//                                       the same table --help prints and the parser uses)
+//   docs/man/mta-sts-bridge.yml.5.md  + the "## Configuration" section of README.md
+// Run by `npm run build`, after tsc.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const source = join(root, 'docs', 'man');
 const target = join(root, 'dist', 'man');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
-const bin = join(dirname(createRequire(import.meta.url).resolve('marked-man/package.json')), 'bin', 'marked-man.js');
+const markedMan = join(dirname(createRequire(import.meta.url).resolve('marked-man/package.json')), 'bin', 'marked-man.js');
+const help = await import(pathToFileURL(join(root, 'dist', 'src', 'cli', 'help.js')).href);
+
+/** Markdown for every command: synopsis, summary, options with defaults, notes. */
+function commandsMarkdown() {
+  const out = [];
+  for (const name of help.COMMAND_NAMES) {
+    const c = help.COMMANDS[name];
+    out.push(`### ${name}`, '', `\`mta-sts-bridge ${c.synopsis}\``, '', c.summary, '');
+    for (const o of c.options) {
+      out.push(`* \`${help.optionLabel(o).trim()}\`:`, `  ${o.text}${o.default !== undefined ? ` (default: ${o.default})` : ''}.`);
+    }
+    out.push('', ...c.notes.flatMap((n) => [n, '']));
+  }
+  return out.join('\n');
+}
+
+/** A `## Heading` section of README.md up to the next `## `, one heading level up, links as text. */
+function readmeSection(heading) {
+  const lines = readFileSync(join(root, 'README.md'), 'utf8').split('\n');
+  const start = lines.indexOf(heading);
+  if (start < 0) throw new Error(`build-man: README.md has no "${heading}"`);
+  let end = lines.findIndex((l, i) => i > start && l.startsWith('## '));
+  if (end < 0) end = lines.length;
+  return lines
+    .slice(start + 1, end)
+    .map((l) => (l.startsWith('### ') ? l.slice(1) : l))
+    .join('\n')
+    .replace(/\[([^\]]+)\]\((?:#|conf-examples\/)[^)]*\)/g, '$1');
+}
+
+function assemble(text) {
+  return text
+    .replace(/<!-- commands:[^>]*-->/, () => commandsMarkdown())
+    .replace(/<!-- include README\.md "([^"]+)"[^>]*-->/, (_, heading) => readmeSection(heading));
+}
 
 mkdirSync(target, { recursive: true });
 for (const name of readdirSync(source).filter((n) => /\.\d\.md$/.test(n)).sort()) {
   const page = name.slice(0, -'.md'.length);
-  const r = spawnSync(
-    process.execPath,
-    [bin, '--version', `${pkg.name} ${pkg.version}`, '--manual', 'mta-sts-bridge manual', '--date', '2026-12-01', join(source, name)],
-    { encoding: 'utf8' },
-  );
+  const r = spawnSync(process.execPath, [markedMan, '--no-breaks', '--version', `${pkg.name} ${pkg.version}`, '--manual', 'mta-sts-bridge manual'], {
+    input: assemble(readFileSync(join(source, name), 'utf8')),
+    encoding: 'utf8',
+  });
   if (r.status !== 0 || r.stdout.length === 0) {
     console.error(`build-man: marked-man failed on ${name}: ${r.stderr}`);
     process.exit(1);

@@ -11,7 +11,7 @@ import { toPolicyDomain } from '../policy/domain.js';
 import { parseArgs, stringOption } from './args.js';
 import { loadConfigOrReport } from './config-source.js';
 import { EXIT_ERROR, EXIT_NEGATIVE, EXIT_OK, PROGRAM, reportError, type CliIo, usageError } from './io.js';
-import { CACHE_USAGE } from './usage.js';
+import { commandHelp, optionSpecs } from './help.js';
 
 export type CacheDeps = OpenCacheDeps;
 
@@ -30,28 +30,24 @@ export interface CacheListItem {
 }
 
 export async function cacheCommand(argv: readonly string[], io: CliIo, deps: CacheDeps = {}): Promise<number> {
-  const args = parseArgs(argv, [
-    { name: 'config', short: 'c', value: true },
-    { name: 'json', value: false },
-    { name: 'help', short: 'h', value: false },
-  ]);
-  if (!args.ok) return usageError(io, args.message, CACHE_USAGE);
+  const args = parseArgs(argv, optionSpecs('cache'));
+  if (!args.ok) return usageError(io, args.message, 'cache');
   if (args.options.has('help')) {
-    io.out(`${CACHE_USAGE}\n`);
+    io.out(commandHelp('cache'));
     return EXIT_OK;
   }
   const [sub, ...operands] = args.positionals;
-  if (sub === undefined) return usageError(io, 'missing subcommand: list, show or evict', CACHE_USAGE);
-  if (!(SUBCOMMANDS as readonly string[]).includes(sub)) return usageError(io, `unknown cache subcommand ${JSON.stringify(sub)}`, CACHE_USAGE);
+  if (sub === undefined) return usageError(io, 'missing subcommand: list, show or evict', 'cache');
+  if (!(SUBCOMMANDS as readonly string[]).includes(sub)) return usageError(io, `unknown cache subcommand ${JSON.stringify(sub)}`, 'cache');
   const subcommand = sub as Subcommand;
   const wanted = subcommand === 'list' ? 0 : 1;
   if (operands.length !== wanted) {
-    return usageError(io, wanted === 0 ? `unexpected argument ${JSON.stringify(operands[0])}` : `cache ${subcommand} needs one DOMAIN`, CACHE_USAGE);
+    return usageError(io, wanted === 0 ? `unexpected argument ${JSON.stringify(operands[0])}` : `cache ${subcommand} needs one DOMAIN`, 'cache');
   }
   let domain = '';
   if (wanted === 1) {
     const checked = toPolicyDomain(operands[0] as string);
-    if (!checked.ok) return usageError(io, checked.message, CACHE_USAGE);
+    if (!checked.ok) return usageError(io, checked.message, 'cache');
     domain = checked.domain;
   }
   const json = args.options.has('json');

@@ -13,20 +13,17 @@ import { cacheFileLocation } from '../cache/registry.js';
 import { preflight } from '../server/preflight.js';
 import { parseArgs, stringOption } from './args.js';
 import { EXIT_ERROR, EXIT_OK, PROGRAM, type CliIo, usageError } from './io.js';
-import { CHECK_CONFIG_USAGE } from './usage.js';
+import { commandHelp, optionSpecs } from './help.js';
 
 export async function checkConfigCommand(argv: readonly string[], io: CliIo): Promise<number> {
-  const args = parseArgs(argv, [
-    { name: 'config', short: 'c', value: true },
-    { name: 'help', short: 'h', value: false },
-  ]);
-  if (!args.ok) return usageError(io, args.message, CHECK_CONFIG_USAGE);
+  const args = parseArgs(argv, optionSpecs('check-config'));
+  if (!args.ok) return usageError(io, args.message, 'check-config');
   if (args.options.has('help')) {
-    io.out(`${CHECK_CONFIG_USAGE}\n`);
+    io.out(commandHelp('check-config'));
     return EXIT_OK;
   }
   if (args.positionals.length > 0) {
-    return usageError(io, `unexpected argument ${JSON.stringify(args.positionals[0])} (use -c FILE)`, CHECK_CONFIG_USAGE);
+    return usageError(io, `unexpected argument ${JSON.stringify(args.positionals[0])} (use -c FILE)`, 'check-config');
   }
   const path = stringOption(args.options, 'config');
   if (path === undefined) {

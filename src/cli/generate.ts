@@ -27,7 +27,7 @@ import type { DnsPort, PolicyFetcher } from '../resolver/types.js';
 import { parseArgs, stringOption } from './args.js';
 import { loadConfigOrReport } from './config-source.js';
 import { EXIT_ERROR, EXIT_NEGATIVE, EXIT_OK, PROGRAM, reportError, type CliIo, usageError } from './io.js';
-import { GENERATE_USAGE } from './usage.js';
+import { commandHelp, optionSpecs } from './help.js';
 
 /** Seams for tests; production uses the system DNS, real HTTPS, Postfix's tools and the process. */
 export interface GenerateCommandDeps {
@@ -90,55 +90,41 @@ function printReport(io: CliIo, report: GenerateReport, dryRun: boolean): void {
 }
 
 export async function generateCommand(argv: readonly string[], io: CliIo, deps: GenerateCommandDeps = {}): Promise<number> {
-  const args = parseArgs(argv, [
-    { name: 'config', short: 'c', value: true },
-    { name: 'domains', value: true },
-    { name: 'output', short: 'o', value: true },
-    { name: 'type', value: true },
-    { name: 'format', value: true },
-    { name: 'zone', value: true },
-    { name: 'state', value: true },
-    { name: 'dry-run', value: false },
-    { name: 'concurrency', value: true },
-    { name: 'from-cache', value: false },
-    { name: 'offline', value: false },
-    { name: 'log-level', short: 'v', value: true },
-    { name: 'help', short: 'h', value: false },
-  ]);
-  if (!args.ok) return usageError(io, args.message, GENERATE_USAGE);
+  const args = parseArgs(argv, optionSpecs('generate'));
+  if (!args.ok) return usageError(io, args.message, 'generate');
   if (args.options.has('help')) {
-    io.out(`${GENERATE_USAGE}\n`);
+    io.out(commandHelp('generate'));
     return EXIT_OK;
   }
   const opt = (name: string): string | undefined => stringOption(args.options, name);
-  if (args.positionals.length > 0) return usageError(io, `unexpected argument ${JSON.stringify(args.positionals[0])}`, GENERATE_USAGE);
+  if (args.positionals.length > 0) return usageError(io, `unexpected argument ${JSON.stringify(args.positionals[0])}`, 'generate');
 
   const output = opt('output');
-  if (output === undefined || output === '') return usageError(io, 'generate needs --output PATH', GENERATE_USAGE);
+  if (output === undefined || output === '') return usageError(io, 'generate needs --output PATH', 'generate');
   const fromCache = args.options.has('from-cache');
   const offline = args.options.has('offline');
   const dryRun = args.options.has('dry-run');
   const domainsArg = opt('domains');
   if (domainsArg === undefined && !fromCache && !offline) {
-    return usageError(io, 'generate needs --domains FILE (or - for stdin), --from-cache or --offline', GENERATE_USAGE);
+    return usageError(io, 'generate needs --domains FILE (or - for stdin), --from-cache or --offline', 'generate');
   }
 
   const formatArg = opt('format') ?? 'postfix';
-  if (!isFormat(formatArg)) return usageError(io, `--format must be one of ${MAP_FORMATS.join(', ')}, not ${JSON.stringify(formatArg)}`, GENERATE_USAGE);
+  if (!isFormat(formatArg)) return usageError(io, `--format must be one of ${MAP_FORMATS.join(', ')}, not ${JSON.stringify(formatArg)}`, 'generate');
   const format = formatArg;
   const postfixFormat = format === 'postfix' || format === 'postfix-tlsrpt';
   const typeArg = opt('type');
-  if (typeArg !== undefined && !isType(typeArg)) return usageError(io, `--type must be one of ${MAP_TYPES.join(', ')}, not ${JSON.stringify(typeArg)}`, GENERATE_USAGE);
-  if (typeArg !== undefined && !postfixFormat) return usageError(io, `--type applies to the postfix formats only (the ${format} map is a text file)`, GENERATE_USAGE);
+  if (typeArg !== undefined && !isType(typeArg)) return usageError(io, `--type must be one of ${MAP_TYPES.join(', ')}, not ${JSON.stringify(typeArg)}`, 'generate');
+  if (typeArg !== undefined && !postfixFormat) return usageError(io, `--type applies to the postfix formats only (the ${format} map is a text file)`, 'generate');
   const type: MapType | undefined = postfixFormat ? ((typeArg as MapType | undefined) ?? 'lmdb') : undefined;
 
   const concurrencyArg = opt('concurrency');
   const concurrency = concurrencyArg === undefined ? DEFAULT_CONCURRENCY : Number(concurrencyArg);
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > MAX_CONCURRENCY) {
-    return usageError(io, `--concurrency must be an integer from 1 to ${MAX_CONCURRENCY}`, GENERATE_USAGE);
+    return usageError(io, `--concurrency must be an integer from 1 to ${MAX_CONCURRENCY}`, 'generate');
   }
   const level = opt('log-level');
-  if (level !== undefined && !isLogLevel(level)) return usageError(io, `log level must be one of ${LOG_LEVELS.join(', ')}`, GENERATE_USAGE);
+  if (level !== undefined && !isLogLevel(level)) return usageError(io, `log level must be one of ${LOG_LEVELS.join(', ')}`, 'generate');
 
   const configPath = opt('config');
   const loaded = await loadConfigOrReport(configPath, io);
@@ -149,7 +135,7 @@ export async function generateCommand(argv: readonly string[], io: CliIo, deps: 
   let zone: ZoneConfig = config.defaultZone;
   if (zoneName !== undefined) {
     const found = config.zones[zoneName];
-    if (found === undefined) return usageError(io, `unknown zone ${JSON.stringify(zoneName)}`, GENERATE_USAGE);
+    if (found === undefined) return usageError(io, `unknown zone ${JSON.stringify(zoneName)}`, 'generate');
     zone = found;
   }
 

@@ -59,8 +59,12 @@ export function reportError(io: CliIo, err: unknown, fileName?: string): void {
   io.err(`${PROGRAM}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
 }
 
-/** Print a usage error and the hint to `help`; returns EXIT_ERROR. */
-export function usageError(io: CliIo, message: string, usage: string): number {
-  io.err(`${PROGRAM}: ${message} [EUSAGE]\n${usage}\nRun "${PROGRAM} help" for details.\n`);
+/**
+ * Print a usage error as one line, then a one-line hint to the command's help; returns
+ * EXIT_ERROR. `command` absent: the hint points at the overview.
+ */
+export function usageError(io: CliIo, message: string, command?: string): number {
+  const help = command === undefined ? `${PROGRAM} --help` : `${PROGRAM} ${command} --help`;
+  io.err(`${PROGRAM}${command === undefined ? '' : ` ${command}`}: ${message} [EUSAGE]\nTry "${help}".\n`);
   return EXIT_ERROR;
 }

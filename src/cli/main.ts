@@ -4,10 +4,10 @@
 import { cacheCommand } from './cache.js';
 import { checkConfigCommand } from './check-config.js';
 import { generateCommand } from './generate.js';
-import { EXIT_ERROR, EXIT_OK, packageVersion, processIo, PROGRAM, type CliIo, usageError } from './io.js';
+import { EXIT_OK, packageVersion, processIo, PROGRAM, type CliIo, usageError } from './io.js';
 import { queryCommand } from './query.js';
 import { serveCommand } from './serve.js';
-import { USAGE } from './usage.js';
+import { commandHelp, isCommandName, mainHelp } from './help.js';
 
 /** Run the command in `argv` (without node and the script). */
 export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
@@ -23,20 +23,29 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
       return cacheCommand(rest, io);
     case 'generate':
       return generateCommand(rest, io);
-    case 'help':
+    case 'help': {
+      // `help TOPIC`: one command's help; `help` alone: the overview.
+      const [topic, ...extra] = rest;
+      if (extra.length > 0) return usageError(io, `help takes one topic, not ${rest.length}`);
+      if (topic === undefined) {
+        io.out(mainHelp());
+        return EXIT_OK;
+      }
+      if (!isCommandName(topic)) return usageError(io, `no help topic ${JSON.stringify(topic)}`);
+      io.out(commandHelp(topic));
+      return EXIT_OK;
+    }
     case '--help':
     case '-h':
-      io.out(`${USAGE}\n`);
+      io.out(mainHelp());
       return EXIT_OK;
     case '--version':
+    case '-V':
       io.out(`${PROGRAM} ${packageVersion()}\n`);
       return EXIT_OK;
     case undefined:
-      io.err(`${USAGE}\n`);
-      return EXIT_ERROR;
+      return usageError(io, 'a command is needed (serve, query, check-config, generate, cache, help)');
     default:
-      return command.startsWith('-')
-        ? usageError(io, `unknown option ${command}`, USAGE)
-        : usageError(io, `unknown command ${JSON.stringify(command)}`, USAGE);
+      return command.startsWith('-') ? usageError(io, `unknown option ${command}`) : usageError(io, `unknown command ${JSON.stringify(command)}`);
   }
 }

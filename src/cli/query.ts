@@ -12,7 +12,7 @@ import { loadConfigOrReport } from './config-source.js';
 import { EXIT_ERROR, EXIT_OK, PROGRAM, type CliIo, usageError } from './io.js';
 import { exitCodeFor, runQuery, type QueryDeps } from './query-run.js';
 import { formatQueryReport } from './query-format.js';
-import { QUERY_USAGE } from './usage.js';
+import { commandHelp, optionSpecs } from './help.js';
 
 /** Network seams; the system resolver and the real HTTPS fetcher by default. */
 export interface QueryCommandDeps {
@@ -24,20 +24,15 @@ export interface QueryCommandDeps {
 const DEFAULT_ZONE_LABEL = 'default';
 
 export async function queryCommand(argv: readonly string[], io: CliIo, deps: QueryCommandDeps = {}): Promise<number> {
-  const args = parseArgs(argv, [
-    { name: 'config', short: 'c', value: true },
-    { name: 'zone', value: true },
-    { name: 'json', value: false },
-    { name: 'help', short: 'h', value: false },
-  ]);
-  if (!args.ok) return usageError(io, args.message, QUERY_USAGE);
+  const args = parseArgs(argv, optionSpecs('query'));
+  if (!args.ok) return usageError(io, args.message, 'query');
   if (args.options.has('help')) {
-    io.out(`${QUERY_USAGE}\n`);
+    io.out(commandHelp('query'));
     return EXIT_OK;
   }
   const [input, ...extra] = args.positionals;
-  if (input === undefined) return usageError(io, 'query needs a DOMAIN', QUERY_USAGE);
-  if (extra.length > 0) return usageError(io, `unexpected argument ${JSON.stringify(extra[0])}`, QUERY_USAGE);
+  if (input === undefined) return usageError(io, 'query needs a DOMAIN', 'query');
+  if (extra.length > 0) return usageError(io, `unexpected argument ${JSON.stringify(extra[0])}`, 'query');
 
   const checked = toPolicyDomain(input);
   if (!checked.ok) {
@@ -58,8 +53,7 @@ export async function queryCommand(argv: readonly string[], io: CliIo, deps: Que
       const known = Object.keys(config.zones).sort();
       return usageError(
         io,
-        `unknown zone ${JSON.stringify(zoneName)}${known.length > 0 ? ` (zones: ${known.join(', ')})` : ' (the config defines no zones)'}`,
-        QUERY_USAGE,
+        `unknown zone ${JSON.stringify(zoneName)}${known.length > 0 ? ` (zones: ${known.join(', ')})` : ' (the config defines no zones)'}`, 'query'
       );
     }
     zone = found;

@@ -12,7 +12,7 @@ import { describeRunAs, planRunAs, type RunAs } from '../privileges.js';
 import { parseArgs, stringOption } from './args.js';
 import { loadConfigOrReport } from './config-source.js';
 import { EXIT_ERROR, EXIT_NEGATIVE, EXIT_OK, packageVersion, type CliIo, usageError } from './io.js';
-import { SERVE_USAGE } from './usage.js';
+import { commandHelp, optionSpecs } from './help.js';
 
 /** Signals that stop the daemon gracefully. */
 export const STOP_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
@@ -36,26 +36,21 @@ export interface ServeDeps {
 const defaultDeps: ServeDeps = { exit: (code) => process.exit(code) };
 
 export async function serveCommand(argv: readonly string[], io: CliIo, deps: ServeDeps = defaultDeps): Promise<number> {
-  const args = parseArgs(argv, [
-    { name: 'config', short: 'c', value: true },
-    { name: 'log-level', short: 'v', value: true },
-    { name: 'log-format', value: true },
-    { name: 'help', short: 'h', value: false },
-  ]);
-  if (!args.ok) return usageError(io, args.message, SERVE_USAGE);
+  const args = parseArgs(argv, optionSpecs('serve'));
+  if (!args.ok) return usageError(io, args.message, 'serve');
   if (args.options.has('help')) {
-    io.out(`${SERVE_USAGE}\n`);
+    io.out(commandHelp('serve'));
     return EXIT_OK;
   }
-  if (args.positionals.length > 0) return usageError(io, `unexpected argument ${JSON.stringify(args.positionals[0])}`, SERVE_USAGE);
+  if (args.positionals.length > 0) return usageError(io, `unexpected argument ${JSON.stringify(args.positionals[0])}`, 'serve');
   const level = stringOption(args.options, 'log-level');
   if (level !== undefined && !isLogLevel(level)) {
-    return usageError(io, `log level must be one of ${LOG_LEVELS.join(', ')}, not ${JSON.stringify(level)}`, SERVE_USAGE);
+    return usageError(io, `log level must be one of ${LOG_LEVELS.join(', ')}, not ${JSON.stringify(level)}`, 'serve');
   }
 
   const format = stringOption(args.options, 'log-format');
   if (format !== undefined && !isLogFormat(format)) {
-    return usageError(io, `log format must be one of ${LOG_FORMATS.join(', ')}, not ${JSON.stringify(format)}`, SERVE_USAGE);
+    return usageError(io, `log format must be one of ${LOG_FORMATS.join(', ')}, not ${JSON.stringify(format)}`, 'serve');
   }
 
   // A SIGHUP during start-up (Type=notify-reload may send one) must not end the process

@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { main } from '../../../src/cli/main.js';
+import { COMMAND_NAMES, COMMANDS, optionLabel } from '../../../src/cli/help.js';
 import { captureIo } from './capture.js';
 
 const version = (JSON.parse(readFileSync(new URL('../../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -17,14 +18,16 @@ describe('main', () => {
     });
   }
 
-  it('--version prints the package version', async () => {
-    const io = captureIo();
-    assert.equal(await main(['--version'], io), 0);
-    assert.equal(io.stdout(), `mta-sts-bridge ${version}\n`);
-  });
+  for (const flag of ['--version', '-V']) {
+    it(`${flag} prints the package version`, async () => {
+      const io = captureIo();
+      assert.equal(await main([flag], io), 0);
+      assert.equal(io.stdout(), `mta-sts-bridge ${version}\n`);
+    });
+  }
 
   const usageErrors: Array<[string[], RegExp]> = [
-    [[], /Usage:/],
+    [[], /a command is needed/],
     [['frobnicate'], /unknown command "frobnicate" \[EUSAGE\]/],
     [['--frobnicate'], /unknown option --frobnicate \[EUSAGE\]/],
     [['serve', '--bogus'], /unknown option --bogus \[EUSAGE\]/],
@@ -42,6 +45,11 @@ describe('main', () => {
       assert.equal(await main(argv, io), 2);
       assert.match(io.stderr(), message);
       assert.equal(io.stdout(), '');
+      // One line saying what is wrong, one line pointing at the right help; no usage dump.
+      const lines = io.stderr().trimEnd().split('\n');
+      assert.equal(lines.length, 2, io.stderr());
+      const command = argv[0] !== undefined && (COMMAND_NAMES as readonly string[]).includes(argv[0]) ? ` ${argv[0]}` : '';
+      assert.equal(lines[1], `Try "mta-sts-bridge${command} --help".`);
     });
   }
 
@@ -57,11 +65,31 @@ describe('main', () => {
     assert.match(io.stderr(), /^\/nonexistent\/mta-sts-bridge\.yml: cannot read the configuration: .* \[ECONFIG_READ\]\n$/);
   });
 
-  for (const cmd of ['serve', 'query', 'check-config']) {
-    it(`${cmd} --help prints its usage line, exit 0`, async () => {
+  for (const cmd of COMMAND_NAMES) {
+    it(`${cmd} --help and help ${cmd} print the same help with every option the parser accepts, exit 0`, async () => {
       const io = captureIo();
       assert.equal(await main([cmd, '--help'], io), 0);
-      assert.match(io.stdout(), new RegExp(`^Usage: mta-sts-bridge ${cmd}`));
+      const help = io.stdout();
+      assert.match(help, new RegExp(`^Usage: mta-sts-bridge ${cmd}`));
+      for (const o of COMMANDS[cmd].options) {
+        assert.ok(help.includes(optionLabel(o).trim()), `${cmd} --help lacks ${optionLabel(o)}`);
+        if (o.default !== undefined) assert.ok(help.includes(`(default: ${o.default})`), `${cmd} --help lacks the default of --${o.name}`);
+      }
+      const topic = captureIo();
+      assert.equal(await main(['help', cmd], topic), 0);
+      assert.equal(topic.stdout(), help);
+      // Every option the help lists is one the command really takes: parsing it is no usage error.
+      for (const o of COMMANDS[cmd].options.filter((x) => x.name !== 'help')) {
+        const probe = captureIo();
+        await main([cmd, `--${o.name}`, ...(o.arg !== undefined ? ['x'] : []), '--help'], probe);
+        assert.doesNotMatch(probe.stderr(), /unknown option/, `${cmd} --${o.name}`);
+      }
     });
   }
+
+  it('help with an unknown topic is a usage error', async () => {
+    const io = captureIo();
+    assert.equal(await main(['help', 'frobnicate'], io), 2);
+    assert.match(io.stderr(), /no help topic "frobnicate" \[EUSAGE\]/);
+  });
 });
