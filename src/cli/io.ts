@@ -59,8 +59,13 @@ export function reportError(io: CliIo, err: unknown, fileName?: string): void {
   io.err(`${PROGRAM}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
 }
 
-/** Print a usage error and the hint to `help`; returns EXIT_ERROR. */
+/**
+ * Print a usage error as one line and a hint naming the command's `--help` (`usage` is the
+ * command's help text, see usage.ts); returns EXIT_ERROR.
+ */
 export function usageError(io: CliIo, message: string, usage: string): number {
-  io.err(`${PROGRAM}: ${message} [EUSAGE]\n${usage}\nRun "${PROGRAM} help" for details.\n`);
+  const m = new RegExp(`^Usage: ${PROGRAM} ([a-z][a-z-]*)`).exec(usage);
+  const command = m?.[1] !== undefined && m[1] !== 'COMMAND' ? `${m[1]} ` : '';
+  io.err(`${PROGRAM}: ${message} [EUSAGE]\ntry '${PROGRAM} ${command}--help'\n`);
   return EXIT_ERROR;
 }

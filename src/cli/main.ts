@@ -4,10 +4,10 @@
 import { cacheCommand } from './cache.js';
 import { checkConfigCommand } from './check-config.js';
 import { generateCommand } from './generate.js';
-import { EXIT_ERROR, EXIT_OK, packageVersion, processIo, PROGRAM, type CliIo, usageError } from './io.js';
+import { EXIT_OK, packageVersion, processIo, PROGRAM, type CliIo, usageError } from './io.js';
 import { queryCommand } from './query.js';
 import { serveCommand } from './serve.js';
-import { USAGE } from './usage.js';
+import { HELP_TOPICS, USAGE } from './usage.js';
 
 /** Run the command in `argv` (without node and the script). */
 export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
@@ -23,17 +23,30 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
       return cacheCommand(rest, io);
     case 'generate':
       return generateCommand(rest, io);
-    case 'help':
+    case 'help': {
+      const [topic, ...extra] = rest;
+      if (topic === undefined) {
+        io.out(`${USAGE}\n`);
+        return EXIT_OK;
+      }
+      const text = Object.hasOwn(HELP_TOPICS, topic) ? HELP_TOPICS[topic] : undefined;
+      if (text === undefined) {
+        return usageError(io, `no help topic ${JSON.stringify(topic)} (topics: ${Object.keys(HELP_TOPICS).join(', ')})`, USAGE);
+      }
+      if (extra.length > 0) return usageError(io, `unexpected argument ${JSON.stringify(extra[0])}`, USAGE);
+      io.out(`${text}\n`);
+      return EXIT_OK;
+    }
     case '--help':
     case '-h':
       io.out(`${USAGE}\n`);
       return EXIT_OK;
     case '--version':
+    case '-V':
       io.out(`${PROGRAM} ${packageVersion()}\n`);
       return EXIT_OK;
     case undefined:
-      io.err(`${USAGE}\n`);
-      return EXIT_ERROR;
+      return usageError(io, 'missing command (serve, query, check-config, generate, cache or help)', USAGE);
     default:
       return command.startsWith('-')
         ? usageError(io, `unknown option ${command}`, USAGE)
