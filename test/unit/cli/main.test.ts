@@ -24,7 +24,7 @@ describe('main', () => {
   });
 
   const usageErrors: Array<[string[], RegExp]> = [
-    [[], /Usage:/],
+    [[], /missing command/],
     [['frobnicate'], /unknown command "frobnicate" \[EUSAGE\]/],
     [['--frobnicate'], /unknown option --frobnicate \[EUSAGE\]/],
     [['serve', '--bogus'], /unknown option --bogus \[EUSAGE\]/],
@@ -42,6 +42,12 @@ describe('main', () => {
       assert.equal(await main(argv, io), 2);
       assert.match(io.stderr(), message);
       assert.equal(io.stdout(), '');
+      // One line and a hint naming the command's --help, never the whole usage.
+      const lines = io.stderr().split('\n');
+      assert.equal(lines.length, 3, io.stderr());
+      assert.equal(lines[2], '');
+      const cmd = argv[0] !== undefined && !argv[0].startsWith('-') && argv[0] !== 'frobnicate' ? `${argv[0]} ` : '';
+      assert.equal(lines[1], `try 'mta-sts-bridge ${cmd}--help'`);
     });
   }
 
@@ -64,4 +70,75 @@ describe('main', () => {
       assert.match(io.stdout(), new RegExp(`^Usage: mta-sts-bridge ${cmd}`));
     });
   }
+
+  it('-V prints the version like --version', async () => {
+    const io = captureIo();
+    assert.equal(await main(['-V'], io), 0);
+    assert.equal(io.stdout(), `mta-sts-bridge ${version}\n`);
+  });
+
+  // Every option each command's parser accepts, and whether it takes a value. The help must
+  // list each one (with its default when it takes a value), and every option the help lists
+  // must be accepted by the parser.
+  const OPTIONS: Record<string, Array<[string, string | undefined, boolean]>> = {
+    serve: [['config', 'c', true], ['log-level', 'v', true], ['help', 'h', false]],
+    query: [['config', 'c', true], ['zone', undefined, true], ['json', undefined, false], ['help', 'h', false]],
+    'check-config': [['config', 'c', true], ['help', 'h', false]],
+    cache: [['config', 'c', true], ['json', undefined, false], ['help', 'h', false]],
+    generate: [
+      ['config', 'c', true], ['domains', undefined, true], ['output', 'o', true], ['type', undefined, true],
+      ['format', undefined, true], ['zone', undefined, true], ['state', undefined, true], ['dry-run', undefined, false],
+      ['concurrency', undefined, true], ['from-cache', undefined, false], ['offline', undefined, false],
+      ['log-level', 'v', true], ['help', 'h', false],
+    ],
+  };
+  for (const [cmd, options] of Object.entries(OPTIONS)) {
+    it(`${cmd} --help and help ${cmd} print the same text, listing every option with its default`, async () => {
+      const io = captureIo();
+      assert.equal(await main([cmd, '--help'], io), 0);
+      const text = io.stdout();
+      assert.match(text, new RegExp(`^Usage: mta-sts-bridge ${cmd}`));
+      assert.match(text, /\nOptions:\n/);
+      const viaHelp = captureIo();
+      assert.equal(await main(['help', cmd], viaHelp), 0);
+      assert.equal(viaHelp.stdout(), text);
+      const optionLines = text.slice(text.indexOf('\nOptions:\n')).split('\n');
+      for (const [name, short, value] of options) {
+        const start = optionLines.findIndex((l) => new RegExp(`^  ${short !== undefined ? `-${short}, ` : '    '}--${name}\\b`).test(l));
+        assert.ok(start >= 0, `${cmd} --help lacks --${name}`);
+        if (value && name !== 'output' && name !== 'domains') {
+          // The description (possibly continued on indented lines) names the default.
+          let desc = optionLines[start] as string;
+          for (let i = start + 1; i < optionLines.length && /^ {10,}/.test(optionLines[i] as string); i++) desc += optionLines[i];
+          assert.match(desc, /default/, `${cmd} --help: --${name} has no default`);
+        }
+      }
+      const listed = [...text.matchAll(/^ {2}(?:-\w, | {4})--([a-z-]+)/gm)].map((m) => m[1] as string);
+      assert.deepEqual([...listed].sort(), options.map(([n]) => n).sort(), `${cmd} --help lists exactly the parser's options`);
+    });
+
+    it(`${cmd}: every option its help lists is accepted by the parser`, async () => {
+      for (const [name, , value] of options) {
+        if (name === 'help') continue;
+        const io = captureIo();
+        await main([cmd, value ? `--${name}=x` : `--${name}`, '--bogus-option-to-stop-early'], io);
+        assert.doesNotMatch(io.stderr(), new RegExp(`unknown option --${name}\\b`));
+        assert.match(io.stderr(), /unknown option --bogus-option-to-stop-early/);
+      }
+    });
+  }
+
+  it('help with an unknown topic is a usage error naming the topics', async () => {
+    const io = captureIo();
+    assert.equal(await main(['help', 'frobnicate'], io), 2);
+    assert.match(io.stderr(), /no help topic "frobnicate" \(topics: serve, query, check-config, generate, cache\) \[EUSAGE\]\ntry 'mta-sts-bridge --help'\n$/);
+  });
+
+  it('the main help mentions every command, -V and the man pages', async () => {
+    const io = captureIo();
+    assert.equal(await main(['help'], io), 0);
+    for (const cmd of Object.keys(OPTIONS)) assert.match(io.stdout(), new RegExp(`^  ${cmd}\\b`, 'm'));
+    assert.match(io.stdout(), /-V, --version/);
+    assert.match(io.stdout(), /man 8 mta-sts-bridge/);
+  });
 });
