@@ -23,7 +23,7 @@ export function buildManPages(outDir = join(root, 'dist', 'man')) {
     const manual = m[2] === '8' ? 'System Manager\'s Manual' : 'File Formats Manual';
     const r = spawnSync(
       process.execPath,
-      [markedMan, '--version', `mta-sts-bridge ${version}`, '--manual', manual, '--section', m[2], '-o', out, join(srcDir, file)],
+      [markedMan, '--no-breaks', '--version', `mta-sts-bridge ${version}`, '--manual', manual, '--section', m[2], '-o', out, join(srcDir, file)],
       { stdio: ['ignore', 'inherit', 'inherit'] },
     );
     if (r.status !== 0) throw new Error(`marked-man failed on ${file} (status ${r.status})`);
