@@ -10,6 +10,7 @@ import { redactDsn } from '../config/validate-cache-postgres.js';
 import { describeRedisConnection } from '../config/validate-cache-redis.js';
 import { cacheFileLocation } from '../cache/registry.js';
 import { parseArgs, stringOption } from './args.js';
+import { reusePortWarning } from '../config/reuse-port.js';
 import { EXIT_ERROR, EXIT_OK, PROGRAM, type CliIo, usageError } from './io.js';
 import { CHECK_CONFIG_USAGE } from './usage.js';
 
@@ -47,6 +48,8 @@ export async function checkConfigCommand(argv: readonly string[], io: CliIo): Pr
     return EXIT_ERROR;
   }
   for (const w of result.warnings) io.err(`${formatProblem(path, w)} (warning)\n`);
+  const reuse = reusePortWarning(text, process.versions.node);
+  if (reuse !== undefined) io.err(`${path}: reuse_port: ${reuse} (warning)\n`);
   io.out(`OK: ${path}\n${summarize(result.config)}`);
   return EXIT_OK;
 }

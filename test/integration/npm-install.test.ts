@@ -10,7 +10,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -120,5 +120,22 @@ describe('npm pack + npm install -g + the installed mta-sts-bridge', { timeout: 
       await new Promise((r) => child.once('exit', r));
     }
     assert.equal(child.exitCode, 0, log);
+  });
+
+  it('npm ci --omit=dev works in a checkout whose dist/ is built (prepare skips the build without TypeScript)', () => {
+    // The checkout: the packed files (bin/, dist/, scripts/prepare.mjs, package.json) and the lockfile.
+    const checkout = join(dir, 'checkout');
+    mkdirSync(checkout);
+    const tarball = readdirSync(dir).find((f) => f.endsWith('.tgz')) as string;
+    const untar = spawnSync('tar', ['xzf', join(dir, tarball), '-C', checkout, '--strip-components=1'], { encoding: 'utf8' });
+    assert.equal(untar.status, 0, untar.stderr);
+    copyFileSync(join(ROOT, 'package-lock.json'), join(checkout, 'package-lock.json'));
+    const r = spawnSync('npm', ['ci', '--omit=dev', '--prefer-offline', '--no-audit', '--no-fund'], { cwd: checkout, encoding: 'utf8', timeout: INSTALL_TIMEOUT_MS });
+    assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
+    assert.match(r.stderr, /keeping the built dist\//);
+    assert.ok(!existsSync(join(checkout, 'node_modules', 'typescript')));
+    const v = spawnSync(process.execPath, [join(checkout, 'bin', 'mta-sts-bridge.js'), '--version'], { encoding: 'utf8' });
+    assert.equal(v.status, 0, v.stderr);
+    assert.match(v.stdout, /^mta-sts-bridge \d+\.\d+\.\d+\n$/);
   });
 });
