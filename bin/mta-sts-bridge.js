@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Thin launcher: the compiled CLI lives in dist/ (built by `npm install` through the
-// `prepare` script, or by `npm run build`).
+// Thin launcher: the compiled CLI lives in dist/ (built by `npm install` in a checkout
+// through the `prepare` script, or by `npm run build`; shipped built in the npm package).
 import { main } from '../dist/src/cli/main.js';
 
 // Once a command has finished, a leftover handle (a keep-alive socket, a DNS timer of an

@@ -12,6 +12,7 @@ import { describeRedisConnection } from '../config/validate-cache-redis.js';
 import { cacheFileLocation } from '../cache/registry.js';
 import { preflight } from '../server/preflight.js';
 import { parseArgs, stringOption } from './args.js';
+import { reusePortWarning } from '../config/reuse-port.js';
 import { EXIT_ERROR, EXIT_OK, PROGRAM, type CliIo, usageError } from './io.js';
 import { commandHelp, optionSpecs } from './help.js';
 
@@ -48,6 +49,8 @@ export async function checkConfigCommand(argv: readonly string[], io: CliIo): Pr
   }
   for (const w of result.warnings) io.err(`${formatProblem(path, w)} (warning)\n`);
   if (result.config.user === undefined && process.geteuid?.() === 0) io.err(`${path}: ${ROOT_WARNING} (warning)\n`);
+  const reuse = reusePortWarning(read.text, process.versions.node);
+  if (reuse !== undefined) io.err(`${path}: reuse_port: ${reuse} (warning)\n`);
   // With `user:`, serve prepares the state directory as root before the drop: the checks run
   // as the account that starts it, which is this one.
   if (!(await startupChecks(result.config, path, io))) return EXIT_ERROR;
