@@ -21,6 +21,13 @@ import { WarmQueue } from './warm/queue.js';
 import { Refresher } from './refresh/refresher.js';
 import { defaultPolicyDelegation } from './config/validate-policy-delegation.js';
 import { BridgeError } from './errors.js';
+import { adapterFor as registryAdapterFor } from './protocol/registry.js';
+import { ResilientPolicyCache } from './cache/resilient.js';
+import { NO_METRICS, type Metrics } from './metrics/types.js';
+import { PrometheusMetrics } from './metrics/prometheus.js';
+import { measuredAdapter, measuredLookup } from './metrics/instrument.js';
+import { checkHealth } from './metrics/health.js';
+import { startMetricsHttp, type MetricsHttpHandle } from './server/metrics-http.js';
 
 /** Seams of the composition root; production passes only `log`. Tests replace the network. */
 export interface AppOptions {
@@ -44,6 +51,10 @@ export interface App {
   readonly server: ServerHandle;
   /** The proactive refresher, when `proactive_policy_fetching.enabled`. */
   readonly refresher?: Refresher;
+  /** The `/metrics` and `/healthz` HTTP listener, when `metrics:` is configured. */
+  readonly metricsHttp?: MetricsHttpHandle;
+  /** Where the core reports metrics (the no-op when `metrics:` is absent); e.g. for a local-fault hook. */
+  readonly metrics: Metrics;
   /**
    * Stop the refresher and listeners (gracefully by default: in-flight requests are answered), then close the
    * cache. Calling it again with `graceful: false` forces a graceful stop that hangs.
@@ -59,6 +70,9 @@ export async function startApp(config: BridgeConfig, options: AppOptions): Promi
   let server: ServerHandle;
   let warm: WarmQueue | undefined;
   let resolver: Resolver;
+  // Metrics are kept only when someone can read them (a `metrics:` listener).
+  const prometheus = config.metrics !== undefined ? new PrometheusMetrics() : undefined;
+  const metrics: Metrics = prometheus ?? NO_METRICS;
   try {
     const dns = options.dns ?? createSystemDns();
     const fetcher = options.fetcher ?? createHttpsFetcher(dns);
@@ -71,13 +85,14 @@ export async function startApp(config: BridgeConfig, options: AppOptions): Promi
       cacheGraceSec: config.cacheGraceSec,
       negativeCacheTtlSec: config.negativeCacheTtlSec,
       negativeCacheSize: config.negativeCacheSize,
+      ...(prometheus !== undefined ? { metrics } : {}),
     });
     const lookup = createLookupService(resolver, config, log);
     // Only policy delegation feeds the warm-up; without such a listener nothing is started.
     if (config.listeners.some((l) => l.protocol === 'policy')) {
       const pd = config.policyDelegation ?? defaultPolicyDelegation();
       warm = new WarmQueue(
-        { lookup, clock: options.clock ?? systemClock, log },
+        { lookup: prometheus !== undefined ? measuredLookup(lookup, 'warm', metrics) : lookup, clock: options.clock ?? systemClock, log },
         {
           queueSize: pd.queueSize,
           concurrency: pd.concurrency,
@@ -88,13 +103,16 @@ export async function startApp(config: BridgeConfig, options: AppOptions): Promi
       );
     }
     const inheritedFds = options.inheritedFds ?? inheritedFromEnvironment();
+    const baseAdapterFor = options.adapterFor ?? registryAdapterFor;
+    const adapterFor =
+      prometheus !== undefined ? (protocol: ProtocolName) => measuredAdapter(baseAdapterFor(protocol), protocol, metrics) : options.adapterFor;
     server = await startServer(config.listeners, {
       lookup,
       log,
       idleTimeoutSec: config.idleTimeoutSec,
       ...(warm !== undefined ? { warm } : {}),
       ...(inheritedFds.length > 0 ? { inheritedFds } : {}),
-      ...(options.adapterFor !== undefined ? { adapterFor: options.adapterFor } : {}),
+      ...(adapterFor !== undefined ? { adapterFor } : {}),
     });
   } catch (err) {
     await warm?.stop();
@@ -112,12 +130,49 @@ export async function startApp(config: BridgeConfig, options: AppOptions): Promi
     });
   }
 
+  let stopping: Promise<void> | undefined;
+  let metricsHttp: MetricsHttpHandle | undefined;
+  if (prometheus !== undefined && config.metrics !== undefined) {
+    const resilient = cache instanceof ResilientPolicyCache ? cache : undefined;
+    const queue = warm;
+    prometheus.watch({
+      ...(cache.memoryEntryCount !== undefined ? { cacheEntries: () => cache.memoryEntryCount?.() } : {}),
+      cacheBackendErrors: () => resolver.stats.cacheErrors + (resilient?.stats().failures ?? 0),
+      ...(queue !== undefined ? { warmQueueLength: () => queue.queuedCount, warmDropped: () => queue.stats.dropped } : {}),
+    });
+    const expected = config.listeners.length;
+    try {
+      metricsHttp = await startMetricsHttp(config.metrics, {
+        render: () => prometheus.render(),
+        contentType: prometheus.contentType,
+        log,
+        health: () =>
+          checkHealth({
+            listenerProblem: () =>
+              stopping !== undefined
+                ? 'stopping'
+                : server.listeners.length < expected
+                  ? `${server.listeners.length} of ${expected} listeners bound`
+                  : undefined,
+            cache,
+            ...(resilient !== undefined ? { cacheBackendHealthy: () => resilient.stats().healthy } : {}),
+          }),
+      });
+    } catch (err) {
+      await server.close(false);
+      await warm?.stop();
+      if (ownCache) await cache.close().catch(() => undefined);
+      throw err;
+    }
+    log.child({ component: 'metrics' }).info('serving /metrics and /healthz', { listener: metricsHttp.address });
+  }
+
   // Started last, once the daemon answers: a run is background work, never a start-up step.
   const proactive = config.proactiveFetching;
   const refresher =
     proactive?.enabled === true
       ? new Refresher(
-          { cache, target: resolver, clock: options.clock ?? systemClock, log },
+          { cache, target: resolver, clock: options.clock ?? systemClock, log, ...(prometheus !== undefined ? { metrics } : {}) },
           {
             intervalSec: proactive.intervalSec,
             concurrencyLimit: proactive.concurrencyLimit,
@@ -129,17 +184,20 @@ export async function startApp(config: BridgeConfig, options: AppOptions): Promi
       : undefined;
   refresher?.start();
 
-  let stopping: Promise<void> | undefined;
   return {
     listeners: server.listeners,
     server,
     ...(refresher !== undefined ? { refresher } : {}),
+    ...(metricsHttp !== undefined ? { metricsHttp } : {}),
+    metrics,
     stop(graceful = true): Promise<void> {
       if (!graceful && stopping !== undefined) void server.close(false);
       stopping ??= (async () => {
         // Stopped first: no refresh starts from here on. The ones under way (bounded by the
         // zone timeout) finish while the listeners close, before the cache does.
         const refresherStopped = refresher?.stop();
+        // /healthz says "stopping" from here on; the HTTP listener goes before the others.
+        await metricsHttp?.close();
         await server.close(graceful);
         await refresherStopped;
         // Running warm-ups still write to the cache: let them finish before it closes.

@@ -153,6 +153,15 @@ export interface BridgeConfig {
   readonly policyDelegation?: PolicyDelegationConfig;
   /** Always set by the loader; optional (and then off) so that configs built in code may leave it out. */
   readonly proactiveFetching?: ProactiveFetchingConfig;
+  /** `metrics:`: the HTTP listener for `/metrics` and `/healthz`; absent: none is opened. */
+  readonly metrics?: MetricsConfig;
+}
+
+/** `metrics: {address: HOST:PORT}`: where `/metrics` and `/healthz` are served over HTTP. */
+export interface MetricsConfig {
+  readonly host: string;
+  /** 0 (only in configs built in code, e.g. tests) picks a free port. */
+  readonly port: number;
 }
 
 /**

@@ -31,6 +31,7 @@ import { readSqliteCache, readStateDirectory } from './validate-cache-sqlite.js'
 import { readPostgresCache } from './validate-cache-postgres.js';
 import { readRedisCache } from './validate-cache-redis.js';
 import { readListeners } from './validate-listeners.js';
+import { readMetrics } from './validate-metrics.js';
 import { readPolicyDelegation } from './validate-policy-delegation.js';
 import { readDefaultZone, readZones } from './validate-zone.js';
 
@@ -58,6 +59,7 @@ export const TOP_LEVEL_KEYS = [
   'logging',
   'policy_delegation',
   'state_directory',
+  'metrics',
 ] as const;
 
 const CACHE_KEYS = ['type', 'options'] as const;
@@ -93,6 +95,7 @@ export function validateRoot(ctx: ReadContext, root: Node | null): BridgeConfig 
   }
 
   const zones = readZones(ctx, top.get('zones'));
+  const metrics = readMetrics(ctx, top.get('metrics'));
   return {
     listeners: readListeners(
       ctx,
@@ -117,6 +120,7 @@ export function validateRoot(ctx: ReadContext, root: Node | null): BridgeConfig 
     logging: readLogging(ctx, top.get('logging')),
     policyDelegation: readPolicyDelegation(ctx, top.get('policy_delegation')),
     proactiveFetching: readProactive(ctx, top.get('proactive_policy_fetching')),
+    ...(metrics !== undefined ? { metrics } : {}),
   };
 }
 
