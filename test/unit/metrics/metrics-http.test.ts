@@ -124,6 +124,18 @@ describe('metrics HTTP listener', () => {
       assert.equal((await request(mport, '/')).status, 404);
       assert.equal((await request(mport, '/metrics', 'POST')).status, 405);
       assert.equal((await request(mport, '/healthz', 'HEAD')).status, 200);
+      // Headers over the 8 KiB bound: refused, and the listener goes on.
+      const raw = await new Promise<string>((resolve, reject) => {
+        const c = net.connect(mport, '127.0.0.1');
+        let data = '';
+        c.setEncoding('utf8');
+        c.on('data', (d: string) => (data += d));
+        c.on('end', () => resolve(data));
+        c.on('error', reject);
+        c.write(`GET /metrics HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(10_000)}\r\n\r\n`);
+      });
+      assert.match(raw, /^HTTP\/1\.1 400 /);
+      assert.equal((await request(mport, '/healthz')).status, 200);
     } finally {
       await app.stop();
     }
@@ -164,6 +176,47 @@ describe('metrics HTTP listener', () => {
       // One failed read and one failed write.
       assert.equal(sample(text, 'mta_sts_bridge_cache_backend_errors_total'), 2);
       assert.equal(sample(text, 'mta_sts_bridge_lookups_total', { outcome: 'policy', source: 'fetched' }), 1);
+    } finally {
+      await app.stop();
+    }
+  });
+
+  it('counts policy-delegation warm-ups as protocol "warm" and shows the warm-up queue', async () => {
+    const dns = new ScriptedDns();
+    const fetcher = new ScriptedFetcher();
+    dns.setTxt('example.com', 'v=STSv1; id=1');
+    fetcher.setPolicy('example.com', policyText('enforce', 86400, 'mx.example.com'));
+    const base = config();
+    const { log } = memoryLogger();
+    const app = await startApp(
+      { ...base, listeners: [{ protocol: 'policy', address: { kind: 'tcp', host: '127.0.0.1', port: 0 }, reusePort: false, origin: 'test' }] },
+      { log, dns, fetcher, clock: new FakeClock() },
+    );
+    try {
+      const reply = await new Promise<string>((resolve, reject) => {
+        const c = net.connect(app.listeners[0]?.port ?? 0, '127.0.0.1');
+        let data = '';
+        c.setEncoding('utf8');
+        c.on('data', (d: string) => {
+          data += d;
+          if (data.endsWith('\n\n')) {
+            c.end();
+            resolve(data);
+          }
+        });
+        c.on('error', reject);
+        c.write('request=smtpd_access_policy\nprotocol_state=RCPT\nrecipient=user@example.com\n\n');
+      });
+      assert.equal(reply, 'action=DUNNO\n\n');
+      const labels = { protocol: 'warm', zone: 'default', outcome: 'policy', source: 'fetched' };
+      let text = '';
+      for (let i = 0; i < 100 && sample(text, 'mta_sts_bridge_lookups_total', labels) === 0; i++) {
+        text = (await request(metricsPort(app), '/metrics')).body;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      assert.equal(sample(text, 'mta_sts_bridge_lookups_total', labels), 1);
+      assert.match(text, /^mta_sts_bridge_warm_queue_length 0$/m);
+      assert.match(text, /^mta_sts_bridge_warm_dropped_total 0$/m);
     } finally {
       await app.stop();
     }
