@@ -126,6 +126,9 @@ export function summarize(config: BridgeConfig): string {
         `skip ${warm.skipDomains.length > 0 ? warm.skipDomains.join(', ') : '(none)'}`,
     );
   }
+  if (config.metrics !== undefined) {
+    lines.push(`metrics: http://${formatListenAddress({ kind: 'tcp', ...config.metrics })}/metrics and /healthz`);
+  }
   lines.push(`logging: ${config.logging.level}, ${config.logging.format}`);
   return `${lines.join('\n')}\n`;
 }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { summarize } from '../../../src/cli/check-config.js';
 import { defaultConfig } from '../../../src/config/load.js';
 import { expectConfig, expectProblems } from './config-helpers.js';
 
@@ -21,6 +22,11 @@ describe('config: metrics', () => {
     expectProblems('metrics:\n  address: "::1:9464"\n', [{ code: 'ECONFIG_ADDRESS', path: 'metrics.address', line: 2, message: 'brackets' }]);
     expectProblems('metrics:\n  address: 127.0.0.1:99999\n', [{ code: 'ECONFIG_ADDRESS', path: 'metrics.address', line: 2 }]);
     expectProblems('metrics:\n  address: 9464\n', [{ code: 'ECONFIG_TYPE', path: 'metrics.address', line: 2 }]);
+  });
+
+  it('check-config shows where metrics are served, and nothing without them', () => {
+    assert.match(summarize(expectConfig('metrics: {address: "[::1]:9464"}\n').config), /\nmetrics: http:\/\/\[::1\]:9464\/metrics and \/healthz\n/);
+    assert.doesNotMatch(summarize(defaultConfig()), /metrics/);
   });
 
   it('needs address, knows no other key, and must be a mapping', () => {
