@@ -26,9 +26,8 @@ export interface HealthDeps {
 export async function checkHealth(deps: HealthDeps): Promise<Health> {
   const listeners = deps.listenerProblem();
   if (listeners !== undefined) return { ok: false, reason: listeners };
-  if (deps.cacheBackendHealthy !== undefined && !deps.cacheBackendHealthy()) {
-    return { ok: false, reason: 'cache backend failing (answers come from the memory layer)' };
-  }
+  const backendFailing: Health = { ok: false, reason: 'cache backend failing (answers come from the memory layer)' };
+  if (deps.cacheBackendHealthy !== undefined && !deps.cacheBackendHealthy()) return backendFailing;
   const timeoutMs = deps.cacheTimeoutMs ?? HEALTH_CACHE_TIMEOUT_MS;
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<Health>((resolve) => {
@@ -43,7 +42,10 @@ export async function checkHealth(deps: HealthDeps): Promise<Health> {
     }
   })();
   try {
-    return await Promise.race([probe, timeout]);
+    const health = await Promise.race([probe, timeout]);
+    // The memory layer swallows a backend failure: the probe read itself may have found one.
+    if (health.ok && deps.cacheBackendHealthy !== undefined && !deps.cacheBackendHealthy()) return backendFailing;
+    return health;
   } finally {
     clearTimeout(timer);
   }

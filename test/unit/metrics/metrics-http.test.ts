@@ -6,6 +6,8 @@ import { startApp, type App } from '../../../src/app.js';
 import { defaultConfig } from '../../../src/config/load.js';
 import type { BridgeConfig } from '../../../src/config/types.js';
 import type { PolicyCache } from '../../../src/cache/types.js';
+import { ResilientPolicyCache } from '../../../src/cache/resilient.js';
+import { MemoryPolicyCache } from '../../../adapters/cache/memory.js';
 import { FakeClock, ScriptedDns, ScriptedFetcher, memoryLogger, policyText } from '../../helpers/fakes.js';
 
 function config(): BridgeConfig {
@@ -219,6 +221,67 @@ describe('metrics HTTP listener', () => {
       assert.match(text, /^mta_sts_bridge_warm_dropped_total 0$/m);
     } finally {
       await app.stop();
+    }
+  });
+
+  it('a taken metrics port stops the start with ELISTEN_IN_USE, and the listeners opened before are closed', async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+    const taken = (blocker.address() as net.AddressInfo).port;
+    const probe = net.createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    const socketmapPort = (probe.address() as net.AddressInfo).port;
+    await new Promise<void>((r) => probe.close(() => r()));
+    try {
+      const base = config();
+      const { log } = memoryLogger();
+      await assert.rejects(
+        startApp(
+          {
+            ...base,
+            listeners: [{ protocol: 'socketmap', address: { kind: 'tcp', host: '127.0.0.1', port: socketmapPort }, reusePort: false, origin: 'test' }],
+            metrics: { host: '127.0.0.1', port: taken },
+          },
+          { log, dns: new ScriptedDns(), fetcher: new ScriptedFetcher() },
+        ),
+        (err: Error & { code?: string }) => err.code === 'ELISTEN_IN_USE' && err.message.startsWith('metrics.address: '),
+      );
+      await assert.rejects(socketmap(socketmapPort, 'postfix example.com'), { code: 'ECONNREFUSED' });
+    } finally {
+      await new Promise<void>((r) => blocker.close(() => r()));
+    }
+  });
+
+  it('/healthz is 503 while a persistent backend behind the memory layer fails, 200 once it recovers', async () => {
+    let broken = true;
+    const backend = new MemoryPolicyCache(100);
+    const flaky: PolicyCache = {
+      kind: 'flaky',
+      open: () => backend.open(),
+      get: async (d) => {
+        if (broken) throw new Error('connection reset');
+        return backend.get(d);
+      },
+      set: (e) => backend.set(e),
+      delete: (d) => backend.delete(d),
+      entries: (n) => backend.entries(n),
+      close: () => backend.close(),
+    };
+    const { log } = memoryLogger();
+    const cache = new ResilientPolicyCache(flaky, { memorySize: 100, log, retryInitialMs: 60_000 });
+    await cache.open();
+    const app = await startApp(config(), { log, dns: new ScriptedDns(), fetcher: new ScriptedFetcher(), cache });
+    try {
+      const health = await request(metricsPort(app), '/healthz');
+      assert.deepEqual([health.status, health.body], [503, 'unhealthy: cache backend failing (answers come from the memory layer)\n']);
+      broken = false;
+      assert.equal(await cache.probe(), true);
+      assert.equal((await request(metricsPort(app), '/healthz')).status, 200);
+      const text = (await request(metricsPort(app), '/metrics')).body;
+      assert.equal(sample(text, 'mta_sts_bridge_cache_backend_errors_total'), 1);
+    } finally {
+      await app.stop();
+      await cache.close();
     }
   });
 
