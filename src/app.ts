@@ -22,12 +22,11 @@ import { Refresher } from './refresh/refresher.js';
 import { defaultPolicyDelegation } from './config/validate-policy-delegation.js';
 import { BridgeError } from './errors.js';
 import { adapterFor as registryAdapterFor } from './protocol/registry.js';
-import { ResilientPolicyCache } from './cache/resilient.js';
 import { NO_METRICS, type Metrics } from './metrics/types.js';
 import { PrometheusMetrics } from './metrics/prometheus.js';
 import { measuredAdapter, measuredLookup } from './metrics/instrument.js';
-import { checkHealth } from './metrics/health.js';
-import { startMetricsHttp, type MetricsHttpHandle } from './server/metrics-http.js';
+import { startMetricsEndpoint } from './metrics/endpoint.js';
+import type { MetricsHttpHandle } from './server/metrics-http.js';
 
 /** Seams of the composition root; production passes only `log`. Tests replace the network. */
 export interface AppOptions {
@@ -133,30 +132,16 @@ export async function startApp(config: BridgeConfig, options: AppOptions): Promi
   let stopping: Promise<void> | undefined;
   let metricsHttp: MetricsHttpHandle | undefined;
   if (prometheus !== undefined && config.metrics !== undefined) {
-    const resilient = cache instanceof ResilientPolicyCache ? cache : undefined;
-    const queue = warm;
-    prometheus.watch({
-      ...(cache.memoryEntryCount !== undefined ? { cacheEntries: () => cache.memoryEntryCount?.() } : {}),
-      cacheBackendErrors: () => resolver.stats.cacheErrors + (resilient?.stats().failures ?? 0),
-      ...(queue !== undefined ? { warmQueueLength: () => queue.queuedCount, warmDropped: () => queue.stats.dropped } : {}),
-    });
     const expected = config.listeners.length;
     try {
-      metricsHttp = await startMetricsHttp(config.metrics, {
-        render: () => prometheus.render(),
-        contentType: prometheus.contentType,
+      metricsHttp = await startMetricsEndpoint(config.metrics, {
+        prometheus,
+        cache,
+        resolverStats: resolver.stats,
+        ...(warm !== undefined ? { warm } : {}),
+        listenerProblem: () =>
+          stopping !== undefined ? 'stopping' : server.listeners.length < expected ? `${server.listeners.length} of ${expected} listeners bound` : undefined,
         log,
-        health: () =>
-          checkHealth({
-            listenerProblem: () =>
-              stopping !== undefined
-                ? 'stopping'
-                : server.listeners.length < expected
-                  ? `${server.listeners.length} of ${expected} listeners bound`
-                  : undefined,
-            cache,
-            ...(resilient !== undefined ? { cacheBackendHealthy: () => resilient.stats().healthy } : {}),
-          }),
       });
     } catch (err) {
       await server.close(false);
@@ -164,7 +149,6 @@ export async function startApp(config: BridgeConfig, options: AppOptions): Promi
       if (ownCache) await cache.close().catch(() => undefined);
       throw err;
     }
-    log.child({ component: 'metrics' }).info('serving /metrics and /healthz', { listener: metricsHttp.address });
   }
 
   // Started last, once the daemon answers: a run is background work, never a start-up step.
