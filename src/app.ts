@@ -30,6 +30,12 @@ import type { WarmService } from './warm/types.js';
 import { formatListenAddress } from './config/address.js';
 import { describeRunAs, dropPrivileges, prepareStateDirectory, type RunAs } from './privileges.js';
 import { describeChanges, planReload, type ReloadContext, type RestartNeeded } from './reload.js';
+import { adapterFor as registryAdapterFor } from './protocol/registry.js';
+import { NO_METRICS, type Metrics } from './metrics/types.js';
+import { PrometheusMetrics } from './metrics/prometheus.js';
+import { measuredAdapter, measuredLookup } from './metrics/instrument.js';
+import { startMetricsEndpoint } from './metrics/endpoint.js';
+import type { MetricsHttpHandle } from './server/metrics-http.js';
 
 /** Seams of the composition root; production passes only `log`. Tests replace the network. */
 export interface AppOptions {
@@ -81,6 +87,10 @@ export interface App {
    * what can change. Never drops a connection or a cached policy. Reloads are serialized.
    */
   reload(next: BridgeConfig): Promise<ReloadOutcome>;
+  /** The `/metrics` and `/healthz` HTTP listener, when `metrics:` is configured. */
+  readonly metricsHttp?: MetricsHttpHandle;
+  /** Where the core reports metrics (the no-op when `metrics:` is absent). */
+  readonly metrics: Metrics;
   /**
    * Stop the refresher and listeners (gracefully by default: in-flight requests are answered), then close the
    * cache. Calling it again with `graceful: false` forces a graceful stop that hangs.
@@ -105,6 +115,9 @@ export async function startApp(config: BridgeConfig, options: AppOptions): Promi
   const resolverPromise = new Promise<Resolver>((resolve) => (resolverReady = resolve));
   const resolverPort = { resolve: async (domain: string, zone: ZoneConfig) => (resolver ?? (await resolverPromise)).resolve(domain, zone) };
   let lookupNow: LookupService = createLookupService(resolverPort, config, log);
+  // Metrics are kept only when someone can read them (a `metrics:` listener).
+  const prometheus = config.metrics !== undefined ? new PrometheusMetrics() : undefined;
+  const metrics: Metrics = prometheus ?? NO_METRICS;
   const lookup: LookupService = { lookup: (domain, zoneName) => lookupNow.lookup(domain, zoneName), zone: (zoneName) => lookupNow.zone(zoneName) };
   const warmPort: WarmService = { enqueue: (domain, zoneName) => warm?.enqueue(domain, zoneName) ?? 'stopped' };
   const newWarmQueue = (c: BridgeConfig): WarmQueue | undefined => {
@@ -112,7 +125,7 @@ export async function startApp(config: BridgeConfig, options: AppOptions): Promi
     if (!c.listeners.some((l) => l.protocol === 'policy')) return undefined;
     const pd = c.policyDelegation ?? defaultPolicyDelegation();
     return new WarmQueue(
-      { lookup, clock, log },
+      { lookup: prometheus !== undefined ? measuredLookup(lookup, 'warm', metrics) : lookup, clock, log },
       {
         queueSize: pd.queueSize,
         concurrency: pd.concurrency,
@@ -126,6 +139,9 @@ export async function startApp(config: BridgeConfig, options: AppOptions): Promi
     const dns = options.dns ?? createSystemDns();
     const fetcher = options.fetcher ?? createHttpsFetcher(dns);
     const inheritedFds = options.inheritedFds ?? inheritedFromEnvironment();
+    const baseAdapterFor = options.adapterFor ?? registryAdapterFor;
+    const adapterFor =
+      prometheus !== undefined ? (protocol: ProtocolName) => measuredAdapter(baseAdapterFor(protocol), protocol, metrics) : options.adapterFor;
     server = await startServer(config.listeners, {
       lookup,
       log,
@@ -134,7 +150,7 @@ export async function startApp(config: BridgeConfig, options: AppOptions): Promi
       // Always a port, so that a policy listener added by a reload finds its warm-up.
       warm: warmPort,
       ...(inheritedFds.length > 0 ? { inheritedFds } : {}),
-      ...(options.adapterFor !== undefined ? { adapterFor: options.adapterFor } : {}),
+      ...(adapterFor !== undefined ? { adapterFor } : {}),
       ...(options.requestsPerTurn !== undefined ? { requestsPerTurn: options.requestsPerTurn } : {}),
     });
     if (options.dropTo !== undefined) {
@@ -159,6 +175,7 @@ export async function startApp(config: BridgeConfig, options: AppOptions): Promi
         return live.config.negativeCacheTtlSec;
       },
       negativeCacheSize: config.negativeCacheSize,
+      ...(prometheus !== undefined ? { metrics } : {}),
     });
     resolverReady(resolver);
     warm = newWarmQueue(config);
@@ -183,12 +200,46 @@ export async function startApp(config: BridgeConfig, options: AppOptions): Promi
     });
   }
 
+  let stopping: Promise<void> | undefined;
+  let metricsHttp: MetricsHttpHandle | undefined;
+  if (prometheus !== undefined && config.metrics !== undefined) {
+    // The warm-up queue is replaced by a reload: the gauges read whichever is current.
+    const warmView = {
+      get queuedCount(): number {
+        return warm?.queuedCount ?? 0;
+      },
+      get stats(): WarmQueue['stats'] {
+        return warm?.stats ?? { queued: 0, duplicates: 0, recent: 0, skipped: 0, dropped: 0, completed: 0, failed: 0 };
+      },
+    };
+    try {
+      metricsHttp = await startMetricsEndpoint(config.metrics, {
+        prometheus,
+        cache: openedCache,
+        resolverStats: theResolver.stats,
+        warm: warmView,
+        listenerProblem: () => {
+          if (stopping !== undefined) return 'stopping';
+          const expected = live.config.listeners.length;
+          const bound = openedServer.listeners.length;
+          return bound < expected ? `${bound} of ${expected} listeners bound` : undefined;
+        },
+        log,
+      });
+    } catch (err) {
+      await openedServer.close(false);
+      await warm?.stop();
+      if (ownCache) await openedCache.close().catch(() => undefined);
+      throw err;
+    }
+  }
+
   // Started last, once the daemon answers: a run is background work, never a start-up step.
   const newRefresher = (c: BridgeConfig): Refresher | undefined => {
     const proactive = c.proactiveFetching;
     return proactive?.enabled === true
       ? new Refresher(
-          { cache: openedCache, target: theResolver, clock, log },
+          { cache: openedCache, target: theResolver, clock, log, ...(prometheus !== undefined ? { metrics } : {}) },
           {
             intervalSec: proactive.intervalSec,
             concurrencyLimit: proactive.concurrencyLimit,
@@ -244,7 +295,6 @@ export async function startApp(config: BridgeConfig, options: AppOptions): Promi
   };
   let reloading: Promise<unknown> = Promise.resolve();
 
-  let stopping: Promise<void> | undefined;
   return {
     get listeners(): readonly BoundListener[] {
       return openedServer.listeners;
@@ -257,6 +307,8 @@ export async function startApp(config: BridgeConfig, options: AppOptions): Promi
       return live.config;
     },
     ...(options.dropTo !== undefined ? { runAs: options.dropTo } : {}),
+    ...(metricsHttp !== undefined ? { metricsHttp } : {}),
+    metrics,
     reload(next: BridgeConfig): Promise<ReloadOutcome> {
       const run = reloading.then(() => reloadOnce(next));
       reloading = run.catch(() => undefined);
@@ -269,6 +321,8 @@ export async function startApp(config: BridgeConfig, options: AppOptions): Promi
         // Stopped first: no refresh starts from here on. The ones under way (bounded by the
         // zone timeout) finish while the listeners close, before the cache does.
         const refresherStopped = refresher?.stop();
+        // /healthz says "stopping" from here on; the HTTP listener goes before the others.
+        await metricsHttp?.close();
         await openedServer.close(graceful);
         await refresherStopped;
         // Running warm-ups still write to the cache: let them finish before it closes.

@@ -47,6 +47,10 @@ export class MemoryPolicyCache implements PolicyCache {
     return this.lru.size;
   }
 
+  memoryEntryCount(): number {
+    return this.lru.size;
+  }
+
   /** In-process: this backend is never shared, so the lease only orders work inside one daemon. */
   async acquireLease(name: string, ttlMs: number, owner: string): Promise<boolean> {
     return this.leases.acquire(name, ttlMs, owner);

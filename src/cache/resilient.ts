@@ -177,6 +177,10 @@ export class ResilientPolicyCache implements PolicyCache {
     await this.backend.close();
   }
 
+  memoryEntryCount(): number {
+    return this.memory.size;
+  }
+
   stats(): ResilientStats {
     return { healthy: this.healthy, failures: this.failures, pending: this.pending.size, writtenBack: this.writtenBack };
   }

@@ -47,6 +47,11 @@ export interface PolicyCache {
    * see them. A backend without it is single-process; callers then proceed as if granted.
    */
   acquireLease?(name: string, ttlMs: number, owner: string): Promise<boolean>;
+  /**
+   * Optional, cheap (no I/O): entries held in this process's memory (all of them for the memory
+   * backend; the memory layer's for a persistent one). For the `cache_entries` metric.
+   */
+  memoryEntryCount?(): number;
 }
 
 /**

@@ -130,6 +130,9 @@ export function summarize(config: BridgeConfig, euid: number | undefined = proce
     );
   }
   lines.push(`runs as: ${describeRunAsConfig(config, euid)}`);
+  if (config.metrics !== undefined) {
+    lines.push(`metrics: http://${formatListenAddress({ kind: 'tcp', ...config.metrics })}/metrics and /healthz`);
+  }
   lines.push(`logging: ${config.logging.level}, ${config.logging.format}`);
   return `${lines.join('\n')}\n`;
 }

@@ -161,6 +161,15 @@ export interface BridgeConfig {
   readonly user?: string;
   /** Top-level `group:`: the group (name or gid) to drop to; the user's primary group by default. */
   readonly group?: string;
+  /** `metrics:`: the HTTP listener for `/metrics` and `/healthz`; absent: none is opened. */
+  readonly metrics?: MetricsConfig;
+}
+
+/** `metrics: {address: HOST:PORT}`: where `/metrics` and `/healthz` are served over HTTP. */
+export interface MetricsConfig {
+  readonly host: string;
+  /** 0 (only in configs built in code, e.g. tests) picks a free port. */
+  readonly port: number;
 }
 
 /**

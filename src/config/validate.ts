@@ -33,6 +33,7 @@ import { readSqliteCache, readStateDirectory } from './validate-cache-sqlite.js'
 import { readPostgresCache } from './validate-cache-postgres.js';
 import { readRedisCache } from './validate-cache-redis.js';
 import { readListeners } from './validate-listeners.js';
+import { readMetrics } from './validate-metrics.js';
 import { readPolicyDelegation } from './validate-policy-delegation.js';
 import { readDefaultZone, readZones } from './validate-zone.js';
 
@@ -63,6 +64,7 @@ export const TOP_LEVEL_KEYS = [
   'state_directory',
   'user',
   'group',
+  'metrics',
 ] as const;
 
 const CACHE_KEYS = ['type', 'options'] as const;
@@ -98,6 +100,7 @@ export function validateRoot(ctx: ReadContext, root: Node | null): BridgeConfig 
   }
 
   const zones = readZones(ctx, top.get('zones'));
+  const metrics = readMetrics(ctx, top.get('metrics'));
   return {
     listeners: readListeners(
       ctx,
@@ -124,6 +127,7 @@ export function validateRoot(ctx: ReadContext, root: Node | null): BridgeConfig 
     policyDelegation: readPolicyDelegation(ctx, top.get('policy_delegation')),
     proactiveFetching: readProactive(ctx, top.get('proactive_policy_fetching')),
     ...readRunAs(ctx, top.get('user'), top.get('group')),
+    ...(metrics !== undefined ? { metrics } : {}),
   };
 }
 

@@ -17,6 +17,7 @@ import type { PolicyCache, PolicyEntry } from '../cache/types.js';
 import type { Clock } from '../clock.js';
 import type { ZoneConfig } from '../config/types.js';
 import type { RefreshOutcome } from '../resolver/resolver.js';
+import type { Metrics } from '../metrics/types.js';
 import { TaskPool } from './pool.js';
 import { dueness, firstRunDelay, leaseTtl, nextRunDelay, type RefreshTiming } from './schedule.js';
 import { realSleeper, type Sleeper } from './timers.js';
@@ -55,6 +56,8 @@ export interface RefresherDeps {
   readonly sleeper?: Sleeper;
   /** Uniform in [0, 1); Math.random by default. */
   readonly random?: () => number;
+  /** Every refresh outcome is reported here (nothing when absent). */
+  readonly metrics?: Metrics;
 }
 
 /** Counts of one run, logged at its end and kept for tests and `lastRun`. */
@@ -228,6 +231,7 @@ export class Refresher {
   }
 
   private record(outcome: RefreshOutcome, report: RunReport): void {
+    this.deps.metrics?.refreshed(outcome.kind, 'code' in outcome ? outcome.code : undefined);
     switch (outcome.kind) {
       case 'refreshed':
         report.refreshed += 1;

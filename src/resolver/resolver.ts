@@ -29,6 +29,7 @@ import { parsePolicyFile } from '../policy/policy-file.js';
 import type { PolicyMode } from '../policy/types.js';
 import { discover } from './discovery.js';
 import { SingleFlight } from './single-flight.js';
+import type { Metrics } from '../metrics/types.js';
 import type { Discovery, DnsPort, FetchResult, NoPolicyReason, PolicyFetcher, Resolution } from './types.js';
 
 /** RFC 8461 §3.3: after a failed fetch, wait at least five minutes before trying again for the same id. */
@@ -49,6 +50,8 @@ export interface ResolverDeps {
   readonly negativeCacheTtlSec: number;
   /** Maximum number of domains remembered without MTA-STS. */
   readonly negativeCacheSize: number;
+  /** Fetch results and DNS errors are reported here (nothing when absent). */
+  readonly metrics?: Metrics;
 }
 
 interface NegativeMark {
@@ -279,6 +282,7 @@ export class Resolver {
     const { clock } = this.deps;
     this.stats.txtLookups += 1;
     const found = await discover(this.deps.dns, domain, Math.max(1, deadline - clock.now()));
+    if (found.kind === 'error') this.deps.metrics?.dnsError(found.code);
     const now = clock.now();
     this.discoveredAt.set(domain, now);
     return { found, now };
@@ -303,6 +307,7 @@ export class Resolver {
     const fetched = await this.deps.fetcher.fetch(domain, Math.max(1, deadline - clock.now()));
     const after = clock.now();
     const outcome = this.toEntry(domain, id, fetched, after);
+    this.deps.metrics?.policyFetched(outcome.kind === 'entry' ? undefined : outcome.code);
     if (outcome.kind === 'entry') {
       this.failures.delete(domain);
       this.negative.delete(domain);
