@@ -65,9 +65,24 @@ async function serveCode(p: Promise<unknown>): Promise<string> {
 
 describe('check-config: listeners serve would refuse', () => {
   it('accepts local TCP addresses (by name too) and leaves their ports free', async () => {
+    const servers = (): number => process.getActiveResourcesInfo().filter((k) => k === 'TCPServerWrap').length;
+    const before = servers();
     const r = await check(['listeners:', '  - address: "127.0.0.1:18461"', '  - address: "localhost:18462"']);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /^OK: /);
+    // No listening socket left open by the probe, and the configured ports were never taken.
+    // A closed handle leaves libuv's list one loop turn after its close callback.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(servers(), before, 'no TCP server left open');
+    const { createServer } = await import('node:net');
+    for (const [host, port] of [['127.0.0.1', 18461], ['localhost', 18462]] as const) {
+      const s = createServer();
+      await new Promise<void>((resolve, reject) => {
+        s.once('error', reject);
+        s.listen(port, host, () => resolve());
+      });
+      await new Promise((resolve) => s.close(resolve));
+    }
   });
 
   it('refuses an address of another machine with ELISTEN_ADDRESS, as serve does', async () => {
