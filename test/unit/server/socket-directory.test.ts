@@ -2,6 +2,8 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmod, chown, lstat, mkdir, mkdtemp, readdir, rename, rm, symlink } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ListenerConfig } from '../../../src/config/types.js';
@@ -159,6 +161,30 @@ describe('openListener and the socket directory', () => {
     await symlink('/etc/hostname', path);
     await l.close();
     assert.ok((await lstat(path)).isSymbolicLink());
+  });
+});
+
+describe('unix socket creation without procfs', () => {
+  it('fails with ELISTEN_FAILED naming /proc and creates nothing (a mount namespace without /proc)', { skip: root ? false : 'unshare -m needs root' }, async () => {
+    const d = await subdir('no-proc', 0o755);
+    const listener = fileURLToPath(new URL('../../../src/server/listener.js', import.meta.url));
+    const script = [
+      `import { openListener } from ${JSON.stringify(listener)};`,
+      'try {',
+      `  await openListener({ protocol: 'socketmap', address: { kind: 'unix', path: ${JSON.stringify(join(d, 's.sock'))} }, reusePort: false, origin: 'listeners[0]' }, (s) => s.destroy());`,
+      "  console.log('listened');",
+      '} catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })); }',
+    ].join('\n');
+    const out = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      execFile('unshare', ['-m', '--propagation', 'private', 'sh', '-c', 'umount -l /proc && exec "$0" --input-type=module -e "$1"', process.execPath, script], (err, stdout, stderr) => {
+        resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : -1, stdout, stderr });
+      });
+    });
+    assert.equal(out.code, 0, out.stderr);
+    const result = JSON.parse(out.stdout.trim()) as { code: string; message: string };
+    assert.equal(result.code, 'ELISTEN_FAILED', result.message);
+    assert.match(result.message, /needs \/proc \(procfs\) mounted/);
+    assert.deepEqual(await readdir(d), []);
   });
 });
 
