@@ -205,3 +205,48 @@ export class PostgresPolicyCache implements PolicyCache {
     return this.pool;
   }
 }
+
+/**
+ * What `open` would refuse, found without changing anything (`check-config`): connects, and in
+ * a READ ONLY transaction that is rolled back checks that each table, where it exists, is ours,
+ * and where it does not, that it could be created (CREATE on the current schema). Creates no
+ * table, purges nothing, starts no timer. Throws naming the cause.
+ */
+export async function probePostgres(options: Pick<PostgresCacheOptions, 'dsn' | 'timeoutMs'>): Promise<void> {
+  const t = options.timeoutMs;
+  const client = new pg.Client({
+    connectionString: options.dsn,
+    connectionTimeoutMillis: t,
+    query_timeout: t,
+    statement_timeout: t,
+    lock_timeout: t,
+    application_name: APPLICATION_NAME,
+  });
+  // A connection dropped under us is reported by the failing query; without a listener the process would exit.
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    await client.query('BEGIN READ ONLY');
+    for (const [check, table] of [
+      [SQL.check, TABLE],
+      [SQL.checkLease, LEASE_TABLE],
+    ] as const) {
+      const found = await client.query<{ t: string | null }>('SELECT to_regclass($1)::text AS t', [table]);
+      if (found.rows[0]?.t !== null && found.rows[0]?.t !== undefined) {
+        await client.query(check).catch((err: Error) => {
+          throw new Error(`table ${table} exists but is not an mta-sts-bridge cache (${err.message}); use another database or schema`, { cause: err });
+        });
+        continue;
+      }
+      const schema = await client.query<{ s: string | null; create: boolean | null }>(
+        "SELECT current_schema() AS s, has_schema_privilege(current_schema(), 'CREATE') AS create",
+      );
+      const row = schema.rows[0];
+      if (row?.s === null || row?.s === undefined) throw new Error(`table ${table} does not exist and no schema of the search_path exists to create it in`);
+      if (row.create !== true) throw new Error(`table ${table} does not exist and this user may not create it in schema ${row.s} (no CREATE privilege)`);
+    }
+    await client.query('ROLLBACK');
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}

@@ -108,6 +108,12 @@ export function redisClientPlan(options: Pick<RedisCacheOptions, 'connection' | 
           // drops its clients; the client asks the sentinels for the new master. A command caught
           // in that switch waits for the reconnect and is sent once more, still bounded by
           // `commandTimeout` (socket_timeout), instead of failing into a memory miss.
+          // The timeout runs from the first send and is not restarted by the resend. What this
+          // allows: a command whose reply was lost with the old master is sent again (SET PX and
+          // DEL are idempotent; a lease's SET NX sent again answers "taken", so that holder skips
+          // one refresh round, nothing worse); a command that timed out while queued may still
+          // run after the reconnect (the queue is flushed with an error every second reconnect
+          // attempt, so it stays bounded during an outage). URL and cluster modes keep failFast.
           enableOfflineQueue: true,
           maxRetriesPerRequest: 1,
           reconnectOnError: (err: Error) => (err.message.startsWith('READONLY') ? 2 : false),

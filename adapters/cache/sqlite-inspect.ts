@@ -2,16 +2,39 @@
  * Looks into an existing SQLite cache file without changing it: opened read-only, checked
  * with `PRAGMA quick_check`, its schema version and tables read. For `check-config`, which
  * must say what `serve` would refuse (the same checks as SqlitePolicyCache.open and its
- * migration) without creating, migrating or locking anything for long.
+ * migration) without creating, migrating or locking anything for long (nor creating the
+ * `-wal`/`-shm` files a read-only connection would: see `inspectSqliteFile`).
  */
+import { closeSync, existsSync, openSync, readSync, fstatSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import type { CacheFileInspection } from '../../src/cache/cache-file-inspection.js';
 import { SCHEMA_VERSION } from './sqlite.js';
 
+/** A file larger than this is judged by its header alone (see `inspectSqliteFile`). */
+export const MAX_COPY_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Open the file without creating anything next to it. A read-only connection to a WAL
+ * database still creates `-wal` and `-shm` when they are missing: run as root (the unit's
+ * ExecStartPre) that would leave root-owned files the daemon's user cannot open. So: while
+ * `-shm` exists (a daemon has the file open, or crashed) a read-only connection uses it;
+ * otherwise the file, fully checkpointed, is looked at as a copy in memory (its header's WAL
+ * mark reset on the copy, since an in-memory database cannot be in WAL mode).
+ */
 export function inspectSqliteFile(path: string): CacheFileInspection {
   let db: Database.Database;
   try {
-    db = new Database(path, { readonly: true, fileMustExist: true, timeout: 1000 });
+    if (existsSync(`${path}-shm`)) {
+      db = new Database(path, { readonly: true, fileMustExist: true, timeout: 1000 });
+    } else {
+      const copy = readBounded(path);
+      if (copy === undefined) return inspectHeader(path);
+      if (copy.length > 19 && copy[18] === 2 && copy[19] === 2) {
+        copy[18] = 1;
+        copy[19] = 1;
+      }
+      db = new Database(copy, { readonly: true });
+    }
   } catch (err) {
     return { kind: 'unusable', message: (err as Error).message };
   }
@@ -31,4 +54,39 @@ export function inspectSqliteFile(path: string): CacheFileInspection {
   } finally {
     db.close();
   }
+}
+
+/** The whole file, or undefined when it is larger than MAX_COPY_BYTES. Throws when unreadable. */
+function readBounded(path: string): Buffer | undefined {
+  const fd = openSync(path, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    if (size > MAX_COPY_BYTES) return undefined;
+    const buf = Buffer.alloc(size);
+    let at = 0;
+    while (at < size) {
+      const n = readSync(fd, buf, at, size - at, at);
+      if (n === 0) break;
+      at += n;
+    }
+    return buf.subarray(0, at);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** A big file: its 100-byte header only (magic string, user_version at offset 60). */
+function inspectHeader(path: string): CacheFileInspection {
+  const fd = openSync(path, 'r');
+  const head = Buffer.alloc(100);
+  try {
+    readSync(fd, head, 0, 100, 0);
+  } finally {
+    closeSync(fd);
+  }
+  if (head.subarray(0, 16).toString('latin1') !== 'SQLite format 3\0') return { kind: 'unusable', message: 'file is not a database' };
+  const version = head.readInt32BE(60);
+  if (version > SCHEMA_VERSION) return { kind: 'newer', version, known: SCHEMA_VERSION };
+  // Tables are not listed for a file this big; serve's own checks judge it at startup.
+  return { kind: 'ours', version };
 }

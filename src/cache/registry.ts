@@ -37,6 +37,26 @@ export async function inspectSqliteCacheFile(path: string): Promise<CacheFileIns
 }
 
 /**
+ * What opening a Redis or PostgreSQL cache at startup would refuse, found without changing
+ * the server (`check-config`): Redis is connected to and PINGed (no write); PostgreSQL is
+ * checked in a read-only transaction (no table created, nothing purged). Throws ECACHE_OPEN
+ * as `openSharedBackend` would.
+ */
+export async function probeSharedBackend(config: RedisCacheConfig | PostgresCacheConfig, deps: OpenCacheDeps = {}): Promise<void> {
+  if (config.type === 'redis') {
+    const backend = await openSharedBackend(config, deps);
+    await backend.close().catch(() => undefined);
+    return;
+  }
+  try {
+    const { probePostgres } = await import('../../adapters/cache/postgres.js');
+    await probePostgres({ dsn: config.dsn, timeoutMs: config.timeoutMs });
+  } catch (err) {
+    throw new BridgeError('ECACHE_OPEN', `cannot open ${config.type} cache at ${redactDsn(config.dsn)}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/**
  * The persistent backend alone, opened, without the memory layer: for `mta-sts-bridge cache`,
  * which must see the file as it is and report its errors. Throws ECACHE_OPEN.
  */

@@ -74,7 +74,7 @@ export async function openListener(
       // Created aside and linked into place with its mode and owner: see unix-socket-file.ts.
       const placed = await placeSocketFile(
         address.path,
-        { origin: config.origin, mode: config.mode, uid: ids.uid, gid: ids.gid },
+        { origin: config.origin, mode: config.mode, uid: ids.uid, gid: ids.gid, directory: ids.directory },
         (listenPath) => listen(server, { path: listenPath }, config),
         () => closeServer(server),
       );
@@ -85,14 +85,10 @@ export async function openListener(
         port: undefined,
         close: async () => {
           await closeServer(server);
-          await placed.release();
           // libuv unlinks only the private name it bound; the socket's own name is removed
-          // here, and only while it is still our socket (lstat: a symlink put there is not
+          // by `release`, and only while it is still our socket (a symlink put there is not
           // followed; another instance's socket has another inode and is left alone).
-          const now = await lstat(address.path).catch(() => undefined);
-          if (now !== undefined && now.isSocket() && now.ino === placed.ino && now.dev === placed.dev) {
-            await unlink(address.path).catch(() => undefined);
-          }
+          await placed.release();
         },
       };
     }
@@ -137,7 +133,7 @@ export async function adoptListener(
  * ids (-1: unchanged), the directory exists, is writable by this process, and is safe (see
  * socket-directory.ts). Throws BridgeError ELISTEN_FAILED or ELISTEN_UNSAFE_DIRECTORY.
  */
-export async function checkUnixSocketPlace(path: string, config: ListenerConfig): Promise<{ uid: number; gid: number }> {
+export async function checkUnixSocketPlace(path: string, config: ListenerConfig): Promise<{ uid: number; gid: number; directory: string | undefined }> {
   const uid = config.owner === undefined ? { ok: true as const, id: -1 } : await resolveAccountId('passwd', config.owner);
   const gid = config.group === undefined ? { ok: true as const, id: -1 } : await resolveAccountId('group', config.group);
   if (!uid.ok || !gid.ok) {
@@ -156,7 +152,7 @@ export async function checkUnixSocketPlace(path: string, config: ListenerConfig)
       cause: err,
     });
   }
-  return { uid: uid.id, gid: gid.id };
+  return { uid: uid.id, gid: gid.id, directory: directory.kind === 'safe' && 'real' in directory ? directory.real : undefined };
 }
 
 /**

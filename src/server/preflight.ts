@@ -4,7 +4,7 @@
  * created: a TCP host is checked by binding port 0 on it and closing at once; a unix socket's
  * place by the same checks `openListener` makes before it creates the socket; the sqlite
  * cache by checking that its directory can be created and written and by reading its file
- * read-only; a Redis or PostgreSQL cache by connecting to it and closing again. Each problem carries the code `serve` would stop with.
+ * read-only; a Redis cache by connecting to it (PING) and closing again, a PostgreSQL one by checking its tables in a read-only transaction (never creating them). Each problem carries the code `serve` would stop with.
  *
  * Not checked: whether a port is free (the running daemon holds it while its config is
  * checked), ports below 1024 without the right to bind them, and a unix socket somebody already listens on (systemd with socket
@@ -13,7 +13,7 @@
 import type { BridgeConfig, ListenerConfig } from '../config/types.js';
 import { BridgeError, type BridgeErrorCode } from '../errors.js';
 import { checkSqliteCache, currentAccount, type RunAccount } from '../cache/state-dir-check.js';
-import { openSharedBackend, type OpenCacheDeps } from '../cache/registry.js';
+import { probeSharedBackend, type OpenCacheDeps } from '../cache/registry.js';
 import { lstat } from 'node:fs/promises';
 import { checkUnixSocketPlace, probeTcpHost, probeUnixSocket } from './listener.js';
 
@@ -47,10 +47,10 @@ export async function preflight(config: BridgeConfig, options: PreflightOptions 
     }
     case 'redis':
     case 'postgres':
-      // Connected to and closed again, as `serve` would connect at startup (ECACHE_OPEN).
+      // Connected to as `serve` would at startup (ECACHE_OPEN), but nothing is written:
+      // PostgreSQL's tables are checked, not created (see probeSharedBackend).
       try {
-        const backend = await openSharedBackend(cache, options.cacheDeps);
-        await backend.close().catch(() => undefined);
+        await probeSharedBackend(cache, options.cacheDeps);
       } catch (err) {
         problems.push(err instanceof BridgeError ? { code: err.code, message: err.message } : { code: 'ECACHE_OPEN', message: (err as Error).message });
       }

@@ -38,6 +38,8 @@ export type DirectoryVerdict =
 
 export type SocketDirectoryCheck =
   | DirectoryVerdict
+  /** Safe, at `real` (the directory with symbolic links resolved): where the socket must be created. */
+  | { readonly kind: 'safe'; readonly real: string }
   | { readonly kind: 'missing'; readonly path: string }
   | { readonly kind: 'unreadable'; readonly path: string; readonly message: string };
 
@@ -114,7 +116,7 @@ export async function checkSocketDirectory(socketPath: string, trusted: TrustedW
     const verdict = judgeDirectory(facts, trusted);
     if (verdict.kind !== 'safe') return verdict;
   }
-  return { kind: 'safe' };
+  return { kind: 'safe', real };
 }
 
 /** One sentence for an unsafe or missing directory (undefined when safe). */

@@ -8,6 +8,10 @@
  * mode and owner. On Linux fchmod on a socket's descriptor does not reach the file and there
  * is no lchmod, so:
  *
+ * 0. the socket's directory is opened once, and its real path (readlink of its descriptor in
+ *    /proc) must be the one checked (socket-directory.ts): a directory swapped for a symlink
+ *    between the check and here is refused; every later step names it through the descriptor,
+ *    so a swap afterwards is not followed either (close removes the name there too);
  * 1. `mkdtemp` creates a private directory (0700, ours) INSIDE the target directory, so that
  *    the final step stays on one filesystem;
  * 2. it is opened with O_DIRECTORY|O_NOFOLLOW and checked with fstat (a directory, owned by
@@ -29,7 +33,7 @@
  * ELISTEN_FAILED rather than fall back to an unsafe path.
  */
 import { constants } from 'node:fs';
-import { chmod, lchown, link, lstat, mkdtemp, open, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { chmod, lchown, link, lstat, mkdtemp, open, readlink, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { BridgeError } from '../errors.js';
 
@@ -44,6 +48,11 @@ export interface SocketFileOptions {
   readonly uid: number;
   /** -1 leaves the group as created. */
   readonly gid: number;
+  /**
+   * The socket's directory as checked (symbolic links resolved, socket-directory.ts): the
+   * directory opened must still be that one, or the start is refused. Undefined: not compared.
+   */
+  readonly directory?: string | undefined;
 }
 
 /** A socket file in place. */
@@ -51,7 +60,11 @@ export interface PlacedSocketFile {
   /** Identity of the socket file, so that close never removes a file that is not ours. */
   readonly ino: number;
   readonly dev: number;
-  /** After the server has closed: release the private directory's descriptor. */
+  /**
+   * After the server has closed: remove the socket's name if it is still our socket (through
+   * the directory's descriptor: the directory it was created in, even if renamed or swapped
+   * since), and release the descriptors.
+   */
   release(): Promise<void>;
 }
 
@@ -67,26 +80,49 @@ export async function placeSocketFile(
   close: () => Promise<void>,
 ): Promise<PlacedSocketFile> {
   const dir = dirname(path);
-  let privateDir: string;
+  // 0. The directory itself is opened once and named through its descriptor from then on: a
+  //    directory swapped (for a symlink elsewhere) after it was checked is found here, and
+  //    one swapped later is not followed.
+  let dirHandle: FileHandle;
   try {
-    privateDir = await mkdtemp(join(dir, PRIVATE_DIRECTORY_PREFIX));
+    dirHandle = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
   } catch (err) {
+    throw new BridgeError('ELISTEN_FAILED', `${options.origin}: cannot open the directory ${dir} of ${basename(path)}: ${errMessage(err)}`, { cause: err });
+  }
+  const viaDir = `/proc/self/fd/${dirHandle.fd}`;
+  const opened = await readlink(viaDir).catch(() => undefined);
+  if (opened === undefined) {
+    await dirHandle.close().catch(() => undefined);
+    throw new BridgeError('ELISTEN_FAILED', `${options.origin}: creating ${path} safely needs /proc (procfs) mounted`);
+  }
+  if (options.directory !== undefined && opened !== options.directory) {
+    await dirHandle.close().catch(() => undefined);
+    throw unsafe(options, `the directory of ${path} changed after it was checked (it was ${options.directory}, it is now ${opened}); nothing was created`);
+  }
+  const finalName = join(viaDir, basename(path));
+  let privateName: string;
+  try {
+    privateName = basename(await mkdtemp(join(viaDir, PRIVATE_DIRECTORY_PREFIX)));
+  } catch (err) {
+    await dirHandle.close().catch(() => undefined);
     throw new BridgeError('ELISTEN_FAILED', `${options.origin}: cannot create a private directory in ${dir} for ${basename(path)}: ${errMessage(err)}`, {
       cause: err,
     });
   }
+  const privateDir = join(viaDir, privateName);
+  const shownPrivateDir = join(dir, privateName);
   let handle: FileHandle | undefined;
   let privateIno: number | undefined;
   let inner: string | undefined;
   let listening = false;
   try {
     handle = await open(privateDir, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW).catch((err: unknown) => {
-      throw unsafe(options, `${privateDir} was replaced before it could be opened (${errMessage(err)})`, err);
+      throw unsafe(options, `${shownPrivateDir} was replaced before it could be opened (${errMessage(err)})`, err);
     });
     const own = await handle.stat();
     const euid = process.geteuid?.() ?? 0;
     if (!own.isDirectory() || own.uid !== euid || (own.mode & 0o077) !== 0) {
-      throw unsafe(options, `${privateDir} is not the private directory just created (someone replaced it)`);
+      throw unsafe(options, `${shownPrivateDir} is not the private directory just created (someone replaced it)`);
     }
     privateIno = own.ino;
     const viaFd = `/proc/self/fd/${handle.fd}`;
@@ -115,7 +151,7 @@ export async function placeSocketFile(
     }
     const created = await lstat(inner);
     try {
-      await link(inner, path);
+      await link(inner, finalName);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'EEXIST') {
@@ -125,16 +161,39 @@ export async function placeSocketFile(
     }
     await unlink(inner).catch(() => undefined);
     await removePrivateDirectory(privateDir, privateIno);
-    const dirHandle = handle;
-    return { ino: created.ino, dev: created.dev, release: () => dirHandle.close() };
+    const privateHandle = handle;
+    return {
+      ino: created.ino,
+      dev: created.dev,
+      release: async () => {
+        // lstat: a symlink put there is not followed; unlink(2) removes the name only.
+        const now = await lstat(finalName).catch(() => undefined);
+        if (now !== undefined && now.isSocket() && now.ino === created.ino && now.dev === created.dev) {
+          await unlink(finalName).catch(() => undefined);
+        }
+        await privateHandle.close().catch(() => undefined);
+        await dirHandle.close().catch(() => undefined);
+      },
+    };
   } catch (err) {
     // The server first: libuv unlinks the bound path on close, which must still reach our directory.
     if (listening) await close();
     if (inner !== undefined) await unlink(inner).catch(() => undefined);
+    // Removed by name only if it is still the directory created (or, before it was opened, if
+    // it is a directory owned by us: an empty one, so rmdir cannot remove anything else).
     if (privateIno !== undefined) await removePrivateDirectory(privateDir, privateIno);
+    else await removeUnopenedPrivateDirectory(privateDir);
     await handle?.close().catch(() => undefined);
+    await dirHandle.close().catch(() => undefined);
     throw err;
   }
+}
+
+/** The private directory could not be opened or judged: rmdir it if it is still an (empty) directory of ours. */
+async function removeUnopenedPrivateDirectory(path: string): Promise<void> {
+  const now = await lstat(path).catch(() => undefined);
+  if (now === undefined || !now.isDirectory() || now.uid !== (process.geteuid?.() ?? 0)) return;
+  await rmdir(path).catch(() => undefined);
 }
 
 /** rmdir the private directory, only if the name still designates it (it is empty by now). */

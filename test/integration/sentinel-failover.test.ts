@@ -152,7 +152,8 @@ describe('a fleet on Redis Sentinel through a failover', () => {
 
     const during = answers.filter((a) => a.at >= switchStarted && a.at <= switchDone + 1000);
     const wrong = answers.filter((a) => a.code !== 0 || a.stderr !== '' || a.stdout !== `${answerFor(a.domain)}\n`);
-    assert.ok(answers.length >= 20, `only ${answers.length} lookups`);
+    // A postmap process per lookup on a shared, slow machine: the count proves the loops ran, not a rate.
+    assert.ok(answers.length >= 8, `only ${answers.length} lookups`);
     assert.ok(during.length >= 2, `only ${during.length} lookups while the master switched (${switchDone - switchStarted} ms)`);
     assert.deepEqual(
       wrong.map((a) => `${a.at - switchStarted} ms ${a.domain} on ${a.port}: exit ${a.code} ${JSON.stringify(a.stdout)} ${JSON.stringify(a.stderr)}`),

@@ -4,7 +4,7 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmod, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -15,6 +15,7 @@ import { BridgeError } from '../../../src/errors.js';
 import { openListener } from '../../../src/server/listener.js';
 import { captureIo } from './capture.js';
 import { RedisServer } from '../../integration/harness/redis.js';
+import { PostgresServer, postgresServerProblem } from '../../integration/harness/postgres.js';
 
 let dir = '';
 before(async () => {
@@ -71,9 +72,24 @@ async function serveCode(p: Promise<unknown>): Promise<string> {
 
 describe('check-config: listeners serve would refuse', () => {
   it('accepts local TCP addresses (by name too) and leaves their ports free', async () => {
+    const servers = (): number => process.getActiveResourcesInfo().filter((k) => k === 'TCPServerWrap').length;
+    const before = servers();
     const r = await check(['listeners:', '  - address: "127.0.0.1:18461"', '  - address: "localhost:18462"']);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /^OK: /);
+    // No listening socket left open by the probe, and the configured ports were never taken.
+    // A closed handle leaves libuv's list one loop turn after its close callback.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(servers(), before, 'no TCP server left open');
+    const { createServer } = await import('node:net');
+    for (const [host, port] of [['127.0.0.1', 18461], ['localhost', 18462]] as const) {
+      const s = createServer();
+      await new Promise<void>((resolve, reject) => {
+        s.once('error', reject);
+        s.listen(port, host, () => resolve());
+      });
+      await new Promise((resolve) => s.close(resolve));
+    }
   });
 
   it('refuses an address of another machine with ELISTEN_ADDRESS, as serve does', async () => {
@@ -177,8 +193,15 @@ describe('check-config: the sqlite cache serve would refuse', () => {
     } finally {
       await cache.close();
     }
+    // Closed (no -wal/-shm left by the daemon): the read-only look creates none and changes nothing.
+    const listing = (await readdir(state)).sort();
+    const file = await stat(join(state, 'policy-cache.sqlite'));
     const closed = await check(sqlite(state));
     assert.equal(closed.status, 0, closed.stderr);
+    assert.deepEqual((await readdir(state)).sort(), listing);
+    const after = await stat(join(state, 'policy-cache.sqlite'));
+    assert.equal(after.mtimeMs, file.mtimeMs);
+    assert.equal(after.size, file.size);
   });
 });
 
@@ -210,6 +233,27 @@ describe('check-config: a Redis or PostgreSQL cache serve could not open', () =>
     const pg = await check(['cache:', '  type: postgres', '  options:', '    dsn: "postgresql://u:s3cret@127.0.0.1:1/db"']);
     refused(pg, 'ECACHE_OPEN', /cannot open postgres cache at postgresql:\/\/u:\*\*\*@127\.0\.0\.1:1\/db: .*ECONNREFUSED/);
     assert.doesNotMatch(pg.stderr, /s3cret/);
+  });
+
+  it('accepts a reachable PostgreSQL without creating its tables, and refuses a foreign table of that name (a real server)', async () => {
+    const problem = postgresServerProblem();
+    if (problem !== undefined) throw new Error(problem);
+    const server = await PostgresServer.start();
+    try {
+      await server.createDatabase('fresh');
+      const tables = async (): Promise<unknown[]> =>
+        (await server.sql('fresh', "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename")).map((r) => r['tablename']);
+      const config = ['cache:', '  type: postgres', '  options:', `    dsn: "${server.dsn('fresh')}"`];
+      const r = await check(config);
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, /^OK: /);
+      assert.deepEqual(await tables(), [], 'check-config created no table');
+      await server.sql('fresh', 'CREATE TABLE mta_sts_policy (name text)');
+      refused(await check(config), 'ECACHE_OPEN', /table mta_sts_policy exists but is not an mta-sts-bridge cache/);
+      assert.deepEqual(await tables(), ['mta_sts_policy'], 'nothing added next to the foreign table');
+    } finally {
+      await server.destroy();
+    }
   });
 
   it('accepts a reachable Redis (a real redis-server)', async () => {

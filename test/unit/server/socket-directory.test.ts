@@ -1,11 +1,15 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmod, chown, lstat, mkdir, mkdtemp, readdir, rm, symlink } from 'node:fs/promises';
+import { chmod, chown, lstat, mkdir, mkdtemp, readdir, rename, rm, symlink } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ListenerConfig } from '../../../src/config/types.js';
 import { BridgeError } from '../../../src/errors.js';
 import { openListener } from '../../../src/server/listener.js';
+import { placeSocketFile } from '../../../src/server/unix-socket-file.js';
 import { checkSocketDirectory, describeDirectoryProblem, judgeDirectory, trustedWriters, type DirectoryFacts } from '../../../src/server/socket-directory.js';
 
 const NOBODY = 65534;
@@ -157,5 +161,86 @@ describe('openListener and the socket directory', () => {
     await symlink('/etc/hostname', path);
     await l.close();
     assert.ok((await lstat(path)).isSymbolicLink());
+  });
+});
+
+describe('unix socket creation without procfs', () => {
+  it('fails with ELISTEN_FAILED naming /proc and creates nothing (a mount namespace without /proc)', { skip: root ? false : 'unshare -m needs root' }, async () => {
+    const d = await subdir('no-proc', 0o755);
+    const listener = fileURLToPath(new URL('../../../src/server/listener.js', import.meta.url));
+    const script = [
+      `import { openListener } from ${JSON.stringify(listener)};`,
+      'try {',
+      `  await openListener({ protocol: 'socketmap', address: { kind: 'unix', path: ${JSON.stringify(join(d, 's.sock'))} }, reusePort: false, origin: 'listeners[0]' }, (s) => s.destroy());`,
+      "  console.log('listened');",
+      '} catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })); }',
+    ].join('\n');
+    const out = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      execFile('unshare', ['-m', '--propagation', 'private', 'sh', '-c', 'umount -l /proc && exec "$0" --input-type=module -e "$1"', process.execPath, script], (err, stdout, stderr) => {
+        resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : -1, stdout, stderr });
+      });
+    });
+    assert.equal(out.code, 0, out.stderr);
+    const result = JSON.parse(out.stdout.trim()) as { code: string; message: string };
+    assert.equal(result.code, 'ELISTEN_FAILED', result.message);
+    assert.match(result.message, /needs \/proc \(procfs\) mounted/);
+    assert.deepEqual(await readdir(d), []);
+  });
+});
+
+describe('placeSocketFile and a directory swapped after its check', () => {
+  const noop = async (): Promise<void> => undefined;
+
+  it('refuses a directory that became a symlink elsewhere after the check, creating nothing on either side', async () => {
+    const checked = await subdir('swap-checked', 0o755);
+    const elsewhere = await subdir('swap-elsewhere', 0o755);
+    const link = join(dir, 'swap-link');
+    await symlink(checked, link);
+    const verdict = await checkSocketDirectory(join(link, 's.sock'), trustedWriters(undefined));
+    assert.equal(verdict.kind, 'safe');
+    const real = verdict.kind === 'safe' && 'real' in verdict ? verdict.real : assert.fail('the real directory');
+    // The swap: the checked name now leads elsewhere.
+    await rm(link);
+    await symlink(elsewhere, link);
+    let listened = false;
+    await assert.rejects(
+      placeSocketFile(join(link, 's.sock'), { origin: 'listeners[0]', uid: -1, gid: -1, directory: real }, async () => {
+        listened = true;
+      }, noop),
+      (err: unknown) => err instanceof BridgeError && err.code === 'ELISTEN_UNSAFE_DIRECTORY' && /changed after it was checked/.test(err.message),
+    );
+    assert.equal(listened, false);
+    assert.deepEqual(await readdir(checked), []);
+    assert.deepEqual(await readdir(elsewhere), []);
+  });
+
+  it('removes its socket at close in the directory it was created in, even after that directory was renamed', async () => {
+    const d = await subdir('rename-before', 0o755);
+    const server = createServer((s) => s.destroy());
+    const path = join(d, 's.sock');
+    const placed = await placeSocketFile(
+      path,
+      { origin: 'listeners[0]', uid: -1, gid: -1, directory: d },
+      (p) => new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(p, () => resolve());
+      }),
+      () => new Promise<void>((resolve) => server.close(() => resolve())),
+    );
+    const moved = join(dir, 'rename-after');
+    await rename(d, moved);
+    // A new directory at the old name, with a socket file of the same name that is not ours.
+    await mkdir(d, { mode: 0o755 });
+    const other = createServer((s) => s.destroy());
+    await new Promise<void>((resolve) => other.listen(path, () => resolve()));
+    try {
+      assert.deepEqual(await readdir(moved), ['s.sock']);
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await placed.release();
+      assert.deepEqual(await readdir(moved), [], 'our socket removed where it is now');
+      assert.ok((await lstat(path)).isSocket(), 'the other socket at the old name left alone');
+    } finally {
+      await new Promise<void>((resolve) => other.close(() => resolve()));
+    }
   });
 });
