@@ -36,11 +36,11 @@ export function inspectSqliteFile(path: string): CacheFileInspection {
       db = new Database(copy, { readonly: true });
     }
   } catch (err) {
-    return { kind: 'unusable', message: (err as Error).message };
+    return { kind: damagedOr(err), message: (err as Error).message };
   }
   try {
     const check = db.pragma('quick_check(1)', { simple: true });
-    if (check !== 'ok') return { kind: 'unusable', message: `damaged database (quick_check: ${String(check)})` };
+    if (check !== 'ok') return { kind: 'damaged', message: `damaged database (quick_check: ${String(check)})` };
     const version = db.pragma('user_version', { simple: true }) as number;
     const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[]).map((t) => t.name);
     // The same order as the migration in sqlite.ts.
@@ -50,10 +50,16 @@ export function inspectSqliteFile(path: string): CacheFileInspection {
     if (tables.includes('sts_policy_cache')) return { kind: 'python', tables };
     return { kind: 'foreign', tables };
   } catch (err) {
-    return { kind: 'unusable', message: (err as Error).message };
+    return { kind: damagedOr(err), message: (err as Error).message };
   } finally {
     db.close();
   }
+}
+
+/** SQLite's codes for a damaged file or not a database (as sqlite.ts moves aside); else unusable. */
+function damagedOr(err: unknown): 'damaged' | 'unusable' {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB') ? 'damaged' : 'unusable';
 }
 
 /** The whole file, or undefined when it is larger than MAX_COPY_BYTES. Throws when unreadable. */
@@ -84,7 +90,7 @@ function inspectHeader(path: string): CacheFileInspection {
   } finally {
     closeSync(fd);
   }
-  if (head.subarray(0, 16).toString('latin1') !== 'SQLite format 3\0') return { kind: 'unusable', message: 'file is not a database' };
+  if (head.subarray(0, 16).toString('latin1') !== 'SQLite format 3\0') return { kind: 'damaged', message: 'file is not a database' };
   const version = head.readInt32BE(60);
   if (version > SCHEMA_VERSION) return { kind: 'newer', version, known: SCHEMA_VERSION };
   // Tables are not listed for a file this big; serve's own checks judge it at startup.

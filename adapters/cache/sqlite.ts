@@ -11,7 +11,7 @@
  *
  * Loaded late by src/cache/registry.ts, so a memory-cache user never loads the native module.
  */
-import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, existsSync, lstatSync, mkdirSync, openSync, renameSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { PolicyCache, PolicyEntry } from '../../src/cache/types.js';
@@ -54,6 +54,23 @@ export interface SqliteCacheOptions {
   readonly purgeAfterMs?: number;
   /** 0 disables the periodic purge (the purge at open still runs). */
   readonly purgeIntervalMs?: number;
+  /**
+   * A file SQLite reports damaged or not a database at open: `refuse` (the default here) throws;
+   * `move` renames it (and its -wal/-shm) to `<file>.corrupt-<time>` and starts a new one, then
+   * calls `onMovedAside`. Only with `create`. Another program's file (the Python tool's) and a
+   * newer schema are sound databases: they are refused either way, never moved.
+   */
+  readonly onCorrupt?: 'move' | 'refuse';
+  readonly onMovedAside?: (movedTo: string, reason: string) => void;
+}
+
+/** SQLite said the file is damaged or is no database at all. */
+class CorruptFileError extends Error {}
+
+/** better-sqlite3's codes for a damaged file (SQLITE_CORRUPT and its extended codes) or not a database. */
+function isCorruption(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB');
 }
 
 type Row = { readonly domain: string; readonly entry: string };
@@ -90,31 +107,26 @@ export class SqlitePolicyCache implements PolicyCache {
    */
   async open(): Promise<void> {
     if (this.db !== undefined) return;
-    if (this.options.create ?? true) createPrivateFile(this.path);
+    const create = this.options.create ?? true;
+    if (create) createPrivateFile(this.path);
     else if (!existsSync(this.path)) throw new Error(`${this.path} does not exist (no policy was stored there yet?)`);
     let db: Database.Database;
     try {
-      db = new Database(this.path, { fileMustExist: true, timeout: this.options.busyTimeoutMs });
+      db = this.openChecked();
     } catch (err) {
-      throw new Error(`${this.path}: ${(err as Error).message}`, { cause: err });
-    }
-    try {
-      const check = db.pragma('quick_check(1)', { simple: true });
-      if (check !== 'ok') throw new Error(`damaged database (quick_check: ${String(check)})`);
-      // WAL: readers and one writer at a time across processes; NORMAL is durable enough there
-      // (a power cut may lose the last writes, never the file).
-      db.pragma('journal_mode = WAL');
-      db.pragma('synchronous = NORMAL');
-      migrate(db);
-      db.exec(`CREATE TABLE IF NOT EXISTS ${LEASE_TABLE} (
-        name TEXT NOT NULL PRIMARY KEY,
-        owner TEXT NOT NULL,
-        expires_at INTEGER NOT NULL
-      ) WITHOUT ROWID`);
-      this.statements = prepare(db);
-    } catch (err) {
-      db.close();
-      throw new Error(`${this.path}: ${(err as Error).message}`, { cause: err });
+      if (!(err instanceof CorruptFileError) || !create || this.options.onCorrupt !== 'move') {
+        throw new Error(`${this.path}: ${(err as Error).message}`, { cause: err });
+      }
+      // Answering beats refusing to start over a file nobody can read any more: the policies
+      // it held come back as their domains are asked again (README.md, "Policy caches").
+      const movedTo = moveAside(this.path, this.clock.now());
+      this.options.onMovedAside?.(movedTo, err.message);
+      createPrivateFile(this.path);
+      try {
+        db = this.openChecked();
+      } catch (again) {
+        throw new Error(`${this.path}: ${(again as Error).message} (after moving the damaged file to ${movedTo})`, { cause: again });
+      }
     }
     this.db = db;
     this.purge();
@@ -184,9 +196,65 @@ export class SqlitePolicyCache implements PolicyCache {
     db?.close();
   }
 
+  /** Open and check the file; CorruptFileError when SQLite finds it damaged or no database. */
+  private openChecked(): Database.Database {
+    let db: Database.Database;
+    try {
+      db = new Database(this.path, { fileMustExist: true, timeout: this.options.busyTimeoutMs });
+    } catch (err) {
+      if (isCorruption(err)) throw new CorruptFileError((err as Error).message, { cause: err });
+      throw err;
+    }
+    try {
+      const check = db.pragma('quick_check(1)', { simple: true });
+      if (check !== 'ok') throw new CorruptFileError(`damaged database (quick_check: ${String(check)})`);
+      // WAL: readers and one writer at a time across processes; NORMAL is durable enough there
+      // (a power cut may lose the last writes, never the file).
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+      migrate(db);
+      db.exec(`CREATE TABLE IF NOT EXISTS ${LEASE_TABLE} (
+        name TEXT NOT NULL PRIMARY KEY,
+        owner TEXT NOT NULL,
+        expires_at INTEGER NOT NULL
+      ) WITHOUT ROWID`);
+      this.statements = prepare(db);
+      return db;
+    } catch (err) {
+      db.close();
+      if (isCorruption(err)) throw new CorruptFileError(`${(err as Error).message}`, { cause: err });
+      throw err;
+    }
+  }
+
   private stmts(): Statements {
     if (this.statements === undefined) throw new Error(`sqlite cache ${this.path} is not open`);
     return this.statements;
+  }
+}
+
+/**
+ * Rename a damaged database and its -wal/-shm to `<file>.corrupt-<UTC time>` (a name not yet
+ * taken) in the same directory. rename(2) does not follow a link at the last component, and the
+ * directory is the daemon's own (0700). Returns the new name of the file.
+ */
+function moveAside(path: string, nowMs: number): string {
+  const stamp = new Date(nowMs).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  let target = `${path}.corrupt-${stamp}`;
+  for (let n = 2; exists(target); n++) target = `${path}.corrupt-${stamp}-${n}`;
+  renameSync(path, target);
+  for (const suffix of ['-wal', '-shm']) {
+    if (exists(`${path}${suffix}`)) renameSync(`${path}${suffix}`, `${target}${suffix}`);
+  }
+  return target;
+}
+
+function exists(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -10,11 +10,16 @@ export type CacheFileInspection =
   | { readonly kind: 'python'; readonly tables: readonly string[] }
   | { readonly kind: 'foreign'; readonly tables: readonly string[] }
   | { readonly kind: 'newer'; readonly version: number; readonly known: number }
+  /** SQLite finds it damaged or no database: moved aside at start with `on_corrupt: move`. */
+  | { readonly kind: 'damaged'; readonly message: string }
   | { readonly kind: 'unusable'; readonly message: string };
 
 /** Why `serve` would refuse the file at `path`, with what to do; undefined when it would not. */
-export function describeInspection(path: string, inspection: CacheFileInspection): string | undefined {
+export function describeInspection(path: string, inspection: CacheFileInspection, onCorrupt: 'move' | 'refuse' = 'move'): string | undefined {
   switch (inspection.kind) {
+    case 'damaged':
+      // With `move`, serve starts anyway (over a new file): nothing it would refuse.
+      return onCorrupt === 'move' ? undefined : `${path}: ${inspection.message} (cache.options.on_corrupt: refuse)`;
     case 'ours':
     case 'empty':
       return undefined;

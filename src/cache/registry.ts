@@ -62,7 +62,7 @@ export async function probeSharedBackend(config: RedisCacheConfig | PostgresCach
  */
 export async function openPersistentBackend(
   config: SqliteCacheConfig,
-  deps: OpenCacheDeps & { readonly create?: boolean } = {},
+  deps: OpenCacheDeps & { readonly create?: boolean; readonly onMovedAside?: (movedTo: string, reason: string) => void } = {},
 ): Promise<PolicyCache & { readonly path: string }> {
   const where = cacheFileLocation(config, deps);
   if (!where.ok) throw new BridgeError('ECACHE_OPEN', `cannot open sqlite cache: ${where.message}`);
@@ -73,6 +73,8 @@ export async function openPersistentBackend(
       path: where.path,
       busyTimeoutMs: config.timeoutSec * 1000,
       create: deps.create ?? true,
+      onCorrupt: config.onCorrupt ?? 'move',
+      ...(deps.onMovedAside !== undefined ? { onMovedAside: deps.onMovedAside } : {}),
       ...(deps.clock !== undefined ? { clock: deps.clock } : {}),
     });
     await backend.open();
@@ -121,7 +123,18 @@ export async function openCache(config: CacheConfig, log: Logger, deps: OpenCach
     }
     case 'sqlite': {
       const where = cacheFileLocation(config, deps);
-      const backend = await openPersistentBackend(config, deps);
+      const backend = await openPersistentBackend(config, {
+        ...deps,
+        onMovedAside: (movedTo, reason) =>
+          log.error('damaged cache file moved aside', {
+            component: 'cache',
+            code: 'ECACHE_CORRUPT',
+            file: where.ok ? where.path : config.filename,
+            movedTo,
+            reason,
+            consequence: 'a new empty cache; policies come back as their domains are asked again',
+          }),
+      });
       // A persistent backend is never allowed to fail a lookup: memory in front, retries behind.
       const resilient = new ResilientPolicyCache(backend, { memorySize: config.cacheSize, log });
       log.info('cache opened', {

@@ -121,6 +121,6 @@ export async function checkSqliteCache(
   if (st.isSymbolicLink()) st = await stat(where.path).catch(() => st);
   if (!st.isFile()) return fail(`${where.path} is not a regular file`);
   if (!(await allowed(where.path, st, account, R | W))) return fail(`${where.path} is not readable and writable by ${who(account)}`);
-  const message = describeInspection(where.path, await inspectSqliteCacheFile(where.path));
+  const message = describeInspection(where.path, await inspectSqliteCacheFile(where.path), config.onCorrupt ?? 'move');
   return message === undefined ? undefined : fail(message);
 }

@@ -113,6 +113,7 @@ export const DEFAULT_CACHE: SqliteCacheConfig = Object.freeze({
   filename: DEFAULT_SQLITE_FILENAME,
   timeoutSec: DEFAULT_SQLITE_TIMEOUT_SEC,
   cacheSize: DEFAULT_CACHE_SIZE,
+  onCorrupt: 'move',
 });
 
 /** A fresh, frozen copy of the whole default configuration. */

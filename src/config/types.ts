@@ -64,6 +64,11 @@ export interface SqliteCacheConfig {
   readonly timeoutSec: number;
   /** Entries kept in the in-process memory layer in front of the file (`options.cache_size`). */
   readonly cacheSize: number;
+  /**
+   * `options.on_corrupt`: a file SQLite reports damaged or not a database at start is moved
+   * aside and a new one created (`move`, also when absent), or the start is refused (`refuse`).
+   */
+  readonly onCorrupt?: 'move' | 'refuse';
   /** The top-level `state_directory` key, when set (`$STATE_DIRECTORY` wins over it). */
   readonly stateDirectory?: string;
 }

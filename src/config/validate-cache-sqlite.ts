@@ -6,10 +6,11 @@
 import { isAbsolute } from 'node:path';
 import { DEFAULT_CACHE, DEFAULT_CACHE_SIZE, DEFAULT_SQLITE_FILENAME, DEFAULT_SQLITE_TIMEOUT_SEC } from './defaults.js';
 import { CACHE_ENTRIES_MAX, SQLITE_THREADS_MAX, SQLITE_TIMEOUT_MAX_SEC } from './limits.js';
-import { asMap, readMap, readNumber, readString, report, warn, type Field, type ReadContext } from './node-reader.js';
+import { asMap, readEnum, readMap, readNumber, readString, report, warn, type Field, type ReadContext } from './node-reader.js';
 import type { SqliteCacheConfig } from './types.js';
 
-export const SQLITE_CACHE_OPTION_KEYS = ['filename', 'threads', 'timeout', 'cache_size'] as const;
+export const SQLITE_CACHE_OPTION_KEYS = ['filename', 'threads', 'timeout', 'cache_size', 'on_corrupt'] as const;
+export const ON_CORRUPT_CHOICES = ['move', 'refuse'] as const;
 
 /** The `state_directory` key: an absolute path (a relative one would depend on the working directory). */
 export function readStateDirectory(ctx: ReadContext, field: Field | undefined): string | undefined {
@@ -46,11 +47,13 @@ export function readSqliteCache(ctx: ReadContext, options: Field | undefined, st
   }
   const timeout = f.get('timeout');
   const size = f.get('cache_size');
+  const onCorrupt = f.get('on_corrupt');
   return {
     type: 'sqlite',
     filename: filename ?? DEFAULT_SQLITE_FILENAME,
     timeoutSec: (timeout === undefined ? undefined : readNumber(ctx, timeout, { above: 0, max: SQLITE_TIMEOUT_MAX_SEC })) ?? DEFAULT_SQLITE_TIMEOUT_SEC,
     cacheSize: (size === undefined ? undefined : readNumber(ctx, size, { integer: true, min: 1, max: CACHE_ENTRIES_MAX })) ?? DEFAULT_CACHE_SIZE,
+    onCorrupt: (onCorrupt === undefined ? undefined : readEnum(ctx, onCorrupt, ON_CORRUPT_CHOICES)) ?? 'move',
     ...dir,
   };
 }

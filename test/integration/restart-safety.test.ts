@@ -6,7 +6,7 @@
  * file the same world gives no policy at all.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -155,5 +155,36 @@ describe('restart safety: the SQLite cache outlives the daemon', { skip: problem
     assert.equal((await cacheCli('evict', 'beta.test')).code, 0);
     assert.equal((await cacheCli('evict', 'beta.test')).code, 1);
     assert.equal((await cacheCli('show', 'beta.test')).code, 1);
+  });
+
+  it('a damaged cache file at start is moved aside and the daemon serves over a new one (on_corrupt: move)', async () => {
+    // The policies are reachable again: the lost cache is relearned by asking.
+    await world.update(sitesWithPolicies());
+    const file = join(state, 'restart.sqlite');
+    for (const suffix of ['-wal', '-shm']) rmSync(`${file}${suffix}`, { force: true });
+    const junk = 'not a database any more: overwritten by a bad disk or a bad script\n'.repeat(100);
+    writeFileSync(file, junk);
+    const third = await start(8461, state);
+    const moved = readdirSync(state).filter((n) => n.startsWith('restart.sqlite.corrupt-'));
+    assert.equal(moved.length, 1, `one file moved aside: ${readdirSync(state).join(', ')}`);
+    assert.equal(readFileSync(join(state, moved[0] as string), 'utf8'), junk, 'the damaged file is kept as it was');
+    const logged = third.grep('damaged cache file moved aside');
+    assert.equal(logged.length, 1, third.logs.join('\n'));
+    assert.match(logged[0] as string, /ECACHE_CORRUPT/);
+    for (const domain of Object.keys(DOMAINS)) await expectSecure(domain);
+    await stop(third);
+  });
+
+  it('with on_corrupt: refuse, a damaged file stops the start and is left in place', async () => {
+    const file = join(state, 'restart.sqlite');
+    for (const suffix of ['-wal', '-shm']) rmSync(`${file}${suffix}`, { force: true });
+    writeFileSync(file, 'garbage\n'.repeat(100));
+    const cfg = join(dir, 'refuse.yml');
+    writeFileSync(cfg, `${CONFIG(8463)}`.replace('    filename: restart.sqlite', '    filename: restart.sqlite\n    on_corrupt: refuse'));
+    const r = await ns.run('env', [`STATE_DIRECTORY=${state}`, process.execPath, BIN, 'serve', '-c', cfg], { timeoutMs: 20_000 });
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stdout + r.stderr, /ECACHE_OPEN/);
+    assert.equal(readFileSync(file, 'utf8'), 'garbage\n'.repeat(100));
+    assert.equal(readdirSync(state).filter((n) => n.startsWith('restart.sqlite.corrupt-')).length, 1, 'nothing more moved');
   });
 });

@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { defaultConfig } from '../../../src/config/load.js';
 import { expectConfig, expectProblems } from '../config/config-helpers.js';
 
-const DEFAULT_SQLITE = { type: 'sqlite', filename: 'policy-cache.sqlite', timeoutSec: 5, cacheSize: 10_000 };
+const DEFAULT_SQLITE = { type: 'sqlite', filename: 'policy-cache.sqlite', timeoutSec: 5, cacheSize: 10_000, onCorrupt: 'move' };
 
 describe('config: the sqlite cache', () => {
   it('is the default without a cache block (embedded defaults and files alike)', () => {
@@ -32,6 +32,8 @@ describe('config: the sqlite cache', () => {
       want: { ...DEFAULT_SQLITE, filename: 'cache.db', timeoutSec: 2.5, cacheSize: 100 },
     },
     { yaml: 'cache:\n  type: sqlite\n  options:\n    threads: 4\n', want: DEFAULT_SQLITE, warnings: 1 },
+    { yaml: 'cache:\n  type: sqlite\n  options:\n    on_corrupt: refuse\n', want: { ...DEFAULT_SQLITE, onCorrupt: 'refuse' } },
+    { yaml: 'cache:\n  type: sqlite\n  options:\n    on_corrupt: move\n', want: DEFAULT_SQLITE },
     { yaml: 'state_directory: /var/lib/msb\n', want: { ...DEFAULT_SQLITE, stateDirectory: '/var/lib/msb' } },
     {
       yaml: 'state_directory: /srv/x\ncache:\n  type: sqlite\n  options:\n    filename: c.sqlite\n',
@@ -64,6 +66,9 @@ describe('config: the sqlite cache', () => {
     expectProblems('cache:\n  type: sqlite\n  options:\n    threads: 0\n', [{ code: 'ECONFIG_RANGE', path: 'cache.options.threads', line: 4 }]);
     expectProblems('state_directory: relative/dir\n', [
       { code: 'ECONFIG_BAD_VALUE', path: 'state_directory', line: 1, message: 'must be an absolute path' },
+    ]);
+    expectProblems('cache:\n  type: sqlite\n  options:\n    on_corrupt: delete\n', [
+      { code: 'ECONFIG_BAD_VALUE', path: 'cache.options.on_corrupt', line: 4, message: 'must be one of "move", "refuse"' },
     ]);
     expectProblems('state_directory: 5\n', [{ code: 'ECONFIG_TYPE', path: 'state_directory', line: 1 }]);
   });

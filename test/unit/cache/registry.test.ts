@@ -48,15 +48,35 @@ describe('cache registry: sqlite', () => {
     });
   });
 
-  it('a file that is not a database stops the start with ECACHE_OPEN naming the file', async () => {
+  it('with on_corrupt: refuse, a file that is not a database stops the start with ECACHE_OPEN naming the file', async () => {
     const dir = join(root, 'junk');
     const { mkdirSync } = await import('node:fs');
     mkdirSync(dir);
     writeFileSync(join(dir, 'policy-cache.sqlite'), 'not sqlite at all, a user file\n'.repeat(100));
     await assert.rejects(
-      openCache(SQLITE, memoryLogger().log, { env: { STATE_DIRECTORY: dir } }),
+      openCache({ ...SQLITE, onCorrupt: 'refuse' }, memoryLogger().log, { env: { STATE_DIRECTORY: dir } }),
       (err: unknown) => err instanceof BridgeError && err.code === 'ECACHE_OPEN' && err.message.includes(join(dir, 'policy-cache.sqlite')),
     );
+  });
+
+  it('by default (on_corrupt: move) such a file is moved aside with one error line, and the cache opens empty', async () => {
+    const dir = join(root, 'junk-moved');
+    const { mkdirSync, readdirSync } = await import('node:fs');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'policy-cache.sqlite'), 'not sqlite at all, a user file\n'.repeat(100));
+    const { log, lines } = memoryLogger();
+    const cache = await openCache(SQLITE, log, { env: { STATE_DIRECTORY: dir } });
+    try {
+      await cache.set(sampleEntry('a.example'));
+      assert.equal((await cache.get('a.example'))?.domain, 'a.example');
+    } finally {
+      await cache.close();
+    }
+    const errors = lines.filter((l) => l['level'] === 'error');
+    assert.equal(errors.length, 1);
+    assert.equal(errors[0]?.['code'], 'ECACHE_CORRUPT');
+    assert.equal(errors[0]?.['file'], join(dir, 'policy-cache.sqlite'));
+    assert.ok(readdirSync(dir).some((n) => n.startsWith('policy-cache.sqlite.corrupt-')));
   });
 
   it('no state directory at all is ECACHE_OPEN with the ways out', async () => {

@@ -4,7 +4,7 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmod, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -170,11 +170,16 @@ describe('check-config: the sqlite cache serve would refuse', () => {
     assert.equal(code, 'ECACHE_OPEN');
   });
 
-  it('refuses a file that is not a database, and one from a newer version', async () => {
+  it('refuses a file that is not a database with on_corrupt: refuse (the default moves it aside at start), and one from a newer version', async () => {
     const state = join(dir, 'bad-state');
     await mkdir(state);
-    await writeFile(join(state, 'junk.sqlite'), 'this is not sqlite, just text that is long enough to be read as a header');
-    refused(await check(sqlite(state, 'junk.sqlite')), 'ECACHE_OPEN', /junk\.sqlite: file is not a database/);
+    const junk = 'this is not sqlite, just text that is long enough to be read as a header';
+    await writeFile(join(state, 'junk.sqlite'), junk);
+    refused(await check([...sqlite(state, 'junk.sqlite'), '    on_corrupt: refuse']), 'ECACHE_OPEN', /junk\.sqlite: file is not a database \(cache\.options\.on_corrupt: refuse\)/);
+    const moving = await check(sqlite(state, 'junk.sqlite'));
+    assert.equal(moving.status, 0, moving.stderr);
+    assert.deepEqual(await readdir(state), ['junk.sqlite'], 'check-config moves nothing');
+    assert.equal(await readFile(join(state, 'junk.sqlite'), 'utf8'), junk);
     const db = new Database(join(state, 'newer.sqlite'));
     db.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
     db.close();

@@ -124,7 +124,7 @@ zones:
 
   it('loads the Python sqlite cache block: filename, threads (ignored, warned) and timeout', () => {
     const { config, warnings } = expectConfig('cache:\n  type: sqlite\n  options:\n    filename: /var/lib/mta-sts/cache.db\n    threads: 8\n    timeout: 5\n');
-    assert.deepEqual(config.cache, { type: 'sqlite', filename: '/var/lib/mta-sts/cache.db', timeoutSec: 5, cacheSize: 10_000 });
+    assert.deepEqual(config.cache, { type: 'sqlite', filename: '/var/lib/mta-sts/cache.db', timeoutSec: 5, cacheSize: 10_000, onCorrupt: 'move' });
     assert.deepEqual(warnings.map((w) => [w.code, w.path]), [['ECONFIG_IGNORED', 'cache.options.threads']]);
   });
 

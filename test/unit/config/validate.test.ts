@@ -285,7 +285,7 @@ describe('config: defaults', () => {
       negativeCacheSize: 100_000,
       idleTimeoutSec: 60,
       requestTimeoutSec: 10,
-      cache: { type: 'sqlite', filename: 'policy-cache.sqlite', timeoutSec: 5, cacheSize: 10_000 },
+      cache: { type: 'sqlite', filename: 'policy-cache.sqlite', timeoutSec: 5, cacheSize: 10_000, onCorrupt: 'move' },
       defaultZone: { strictTesting: false, timeoutSec: 10, requireSni: true, tlsrpt: false, dnsErrorAnswer: 'no-policy' },
       zones: {},
       logging: { level: 'info', format: 'text' },
