@@ -21,8 +21,8 @@ if (hasTypescript) {
   process.exit(r.status ?? 1);
 }
 if (existsSync(join(root, 'dist', 'src', 'cli', 'main.js'))) {
-  console.log('prepare: no TypeScript (dev dependencies omitted); using the dist/ already built');
+  console.error('mta-sts-bridge: no TypeScript (dev dependencies omitted): keeping the built dist/');
   process.exit(0);
 }
-console.error('prepare: dist/ is not built and TypeScript is not installed: run `npm ci` (with dev dependencies) once, or install the npm package (`npm install -g mta-sts-bridge`)');
+console.error('mta-sts-bridge: dist/ is not built and TypeScript is not installed: run `npm ci` (with dev dependencies) once, or install the npm package (`npm install -g mta-sts-bridge`)');
 process.exit(1);
