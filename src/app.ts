@@ -18,7 +18,7 @@ import { cacheFileLocation, openCache } from './cache/registry.js';
 import { createSystemDns } from './resolver/dns.js';
 import { createHttpsFetcher } from './resolver/https-fetcher.js';
 import { Resolver } from './resolver/resolver.js';
-import { createLookupService } from './lookup-service.js';
+import { createLookupService, type StoppableLookupService } from './lookup-service.js';
 import { startServer, type BoundListener, type ServerHandle } from './server/server.js';
 import { readListenFds, unsetListenEnv, type InheritedFd } from './server/socket-activation.js';
 import { WarmQueue } from './warm/queue.js';
@@ -114,7 +114,7 @@ export async function startApp(config: BridgeConfig, options: AppOptions): Promi
   let resolverReady!: (r: Resolver) => void;
   const resolverPromise = new Promise<Resolver>((resolve) => (resolverReady = resolve));
   const resolverPort = { resolve: async (domain: string, zone: ZoneConfig) => (resolver ?? (await resolverPromise)).resolve(domain, zone) };
-  let lookupNow: LookupService = createLookupService(resolverPort, config, log);
+  let lookupNow: StoppableLookupService = createLookupService(resolverPort, config, log);
   // Metrics are kept only when someone can read them (a `metrics:` listener).
   const prometheus = config.metrics !== undefined ? new PrometheusMetrics() : undefined;
   const metrics: Metrics = prometheus ?? NO_METRICS;
@@ -276,7 +276,11 @@ export async function startApp(config: BridgeConfig, options: AppOptions): Promi
     const before = live.config;
     live.config = effective;
     if (plan.logging) (options.applyLogging ?? ((c: LoggingConfig) => (log.level = c.level)))(effective.logging);
-    if (plan.zones) lookupNow = createLookupService(resolverPort, effective, log);
+    if (plan.zones) {
+      const old = lookupNow;
+      lookupNow = createLookupService(resolverPort, effective, log);
+      old.stop();
+    }
     const policyListenersChanged = before.listeners.some((l) => l.protocol === 'policy') !== effective.listeners.some((l) => l.protocol === 'policy');
     if (plan.warmer || policyListenersChanged || plan.cacheGrace || plan.negativeCacheTtl) {
       const old = warm;
@@ -327,6 +331,7 @@ export async function startApp(config: BridgeConfig, options: AppOptions): Promi
         await refresherStopped;
         // Running warm-ups still write to the cache: let them finish before it closes.
         await warm?.stop();
+        lookupNow.stop();
         if (ownCache) await openedCache.close();
       })();
       return stopping;

@@ -1,5 +1,10 @@
 /**
- * The LookupService: zone selection plus one log line per decision, in front of the resolver.
+ * The LookupService: zone selection plus the decision log, in front of the resolver.
+ *
+ * Logging scales with change, not with traffic: a decision that changed something or went wrong
+ * (a policy fetched, a stale policy applied, a DNS error) is an info line; a cache hit or a
+ * remembered absence is a debug line; and every `summaryIntervalMs` one info line counts the
+ * lookups since the last one by outcome and source.
  */
 import type { Logger } from 'winston';
 import type { BridgeConfig, ZoneConfig } from './config/types.js';
@@ -10,8 +15,37 @@ import type { Resolution } from './resolver/types.js';
 /** Name under which the default zone is reported in logs. */
 export const DEFAULT_ZONE_NAME = 'default';
 
-export function createLookupService(resolver: Pick<Resolver, 'resolve'>, config: BridgeConfig, log: Logger): LookupService {
+/** How often the lookup summary line is written (when there were lookups). */
+export const SUMMARY_INTERVAL_MS = 300_000;
+
+/** A LookupService that can stop its summary timer (a reload replaces the service). */
+export interface StoppableLookupService extends LookupService {
+  /** Write the pending summary (if any lookups) and stop the timer. */
+  stop(): void;
+}
+
+export function createLookupService(
+  resolver: Pick<Resolver, 'resolve'>,
+  config: BridgeConfig,
+  log: Logger,
+  options: { readonly summaryIntervalMs?: number } = {},
+): StoppableLookupService {
   const decisions = log.child({ component: 'decision' });
+  const counts = new Map<string, number>();
+  let total = 0;
+  let since = Date.now();
+  const flush = (): void => {
+    if (total === 0) return;
+    const byKind: Record<string, number> = {};
+    for (const [key, n] of [...counts.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) byKind[key] = n;
+    decisions.info('lookup summary', { lookups: total, sinceSec: Math.round((Date.now() - since) / 1000), ...byKind });
+    counts.clear();
+    total = 0;
+    since = Date.now();
+  };
+  const every = options.summaryIntervalMs ?? SUMMARY_INTERVAL_MS;
+  const timer = every > 0 ? setInterval(flush, every) : undefined;
+  timer?.unref();
   const zones = new Map<string, ZoneConfig>(Object.entries(config.zones));
 
   const zone = (zoneName?: string): { name: string; zone: ZoneConfig } => {
@@ -27,10 +61,36 @@ export function createLookupService(resolver: Pick<Resolver, 'resolve'>, config:
     async lookup(domain: string, zoneName?: string): Promise<LookupResult> {
       const selected = zone(zoneName);
       const resolution = await resolver.resolve(domain, selected.zone);
-      if (decisions.isLevelEnabled('info')) decisions.info('decision', decisionFields(resolution, selected.name));
+      const kind = decisionKind(resolution);
+      total += 1;
+      counts.set(kind.key, (counts.get(kind.key) ?? 0) + 1);
+      if (decisions.isLevelEnabled(kind.level)) decisions.log(kind.level, 'decision', decisionFields(resolution, selected.name));
       return { zoneName: selected.name, zone: selected.zone, resolution };
     },
+    stop(): void {
+      if (timer !== undefined) clearInterval(timer);
+      flush();
+    },
   };
+}
+
+/**
+ * The summary key (`outcome/source`) of a decision and the level its line is logged at: info
+ * for what changed or went wrong, debug for what the cache answered as before.
+ */
+export function decisionKind(r: Resolution): { readonly key: string; readonly level: 'info' | 'debug' } {
+  switch (r.kind) {
+    case 'policy':
+      return { key: `policy/${r.source}`, level: r.source === 'cache' ? 'debug' : 'info' };
+    case 'no-policy':
+      return { key: `no-policy/${r.source}`, level: r.source === 'negative-cache' ? 'debug' : 'info' };
+    case 'dns-error':
+      return { key: 'dns-error/lookup', level: 'info' };
+    default: {
+      const unreachable: never = r;
+      return unreachable;
+    }
+  }
 }
 
 /** Stable, grep-able fields of one decision: domain, outcome, source, reason (and mode, id, zone). */
