@@ -28,6 +28,7 @@ import type { ZoneConfig } from '../config/types.js';
 import { parsePolicyFile } from '../policy/policy-file.js';
 import type { PolicyMode } from '../policy/types.js';
 import { discover } from './discovery.js';
+import { isLocalFault, LOCAL_FAULT_FETCH_CODE } from './local-fault.js';
 import { SingleFlight } from './single-flight.js';
 import type { Discovery, DnsPort, FetchResult, NoPolicyReason, PolicyFetcher, Resolution } from './types.js';
 
@@ -49,6 +50,11 @@ export interface ResolverDeps {
   readonly negativeCacheTtlSec: number;
   /** Maximum number of domains remembered without MTA-STS. */
   readonly negativeCacheSize: number;
+  /**
+   * Called once per resolution that ended in a local fault (EMFILE, c-ares' ECONNREFUSED,
+   * ELOCAL_FAULT, EINTERNAL, ...) with its code; for a metrics counter. Default: nothing.
+   */
+  readonly onLocalFault?: (code: string) => void;
 }
 
 interface NegativeMark {
@@ -69,6 +75,8 @@ export interface ResolverStats {
   fetchFailures: number;
   backoffSkips: number;
   cacheErrors: number;
+  /** Resolutions answered as a temporary failure because of a local fault (see local-fault.ts). */
+  localFaults: number;
 }
 
 /**
@@ -109,7 +117,7 @@ export type RefreshOutcome =
   | { readonly kind: 'error'; readonly domain: string; readonly code: 'EINTERNAL'; readonly detail: string };
 
 export class Resolver {
-  readonly stats: ResolverStats = { txtLookups: 0, fetches: 0, fetchFailures: 0, backoffSkips: 0, cacheErrors: 0 };
+  readonly stats: ResolverStats = { txtLookups: 0, fetches: 0, fetchFailures: 0, backoffSkips: 0, cacheErrors: 0, localFaults: 0 };
   private readonly flights = new SingleFlight<Resolution>();
   private readonly refreshes = new SingleFlight<RefreshOutcome>();
   private readonly negative: LRUCache<string, NegativeMark>;
@@ -129,12 +137,31 @@ export class Resolver {
    */
   resolve(domain: string, zone: ZoneConfig): Promise<Resolution> {
     return this.flights.run(domain, () =>
-      this.resolveOnce(domain, zone).catch((err: unknown): Resolution => {
-        // Defensive: every expected failure is a value; this catches programming errors only.
-        this.log.error('resolution failed unexpectedly', { domain, code: 'EINTERNAL', error: String(err) });
-        return { kind: 'dns-error', domain, code: 'EINTERNAL', detail: String(err) };
-      }),
+      this.resolveOnce(domain, zone)
+        .catch((err: unknown): Resolution => {
+          // Defensive: every expected failure is a value; this catches programming errors only.
+          this.log.error('resolution failed unexpectedly', { domain, code: 'EINTERNAL', error: String(err) });
+          return { kind: 'dns-error', domain, code: 'EINTERNAL', detail: String(err) };
+        })
+        .then((resolution) => this.noteLocalFault(resolution)),
     );
+  }
+
+  /** Count and log a resolution that ended in a local fault: it will be answered TEMP, never "no policy". */
+  private noteLocalFault(resolution: Resolution): Resolution {
+    if (resolution.kind !== 'dns-error' || !isLocalFault(resolution.code)) return resolution;
+    this.stats.localFaults += 1;
+    this.log.error('local fault, answering temporary failure', {
+      domain: resolution.domain,
+      code: resolution.code,
+      reason: resolution.detail,
+    });
+    try {
+      this.deps.onLocalFault?.(resolution.code);
+    } catch {
+      // A metrics hook must not change the answer.
+    }
+    return resolution;
   }
 
   /** Number of resolutions under way (single-flight keys). */
@@ -263,6 +290,11 @@ export class Resolver {
       return fromEntry(outcome.entry, 'fetched', entry === undefined ? 'new' : entry.id === id ? 'refresh' : 'new-id');
     }
 
+    if (outcome.code === LOCAL_FAULT_FETCH_CODE) {
+      // Not the remote's fault: a cached policy still applies; without one, defer (never "no policy").
+      if (entry !== undefined) return fromEntry(entry, 'stale', `fetch-failed ${outcome.code}`);
+      return { kind: 'dns-error', domain, code: outcome.code, detail: outcome.message };
+    }
     this.log.warn('policy fetch failed', {
       domain,
       id,
@@ -309,7 +341,8 @@ export class Resolver {
       await this.store(outcome.entry);
     } else {
       this.stats.fetchFailures += 1;
-      this.failures.set(domain, { id, at: after, code: outcome.code });
+      // A local fault says nothing about the remote: no five-minute back-off for it.
+      if (outcome.code !== LOCAL_FAULT_FETCH_CODE) this.failures.set(domain, { id, at: after, code: outcome.code });
     }
     return outcome;
   }
