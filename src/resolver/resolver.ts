@@ -23,6 +23,7 @@ import { LRUCache } from 'lru-cache';
 import type { Logger } from 'winston';
 import type { PolicyCache, PolicyEntry } from '../cache/types.js';
 import { CACHE_ENTRY_VERSION } from '../cache/types.js';
+import { checkStoredEntry } from '../cache/entry-check.js';
 import type { Clock } from '../clock.js';
 import type { ZoneConfig } from '../config/types.js';
 import { parsePolicyFile } from '../policy/policy-file.js';
@@ -77,6 +78,8 @@ export interface ResolverStats {
   cacheErrors: number;
   /** Resolutions answered as a temporary failure because of a local fault (see local-fault.ts). */
   localFaults: number;
+  /** Invalid stored entries found (each counted once per domain and stored version). */
+  invalidEntries: number;
 }
 
 /**
@@ -117,7 +120,7 @@ export type RefreshOutcome =
   | { readonly kind: 'error'; readonly domain: string; readonly code: 'EINTERNAL'; readonly detail: string };
 
 export class Resolver {
-  readonly stats: ResolverStats = { txtLookups: 0, fetches: 0, fetchFailures: 0, backoffSkips: 0, cacheErrors: 0, localFaults: 0 };
+  readonly stats: ResolverStats = { txtLookups: 0, fetches: 0, fetchFailures: 0, backoffSkips: 0, cacheErrors: 0, localFaults: 0, invalidEntries: 0 };
   private readonly flights = new SingleFlight<Resolution>();
   private readonly refreshes = new SingleFlight<RefreshOutcome>();
   private readonly negative: LRUCache<string, NegativeMark>;
@@ -125,6 +128,8 @@ export class Resolver {
   /** Last time discovery ran for a domain, so that grace also covers answers that did not rewrite the cache. */
   private readonly discoveredAt = new LRUCache<string, number>({ max: BOOKKEEPING_MAX_ENTRIES });
   private readonly log: Logger;
+  /** Domains whose invalid stored entry was logged, with which version of it. */
+  private readonly invalidLogged = new LRUCache<string, string>({ max: BOOKKEEPING_MAX_ENTRIES });
 
   constructor(private readonly deps: ResolverDeps) {
     this.negative = new LRUCache<string, NegativeMark>({ max: Math.max(1, deps.negativeCacheSize) });
@@ -389,8 +394,28 @@ export class Resolver {
       return undefined;
     }
     if (entry === undefined) return undefined;
+    const checked = checkStoredEntry(entry, now);
+    if (!checked.ok) {
+      this.noteInvalidEntry(entry, checked.problem);
+      return undefined;
+    }
+    entry = checked.entry;
     // RFC 8461 §3.2 max_age: the policy may be used until fetchedAt + max_age, not after.
     return entry.expiresAt > now ? entry : undefined;
+  }
+
+  /** Log an invalid stored entry once per domain and stored version (not on every lookup). */
+  private noteInvalidEntry(entry: PolicyEntry, problem: string): void {
+    const key = `${entry.domain}\u0000${entry.id}\u0000${String(entry.fetchedAt)}\u0000${String(entry.expiresAt)}`;
+    if (this.invalidLogged.get(entry.domain) === key) return;
+    this.invalidLogged.set(entry.domain, key);
+    this.stats.invalidEntries += 1;
+    this.log.error('cached entry is invalid, treated as absent', {
+      domain: entry.domain,
+      code: 'ECACHE_ENTRY_INVALID',
+      backend: this.deps.cache.kind,
+      reason: problem,
+    });
   }
 
   private async store(entry: PolicyEntry): Promise<void> {
