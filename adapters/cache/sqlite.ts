@@ -11,7 +11,7 @@
  *
  * Loaded late by src/cache/registry.ts, so a memory-cache user never loads the native module.
  */
-import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, existsSync, lstatSync, mkdirSync, openSync, renameSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { PolicyCache, PolicyEntry } from '../../src/cache/types.js';
@@ -54,7 +54,24 @@ export interface SqliteCacheOptions {
   readonly purgeAfterMs?: number;
   /** 0 disables the periodic purge (the purge at open still runs). */
   readonly purgeIntervalMs?: number;
+  /**
+   * A file SQLite reports damaged (SQLITE_CORRUPT, SQLITE_NOTADB, a failed quick_check) at open:
+   * `move` renames it (and its -wal/-shm) to `<file>.corrupt-<time>` and starts a new one;
+   * `refuse` (the default here; the daemon's config defaults to move) fails the open. Another
+   * program's file or a newer schema is always refused.
+   */
+  readonly onCorrupt?: 'move' | 'refuse';
 }
+
+/** What `open()` did with a damaged file under `onCorrupt: move`. */
+export interface MovedAside {
+  readonly from: string;
+  readonly to: string;
+  readonly reason: string;
+}
+
+/** Thrown (as cause) when the file is damaged, so that `open()` can tell it from a refusal. */
+class CorruptFileError extends Error {}
 
 type Row = { readonly domain: string; readonly entry: string };
 
@@ -88,19 +105,34 @@ export class SqlitePolicyCache implements PolicyCache {
    * when it is not a database, is damaged, is another program's, or is from a newer version:
    * never starts empty over a user's file.
    */
+  /** Set when `open()` moved a damaged file aside (the caller logs it). */
+  movedAside: MovedAside | undefined;
+
   async open(): Promise<void> {
     if (this.db !== undefined) return;
+    try {
+      this.openOnce();
+    } catch (err) {
+      if (!(err instanceof CorruptFileError) || (this.options.onCorrupt ?? 'refuse') !== 'move' || this.movedAside !== undefined) {
+        throw err;
+      }
+      this.movedAside = moveAside(this.path, err.message, this.clock.now());
+      this.openOnce();
+    }
+  }
+
+  private openOnce(): void {
     if (this.options.create ?? true) createPrivateFile(this.path);
     else if (!existsSync(this.path)) throw new Error(`${this.path} does not exist (no policy was stored there yet?)`);
     let db: Database.Database;
     try {
       db = new Database(this.path, { fileMustExist: true, timeout: this.options.busyTimeoutMs });
     } catch (err) {
-      throw new Error(`${this.path}: ${(err as Error).message}`, { cause: err });
+      throw fileError(this.path, err);
     }
     try {
       const check = db.pragma('quick_check(1)', { simple: true });
-      if (check !== 'ok') throw new Error(`damaged database (quick_check: ${String(check)})`);
+      if (check !== 'ok') throw new CorruptFileError(`damaged database (quick_check: ${String(check)})`);
       // WAL: readers and one writer at a time across processes; NORMAL is durable enough there
       // (a power cut may lose the last writes, never the file).
       db.pragma('journal_mode = WAL');
@@ -114,7 +146,7 @@ export class SqlitePolicyCache implements PolicyCache {
       this.statements = prepare(db);
     } catch (err) {
       db.close();
-      throw new Error(`${this.path}: ${(err as Error).message}`, { cause: err });
+      throw fileError(this.path, err);
     }
     this.db = db;
     this.purge();
@@ -198,6 +230,40 @@ function createPrivateFile(path: string): void {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
   }
+}
+
+/** SQLite's own verdict that a file is damaged or not a database (extended codes included). */
+function isCorruptCode(err: unknown): boolean {
+  const code = typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : '';
+  return code.startsWith('SQLITE_CORRUPT') || code.startsWith('SQLITE_NOTADB');
+}
+
+/** An open error naming the file; a damaged file's as CorruptFileError (never another program's or a newer schema's). */
+function fileError(path: string, err: unknown): Error {
+  const message = `${path}: ${(err as Error).message}`;
+  if (err instanceof CorruptFileError || isCorruptCode(err)) return new CorruptFileError(message, { cause: err });
+  return new Error(message, { cause: err });
+}
+
+/**
+ * Rename a damaged `path` (and its -wal and -shm, which belong to it) to `<path>.corrupt-<time>`.
+ * rename(2) acts on the name itself: a symlink is moved, never followed, and nothing is opened.
+ * A path that is a symlink is refused anyway: the daemon runs as root and did not create it.
+ */
+function moveAside(path: string, reason: string, now: number): MovedAside {
+  if (lstatSync(path).isSymbolicLink()) throw new Error(`${path}: damaged and a symbolic link; not moved (${reason})`);
+  const stamp = new Date(now).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
+  let to = `${path}.corrupt-${stamp}`;
+  for (let n = 1; existsSync(to) || existsSync(`${to}-wal`); n += 1) to = `${path}.corrupt-${stamp}-${n}`;
+  renameSync(path, to);
+  for (const suffix of ['-wal', '-shm']) {
+    try {
+      renameSync(`${path}${suffix}`, `${to}${suffix}`);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+  }
+  return { from: path, to, reason };
 }
 
 /** Brings the schema to SCHEMA_VERSION, refusing files that are not ours or are newer. */

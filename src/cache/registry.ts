@@ -36,7 +36,7 @@ export function cacheFileLocation(config: SqliteCacheConfig, deps: OpenCacheDeps
 export async function openPersistentBackend(
   config: SqliteCacheConfig,
   deps: OpenCacheDeps & { readonly create?: boolean } = {},
-): Promise<PolicyCache & { readonly path: string }> {
+): Promise<PolicyCache & { readonly path: string; readonly movedAside?: { from: string; to: string; reason: string } | undefined }> {
   const where = cacheFileLocation(config, deps);
   if (!where.ok) throw new BridgeError('ECACHE_OPEN', `cannot open sqlite cache: ${where.message}`);
   let backend;
@@ -46,6 +46,8 @@ export async function openPersistentBackend(
       path: where.path,
       busyTimeoutMs: config.timeoutSec * 1000,
       create: deps.create ?? true,
+      // Only the daemon (which creates) moves a damaged file aside; a tool reports it.
+      onCorrupt: (deps.create ?? true) ? (config.onCorrupt ?? 'move') : 'refuse',
       ...(deps.clock !== undefined ? { clock: deps.clock } : {}),
     });
     await backend.open();
@@ -95,6 +97,15 @@ export async function openCache(config: CacheConfig, log: Logger, deps: OpenCach
     case 'sqlite': {
       const where = cacheFileLocation(config, deps);
       const backend = await openPersistentBackend(config, deps);
+      if (backend.movedAside !== undefined) {
+        log.error('damaged cache file moved aside; starting with an empty cache', {
+          component: 'cache',
+          code: 'ECACHE_CORRUPT',
+          file: backend.movedAside.from,
+          movedTo: backend.movedAside.to,
+          reason: backend.movedAside.reason,
+        });
+      }
       // A persistent backend is never allowed to fail a lookup: memory in front, retries behind.
       const resilient = new ResilientPolicyCache(backend, { memorySize: config.cacheSize, log });
       log.info('cache opened', {

@@ -62,6 +62,8 @@ export interface SqliteCacheConfig {
   readonly timeoutSec: number;
   /** Entries kept in the in-process memory layer in front of the file (`options.cache_size`). */
   readonly cacheSize: number;
+  /** `options.on_corrupt`: a damaged file at start is moved aside (`move`, the default when absent) or refused. */
+  readonly onCorrupt?: 'move' | 'refuse';
   /** The top-level `state_directory` key, when set (`$STATE_DIRECTORY` wins over it). */
   readonly stateDirectory?: string;
 }

@@ -9,7 +9,7 @@ import { CACHE_ENTRIES_MAX, SQLITE_THREADS_MAX, SQLITE_TIMEOUT_MAX_SEC } from '.
 import { asMap, readMap, readNumber, readString, report, warn, type Field, type ReadContext } from './node-reader.js';
 import type { SqliteCacheConfig } from './types.js';
 
-export const SQLITE_CACHE_OPTION_KEYS = ['filename', 'threads', 'timeout', 'cache_size'] as const;
+export const SQLITE_CACHE_OPTION_KEYS = ['filename', 'threads', 'timeout', 'cache_size', 'on_corrupt'] as const;
 
 /** The `state_directory` key: an absolute path (a relative one would depend on the working directory). */
 export function readStateDirectory(ctx: ReadContext, field: Field | undefined): string | undefined {
@@ -46,11 +46,19 @@ export function readSqliteCache(ctx: ReadContext, options: Field | undefined, st
   }
   const timeout = f.get('timeout');
   const size = f.get('cache_size');
+  const onCorruptField = f.get('on_corrupt');
+  let onCorrupt: 'move' | 'refuse' | undefined;
+  if (onCorruptField !== undefined) {
+    const value = readString(ctx, onCorruptField);
+    if (value === 'move' || value === 'refuse') onCorrupt = value;
+    else if (value !== undefined) report(ctx, 'ECONFIG_BAD_VALUE', onCorruptField.path, onCorruptField.node, `must be "move" or "refuse", found "${value}"`);
+  }
   return {
     type: 'sqlite',
     filename: filename ?? DEFAULT_SQLITE_FILENAME,
     timeoutSec: (timeout === undefined ? undefined : readNumber(ctx, timeout, { above: 0, max: SQLITE_TIMEOUT_MAX_SEC })) ?? DEFAULT_SQLITE_TIMEOUT_SEC,
     cacheSize: (size === undefined ? undefined : readNumber(ctx, size, { integer: true, min: 1, max: CACHE_ENTRIES_MAX })) ?? DEFAULT_CACHE_SIZE,
+    ...(onCorrupt !== undefined ? { onCorrupt } : {}),
     ...dir,
   };
 }
