@@ -164,16 +164,27 @@ export class SqlitePolicyCache implements PolicyCache {
   }
 
   async get(domain: string): Promise<PolicyEntry | undefined> {
-    const row = this.stmts().get.get(domain);
+    const row = this.named(() => this.stmts().get.get(domain));
     return row === undefined ? undefined : decodeEntry(row);
   }
 
   async set(entry: PolicyEntry): Promise<void> {
-    this.stmts().upsert.run(entry.domain, encodeEntry(entry), entry.expiresAt);
+    this.named(() => this.stmts().upsert.run(entry.domain, encodeEntry(entry), entry.expiresAt));
   }
 
   async delete(domain: string): Promise<boolean> {
-    return this.stmts().remove.run(domain).changes > 0;
+    return this.named(() => this.stmts().remove.run(domain).changes > 0);
+  }
+
+  /** Run a statement; an error says which file (`attempt to write a readonly database` alone does not). */
+  private named<T>(work: () => T): T {
+    try {
+      return work();
+    } catch (err) {
+      const message = (err as Error).message;
+      if (message.includes(this.path)) throw err;
+      throw Object.assign(new Error(`${this.path}: ${message}`, { cause: err }), { code: (err as { code?: unknown }).code });
+    }
   }
 
   /** Every entry in domain order, by keyset pagination (`domain > last`), so each batch is one index range. */
