@@ -121,9 +121,13 @@ export class SqlitePolicyCache implements PolicyCache {
     }
   }
 
+  /** Warnings about the file's owner or its directory found at open (the caller logs them). */
+  readonly warnings: string[] = [];
+
   private openOnce(): void {
     if (this.options.create ?? true) createPrivateFile(this.path);
     else if (!existsSync(this.path)) throw new Error(`${this.path} does not exist (no policy was stored there yet?)`);
+    this.warnings.push(...checkFileSafety(this.path));
     let db: Database.Database;
     try {
       db = new Database(this.path, { fileMustExist: true, timeout: this.options.busyTimeoutMs });
@@ -241,6 +245,31 @@ function createPrivateFile(path: string): void {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
   }
+}
+
+/**
+ * Who else can change the policies the daemon trusts. Refused (throws): the file is a symbolic
+ * link, is writable by group or others, or its directory is writable by others without the
+ * sticky bit (anyone could replace the file). Warned (returned): the file or its directory is
+ * owned by another user than the one running (root may own them), or the directory is
+ * group-writable.
+ */
+export function checkFileSafety(path: string): string[] {
+  const warnings: string[] = [];
+  const uid = typeof process.geteuid === 'function' ? process.geteuid() : undefined;
+  const file = lstatSync(path);
+  if (file.isSymbolicLink()) throw new Error(`${path}: is a symbolic link; refusing to follow it (point filename at the real file)`);
+  if ((file.mode & 0o022) !== 0) {
+    throw new Error(`${path}: writable by group or others (mode ${(file.mode & 0o777).toString(8)}); anyone could plant or erase policies: chmod 600 it`);
+  }
+  if (uid !== undefined && file.uid !== uid && file.uid !== 0) warnings.push(`${path} is owned by uid ${file.uid}, not by the running uid ${uid}`);
+  const dir = lstatSync(dirname(path));
+  if ((dir.mode & 0o002) !== 0 && (dir.mode & 0o1000) === 0) {
+    throw new Error(`${path}: its directory ${dirname(path)} is writable by others (mode ${(dir.mode & 0o7777).toString(8)}); anyone could replace the file`);
+  }
+  if ((dir.mode & 0o020) !== 0) warnings.push(`${path}: its directory ${dirname(path)} is group-writable (mode ${(dir.mode & 0o7777).toString(8)})`);
+  if (uid !== undefined && dir.uid !== uid && dir.uid !== 0) warnings.push(`${path}: its directory ${dirname(path)} is owned by uid ${dir.uid}, not by the running uid ${uid}`);
+  return warnings;
 }
 
 /** SQLite's own verdict that a file is damaged or not a database (extended codes included). */

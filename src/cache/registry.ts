@@ -36,7 +36,7 @@ export function cacheFileLocation(config: SqliteCacheConfig, deps: OpenCacheDeps
 export async function openPersistentBackend(
   config: SqliteCacheConfig,
   deps: OpenCacheDeps & { readonly create?: boolean } = {},
-): Promise<PolicyCache & { readonly path: string; readonly movedAside?: { from: string; to: string; reason: string } | undefined }> {
+): Promise<PolicyCache & { readonly path: string; readonly movedAside?: { from: string; to: string; reason: string } | undefined; readonly warnings?: readonly string[] }> {
   const where = cacheFileLocation(config, deps);
   if (!where.ok) throw new BridgeError('ECACHE_OPEN', `cannot open sqlite cache: ${where.message}`);
   let backend;
@@ -97,6 +97,7 @@ export async function openCache(config: CacheConfig, log: Logger, deps: OpenCach
     case 'sqlite': {
       const where = cacheFileLocation(config, deps);
       const backend = await openPersistentBackend(config, deps);
+      for (const warning of backend.warnings ?? []) log.warn('cache file permissions', { component: 'cache', code: 'ECACHE_UNSAFE', file: backend.path, reason: warning });
       if (backend.movedAside !== undefined) {
         log.error('damaged cache file moved aside; starting with an empty cache', {
           component: 'cache',
