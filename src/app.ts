@@ -175,7 +175,7 @@ export async function startApp(config: BridgeConfig, options: AppOptions): Promi
         return live.config.negativeCacheTtlSec;
       },
       negativeCacheSize: config.negativeCacheSize,
-      ...(prometheus !== undefined ? { metrics } : {}),
+      ...(prometheus !== undefined ? { metrics, onLocalFault: (code: string) => metrics.localFault(code) } : {}),
     });
     resolverReady(resolver);
     warm = newWarmQueue(config);

@@ -5,6 +5,7 @@
  */
 import type { LookupResult } from './lookup.js';
 import type { StsPolicy } from './policy/types.js';
+import { isLocalFault } from './resolver/local-fault.js';
 
 export type Verdict =
   /** `mode: enforce`, or `mode: testing` in a zone with `strict_testing`. */
@@ -13,7 +14,7 @@ export type Verdict =
   | { readonly kind: 'testing'; readonly domain: string; readonly policy: StsPolicy }
   /** `mode: none`, no policy, or a DNS error answered as "no policy" (the RFC's default). */
   | { readonly kind: 'none' }
-  /** A DNS error with nothing cached, in a zone with `dns_error: temp`. */
+  /** A DNS error with nothing cached, in a zone with `dns_error: temp`; or any local fault. */
   | { readonly kind: 'dns-temp'; readonly domain: string; readonly code: string };
 
 /** The verdict for one lookup result. Exhaustive over Resolution, policy mode and zone options. */
@@ -39,6 +40,9 @@ export function verdictOf(result: LookupResult): Verdict {
     case 'no-policy':
       return { kind: 'none' };
     case 'dns-error':
+      // A local fault (out of descriptors, resolver unreachable, internal error) is no DNS answer:
+      // always a temporary failure, whatever dns_error says, so it never becomes a downgrade.
+      if (isLocalFault(resolution.code)) return { kind: 'dns-temp', domain: resolution.domain, code: resolution.code };
       switch (zone.dnsErrorAnswer) {
         case 'no-policy':
           // RFC 8461 §3.3: no usable policy is delivery as if the domain had no MTA-STS.

@@ -55,23 +55,23 @@ export interface SqliteCacheOptions {
   /** 0 disables the periodic purge (the purge at open still runs). */
   readonly purgeIntervalMs?: number;
   /**
-   * A file SQLite reports damaged or not a database at open: `refuse` (the default here) throws;
-   * `move` renames it (and its -wal/-shm) to `<file>.corrupt-<time>` and starts a new one, then
-   * calls `onMovedAside`. Only with `create`. Another program's file (the Python tool's) and a
-   * newer schema are sound databases: they are refused either way, never moved.
+   * A file SQLite reports damaged (SQLITE_CORRUPT, SQLITE_NOTADB, a failed quick_check) at open:
+   * `move` renames it (and its -wal/-shm) to `<file>.corrupt-<time>` and starts a new one;
+   * `refuse` (the default here; the daemon's config defaults to move) fails the open. Another
+   * program's file or a newer schema is always refused.
    */
   readonly onCorrupt?: 'move' | 'refuse';
-  readonly onMovedAside?: (movedTo: string, reason: string) => void;
 }
 
-/** SQLite said the file is damaged or is no database at all. */
+/** What `open()` did with a damaged file under `onCorrupt: move`. */
+export interface MovedAside {
+  readonly from: string;
+  readonly to: string;
+  readonly reason: string;
+}
+
+/** Thrown (as cause) when the file is damaged, so that `open()` can tell it from a refusal. */
 class CorruptFileError extends Error {}
-
-/** better-sqlite3's codes for a damaged file (SQLITE_CORRUPT and its extended codes) or not a database. */
-function isCorruption(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB');
-}
 
 type Row = { readonly domain: string; readonly entry: string };
 
@@ -105,28 +105,52 @@ export class SqlitePolicyCache implements PolicyCache {
    * when it is not a database, is damaged, is another program's, or is from a newer version:
    * never starts empty over a user's file.
    */
+  /** Set when `open()` moved a damaged file aside (the caller logs it). */
+  movedAside: MovedAside | undefined;
+
   async open(): Promise<void> {
     if (this.db !== undefined) return;
-    const create = this.options.create ?? true;
-    if (create) createPrivateFile(this.path);
+    try {
+      this.openOnce();
+    } catch (err) {
+      if (!(err instanceof CorruptFileError) || (this.options.onCorrupt ?? 'refuse') !== 'move' || this.movedAside !== undefined) {
+        throw err;
+      }
+      this.movedAside = moveAside(this.path, err.message, this.clock.now());
+      this.openOnce();
+    }
+  }
+
+  /** Warnings about the file's owner or its directory found at open (the caller logs them). */
+  readonly warnings: string[] = [];
+
+  private openOnce(): void {
+    if (this.options.create ?? true) createPrivateFile(this.path);
     else if (!existsSync(this.path)) throw new Error(`${this.path} does not exist (no policy was stored there yet?)`);
+    this.warnings.push(...checkFileSafety(this.path));
     let db: Database.Database;
     try {
-      db = this.openChecked();
+      db = new Database(this.path, { fileMustExist: true, timeout: this.options.busyTimeoutMs });
     } catch (err) {
-      if (!(err instanceof CorruptFileError) || !create || this.options.onCorrupt !== 'move') {
-        throw new Error(`${this.path}: ${(err as Error).message}`, { cause: err });
-      }
-      // Answering beats refusing to start over a file nobody can read any more: the policies
-      // it held come back as their domains are asked again (README.md, "Policy caches").
-      const movedTo = moveAside(this.path, this.clock.now());
-      this.options.onMovedAside?.(movedTo, err.message);
-      createPrivateFile(this.path);
-      try {
-        db = this.openChecked();
-      } catch (again) {
-        throw new Error(`${this.path}: ${(again as Error).message} (after moving the damaged file to ${movedTo})`, { cause: again });
-      }
+      throw fileError(this.path, err);
+    }
+    try {
+      const check = db.pragma('quick_check(1)', { simple: true });
+      if (check !== 'ok') throw new CorruptFileError(`damaged database (quick_check: ${String(check)})`);
+      // WAL: readers and one writer at a time across processes; NORMAL is durable enough there
+      // (a power cut may lose the last writes, never the file).
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+      migrate(db);
+      db.exec(`CREATE TABLE IF NOT EXISTS ${LEASE_TABLE} (
+        name TEXT NOT NULL PRIMARY KEY,
+        owner TEXT NOT NULL,
+        expires_at INTEGER NOT NULL
+      ) WITHOUT ROWID`);
+      this.statements = prepare(db);
+    } catch (err) {
+      db.close();
+      throw fileError(this.path, err);
     }
     this.db = db;
     this.purge();
@@ -144,16 +168,27 @@ export class SqlitePolicyCache implements PolicyCache {
   }
 
   async get(domain: string): Promise<PolicyEntry | undefined> {
-    const row = this.stmts().get.get(domain);
+    const row = this.named(() => this.stmts().get.get(domain));
     return row === undefined ? undefined : decodeEntry(row);
   }
 
   async set(entry: PolicyEntry): Promise<void> {
-    this.stmts().upsert.run(entry.domain, encodeEntry(entry), entry.expiresAt);
+    this.named(() => this.stmts().upsert.run(entry.domain, encodeEntry(entry), entry.expiresAt));
   }
 
   async delete(domain: string): Promise<boolean> {
-    return this.stmts().remove.run(domain).changes > 0;
+    return this.named(() => this.stmts().remove.run(domain).changes > 0);
+  }
+
+  /** Run a statement; an error says which file (`attempt to write a readonly database` alone does not). */
+  private named<T>(work: () => T): T {
+    try {
+      return work();
+    } catch (err) {
+      const message = (err as Error).message;
+      if (message.includes(this.path)) throw err;
+      throw Object.assign(new Error(`${this.path}: ${message}`, { cause: err }), { code: (err as { code?: unknown }).code });
+    }
   }
 
   /** Every entry in domain order, by keyset pagination (`domain > last`), so each batch is one index range. */
@@ -196,65 +231,9 @@ export class SqlitePolicyCache implements PolicyCache {
     db?.close();
   }
 
-  /** Open and check the file; CorruptFileError when SQLite finds it damaged or no database. */
-  private openChecked(): Database.Database {
-    let db: Database.Database;
-    try {
-      db = new Database(this.path, { fileMustExist: true, timeout: this.options.busyTimeoutMs });
-    } catch (err) {
-      if (isCorruption(err)) throw new CorruptFileError((err as Error).message, { cause: err });
-      throw err;
-    }
-    try {
-      const check = db.pragma('quick_check(1)', { simple: true });
-      if (check !== 'ok') throw new CorruptFileError(`damaged database (quick_check: ${String(check)})`);
-      // WAL: readers and one writer at a time across processes; NORMAL is durable enough there
-      // (a power cut may lose the last writes, never the file).
-      db.pragma('journal_mode = WAL');
-      db.pragma('synchronous = NORMAL');
-      migrate(db);
-      db.exec(`CREATE TABLE IF NOT EXISTS ${LEASE_TABLE} (
-        name TEXT NOT NULL PRIMARY KEY,
-        owner TEXT NOT NULL,
-        expires_at INTEGER NOT NULL
-      ) WITHOUT ROWID`);
-      this.statements = prepare(db);
-      return db;
-    } catch (err) {
-      db.close();
-      if (isCorruption(err)) throw new CorruptFileError(`${(err as Error).message}`, { cause: err });
-      throw err;
-    }
-  }
-
   private stmts(): Statements {
     if (this.statements === undefined) throw new Error(`sqlite cache ${this.path} is not open`);
     return this.statements;
-  }
-}
-
-/**
- * Rename a damaged database and its -wal/-shm to `<file>.corrupt-<UTC time>` (a name not yet
- * taken) in the same directory. rename(2) does not follow a link at the last component, and the
- * directory is the daemon's own (0700). Returns the new name of the file.
- */
-function moveAside(path: string, nowMs: number): string {
-  const stamp = new Date(nowMs).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-  let target = `${path}.corrupt-${stamp}`;
-  for (let n = 2; exists(target); n++) target = `${path}.corrupt-${stamp}-${n}`;
-  renameSync(path, target);
-  for (const suffix of ['-wal', '-shm']) {
-    if (exists(`${path}${suffix}`)) renameSync(`${path}${suffix}`, `${target}${suffix}`);
-  }
-  return target;
-}
-
-function exists(path: string): boolean {
-  try {
-    lstatSync(path);
-    return true;
-  } catch {
-    return false;
   }
 }
 
@@ -266,6 +245,65 @@ function createPrivateFile(path: string): void {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
   }
+}
+
+/**
+ * Who else can change the policies the daemon trusts. Refused (throws): the file is a symbolic
+ * link, is writable by group or others, or its directory is writable by others without the
+ * sticky bit (anyone could replace the file). Warned (returned): the file or its directory is
+ * owned by another user than the one running (root may own them), or the directory is
+ * group-writable.
+ */
+export function checkFileSafety(path: string): string[] {
+  const warnings: string[] = [];
+  const uid = typeof process.geteuid === 'function' ? process.geteuid() : undefined;
+  const file = lstatSync(path);
+  if (file.isSymbolicLink()) throw new Error(`${path}: is a symbolic link; refusing to follow it (point filename at the real file)`);
+  if ((file.mode & 0o022) !== 0) {
+    throw new Error(`${path}: writable by group or others (mode ${(file.mode & 0o777).toString(8)}); anyone could plant or erase policies: chmod 600 it`);
+  }
+  if (uid !== undefined && file.uid !== uid && file.uid !== 0) warnings.push(`${path} is owned by uid ${file.uid}, not by the running uid ${uid}`);
+  const dir = lstatSync(dirname(path));
+  if ((dir.mode & 0o002) !== 0 && (dir.mode & 0o1000) === 0) {
+    throw new Error(`${path}: its directory ${dirname(path)} is writable by others (mode ${(dir.mode & 0o7777).toString(8)}); anyone could replace the file`);
+  }
+  if ((dir.mode & 0o020) !== 0) warnings.push(`${path}: its directory ${dirname(path)} is group-writable (mode ${(dir.mode & 0o7777).toString(8)})`);
+  if (uid !== undefined && dir.uid !== uid && dir.uid !== 0) warnings.push(`${path}: its directory ${dirname(path)} is owned by uid ${dir.uid}, not by the running uid ${uid}`);
+  return warnings;
+}
+
+/** SQLite's own verdict that a file is damaged or not a database (extended codes included). */
+function isCorruptCode(err: unknown): boolean {
+  const code = typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : '';
+  return code.startsWith('SQLITE_CORRUPT') || code.startsWith('SQLITE_NOTADB');
+}
+
+/** An open error naming the file; a damaged file's as CorruptFileError (never another program's or a newer schema's). */
+function fileError(path: string, err: unknown): Error {
+  const message = `${path}: ${(err as Error).message}`;
+  if (err instanceof CorruptFileError || isCorruptCode(err)) return new CorruptFileError(message, { cause: err });
+  return new Error(message, { cause: err });
+}
+
+/**
+ * Rename a damaged `path` (and its -wal and -shm, which belong to it) to `<path>.corrupt-<time>`.
+ * rename(2) acts on the name itself: a symlink is moved, never followed, and nothing is opened.
+ * A path that is a symlink is refused anyway: the daemon runs as root and did not create it.
+ */
+function moveAside(path: string, reason: string, now: number): MovedAside {
+  if (lstatSync(path).isSymbolicLink()) throw new Error(`${path}: damaged and a symbolic link; not moved (${reason})`);
+  const stamp = new Date(now).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
+  let to = `${path}.corrupt-${stamp}`;
+  for (let n = 1; existsSync(to) || existsSync(`${to}-wal`); n += 1) to = `${path}.corrupt-${stamp}-${n}`;
+  renameSync(path, to);
+  for (const suffix of ['-wal', '-shm']) {
+    try {
+      renameSync(`${path}${suffix}`, `${to}${suffix}`);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+  }
+  return { from: path, to, reason };
 }
 
 /** Brings the schema to SCHEMA_VERSION, refusing files that are not ours or are newer. */

@@ -62,8 +62,8 @@ export async function probeSharedBackend(config: RedisCacheConfig | PostgresCach
  */
 export async function openPersistentBackend(
   config: SqliteCacheConfig,
-  deps: OpenCacheDeps & { readonly create?: boolean; readonly onMovedAside?: (movedTo: string, reason: string) => void } = {},
-): Promise<PolicyCache & { readonly path: string }> {
+  deps: OpenCacheDeps & { readonly create?: boolean } = {},
+): Promise<PolicyCache & { readonly path: string; readonly movedAside?: { from: string; to: string; reason: string } | undefined; readonly warnings?: readonly string[] }> {
   const where = cacheFileLocation(config, deps);
   if (!where.ok) throw new BridgeError('ECACHE_OPEN', `cannot open sqlite cache: ${where.message}`);
   let backend;
@@ -73,8 +73,8 @@ export async function openPersistentBackend(
       path: where.path,
       busyTimeoutMs: config.timeoutSec * 1000,
       create: deps.create ?? true,
-      onCorrupt: config.onCorrupt ?? 'move',
-      ...(deps.onMovedAside !== undefined ? { onMovedAside: deps.onMovedAside } : {}),
+      // Only the daemon (which creates) moves a damaged file aside; a tool reports it.
+      onCorrupt: (deps.create ?? true) ? (config.onCorrupt ?? 'move') : 'refuse',
       ...(deps.clock !== undefined ? { clock: deps.clock } : {}),
     });
     await backend.open();
@@ -123,18 +123,17 @@ export async function openCache(config: CacheConfig, log: Logger, deps: OpenCach
     }
     case 'sqlite': {
       const where = cacheFileLocation(config, deps);
-      const backend = await openPersistentBackend(config, {
-        ...deps,
-        onMovedAside: (movedTo, reason) =>
-          log.error('damaged cache file moved aside', {
-            component: 'cache',
-            code: 'ECACHE_CORRUPT',
-            file: where.ok ? where.path : config.filename,
-            movedTo,
-            reason,
-            consequence: 'a new empty cache; policies come back as their domains are asked again',
-          }),
-      });
+      const backend = await openPersistentBackend(config, deps);
+      for (const warning of backend.warnings ?? []) log.warn('cache file permissions', { component: 'cache', code: 'ECACHE_UNSAFE', file: backend.path, reason: warning });
+      if (backend.movedAside !== undefined) {
+        log.error('damaged cache file moved aside; starting with an empty cache', {
+          component: 'cache',
+          code: 'ECACHE_CORRUPT',
+          file: backend.movedAside.from,
+          movedTo: backend.movedAside.to,
+          reason: backend.movedAside.reason,
+        });
+      }
       // A persistent backend is never allowed to fail a lookup: memory in front, retries behind.
       const resilient = new ResilientPolicyCache(backend, { memorySize: config.cacheSize, log });
       log.info('cache opened', {

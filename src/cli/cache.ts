@@ -99,7 +99,7 @@ async function list(cache: PolicyCache & { readonly path: string }, io: CliIo, j
   }
   const rows = [
     ['DOMAIN', 'MODE', 'ID', 'FETCHED', 'EXPIRES', 'CHECKED'],
-    ...items.map((i) => [i.domain, i.mode, i.id, isoTime(i.fetchedAt), isoTime(i.expiresAt) + (i.expired ? ' (expired)' : ''), isoTime(i.checkedAt)]),
+    ...items.map((i) => [printable(i.domain), printable(i.mode), printable(i.id), isoTime(i.fetchedAt), isoTime(i.expiresAt) + (i.expired ? ' (expired)' : ''), isoTime(i.checkedAt)]),
   ];
   io.out(formatTable(rows));
   const expired = items.filter((i) => i.expired).length;
@@ -119,11 +119,11 @@ async function show(cache: PolicyCache & { readonly path: string }, domain: stri
   }
   const expired = entry.expiresAt <= clock.now();
   const fields: [string, string][] = [
-    ['domain', entry.domain],
-    ['mode', entry.policy.mode],
-    ['id', entry.id],
-    ['mx', entry.policy.mx.join(' ')],
-    ['max_age', String(entry.policy.maxAge)],
+    ['domain', printable(entry.domain)],
+    ['mode', printable(entry.policy.mode)],
+    ['id', printable(entry.id)],
+    ['mx', printable(Array.isArray(entry.policy.mx) ? entry.policy.mx.join(' ') : entry.policy.mx)],
+    ['max_age', printable(entry.policy.maxAge)],
     ['fetched', isoTime(entry.fetchedAt)],
     ['expires', isoTime(entry.expiresAt) + (expired ? ' (expired)' : '')],
     ['checked', isoTime(entry.checkedAt)],
@@ -132,7 +132,8 @@ async function show(cache: PolicyCache & { readonly path: string }, domain: stri
   const width = Math.max(...fields.map(([k]) => k.length)) + 1;
   const head = fields.map(([k, v]) => `${`${k}:`.padEnd(width)} ${v}`).join('\n');
   // The policy text exactly as fetched, but with CRLF shown as plain line ends.
-  const text = entry.policyText.replace(/\r\n/g, '\n');
+  // Other control characters are escaped, line by line.
+  const text = entry.policyText.replace(/\r\n/g, '\n').split('\n').map(printable).join('\n');
   io.out(`${head}\n\n${text}${text.endsWith('\n') ? '' : '\n'}`);
   return EXIT_OK;
 }
@@ -159,7 +160,18 @@ function listItem(e: PolicyEntry, now: number): CacheListItem {
 
 /** UTC, to the second: `2026-01-01T00:00:00Z`. */
 export function isoTime(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const date = new Date(ms);
+  // A stored time may be anything (1e300, NaN): show it, never throw RangeError.
+  if (!Number.isFinite(date.getTime())) return `invalid(${String(ms)})`;
+  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** A stored value for the terminal: control characters (raw newlines included) as escapes. */
+export function printable(value: unknown): string {
+  return String(value).replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => {
+    const code = c.charCodeAt(0);
+    return code === 0x0a ? '\\n' : code === 0x0d ? '\\r' : code === 0x09 ? '\\t' : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
 }
 
 /** Left-aligned columns separated by two spaces; the last column is not padded. */

@@ -44,6 +44,7 @@ import {
   type TLSSocket,
 } from 'node:tls';
 import { lookupFunctionFor } from './dns.js';
+import { isLocalDnsFault, isLocalErrno } from './local-fault.js';
 import type { CertificateInfo, DnsPort, FetchErrorCode, FetchResult, FetchTimings, PolicyFetcher } from './types.js';
 
 /** RFC 8461 §3.3: the policy file lives at this path on `mta-sts.<domain>`. */
@@ -231,6 +232,8 @@ function describe(err: unknown): string {
 export function classifyTransportError(phase: FetchPhase, err: unknown): FetchErrorCode {
   const code = errorCode(err);
   if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') return 'EFETCH_CERT_NAME';
+  // Out of descriptors or memory here, or the resolver unreachable for local reasons: not the remote's fault.
+  if (isLocalErrno(code) || (phase === 'dns' && isLocalDnsFault(code))) return 'ELOCAL_FAULT';
   switch (phase) {
     case 'dns':
       return 'EFETCH_DNS';
@@ -364,6 +367,7 @@ function fetchPolicyFile(
         EFETCH_CONNECT: `cannot connect to ${host}:${port}`,
         EFETCH_CERT_NAME: `certificate not valid for ${host}`,
         EFETCH_TLS: `TLS with ${host} failed`,
+        ELOCAL_FAULT: `local fault while fetching from ${host}`,
       };
       fail(code, `${lead[code] ?? `HTTP exchange with ${host} failed`}: ${describe(err)}`);
     });

@@ -23,11 +23,13 @@ import { LRUCache } from 'lru-cache';
 import type { Logger } from 'winston';
 import type { PolicyCache, PolicyEntry } from '../cache/types.js';
 import { CACHE_ENTRY_VERSION } from '../cache/types.js';
+import { checkStoredEntry } from '../cache/entry-check.js';
 import type { Clock } from '../clock.js';
 import type { ZoneConfig } from '../config/types.js';
 import { parsePolicyFile } from '../policy/policy-file.js';
 import type { PolicyMode } from '../policy/types.js';
 import { discover } from './discovery.js';
+import { isLocalFault, LOCAL_FAULT_FETCH_CODE } from './local-fault.js';
 import { SingleFlight } from './single-flight.js';
 import type { Metrics } from '../metrics/types.js';
 import type { Discovery, DnsPort, FetchResult, NoPolicyReason, PolicyFetcher, Resolution } from './types.js';
@@ -52,6 +54,11 @@ export interface ResolverDeps {
   readonly negativeCacheSize: number;
   /** Fetch results and DNS errors are reported here (nothing when absent). */
   readonly metrics?: Metrics;
+  /**
+   * Called once per resolution that ended in a local fault (EMFILE, c-ares' ECONNREFUSED,
+   * ELOCAL_FAULT, EINTERNAL, ...) with its code; for a metrics counter. Default: nothing.
+   */
+  readonly onLocalFault?: (code: string) => void;
 }
 
 interface NegativeMark {
@@ -72,6 +79,10 @@ export interface ResolverStats {
   fetchFailures: number;
   backoffSkips: number;
   cacheErrors: number;
+  /** Resolutions answered as a temporary failure because of a local fault (see local-fault.ts). */
+  localFaults: number;
+  /** Invalid stored entries found (each counted once per domain and stored version). */
+  invalidEntries: number;
 }
 
 /**
@@ -112,7 +123,7 @@ export type RefreshOutcome =
   | { readonly kind: 'error'; readonly domain: string; readonly code: 'EINTERNAL'; readonly detail: string };
 
 export class Resolver {
-  readonly stats: ResolverStats = { txtLookups: 0, fetches: 0, fetchFailures: 0, backoffSkips: 0, cacheErrors: 0 };
+  readonly stats: ResolverStats = { txtLookups: 0, fetches: 0, fetchFailures: 0, backoffSkips: 0, cacheErrors: 0, localFaults: 0, invalidEntries: 0 };
   private readonly flights = new SingleFlight<Resolution>();
   private readonly refreshes = new SingleFlight<RefreshOutcome>();
   private readonly negative: LRUCache<string, NegativeMark>;
@@ -120,6 +131,8 @@ export class Resolver {
   /** Last time discovery ran for a domain, so that grace also covers answers that did not rewrite the cache. */
   private readonly discoveredAt = new LRUCache<string, number>({ max: BOOKKEEPING_MAX_ENTRIES });
   private readonly log: Logger;
+  /** Domains whose invalid stored entry was logged, with which version of it. */
+  private readonly invalidLogged = new LRUCache<string, string>({ max: BOOKKEEPING_MAX_ENTRIES });
 
   constructor(private readonly deps: ResolverDeps) {
     this.negative = new LRUCache<string, NegativeMark>({ max: Math.max(1, deps.negativeCacheSize) });
@@ -132,12 +145,31 @@ export class Resolver {
    */
   resolve(domain: string, zone: ZoneConfig): Promise<Resolution> {
     return this.flights.run(domain, () =>
-      this.resolveOnce(domain, zone).catch((err: unknown): Resolution => {
-        // Defensive: every expected failure is a value; this catches programming errors only.
-        this.log.error('resolution failed unexpectedly', { domain, code: 'EINTERNAL', error: String(err) });
-        return { kind: 'dns-error', domain, code: 'EINTERNAL', detail: String(err) };
-      }),
+      this.resolveOnce(domain, zone)
+        .catch((err: unknown): Resolution => {
+          // Defensive: every expected failure is a value; this catches programming errors only.
+          this.log.error('resolution failed unexpectedly', { domain, code: 'EINTERNAL', error: String(err) });
+          return { kind: 'dns-error', domain, code: 'EINTERNAL', detail: String(err) };
+        })
+        .then((resolution) => this.noteLocalFault(resolution)),
     );
+  }
+
+  /** Count and log a resolution that ended in a local fault: it will be answered TEMP, never "no policy". */
+  private noteLocalFault(resolution: Resolution): Resolution {
+    if (resolution.kind !== 'dns-error' || !isLocalFault(resolution.code)) return resolution;
+    this.stats.localFaults += 1;
+    this.log.error('local fault, answering temporary failure', {
+      domain: resolution.domain,
+      code: resolution.code,
+      reason: resolution.detail,
+    });
+    try {
+      this.deps.onLocalFault?.(resolution.code);
+    } catch {
+      // A metrics hook must not change the answer.
+    }
+    return resolution;
   }
 
   /** Number of resolutions under way (single-flight keys). */
@@ -266,6 +298,11 @@ export class Resolver {
       return fromEntry(outcome.entry, 'fetched', entry === undefined ? 'new' : entry.id === id ? 'refresh' : 'new-id');
     }
 
+    if (outcome.code === LOCAL_FAULT_FETCH_CODE) {
+      // Not the remote's fault: a cached policy still applies; without one, defer (never "no policy").
+      if (entry !== undefined) return fromEntry(entry, 'stale', `fetch-failed ${outcome.code}`);
+      return { kind: 'dns-error', domain, code: outcome.code, detail: outcome.message };
+    }
     this.log.warn('policy fetch failed', {
       domain,
       id,
@@ -314,7 +351,8 @@ export class Resolver {
       await this.store(outcome.entry);
     } else {
       this.stats.fetchFailures += 1;
-      this.failures.set(domain, { id, at: after, code: outcome.code });
+      // A local fault says nothing about the remote: no five-minute back-off for it.
+      if (outcome.code !== LOCAL_FAULT_FETCH_CODE) this.failures.set(domain, { id, at: after, code: outcome.code });
     }
     return outcome;
   }
@@ -361,8 +399,28 @@ export class Resolver {
       return undefined;
     }
     if (entry === undefined) return undefined;
+    const checked = checkStoredEntry(entry, now);
+    if (!checked.ok) {
+      this.noteInvalidEntry(entry, checked.problem);
+      return undefined;
+    }
+    entry = checked.entry;
     // RFC 8461 §3.2 max_age: the policy may be used until fetchedAt + max_age, not after.
     return entry.expiresAt > now ? entry : undefined;
+  }
+
+  /** Log an invalid stored entry once per domain and stored version (not on every lookup). */
+  private noteInvalidEntry(entry: PolicyEntry, problem: string): void {
+    const key = `${entry.domain}\u0000${entry.id}\u0000${String(entry.fetchedAt)}\u0000${String(entry.expiresAt)}`;
+    if (this.invalidLogged.get(entry.domain) === key) return;
+    this.invalidLogged.set(entry.domain, key);
+    this.stats.invalidEntries += 1;
+    this.log.error('cached entry is invalid, treated as absent', {
+      domain: entry.domain,
+      code: 'ECACHE_ENTRY_INVALID',
+      backend: this.deps.cache.kind,
+      reason: problem,
+    });
   }
 
   private async store(entry: PolicyEntry): Promise<void> {

@@ -54,7 +54,8 @@ export type FetchErrorCode =
   | 'EFETCH_TOO_LARGE' // body larger than 64 KiB
   | 'EFETCH_TIMEOUT' // the total deadline passed
   | 'EFETCH_PROTOCOL' // malformed HTTP or other transport error
-  | 'EPOLICY_INVALID'; // fetched, but the policy file does not parse
+  | 'EPOLICY_INVALID' // fetched, but the policy file does not parse
+  | 'ELOCAL_FAULT'; // a resource failure of this host (EMFILE, ENFILE, ENOMEM, ENOBUFS), not the remote's fault
 
 export interface FetchTimings {
   /** Milliseconds from start, each present when reached. */
@@ -131,7 +132,11 @@ export type Resolution =
       readonly detail?: string;
     }
   | {
-      /** DNS failed (SERVFAIL, timeout) and nothing usable is cached. */
+      /**
+       * DNS failed (SERVFAIL, timeout) and nothing usable is cached; or a local fault (see
+       * `local-fault.ts`: EMFILE, c-ares' ECONNREFUSED, ELOCAL_FAULT, EINTERNAL), which the
+       * verdict always answers as a temporary failure.
+       */
       readonly kind: 'dns-error';
       readonly domain: string;
       readonly code: string;

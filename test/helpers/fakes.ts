@@ -56,7 +56,7 @@ export class ScriptedFetcher implements PolicyFetcher {
       timings: { totalMs: 1 },
     });
   }
-  setError(domain: string, code: 'EFETCH_CONNECT' | 'EFETCH_TLS' | 'EFETCH_STATUS' = 'EFETCH_CONNECT'): void {
+  setError(domain: string, code: 'EFETCH_CONNECT' | 'EFETCH_TLS' | 'EFETCH_STATUS' | 'ELOCAL_FAULT' = 'EFETCH_CONNECT'): void {
     this.results.set(domain, {
       kind: 'error',
       url: `https://mta-sts.${domain}/.well-known/mta-sts.txt`,

@@ -28,7 +28,7 @@ export class Daemon {
     configYaml: string,
     caPath: string,
     listeners: number,
-    options: { readonly stateDirectory?: string; readonly env?: Readonly<Record<string, string>>; readonly configPath?: string } = {},
+    options: { readonly stateDirectory?: string; readonly env?: Readonly<Record<string, string>>; readonly configPath?: string; readonly nofile?: number } = {},
   ): Promise<Daemon> {
     const stamp = `${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
     const configPath = options.configPath ?? join(dir, `daemon-${stamp}.yml`);
@@ -37,7 +37,10 @@ export class Daemon {
     // wants to share it (restart safety), so no daemon sees policies another run left behind.
     const stateDirectory = options.stateDirectory ?? join(dir, `state-${stamp}`);
     const env = [`NODE_EXTRA_CA_CERTS=${caPath}`, `STATE_DIRECTORY=${stateDirectory}`, ...Object.entries(options.env ?? {}).map(([k, v]) => `${k}=${v}`)];
-    const child = ns.spawn('env', [...env, process.execPath, join(repoRoot, 'bin/mta-sts-bridge.js'), 'serve', '-c', configPath, '-v', 'debug'], {
+    // `nofile`: start under a low RLIMIT_NOFILE (soft and hard) to exhaust descriptors for real.
+    const limit = options.nofile === undefined ? [] : ['prlimit', `--nofile=${options.nofile}:${options.nofile}`, '--'];
+    const [cmd, ...prefix] = [...limit, 'env'];
+    const child = ns.spawn(cmd ?? 'env', [...prefix, ...env, process.execPath, join(repoRoot, 'bin/mta-sts-bridge.js'), 'serve', '-c', configPath, '-v', 'debug'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const daemon = new Daemon(child);

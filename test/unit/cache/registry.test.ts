@@ -48,7 +48,7 @@ describe('cache registry: sqlite', () => {
     });
   });
 
-  it('with on_corrupt: refuse, a file that is not a database stops the start with ECACHE_OPEN naming the file', async () => {
+  it('a file that is not a database stops the start with ECACHE_OPEN naming the file under on_corrupt: refuse', async () => {
     const dir = join(root, 'junk');
     const { mkdirSync } = await import('node:fs');
     mkdirSync(dir);
@@ -57,6 +57,11 @@ describe('cache registry: sqlite', () => {
       openCache({ ...SQLITE, onCorrupt: 'refuse' }, memoryLogger().log, { env: { STATE_DIRECTORY: dir } }),
       (err: unknown) => err instanceof BridgeError && err.code === 'ECACHE_OPEN' && err.message.includes(join(dir, 'policy-cache.sqlite')),
     );
+    // The default (move) keeps the file, renamed, and starts a new one.
+    const cache = await openCache(SQLITE, memoryLogger().log, { env: { STATE_DIRECTORY: dir } });
+    await cache.close();
+    const { readdirSync } = await import('node:fs');
+    assert.ok(readdirSync(dir).some((f) => f.startsWith('policy-cache.sqlite.corrupt-')));
   });
 
   it('by default (on_corrupt: move) such a file is moved aside with one error line, and the cache opens empty', async () => {

@@ -3,7 +3,7 @@
  * damaged and foreign files, schema versions, purging, paging, sharing between processes.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -76,54 +76,6 @@ describe('SqlitePolicyCache: the file', () => {
     const { truncateSync } = await import('node:fs');
     truncateSync(path, Math.floor(bytes / 2));
     assert.match(await openError(path), /damaged|malformed|not a database/);
-  });
-
-  it('onCorrupt move: a file that is not a database, or a damaged one, is renamed aside whole and a new cache opens', async () => {
-    for (const damage of ['junk', 'truncated'] as const) {
-      const dir = freshDir();
-      mkdirSync(dir);
-      const path = join(dir, 'cache.sqlite');
-      if (damage === 'junk') writeFileSync(path, 'this is a user file, not SQLite\n'.repeat(200));
-      else {
-        const c = cacheAt(path);
-        await c.open();
-        for (let i = 0; i < 200; i += 1) await c.set(sampleEntry(`d${i}.example`));
-        await c.close();
-        const db = new Database(path);
-        db.pragma('wal_checkpoint(TRUNCATE)');
-        db.close();
-        truncateSync(path, Math.floor(statSync(path).size / 2));
-      }
-      const before = readFileSync(path);
-      const moves: Array<[string, string]> = [];
-      const clock = new FakeClock(Date.UTC(2026, 11, 4, 23, 59, 1));
-      const c = cacheAt(path, { onCorrupt: 'move', onMovedAside: (to, why) => moves.push([to, why]), clock });
-      await c.open();
-      await c.set(sampleEntry('new.example'));
-      assert.equal((await c.get('new.example'))?.domain, 'new.example', damage);
-      await c.close();
-      assert.equal(moves.length, 1, damage);
-      assert.equal(moves[0]?.[0], `${path}.corrupt-20261204T235901Z`);
-      assert.match(moves[0]?.[1] ?? '', /not a database|damaged|malformed/);
-      assert.deepEqual(readFileSync(`${path}.corrupt-20261204T235901Z`), before, `${damage}: kept byte for byte`);
-    }
-  });
-
-  it('onCorrupt move never moves a sound file it refuses: the Python tool\'s, or a newer schema', async () => {
-    for (const make of [
-      (db: Database.Database) => db.exec('create table sts_policy_cache (domain text, ts integer, pol_id text, pol_body text)'),
-      (db: Database.Database) => db.pragma(`user_version = ${SCHEMA_VERSION + 1}`),
-    ]) {
-      const dir = freshDir();
-      mkdirSync(dir);
-      const path = join(dir, 'x.db');
-      const db = new Database(path);
-      make(db);
-      db.close();
-      const c = cacheAt(path, { onCorrupt: 'move', onMovedAside: () => assert.fail('moved a sound file') });
-      await assert.rejects(c.open(), /not an mta-sts-bridge cache|newer mta-sts-bridge/);
-      assert.deepEqual(readdirSync(dir).filter((n) => n.includes('corrupt')), []);
-    }
   });
 
   it("refuses another program's database, and says so for the Python resolver's cache", async () => {
