@@ -51,15 +51,6 @@ describe('config: the sqlite cache', () => {
     });
   }
 
-  it('on_corrupt: move or refuse; anything else is refused with the key path', () => {
-    assert.equal((expectConfig('cache:\n  type: sqlite\n  options:\n    on_corrupt: refuse\n').config.cache as { onCorrupt?: string }).onCorrupt, 'refuse');
-    assert.equal((expectConfig('cache:\n  type: sqlite\n').config.cache as { onCorrupt?: string }).onCorrupt, undefined, 'absent: the daemon moves');
-    assert.equal((expectConfig('cache:\n  type: sqlite\n  options:\n    on_corrupt: move\n').config.cache as { onCorrupt?: string }).onCorrupt, 'move');
-    expectProblems('cache:\n  type: sqlite\n  options:\n    on_corrupt: delete\n', [
-      { code: 'ECONFIG_BAD_VALUE', path: 'cache.options.on_corrupt', line: 4, message: '"move" or "refuse"' },
-    ]);
-  });
-
   it('refuses bad values with the key path and line', () => {
     expectProblems('cache:\n  type: sqlite\n  options:\n    timeout: 0\n', [
       { code: 'ECONFIG_RANGE', path: 'cache.options.timeout', line: 4, message: 'greater than 0 and at most 30' },
