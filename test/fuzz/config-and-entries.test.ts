@@ -12,6 +12,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { stringify } from 'yaml';
 import { decodeEntryText, encodeEntry } from '../../adapters/cache/entry-json.js';
+import { checkStoredEntry, MAX_AGE_LIMIT_SEC } from '../../src/cache/entry-check.js';
 import { CACHE_ENTRY_VERSION, isPolicyEntry, type PolicyEntry } from '../../src/cache/types.js';
 import { parseConfigText } from '../../src/config/load.js';
 import type { ConfigProblemCode } from '../../src/config/problems.js';
@@ -203,6 +204,46 @@ describe('fuzz: stored-entry codec (entry-json)', () => {
         assert.equal(decodeEntryText(`x${e.domain}`, encodeEntry(e)), undefined, 'an entry of another domain');
       }),
       0.4,
+    );
+  });
+});
+
+/** Stored entries with any of their fields forged: policy text, derived policy, times. */
+const POLICY_TEXTS = [POLICY, 'version: STSv1\nmode: testing\nmx: mail.example.org\nmax_age: 600\n', 'version: STSv1\nmode: none\nmax_age: 86400\n', 'mode: enforce\n', ''];
+const forged: fc.Arbitrary<PolicyEntry> = fc
+  .record({
+    base: entry,
+    text: fc.constantFrom(...POLICY_TEXTS),
+    mode: fc.constantFrom('enforce', 'testing', 'none', 'bogus'),
+    mx: fc.constantFrom(['mail.example.org'], [], ['*.example.org'], ['mail.example.org', 'x']),
+    maxAge: fc.oneof(fc.constant(86400), fc.constant(600), fc.integer({ min: -1, max: 2 ** 31 })),
+    expiresAt: fc.oneof(fc.constant(undefined), fc.double(), fc.constant(1e300), fc.constant(Number.NaN)),
+  })
+  .map(({ base, text, mode, mx, maxAge, expiresAt }) => ({
+    ...base,
+    policyText: text,
+    policy: { ...base.policy, mode, mx, maxAge } as PolicyEntry['policy'],
+    ...(expiresAt !== undefined ? { expiresAt } : {}),
+  }));
+
+describe('fuzz: stored-entry check (entry-check)', () => {
+  it('accepts an entry only when its policy text parses and every derived field and time agrees with it', (t) => {
+    runFuzz(
+      t,
+      fc.property(forged, fc.integer({ min: 0, max: 2 ** 42 }), (e, now) => {
+        const checked = checkStoredEntry(e, now);
+        if (!checked.ok) return;
+        // Checked independently of the checker: the text is the truth.
+        const truth = parsePolicyFile(e.policyText);
+        assert.ok(truth.ok, 'accepted an entry whose text does not parse');
+        assert.equal(e.policy.mode, truth.value.mode);
+        assert.deepEqual([...e.policy.mx], [...truth.value.mx]);
+        assert.equal(e.policy.maxAge, truth.value.maxAge);
+        assert.deepEqual(checked.entry.policy, truth.value);
+        assert.ok(Number.isFinite(e.expiresAt) && e.expiresAt <= e.fetchedAt + MAX_AGE_LIMIT_SEC * 1000);
+        assert.ok(e.expiresAt <= e.fetchedAt + truth.value.maxAge * 1000);
+      }),
+      0.3,
     );
   });
 });
