@@ -17,6 +17,8 @@ const CONFIG = `
 listeners:
   - protocol: socketmap
     address: inet:127.0.0.1:8461
+    # Far above the default share of 64 descriptors: the test exhausts them on purpose.
+    max_connections: 10000
 default_zone:
   timeout: 3
 `;
