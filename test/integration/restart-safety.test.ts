@@ -10,6 +10,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
 import { Daemon, postmap } from './harness/daemon.js';
 import { integrationPrerequisiteProblem, NetNs, run } from './harness/netns.js';
 import { FakeInternet, policyBody, repoRoot, servesPolicy, type Sites } from './harness/world.js';
@@ -155,6 +156,30 @@ describe('restart safety: the SQLite cache outlives the daemon', { skip: problem
     assert.equal((await cacheCli('evict', 'beta.test')).code, 0);
     assert.equal((await cacheCli('evict', 'beta.test')).code, 1);
     assert.equal((await cacheCli('show', 'beta.test')).code, 1);
+  });
+
+  it('a stored entry whose derived mode disagrees with its policy text is not applied (the text is the truth)', async () => {
+    // Forged in the file: alpha.test's text now says testing, its derived policy still enforce.
+    const file = join(state, 'restart.sqlite');
+    const db = new Database(file);
+    try {
+      const row = db.prepare('SELECT entry FROM mta_sts_policy WHERE domain = ?').get('alpha.test') as { entry: string } | undefined;
+      assert.ok(row !== undefined, 'alpha.test is cached');
+      const entry = JSON.parse(row.entry) as { policyText: string; policy: { mode: string } };
+      assert.equal(entry.policy.mode, 'enforce');
+      entry.policyText = entry.policyText.replace('mode: enforce', 'mode: testing');
+      db.prepare('UPDATE mta_sts_policy SET entry = ? WHERE domain = ?').run(JSON.stringify(entry), 'alpha.test');
+    } finally {
+      db.close();
+    }
+    // The policy hosts are still gone (sitesWithoutPolicies): nothing can be fetched instead.
+    const d = await start(8461, state);
+    const forged = await postmap(ns, 'alpha.test', MAP);
+    assert.doesNotMatch(forged.stdout, /^secure/, `a forged enforce entry was applied: ${forged.stdout}`);
+    assert.ok(d.grep('ECACHE_ENTRY_INVALID').some((l) => l.includes('alpha.test')), d.logs.join('\n'));
+    // The other entries, intact, still apply.
+    await expectSecure('xn--bcher-kva.test');
+    await stop(d);
   });
 
   it('a damaged cache file at start is moved aside and the daemon serves over a new one (on_corrupt: move)', async () => {
