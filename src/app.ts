@@ -21,7 +21,7 @@ import { Resolver } from './resolver/resolver.js';
 import { createLookupService, type StoppableLookupService } from './lookup-service.js';
 import { startServer, type BoundListener, type ServerHandle } from './server/server.js';
 import { readListenFds, unsetListenEnv, type InheritedFd } from './server/socket-activation.js';
-import { WarmQueue } from './warm/queue.js';
+import { emptyWarmStats, WarmQueue } from './warm/queue.js';
 import { Refresher } from './refresh/refresher.js';
 import { defaultPolicyDelegation } from './config/validate-policy-delegation.js';
 import { BridgeError } from './errors.js';
@@ -209,7 +209,7 @@ export async function startApp(config: BridgeConfig, options: AppOptions): Promi
         return warm?.queuedCount ?? 0;
       },
       get stats(): WarmQueue['stats'] {
-        return warm?.stats ?? { queued: 0, duplicates: 0, recent: 0, skipped: 0, dropped: 0, completed: 0, failed: 0 };
+        return warm?.stats ?? emptyWarmStats();
       },
     };
     try {

@@ -8,7 +8,7 @@
 import { closeSync, existsSync, openSync, readSync, fstatSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import type { CacheFileInspection } from '../../src/cache/cache-file-inspection.js';
-import { SCHEMA_VERSION } from './sqlite.js';
+import { isCorruptCode, SCHEMA_VERSION } from './sqlite.js';
 
 /** A file larger than this is judged by its header alone (see `inspectSqliteFile`). */
 export const MAX_COPY_BYTES = 64 * 1024 * 1024;
@@ -56,10 +56,9 @@ export function inspectSqliteFile(path: string): CacheFileInspection {
   }
 }
 
-/** SQLite's codes for a damaged file or not a database (as sqlite.ts moves aside); else unusable. */
+/** Damaged by the same rule as sqlite.ts moves a file aside by; anything else unusable. */
 function damagedOr(err: unknown): 'damaged' | 'unusable' {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB') ? 'damaged' : 'unusable';
+  return isCorruptCode(err) ? 'damaged' : 'unusable';
 }
 
 /** The whole file, or undefined when it is larger than MAX_COPY_BYTES. Throws when unreadable. */

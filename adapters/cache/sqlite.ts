@@ -273,7 +273,7 @@ export function checkFileSafety(path: string): string[] {
 }
 
 /** SQLite's own verdict that a file is damaged or not a database (extended codes included). */
-function isCorruptCode(err: unknown): boolean {
+export function isCorruptCode(err: unknown): boolean {
   const code = typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : '';
   return code.startsWith('SQLITE_CORRUPT') || code.startsWith('SQLITE_NOTADB');
 }

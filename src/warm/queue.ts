@@ -55,7 +55,7 @@ export interface WarmQueueDeps {
 }
 
 export class WarmQueue implements WarmService {
-  readonly stats: WarmStats = { queued: 0, duplicates: 0, recent: 0, skipped: 0, dropped: 0, completed: 0, failed: 0 };
+  readonly stats: WarmStats = emptyWarmStats();
   /** Waiting domains in arrival order, with their zone: a Map is both the FIFO and the dedup set. */
   private readonly waiting = new Map<string, string | undefined>();
   private readonly running = new Map<string, Promise<void>>();
@@ -216,4 +216,9 @@ export class WarmQueue implements WarmService {
       // Logging trouble must not turn into a thrown enqueue or an unhandled rejection.
     }
   }
+}
+
+/** Every warm-up counter at zero: a new queue's, and what is reported while there is none. */
+export function emptyWarmStats(): WarmStats {
+  return { queued: 0, duplicates: 0, recent: 0, skipped: 0, dropped: 0, completed: 0, failed: 0 };
 }
