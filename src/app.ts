@@ -113,12 +113,19 @@ export async function startApp(config: BridgeConfig, options: AppOptions): Promi
   // Lookups accepted before the resolver exists (bound, not yet dropped and opened) wait here.
   let resolverReady!: (r: Resolver) => void;
   const resolverPromise = new Promise<Resolver>((resolve) => (resolverReady = resolve));
-  const resolverPort = { resolve: async (domain: string, zone: ZoneConfig) => (resolver ?? (await resolverPromise)).resolve(domain, zone) };
+  const resolverPort = {
+    resolve: async (domain: string, zone: ZoneConfig) => (resolver ?? (await resolverPromise)).resolve(domain, zone),
+    freshEntry: (domain: string) => resolver?.freshEntry(domain),
+  };
   let lookupNow: StoppableLookupService = createLookupService(resolverPort, config, log);
   // Metrics are kept only when someone can read them (a `metrics:` listener).
   const prometheus = config.metrics !== undefined ? new PrometheusMetrics() : undefined;
   const metrics: Metrics = prometheus ?? NO_METRICS;
-  const lookup: LookupService = { lookup: (domain, zoneName) => lookupNow.lookup(domain, zoneName), zone: (zoneName) => lookupNow.zone(zoneName) };
+  const lookup: LookupService = {
+    lookup: (domain, zoneName) => lookupNow.lookup(domain, zoneName),
+    cachedAnswer: (domain, zoneName, format) => lookupNow.cachedAnswer?.(domain, zoneName, format),
+    zone: (zoneName) => lookupNow.zone(zoneName),
+  };
   const warmPort: WarmService = { enqueue: (domain, zoneName) => warm?.enqueue(domain, zoneName) ?? 'stopped' };
   const newWarmQueue = (c: BridgeConfig): WarmQueue | undefined => {
     // Only policy delegation feeds the warm-up; without such a listener nothing is started.

@@ -8,8 +8,8 @@
  */
 import type { Logger } from 'winston';
 import type { BridgeConfig, ZoneConfig } from './config/types.js';
-import type { LookupResult, LookupService } from './lookup.js';
-import type { Resolver } from './resolver/resolver.js';
+import type { AnswerFormatter, LookupResult, LookupService } from './lookup.js';
+import { cachedResolution, type Resolver } from './resolver/resolver.js';
 import type { Resolution } from './resolver/types.js';
 
 /** Name under which the default zone is reported in logs. */
@@ -18,6 +18,14 @@ export const DEFAULT_ZONE_NAME = 'default';
 /** How often the lookup summary line is written (when there were lookups). */
 export const SUMMARY_INTERVAL_MS = 300_000;
 
+/** The summary key of a warm-path answer: what the resolver's grace path reports. */
+const WARM_KIND = 'policy/cache';
+
+interface SelectedZone {
+  readonly name: string;
+  readonly zone: ZoneConfig;
+}
+
 /** A LookupService that can stop its summary timer (a reload replaces the service). */
 export interface StoppableLookupService extends LookupService {
   /** Write the pending summary (if any lookups) and stop the timer. */
@@ -25,7 +33,7 @@ export interface StoppableLookupService extends LookupService {
 }
 
 export function createLookupService(
-  resolver: Pick<Resolver, 'resolve'>,
+  resolver: Pick<Resolver, 'resolve'> & Partial<Pick<Resolver, 'freshEntry'>>,
   config: BridgeConfig,
   log: Logger,
   options: { readonly summaryIntervalMs?: number } = {},
@@ -33,8 +41,15 @@ export function createLookupService(
   const decisions = log.child({ component: 'decision' });
   const counts = new Map<string, number>();
   let total = 0;
+  /** Warm-path answers since the last summary (counted apart: a plain increment per lookup). */
+  let warmHits = 0;
   let since = Date.now();
   const flush = (): void => {
+    if (warmHits > 0) {
+      counts.set(WARM_KIND, (counts.get(WARM_KIND) ?? 0) + warmHits);
+      total += warmHits;
+      warmHits = 0;
+    }
     if (total === 0) return;
     const byKind: Record<string, number> = {};
     for (const [key, n] of [...counts.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) byKind[key] = n;
@@ -46,18 +61,24 @@ export function createLookupService(
   const every = options.summaryIntervalMs ?? SUMMARY_INTERVAL_MS;
   const timer = every > 0 ? setInterval(flush, every) : undefined;
   timer?.unref();
-  const zones = new Map<string, ZoneConfig>(Object.entries(config.zones));
-
-  const zone = (zoneName?: string): { name: string; zone: ZoneConfig } => {
-    if (zoneName !== undefined) {
-      const found = zones.get(zoneName);
-      if (found !== undefined) return { name: zoneName, zone: found };
-    }
-    return { name: DEFAULT_ZONE_NAME, zone: config.defaultZone };
-  };
+  // One selection object per zone, made once: selecting a zone allocates nothing.
+  const defaultSelection: SelectedZone = { name: DEFAULT_ZONE_NAME, zone: config.defaultZone };
+  const zones = new Map<string, SelectedZone>(Object.entries(config.zones).map(([name, z]) => [name, { name, zone: z }]));
+  const zone = (zoneName?: string): SelectedZone => (zoneName === undefined ? undefined : zones.get(zoneName)) ?? defaultSelection;
+  const debugEnabled = (): boolean => decisions.isLevelEnabled('debug');
 
   return {
     zone,
+    cachedAnswer<T>(domain: string, zoneName: string | undefined, format: AnswerFormatter<T>): T | undefined {
+      const entry = resolver.freshEntry?.(domain);
+      if (entry === undefined) return undefined;
+      const selected = zone(zoneName);
+      warmHits += 1;
+      if (debugEnabled()) decisions.debug('decision', decisionFields(cachedResolution(entry), selected.name));
+      return entry.answer(format, selected.zone, () =>
+        format({ zoneName: selected.name, zone: selected.zone, resolution: cachedResolution(entry) }),
+      );
+    },
     async lookup(domain: string, zoneName?: string): Promise<LookupResult> {
       const selected = zone(zoneName);
       const resolution = await resolver.resolve(domain, selected.zone);

@@ -11,12 +11,26 @@ export interface LookupResult {
   readonly resolution: Resolution;
 }
 
+/**
+ * Turns a lookup result into a protocol's answer. Pure; its identity (with the zone's) keys the
+ * answers memoised with a cached policy, so a protocol keeps one formatter for its lifetime.
+ */
+export type AnswerFormatter<T> = (result: LookupResult) => T;
+
 export interface LookupService {
   /**
    * Resolve `domain` (already a lower-case A-label policy domain) in the zone named
    * `zoneName` (the default zone when unknown or absent). Never rejects.
    */
   lookup(domain: string, zoneName?: string): Promise<LookupResult>;
+  /**
+   * The warm path: when `domain` has a cached policy that answers right now without any DNS
+   * query (unexpired, checked within `cache_grace`), the answer `format` gives for it in the
+   * zone, computed once per stored policy, zone and formatter and returned as the same value
+   * afterwards; otherwise undefined (the caller then uses `lookup`). Synchronous, no promise.
+   * Optional: a service without a cache (tests, tools) has no warm path.
+   */
+  cachedAnswer?<T>(domain: string, zoneName: string | undefined, format: AnswerFormatter<T>): T | undefined;
   /** Zone settings by name, falling back to the default zone. */
   zone(zoneName?: string): { readonly name: string; readonly zone: ZoneConfig };
 }

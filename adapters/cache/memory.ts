@@ -32,6 +32,14 @@ export class MemoryPolicyCache implements PolicyCache {
     this.lru.set(entry.domain, entry);
   }
 
+  peek(domain: string): PolicyEntry | undefined {
+    return this.lru.get(domain);
+  }
+
+  hold(entry: PolicyEntry): void {
+    this.lru.set(entry.domain, entry);
+  }
+
   async delete(domain: string): Promise<boolean> {
     return this.lru.delete(domain);
   }

@@ -10,7 +10,8 @@
  */
 import { Buffer } from 'node:buffer';
 import type { Decoder, DecodeStep, HandlerContext, ProtocolAdapter } from '../../src/protocol/types.js';
-import { toPolicyDomain } from '../../src/policy/domain.js';
+import type { AnswerFormatter } from '../../src/lookup.js';
+import { isPlainPolicyDomain, toPolicyDomain } from '../../src/policy/domain.js';
 import { eximAnswer, eximText, formatEximAnswer } from './exim-answer.js';
 import { createLineSplitter, type LineStep } from './line-splitter.js';
 
@@ -122,6 +123,18 @@ async function answer(req: EximRequest, ctx: HandlerContext): Promise<string> {
   return formatEximAnswer(ans);
 }
 
+/**
+ * The warm-path formatter: the reply line for a fresh cached policy. Replies are written as
+ * Latin-1 on the full path; a line that is not ASCII (never, in practice) is left to it.
+ */
+export const eximWarmReply: AnswerFormatter<string | undefined> = (result) => {
+  const line = formatEximAnswer(eximAnswer(result));
+  return ASCII_ONLY.test(line) ? line : undefined;
+};
+
+// eslint-disable-next-line no-control-regex
+const ASCII_ONLY = /^[\x00-\x7f]*$/;
+
 /** The Exim `${readsocket}` protocol adapter. */
 export const eximAdapter: ProtocolAdapter<EximRequest> = {
   protocol: 'exim',
@@ -129,6 +142,14 @@ export const eximAdapter: ProtocolAdapter<EximRequest> = {
   maxRequestBytes: EXIM_MAX_REQUEST_BYTES,
   newDecoder: newEximDecoder,
   abortReply: (reason) => Buffer.from(`defer ${eximText(reason)}\n`, 'latin1'),
+  answerNow(req: EximRequest, ctx: HandlerContext): string | undefined {
+    if (req.kind !== 'lookup' || ctx.lookup.cachedAnswer === undefined || !isPlainPolicyDomain(req.domain)) return undefined;
+    try {
+      return ctx.lookup.cachedAnswer(req.domain, req.zone ?? ctx.listenerZone, eximWarmReply);
+    } catch {
+      return undefined; // the full path answers, and logs whatever went wrong
+    }
+  },
   async handle(req: EximRequest, ctx: HandlerContext): Promise<Uint8Array> {
     let line: string;
     try {

@@ -68,33 +68,38 @@ export const policyDelegationAdapter: ProtocolAdapter<PolicyRequest> = {
   newDecoder: newPolicyDecoder,
   // The answer is always "no opinion"; an unfinished request gets it too.
   abortReply: () => DUNNO,
-  handle(req: PolicyRequest, ctx: HandlerContext): Promise<Uint8Array> {
-    try {
-      const decision = warmForRequest(req, ctx);
-      if (ctx.log.isLevelEnabled('debug')) {
-        ctx.log.debug('policy delegation answer', {
-          state: req.protocolState ?? '',
-          recipient: req.recipient ?? '',
-          instance: req.instance ?? '',
-          decision: decision.kind,
-          ...(decision.kind === 'warm' ? { domain: decision.domain, warm: decision.outcome } : { reason: decision.reason }),
-          outcome: 'DUNNO',
-        });
-      }
-    } catch (err) {
-      try {
-        ctx.log.error('policy delegation request failed', {
-          code: 'EDELEGATION_INTERNAL',
-          recipient: req.recipient ?? '',
-          outcome: 'DUNNO',
-          error: err instanceof Error ? err.message : String(err),
-        });
-      } catch {
-        // A failing logger must not turn into a rejected handle().
-      }
-    }
-    return Promise.resolve(DUNNO);
-  },
+  // Every request is answered at once: the warm path is the only path.
+  answerNow: (req: PolicyRequest, ctx: HandlerContext): Uint8Array => answerPolicyRequest(req, ctx),
+  handle: (req: PolicyRequest, ctx: HandlerContext): Promise<Uint8Array> => Promise.resolve(answerPolicyRequest(req, ctx)),
 };
+
+/** DUNNO, after starting the warm-up the request asks for. Never throws. */
+function answerPolicyRequest(req: PolicyRequest, ctx: HandlerContext): Uint8Array {
+  try {
+    const decision = warmForRequest(req, ctx);
+    if (ctx.log.isLevelEnabled('debug')) {
+      ctx.log.debug('policy delegation answer', {
+        state: req.protocolState ?? '',
+        recipient: req.recipient ?? '',
+        instance: req.instance ?? '',
+        decision: decision.kind,
+        ...(decision.kind === 'warm' ? { domain: decision.domain, warm: decision.outcome } : { reason: decision.reason }),
+        outcome: 'DUNNO',
+      });
+    }
+  } catch (err) {
+    try {
+      ctx.log.error('policy delegation request failed', {
+        code: 'EDELEGATION_INTERNAL',
+        recipient: req.recipient ?? '',
+        outcome: 'DUNNO',
+        error: err instanceof Error ? err.message : String(err),
+      });
+    } catch {
+      // A failing logger must not turn into a rejected handle().
+    }
+  }
+  return DUNNO;
+}
 
 export { POLICY_REPLY_DUNNO };

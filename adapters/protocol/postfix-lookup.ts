@@ -3,14 +3,19 @@
  * the answer, and the fall-back from the TLSRPT form to the plain form when the reply would be
  * too large for the protocol. Each adapter only frames the outcome in its own reply syntax.
  */
+import type { LookupResult } from '../../src/lookup.js';
+import { isPlainPolicyDomain } from '../../src/policy/domain.js';
 import type { HandlerContext } from '../../src/protocol/types.js';
 import { postfixAnswer } from './postfix-answer.js';
 import { parsePostfixKey } from './postfix-key.js';
 
 /** What a Postfix key comes to, before framing. */
 export type PostfixLookupOutcome =
-  /** A found answer whose reply fits the protocol's limit (the TLSRPT form, else the plain one). */
-  | { readonly kind: 'ok'; readonly domain: string; readonly data: string }
+  /**
+   * A found answer whose reply fits the protocol's limit (the TLSRPT form, else the plain one;
+   * `degraded` then holds the size in bytes of the TLSRPT form's reply that did not fit).
+   */
+  | { readonly kind: 'ok'; readonly domain: string; readonly data: string; readonly degraded?: number }
   /** Even the plain answer's reply exceeds the limit. */
   | { readonly kind: 'too-large'; readonly domain: string; readonly bytes: number }
   /** No policy applies, or the key needs no lookup (parent domain, IP literal, invalid name). */
@@ -64,28 +69,39 @@ export async function lookupPostfixKey(
   }
 
   const result = await ctx.lookup.lookup(parsed.domain, zoneName);
-  const ans = postfixAnswer(result);
+  const outcome = postfixOutcome(result, limit);
   log.debug(`${protocol} answer`, {
     domain: parsed.domain,
     key,
     zone: result.zoneName,
     resolution: result.resolution.kind,
-    outcome: ans.kind,
+    outcome: outcome.kind,
   });
+  if (outcome.kind === 'ok' && outcome.degraded !== undefined) {
+    log.warn(`${protocol} answer too large with TLSRPT attributes; sent the plain answer`, {
+      domain: outcome.domain,
+      bytes: outcome.degraded,
+      limit: limit.maxBytes,
+    });
+  }
+  return outcome;
+}
+
+/**
+ * The outcome of a lookup result under `limit`: the TLSRPT form when it fits, else the plain
+ * form (`degraded`: the size of the form that did not fit), else too large. Pure: the slow path
+ * logs what it means, the warm path keeps it with the cached policy.
+ */
+export function postfixOutcome(result: LookupResult, limit: ReplyLimit): PostfixLookupOutcome {
+  const ans = postfixAnswer(result);
+  const domain = result.resolution.domain;
   switch (ans.kind) {
     case 'ok': {
       const full = limit.replyBytes(ans.data);
-      if (full <= limit.maxBytes) return { kind: 'ok', domain: parsed.domain, data: ans.data };
+      if (full <= limit.maxBytes) return { kind: 'ok', domain, data: ans.data };
       const plain = limit.replyBytes(ans.plainData);
-      if (plain <= limit.maxBytes) {
-        log.warn(`${protocol} answer too large with TLSRPT attributes; sent the plain answer`, {
-          domain: parsed.domain,
-          bytes: full,
-          limit: limit.maxBytes,
-        });
-        return { kind: 'ok', domain: parsed.domain, data: ans.plainData };
-      }
-      return { kind: 'too-large', domain: parsed.domain, bytes: plain };
+      if (plain <= limit.maxBytes) return { kind: 'ok', domain, data: ans.plainData, degraded: full };
+      return { kind: 'too-large', domain, bytes: plain };
     }
     case 'notfound':
       return { kind: 'notfound' };
@@ -96,4 +112,12 @@ export async function lookupPostfixKey(
       return _never;
     }
   }
+}
+
+/**
+ * The key of a warm-path lookup: the key itself when it is already a policy domain
+ * (isPlainPolicyDomain), else undefined and the request takes the full path (parsePostfixKey).
+ */
+export function warmPostfixDomain(key: string): string | undefined {
+  return isPlainPolicyDomain(key) ? key : undefined;
 }

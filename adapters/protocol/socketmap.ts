@@ -11,7 +11,8 @@ import {
   encodeNetstring,
 } from './netstring.js';
 import type { NetstringStep } from './netstring.js';
-import { lookupPostfixKey } from './postfix-lookup.js';
+import type { AnswerFormatter } from '../../src/lookup.js';
+import { lookupPostfixKey, postfixOutcome, warmPostfixDomain, type ReplyLimit } from './postfix-lookup.js';
 
 export { SOCKETMAP_MAX_REPLY_BYTES, SOCKETMAP_MAX_REQUEST_BYTES } from './netstring.js';
 
@@ -97,10 +98,7 @@ async function answer(req: SocketmapRequest, ctx: HandlerContext): Promise<strin
     return socketmapReply.perm(reason);
   }
 
-  const outcome = await lookupPostfixKey('socketmap', req.key, req.mapName, ctx, {
-    replyBytes: (data) => Buffer.byteLength(socketmapReply.ok(data), 'utf8'),
-    maxBytes: SOCKETMAP_MAX_REPLY_BYTES,
-  });
+  const outcome = await lookupPostfixKey('socketmap', req.key, req.mapName, ctx, SOCKETMAP_LIMIT);
   switch (outcome.kind) {
     case 'ok':
       return socketmapReply.ok(outcome.data);
@@ -124,6 +122,39 @@ async function answer(req: SocketmapRequest, ctx: HandlerContext): Promise<strin
   }
 }
 
+/** The reply size limit of socketmap, for postfixOutcome. */
+const SOCKETMAP_LIMIT: ReplyLimit = {
+  replyBytes: (data) => Buffer.byteLength(socketmapReply.ok(data), 'utf8'),
+  maxBytes: SOCKETMAP_MAX_REPLY_BYTES,
+};
+
+/** `payload` framed as a netstring, as a string (the warm path keeps these). */
+function netstringText(payload: string): string {
+  return `${Buffer.byteLength(payload, 'utf8')}:${payload},`;
+}
+
+/**
+ * The warm-path formatter: the whole reply for a fresh cached policy, or undefined when the
+ * answer needs a log line (a reply too large), which only the full path writes.
+ */
+export const socketmapWarmReply: AnswerFormatter<string | undefined> = (result) => {
+  const outcome = postfixOutcome(result, SOCKETMAP_LIMIT);
+  switch (outcome.kind) {
+    case 'ok':
+      return outcome.degraded === undefined ? netstringText(socketmapReply.ok(outcome.data)) : undefined;
+    case 'notfound':
+      return netstringText(socketmapReply.notfound());
+    case 'temp':
+      return netstringText(socketmapReply.temp(outcome.reason));
+    case 'too-large':
+      return undefined;
+    default: {
+      const _never: never = outcome;
+      return _never;
+    }
+  }
+};
+
 /** The socketmap protocol adapter. */
 export const socketmapAdapter: ProtocolAdapter<SocketmapRequest> = {
   protocol: 'socketmap',
@@ -132,6 +163,15 @@ export const socketmapAdapter: ProtocolAdapter<SocketmapRequest> = {
   newDecoder: newSocketmapDecoder,
   // Postfix reads it as the answer to the request it is still sending: TEMP, so mail defers.
   abortReply: (reason) => encodeNetstring(socketmapReply.temp(reason)),
+  answerNow(req: SocketmapRequest, ctx: HandlerContext): string | undefined {
+    const domain = warmPostfixDomain(req.key);
+    if (domain === undefined || req.mapName === '' || ctx.lookup.cachedAnswer === undefined) return undefined;
+    try {
+      return ctx.lookup.cachedAnswer(domain, req.mapName, socketmapWarmReply);
+    } catch {
+      return undefined; // the full path answers, and logs whatever went wrong
+    }
+  },
   async handle(req: SocketmapRequest, ctx: HandlerContext): Promise<Uint8Array> {
     try {
       return encodeNetstring(await answer(req, ctx));

@@ -8,7 +8,8 @@ import { Buffer } from 'node:buffer';
 import type { Decoder, DecodeStep, HandlerContext, ProtocolAdapter } from '../../src/protocol/types.js';
 import { hexQuote, hexUnquote } from './hex-quote.js';
 import { createLineSplitter, type LineStep } from './line-splitter.js';
-import { lookupPostfixKey } from './postfix-lookup.js';
+import type { AnswerFormatter } from '../../src/lookup.js';
+import { lookupPostfixKey, postfixOutcome, warmPostfixDomain, type ReplyLimit } from './postfix-lookup.js';
 
 /**
  * Longest reply line Postfix reads, newline included: "Replies must be no longer than 4096
@@ -115,6 +116,38 @@ export function newTcpTableDecoder(): Decoder<TcpTableRequest> {
   };
 }
 
+/** The reply size limit of tcp_table, for postfixOutcome. */
+const TCP_TABLE_LIMIT: ReplyLimit = {
+  replyBytes: (data) => tcpTableReply.found(data).length,
+  maxBytes: TCP_TABLE_MAX_REPLY_BYTES,
+};
+
+/**
+ * The warm-path formatter: the whole reply line for a fresh cached policy (ASCII: every byte
+ * outside printable ASCII is %XX-quoted), or undefined when the answer needs a log line (a
+ * reply too large), which only the full path writes.
+ */
+export const tcpTableWarmReply: AnswerFormatter<string | undefined> = (result) => {
+  const outcome = postfixOutcome(result, TCP_TABLE_LIMIT);
+  switch (outcome.kind) {
+    case 'ok':
+      return outcome.degraded === undefined ? tcpTableReply.found(outcome.data).toString('latin1') : undefined;
+    case 'notfound':
+      return tcpTableReply.notFound(NOT_FOUND_TEXT).toString('latin1');
+    case 'temp':
+      return tcpTableReply.error(outcome.reason).toString('latin1');
+    case 'too-large':
+      return undefined;
+    default: {
+      const _never: never = outcome;
+      return _never;
+    }
+  }
+};
+
+/** The text of a 500 reply. */
+const NOT_FOUND_TEXT = 'no MTA-STS policy';
+
 async function answer(req: TcpTableRequest, ctx: HandlerContext): Promise<Buffer> {
   const log = ctx.log;
   switch (req.kind) {
@@ -129,10 +162,7 @@ async function answer(req: TcpTableRequest, ctx: HandlerContext): Promise<Buffer
     }
   }
 
-  const outcome = await lookupPostfixKey('tcp_table', req.key, ctx.listenerZone, ctx, {
-    replyBytes: (data) => tcpTableReply.found(data).length,
-    maxBytes: TCP_TABLE_MAX_REPLY_BYTES,
-  });
+  const outcome = await lookupPostfixKey('tcp_table', req.key, ctx.listenerZone, ctx, TCP_TABLE_LIMIT);
   switch (outcome.kind) {
     case 'ok':
       return tcpTableReply.found(outcome.data);
@@ -148,7 +178,7 @@ async function answer(req: TcpTableRequest, ctx: HandlerContext): Promise<Buffer
       });
       return tcpTableReply.error('reply too large');
     case 'notfound':
-      return tcpTableReply.notFound('no MTA-STS policy');
+      return tcpTableReply.notFound(NOT_FOUND_TEXT);
     case 'temp':
       return tcpTableReply.error(outcome.reason);
     default: {
@@ -165,6 +195,16 @@ export const tcpTableAdapter: ProtocolAdapter<TcpTableRequest> = {
   maxRequestBytes: TCP_TABLE_MAX_REQUEST_BYTES,
   newDecoder: newTcpTableDecoder,
   abortReply: (reason) => tcpTableReply.error(reason),
+  answerNow(req: TcpTableRequest, ctx: HandlerContext): string | undefined {
+    if (req.kind !== 'get' || ctx.lookup.cachedAnswer === undefined) return undefined;
+    const domain = warmPostfixDomain(req.key);
+    if (domain === undefined) return undefined;
+    try {
+      return ctx.lookup.cachedAnswer(domain, ctx.listenerZone, tcpTableWarmReply);
+    } catch {
+      return undefined; // the full path answers, and logs whatever went wrong
+    }
+  },
   async handle(req: TcpTableRequest, ctx: HandlerContext): Promise<Uint8Array> {
     try {
       return await answer(req, ctx);

@@ -1,5 +1,5 @@
 /**
- * Puts an in-process LRU layer in front of any persistent backend (SQLite now, Redis later) so
+ * Puts an in-process LRU layer in front of any persistent backend (SQLite, Redis, PostgreSQL) so
  * that a failing backend never fails a lookup. Reads hit memory first, then the backend; writes
  * go to both. When the backend fails, answers come from memory, the failure is logged once
  * (healthy → failing, with its cause), failures are counted, the backend is probed again with
@@ -102,6 +102,15 @@ export class ResilientPolicyCache implements PolicyCache {
       this.remember(entry.domain, entry);
       this.failed(err, 'set');
     }
+  }
+
+  peek(domain: string): PolicyEntry | undefined {
+    return this.memory.get(domain);
+  }
+
+  hold(entry: PolicyEntry): void {
+    // Only what memory already has a slot for: a checked copy replaces the unchecked one.
+    if (this.memory.has(entry.domain)) this.memory.set(entry.domain, entry);
   }
 
   async delete(domain: string): Promise<boolean> {

@@ -1,6 +1,6 @@
 /**
  * The PolicyCache port. Backends only store; freshness is decided in one place, the resolver
- * (src/resolver/freshness.ts). Entries are plain JSON-able objects with absolute times in
+ * (src/resolver/resolver.ts). Entries are plain JSON-able objects with absolute times in
  * milliseconds since the epoch, so that persistent and shared backends (SQLite, Redis, ...)
  * can store them verbatim.
  */
@@ -52,6 +52,17 @@ export interface PolicyCache {
    * backend; the memory layer's for a persistent one). For the `cache_entries` metric.
    */
   memoryEntryCount?(): number;
+  /**
+   * Optional, synchronous, no I/O: the entry held in this process's memory for `domain`, exactly
+   * the object last given to `set` or `hold` (or read from the backend); counts as a use for
+   * eviction. The warm path answers from it when the resolver made it (a CachedPolicy).
+   */
+  peek?(domain: string): PolicyEntry | undefined;
+  /**
+   * Optional: keep `entry` in this process's memory in place of what is held for its domain,
+   * without writing to any backend (the resolver hands back an entry it read and checked).
+   */
+  hold?(entry: PolicyEntry): void;
 }
 
 /**

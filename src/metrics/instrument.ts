@@ -4,14 +4,23 @@
  * answer to the Metrics port. Used only when metrics are on; otherwise nothing is wrapped.
  */
 import { performance } from 'node:perf_hooks';
-import type { LookupResult, LookupService } from '../lookup.js';
-import type { HandlerContext, ProtocolAdapter } from '../protocol/types.js';
+import type { AnswerFormatter, LookupResult, LookupService } from '../lookup.js';
+import type { HandlerContext, ProtocolAdapter, Reply } from '../protocol/types.js';
 import type { LookupOrigin, Metrics } from './types.js';
 
 /** A LookupService that reports every answer as coming from `protocol`. */
 export function measuredLookup(inner: LookupService, protocol: LookupOrigin, metrics: Metrics): LookupService {
   return {
     zone: (zoneName) => inner.zone(zoneName),
+    cachedAnswer<T>(domain: string, zoneName: string | undefined, format: AnswerFormatter<T>): T | undefined {
+      if (inner.cachedAnswer === undefined) return undefined;
+      const started = performance.now();
+      const answer = inner.cachedAnswer(domain, zoneName, format);
+      if (answer !== undefined) {
+        metrics.lookupAnswered(protocol, inner.zone(zoneName).name, 'policy', 'cache', (performance.now() - started) / 1000);
+      }
+      return answer;
+    },
     async lookup(domain: string, zoneName?: string): Promise<LookupResult> {
       const started = performance.now();
       const result = await inner.lookup(domain, zoneName);
@@ -44,6 +53,12 @@ export function measuredAdapter<Req>(adapter: ProtocolAdapter<Req>, protocol: Lo
     return found;
   };
   const wrapped = Object.create(adapter) as ProtocolAdapter<Req>;
+  const answerNow = adapter.answerNow;
+  if (answerNow !== undefined) {
+    Object.defineProperty(wrapped, 'answerNow', {
+      value: (request: Req, ctx: HandlerContext): Reply | undefined => answerNow.call(adapter, request, measuredContext(ctx)),
+    });
+  }
   Object.defineProperty(wrapped, 'handle', {
     value: (request: Req, ctx: HandlerContext): Promise<Uint8Array> => adapter.handle(request, measuredContext(ctx)),
   });

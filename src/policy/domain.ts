@@ -27,6 +27,48 @@ export function isValidAsciiDomain(name: string): boolean {
   return !/^[0-9]+$/.test(tld);
 }
 
+const DOT = 0x2e;
+const HYPHEN = 0x2d;
+
+/**
+ * True when `key` is already its own policy domain: lower-case ASCII letters, digits, hyphens
+ * and dots forming a valid host name (isValidAsciiDomain), with no `xn--` label. For such a key
+ * toPolicyDomain would return it unchanged (UTS #46 maps nothing in it), so the warm path may
+ * skip that conversion; every other key (upper case, U-labels, A-labels, ports, brackets, a
+ * final dot) takes the full path. One pass over the characters, no allocation.
+ */
+export function isPlainPolicyDomain(key: string): boolean {
+  const n = key.length;
+  if (n === 0 || n > MAX_DOMAIN_LENGTH) return false;
+  let labelStart = 0;
+  let labelDigitsOnly = true;
+  for (let i = 0; i <= n; i += 1) {
+    const c = i < n ? key.charCodeAt(i) : DOT;
+    if (c === DOT) {
+      const length = i - labelStart;
+      if (length === 0 || length > MAX_LABEL_LENGTH) return false;
+      if (key.charCodeAt(i - 1) === HYPHEN) return false;
+      // `xn--`: an A-label, which only domainToASCII may vouch for.
+      if (length >= 4 && key.charCodeAt(labelStart + 2) === HYPHEN && key.charCodeAt(labelStart + 3) === HYPHEN && key.startsWith('xn', labelStart)) {
+        return false;
+      }
+      if (i === n) return !labelDigitsOnly; // an all-numeric top-level label is an address (RFC 3696 §2)
+      labelStart = i + 1;
+      labelDigitsOnly = true;
+    } else if (c >= 0x61 && c <= 0x7a) {
+      labelDigitsOnly = false;
+    } else if (c >= 0x30 && c <= 0x39) {
+      // a digit
+    } else if (c === HYPHEN) {
+      if (i === labelStart) return false;
+      labelDigitsOnly = false;
+    } else {
+      return false;
+    }
+  }
+  return false;
+}
+
 /**
  * Turn a next-hop domain (maybe UTF-8 U-labels, any case, maybe one trailing dot) into the
  * lower-case A-label form used as the policy domain and cache key.

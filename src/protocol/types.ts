@@ -6,6 +6,9 @@ import type { Logger } from 'winston';
 import type { LookupService } from '../lookup.js';
 import type { WarmService } from '../warm/types.js';
 
+/** Reply bytes, or a string written as UTF-8 (answers kept with a cached policy are strings: smaller). */
+export type Reply = Uint8Array | string;
+
 /** One step out of a decoder. */
 export type DecodeStep<Req> =
   | { readonly kind: 'request'; readonly request: Req }
@@ -49,6 +52,12 @@ export interface ProtocolAdapter<Req = unknown> {
    * the close; undefined when the protocol has none that the client could match.
    */
   abortReply?(reason: string): Uint8Array | undefined;
+  /**
+   * The warm path: the reply for `request` when it is known at once (a fresh cached policy, or
+   * a protocol that always answers at once), else undefined and the server calls `handle`.
+   * Synchronous: no promise, no closure. A string reply is written as UTF-8. Never throws.
+   */
+  answerNow?(request: Req, ctx: HandlerContext): Reply | undefined;
   /** Reply bytes for one request. Never rejects: failures become protocol error replies. */
   handle(request: Req, ctx: HandlerContext): Promise<Uint8Array>;
 }

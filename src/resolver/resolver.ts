@@ -22,8 +22,8 @@
 import { LRUCache } from 'lru-cache';
 import type { Logger } from 'winston';
 import type { PolicyCache, PolicyEntry } from '../cache/types.js';
-import { CACHE_ENTRY_VERSION } from '../cache/types.js';
 import { checkStoredEntry } from '../cache/entry-check.js';
+import { CachedPolicy } from '../cache/cached-policy.js';
 import type { Clock } from '../clock.js';
 import type { ZoneConfig } from '../config/types.js';
 import { parsePolicyFile } from '../policy/policy-file.js';
@@ -128,7 +128,10 @@ export class Resolver {
   private readonly refreshes = new SingleFlight<RefreshOutcome>();
   private readonly negative: LRUCache<string, NegativeMark>;
   private readonly failures = new LRUCache<string, FailureMark>({ max: BOOKKEEPING_MAX_ENTRIES });
-  /** Last time discovery ran for a domain, so that grace also covers answers that did not rewrite the cache. */
+  /**
+   * Last time discovery ran for a domain whose cached entry it did not rewrite (a stale entry
+   * kept), so that grace also covers those answers. Only such domains have a slot here.
+   */
   private readonly discoveredAt = new LRUCache<string, number>({ max: BOOKKEEPING_MAX_ENTRIES });
   private readonly log: Logger;
   /** Domains whose invalid stored entry was logged, with which version of it. */
@@ -170,6 +173,23 @@ export class Resolver {
       // A metrics hook must not change the answer.
     }
     return resolution;
+  }
+
+  /**
+   * The warm path: the cached entry of `domain` when it answers without any DNS query right now
+   * (step 1 of a resolution: unexpired and checked less than `cache_grace` ago), synchronously
+   * and without allocating. Only entries this resolver made or checked (CachedPolicy) qualify;
+   * anything else, and every other case, is for `resolve`.
+   */
+  freshEntry(domain: string): CachedPolicy | undefined {
+    const entry = this.deps.cache.peek?.(domain);
+    if (!(entry instanceof CachedPolicy)) return undefined;
+    const now = this.deps.clock.now();
+    if (entry.expiresAt <= now) return undefined;
+    const graceMs = this.deps.cacheGraceSec * 1000;
+    if (now - entry.checkedAt < graceMs) return entry;
+    const discovered = this.discoveredAt.get(domain);
+    return discovered !== undefined && now - discovered < graceMs ? entry : undefined;
   }
 
   /** Number of resolutions under way (single-flight keys). */
@@ -245,7 +265,7 @@ export class Resolver {
 
     if (entry !== undefined) {
       const lastCheck = Math.max(entry.checkedAt, this.discoveredAt.get(domain) ?? 0);
-      if (started - lastCheck < cacheGraceSec * 1000) return fromEntry(entry, 'cache', 'grace');
+      if (started - lastCheck < cacheGraceSec * 1000) return cachedResolution(entry);
     } else {
       const neg = this.negative.get(domain);
       if (neg !== undefined) {
@@ -257,13 +277,18 @@ export class Resolver {
     }
 
     const { found, now } = await this.discoverBy(domain, deadline);
+    /** The cached entry still applies although it was not rewritten (RFC 8461 §3.3 / §5). */
+    const stale = (kept: PolicyEntry, reason: string): Resolution => {
+      this.discoveredAt.set(domain, now);
+      return fromEntry(kept, 'stale', reason);
+    };
 
     switch (found.kind) {
       case 'error':
-        if (entry !== undefined) return fromEntry(entry, 'stale', `dns-error ${found.code}`);
+        if (entry !== undefined) return stale(entry, `dns-error ${found.code}`);
         return { kind: 'dns-error', domain, code: found.code, detail: found.message };
       case 'none':
-        if (entry !== undefined) return fromEntry(entry, 'stale', `txt ${found.reason}`);
+        if (entry !== undefined) return stale(entry, `txt ${found.reason}`);
         this.remember(domain, found.reason, now);
         return {
           kind: 'no-policy',
@@ -282,14 +307,15 @@ export class Resolver {
 
     const id = found.record.id;
     if (entry !== undefined && entry.id === id) {
-      const touched: PolicyEntry = { ...entry, checkedAt: now };
+      const touched = entry.touched(now);
+      this.discoveredAt.delete(domain);
       await this.store(touched);
       return fromEntry(touched, 'cache', 'id-unchanged');
     }
 
     const failure = this.backoffFor(domain, id, now);
     if (failure !== undefined) {
-      if (entry !== undefined) return fromEntry(entry, 'stale', `fetch-backoff ${failure.code}`);
+      if (entry !== undefined) return stale(entry, `fetch-backoff ${failure.code}`);
       return { kind: 'no-policy', domain, reason: 'fetch-backoff', source: 'lookup', detail: failure.code };
     }
 
@@ -300,7 +326,7 @@ export class Resolver {
 
     if (outcome.code === LOCAL_FAULT_FETCH_CODE) {
       // Not the remote's fault: a cached policy still applies; without one, defer (never "no policy").
-      if (entry !== undefined) return fromEntry(entry, 'stale', `fetch-failed ${outcome.code}`);
+      if (entry !== undefined) return stale(entry, `fetch-failed ${outcome.code}`);
       return { kind: 'dns-error', domain, code: outcome.code, detail: outcome.message };
     }
     this.log.warn('policy fetch failed', {
@@ -310,7 +336,7 @@ export class Resolver {
       cause: outcome.message,
       fallback: entry !== undefined ? 'cached policy' : 'no policy',
     });
-    if (entry !== undefined) return fromEntry(entry, 'stale', `fetch-failed ${outcome.code}`);
+    if (entry !== undefined) return stale(entry, `fetch-failed ${outcome.code}`);
     return { kind: 'no-policy', domain, reason: 'fetch-failed', source: 'lookup', detail: outcome.code };
   }
 
@@ -320,9 +346,7 @@ export class Resolver {
     this.stats.txtLookups += 1;
     const found = await discover(this.deps.dns, domain, Math.max(1, deadline - clock.now()));
     if (found.kind === 'error') this.deps.metrics?.dnsError(found.code);
-    const now = clock.now();
-    this.discoveredAt.set(domain, now);
-    return { found, now };
+    return { found, now: clock.now() };
   }
 
   /** The failed fetch that forbids fetching `domain` with `id` now (RFC 8461 §3.3), if any. */
@@ -338,7 +362,7 @@ export class Resolver {
     domain: string,
     id: string,
     deadline: number,
-  ): Promise<{ kind: 'entry'; entry: PolicyEntry } | { kind: 'failure'; code: string; message: string }> {
+  ): Promise<{ kind: 'entry'; entry: CachedPolicy } | { kind: 'failure'; code: string; message: string }> {
     const { clock } = this.deps;
     this.stats.fetches += 1;
     const fetched = await this.deps.fetcher.fetch(domain, Math.max(1, deadline - clock.now()));
@@ -348,6 +372,7 @@ export class Resolver {
     if (outcome.kind === 'entry') {
       this.failures.delete(domain);
       this.negative.delete(domain);
+      this.discoveredAt.delete(domain);
       await this.store(outcome.entry);
     } else {
       this.stats.fetchFailures += 1;
@@ -363,7 +388,7 @@ export class Resolver {
     id: string,
     fetched: FetchResult,
     now: number,
-  ): { kind: 'entry'; entry: PolicyEntry } | { kind: 'failure'; code: string; message: string } {
+  ): { kind: 'entry'; entry: CachedPolicy } | { kind: 'failure'; code: string; message: string } {
     if (fetched.kind === 'error') return { kind: 'failure', code: fetched.code, message: fetched.message };
     const parsed = parsePolicyFile(fetched.body);
     if (!parsed.ok) {
@@ -375,36 +400,44 @@ export class Resolver {
     }
     return {
       kind: 'entry',
-      entry: {
-        v: CACHE_ENTRY_VERSION,
+      entry: CachedPolicy.of({
         domain,
         id,
         policyText: fetched.body,
-        policy: parsed.value,
         fetchedAt: now,
         expiresAt: now + parsed.value.maxAge * 1000,
         checkedAt: now,
-      },
+      }),
     };
   }
 
-  /** The cached entry if present and unexpired; a backend failure counts as a miss. */
-  private async usableEntry(domain: string, now: number): Promise<PolicyEntry | undefined> {
-    let entry: PolicyEntry | undefined;
+  /**
+   * The cached entry if present and unexpired; a backend failure counts as a miss. An entry this
+   * resolver made is trusted as it is; any other (read from a store) is checked first, and the
+   * checked copy is handed back to the cache's memory so that the warm path can answer from it.
+   */
+  private async usableEntry(domain: string, now: number): Promise<CachedPolicy | undefined> {
+    let stored: PolicyEntry | undefined;
     try {
-      entry = await this.deps.cache.get(domain);
+      stored = await this.deps.cache.get(domain);
     } catch (err) {
       this.stats.cacheErrors += 1;
       this.log.warn('cache read failed', { domain, code: 'ECACHE_BACKEND', cause: (err as Error).message });
       return undefined;
     }
-    if (entry === undefined) return undefined;
-    const checked = checkStoredEntry(entry, now);
-    if (!checked.ok) {
-      this.noteInvalidEntry(entry, checked.problem);
-      return undefined;
+    if (stored === undefined) return undefined;
+    let entry: CachedPolicy;
+    if (stored instanceof CachedPolicy) {
+      entry = stored;
+    } else {
+      const checked = checkStoredEntry(stored, now);
+      if (!checked.ok) {
+        this.noteInvalidEntry(stored, checked.problem);
+        return undefined;
+      }
+      entry = CachedPolicy.of(checked.entry);
+      this.deps.cache.hold?.(entry);
     }
-    entry = checked.entry;
     // RFC 8461 §3.2 max_age: the policy may be used until fetchedAt + max_age, not after.
     return entry.expiresAt > now ? entry : undefined;
   }
@@ -436,6 +469,11 @@ export class Resolver {
     const ttl = this.deps.negativeCacheTtlSec * 1000;
     if (ttl > 0) this.negative.set(domain, { reason, until: now + ttl });
   }
+}
+
+/** What a fresh cached entry resolves to (the resolver's step 1, the warm path's answer). */
+export function cachedResolution(entry: PolicyEntry): Resolution {
+  return fromEntry(entry, 'cache', 'grace');
 }
 
 function fromEntry(entry: PolicyEntry, source: 'cache' | 'fetched' | 'stale', reason: string): Resolution {

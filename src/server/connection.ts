@@ -12,7 +12,7 @@
 import { Buffer } from 'node:buffer';
 import type net from 'node:net';
 import type { Logger } from 'winston';
-import type { DecodeStep, Decoder, HandlerContext, ProtocolAdapter } from '../protocol/types.js';
+import type { DecodeStep, Decoder, HandlerContext, ProtocolAdapter, Reply } from '../protocol/types.js';
 import { SNIFF_MAX_BYTES, guessProtocol, sniff, type ProtocolGuess } from '../protocol/sniff.js';
 import type { LogLimiter } from './log-limiter.js';
 import type { TurnScheduler, TurnTaker } from './turn-scheduler.js';
@@ -81,7 +81,7 @@ export interface ConnectionOptions<Req> {
 /** A started request: its reply once the handler has settled. */
 interface Slot {
   settled: boolean;
-  reply: Uint8Array | undefined;
+  reply: Reply | undefined;
   /** The handler broke its contract (rejected): nothing after this slot can be written. */
   failed: boolean;
 }
@@ -134,6 +134,8 @@ export class Connection<Req> implements TurnTaker {
   private finished = false;
   private isClosed = false;
   private idleTimer: NodeJS.Timeout | undefined;
+  /** Last data in or reply out (Date.now()): the idle timer re-arms itself instead of being reset per request. */
+  private lastActivity = Date.now();
   private lingerTimer: NodeJS.Timeout | undefined;
   private requestTimer: NodeJS.Timeout | undefined;
   private requests = 0;
@@ -201,7 +203,7 @@ export class Connection<Req> implements TurnTaker {
 
   private onData(chunk: Buffer): void {
     if (!this.accepting) return; // winding down: bytes are read only to see the client's EOF
-    this.clearIdle();
+    this.lastActivity = Date.now();
     if (this.sniffed !== undefined && !this.sniffFirstBytes(chunk)) return;
     let steps: DecodeStep<Req>[];
     try {
@@ -375,8 +377,10 @@ export class Connection<Req> implements TurnTaker {
   /** Scheduler turn: start at most `budget` waiting requests. */
   runTurn(budget: number): void {
     if (this.isClosed) return;
+    this.socket.cork(); // replies known at once go out in one write with the rest
     this.startWaiting(budget);
     this.progress();
+    this.socket.uncork();
   }
 
   private startWaiting(budget: number): void {
@@ -391,10 +395,17 @@ export class Connection<Req> implements TurnTaker {
   private progress(): void {
     if (this.isClosed) return;
 
-    if (this.scheduler === undefined) this.startWaiting(Infinity);
-    else if (this.backlog.length > 0 && this.slots.length < this.limits.maxPendingRequests) this.scheduler.wake(this);
-
     this.socket.cork();
+    if (this.scheduler === undefined) {
+      this.startWaiting(Infinity);
+    } else if (this.backlog.length > 0 && this.slots.length < this.limits.maxPendingRequests) {
+      // A client with nothing outstanding that sent at most a turn's worth (Postfix: one request,
+      // then it waits) is served at once; one that pipelines more waits for its turns.
+      if (this.slots.length === 0 && this.backlog.length <= this.scheduler.budget) this.startWaiting(this.scheduler.budget);
+      else this.scheduler.wake(this);
+    }
+
+    let wrote = false;
     while (!this.finished) {
       const head = this.slots[0];
       if (head === undefined || !head.settled || this.socket.writableLength > this.limits.maxUnflushedBytes) break;
@@ -407,9 +418,13 @@ export class Connection<Req> implements TurnTaker {
         break;
       }
       this.slots.shift();
-      if (head.reply !== undefined && this.socket.writable) this.socket.write(head.reply);
+      if (head.reply !== undefined && this.socket.writable) {
+        this.socket.write(head.reply);
+        wrote = true;
+      }
     }
     this.socket.uncork();
+    if (wrote) this.lastActivity = Date.now();
 
     if (this.ending !== undefined && !this.finished && this.slots.length === 0 && this.backlog.length === 0) {
       this.finish(this.ending);
@@ -419,6 +434,17 @@ export class Connection<Req> implements TurnTaker {
   }
 
   private start(request: Req): void {
+    const now = this.answerNow(request);
+    if (now !== undefined) {
+      // Known at once: written now when nothing is ahead of it, else queued in order.
+      if (this.slots.length === 0 && !this.finished && this.socket.writableLength <= this.limits.maxUnflushedBytes) {
+        if (this.socket.writable) this.socket.write(now);
+        this.lastActivity = Date.now();
+      } else {
+        this.slots.push({ settled: true, reply: now, failed: false });
+      }
+      return;
+    }
     const slot: Slot = { settled: false, reply: undefined, failed: false };
     this.slots.push(slot);
     let reply: Promise<Uint8Array>;
@@ -444,6 +470,20 @@ export class Connection<Req> implements TurnTaker {
         this.progress();
       },
     );
+  }
+
+  /** The adapter's synchronous answer, if it has one for `request`; a throw is logged and taken as none. */
+  private answerNow(request: Req): Reply | undefined {
+    if (this.adapter.answerNow === undefined) return undefined;
+    try {
+      return this.adapter.answerNow(request, this.context);
+    } catch (err) {
+      this.log.error('warm-path answer failed; taking the full path', {
+        code: 'EINTERNAL',
+        reason: err instanceof Error ? err.message : String(err),
+      });
+      return undefined;
+    }
   }
 
   private finish(ending: Ending): void {
@@ -477,20 +517,34 @@ export class Connection<Req> implements TurnTaker {
     if (!read) this.clearRequestTimer();
   }
 
-  /** The idle timer runs only while nothing is pending. */
+  private isIdle(): boolean {
+    return this.accepting && !this.isClosed && this.ending === undefined && this.pending === 0;
+  }
+
+  /**
+   * The idle timer runs only while nothing is pending, and counts from the last data in or reply
+   * out. It is armed once and re-arms itself for the time left when activity happened meanwhile,
+   * so a busy connection costs no timer call per request.
+   */
   private updateIdle(): void {
-    const idle = this.accepting && !this.isClosed && this.ending === undefined && this.pending === 0;
-    if (!idle || this.idleTimeoutMs <= 0) {
-      this.clearIdle();
-      return;
-    }
-    this.idleTimer ??= setTimeout(() => {
+    if (this.idleTimeoutMs <= 0 || this.idleTimer !== undefined || !this.isIdle()) return;
+    this.armIdle(this.idleTimeoutMs);
+  }
+
+  private armIdle(ms: number): void {
+    this.idleTimer = setTimeout(() => {
       this.idleTimer = undefined;
+      if (!this.isIdle()) return; // busy now: re-armed when idle again
+      const left = this.lastActivity + this.idleTimeoutMs - Date.now();
+      if (left > 0) {
+        this.armIdle(left);
+        return;
+      }
       this.log.debug('idle timeout', { reason: 'idle' });
       this.accepting = false;
       this.ending ??= { why: 'idle', linger: false };
       this.progress();
-    }, this.idleTimeoutMs);
+    }, ms);
   }
 
   private clearIdle(): void {
