@@ -32,9 +32,8 @@ import { describeRunAs, dropPrivileges, prepareStateDirectory, type RunAs } from
 import { describeChanges, planReload, type ReloadContext, type RestartNeeded } from './reload.js';
 import { adapterFor as registryAdapterFor } from './protocol/registry.js';
 import { NO_METRICS, type Metrics } from './metrics/types.js';
-import { PrometheusMetrics } from './metrics/prometheus.js';
+import type { PrometheusMetrics } from './metrics/prometheus.js';
 import { measuredAdapter, measuredLookup } from './metrics/instrument.js';
-import { startMetricsEndpoint } from './metrics/endpoint.js';
 import type { MetricsHttpHandle } from './server/metrics-http.js';
 
 /** Seams of the composition root; production passes only `log`. Tests replace the network. */
@@ -119,7 +118,9 @@ export async function startApp(config: BridgeConfig, options: AppOptions): Promi
   };
   let lookupNow: StoppableLookupService = createLookupService(resolverPort, config, log);
   // Metrics are kept only when someone can read them (a `metrics:` listener).
-  const prometheus = config.metrics !== undefined ? new PrometheusMetrics() : undefined;
+  // prom-client is loaded only then: a daemon without metrics does not carry it.
+  const prometheus: PrometheusMetrics | undefined =
+    config.metrics !== undefined ? new (await import('./metrics/prometheus.js')).PrometheusMetrics() : undefined;
   const metrics: Metrics = prometheus ?? NO_METRICS;
   const lookup: LookupService = {
     lookup: (domain, zoneName) => lookupNow.lookup(domain, zoneName),
@@ -220,6 +221,7 @@ export async function startApp(config: BridgeConfig, options: AppOptions): Promi
       },
     };
     try {
+      const { startMetricsEndpoint } = await import('./metrics/endpoint.js');
       metricsHttp = await startMetricsEndpoint(config.metrics, {
         prometheus,
         cache: openedCache,

@@ -1,12 +1,10 @@
 /**
  * The command line: `mta-sts-bridge <command> [options]`. Returns the exit status.
+ *
+ * Each command's module is loaded when that command runs: the daemon does not carry the code
+ * (and the memory) of `generate`, `query` or `cache`, nor they the daemon's.
  */
-import { cacheCommand } from './cache.js';
-import { checkConfigCommand } from './check-config.js';
-import { generateCommand } from './generate.js';
 import { EXIT_OK, packageVersion, processIo, PROGRAM, type CliIo, usageError } from './io.js';
-import { queryCommand } from './query.js';
-import { serveCommand } from './serve.js';
 import { commandHelp, isCommandName, mainHelp } from './help.js';
 
 /** Run the command in `argv` (without node and the script). */
@@ -14,15 +12,15 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
   const [command, ...rest] = argv;
   switch (command) {
     case 'serve':
-      return serveCommand(rest, io);
+      return (await import('./serve.js')).serveCommand(rest, io);
     case 'query':
-      return queryCommand(rest, io);
+      return (await import('./query.js')).queryCommand(rest, io);
     case 'check-config':
-      return checkConfigCommand(rest, io);
+      return (await import('./check-config.js')).checkConfigCommand(rest, io);
     case 'cache':
-      return cacheCommand(rest, io);
+      return (await import('./cache.js')).cacheCommand(rest, io);
     case 'generate':
-      return generateCommand(rest, io);
+      return (await import('./generate.js')).generateCommand(rest, io);
     case 'help': {
       // `help TOPIC`: one command's help; `help` alone: the overview.
       const [topic, ...extra] = rest;

@@ -19,7 +19,8 @@
  * is unchanged. Same rules: a fetched policy replaces the entry; any failure leaves it as it
  * was (it still applies until it expires); the five-minute back-off after a failed fetch holds.
  */
-import { LRUCache } from 'lru-cache';
+import type { LRUCache } from 'lru-cache';
+import { growingLru } from '../cache/growing-lru.js';
 import type { Logger } from 'winston';
 import type { PolicyCache, PolicyEntry } from '../cache/types.js';
 import { checkStoredEntry } from '../cache/entry-check.js';
@@ -127,18 +128,18 @@ export class Resolver {
   private readonly flights = new SingleFlight<Resolution>();
   private readonly refreshes = new SingleFlight<RefreshOutcome>();
   private readonly negative: LRUCache<string, NegativeMark>;
-  private readonly failures = new LRUCache<string, FailureMark>({ max: BOOKKEEPING_MAX_ENTRIES });
+  private readonly failures = growingLru<string, FailureMark>(BOOKKEEPING_MAX_ENTRIES);
   /**
    * Last time discovery ran for a domain whose cached entry it did not rewrite (a stale entry
    * kept), so that grace also covers those answers. Only such domains have a slot here.
    */
-  private readonly discoveredAt = new LRUCache<string, number>({ max: BOOKKEEPING_MAX_ENTRIES });
+  private readonly discoveredAt = growingLru<string, number>(BOOKKEEPING_MAX_ENTRIES);
   private readonly log: Logger;
   /** Domains whose invalid stored entry was logged, with which version of it. */
-  private readonly invalidLogged = new LRUCache<string, string>({ max: BOOKKEEPING_MAX_ENTRIES });
+  private readonly invalidLogged = growingLru<string, string>(BOOKKEEPING_MAX_ENTRIES);
 
   constructor(private readonly deps: ResolverDeps) {
-    this.negative = new LRUCache<string, NegativeMark>({ max: Math.max(1, deps.negativeCacheSize) });
+    this.negative = growingLru<string, NegativeMark>(deps.negativeCacheSize);
     this.log = deps.log.child({ component: 'resolver' });
   }
 

@@ -4,7 +4,7 @@
  * at once, and never more than a bounded backlog. It never throws and never makes its caller
  * wait: a full queue or a failing resolution only shows in counters and logs.
  */
-import { LRUCache } from 'lru-cache';
+import { growingLru } from '../cache/growing-lru.js';
 import type { Logger } from 'winston';
 import type { Clock } from '../clock.js';
 import type { LookupResult, LookupService } from '../lookup.js';
@@ -60,7 +60,7 @@ export class WarmQueue implements WarmService {
   private readonly waiting = new Map<string, string | undefined>();
   private readonly running = new Map<string, Promise<void>>();
   /** Domain -> time (ms) before which it is not queued again. */
-  private readonly recentUntil = new LRUCache<string, number>({ max: WARM_RECENT_MAX_ENTRIES });
+  private readonly recentUntil = growingLru<string, number>(WARM_RECENT_MAX_ENTRIES);
   private readonly skip: SkipList;
   private readonly log: Logger;
   private stopped = false;
