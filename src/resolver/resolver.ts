@@ -137,6 +137,8 @@ export class Resolver {
   private readonly log: Logger;
   /** Domains whose invalid stored entry was logged, with which version of it. */
   private readonly invalidLogged = growingLru<string, string>(BOOKKEEPING_MAX_ENTRIES);
+  /** Domains whose expired cached entry was logged, with which version of it. */
+  private readonly expiredLogged = growingLru<string, string>(BOOKKEEPING_MAX_ENTRIES);
 
   constructor(private readonly deps: ResolverDeps) {
     this.negative = growingLru<string, NegativeMark>(deps.negativeCacheSize);
@@ -440,7 +442,25 @@ export class Resolver {
       this.deps.cache.hold?.(entry);
     }
     // RFC 8461 §3.2 max_age: the policy may be used until fetchedAt + max_age, not after.
-    return entry.expiresAt > now ? entry : undefined;
+    if (entry.expiresAt > now) return entry;
+    this.noteExpired(entry);
+    return undefined;
+  }
+
+  /**
+   * Log a cached policy found expired (max_age passed without a successful refresh), once per
+   * domain and stored version: from here on the domain is treated as having nothing cached.
+   */
+  private noteExpired(entry: PolicyEntry): void {
+    const key = `${entry.id}\u0000${String(entry.expiresAt)}`;
+    if (this.expiredLogged.get(entry.domain) === key) return;
+    this.expiredLogged.set(entry.domain, key);
+    this.log.info('cached policy expired', {
+      domain: entry.domain,
+      id: entry.id,
+      expiredAt: new Date(entry.expiresAt).toISOString(),
+      reason: 'max_age passed without a successful refresh',
+    });
   }
 
   /** Log an invalid stored entry once per domain and stored version (not on every lookup). */

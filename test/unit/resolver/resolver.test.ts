@@ -131,6 +131,25 @@ describe('Resolver freshness', () => {
     assert.equal(r.kind, 'no-policy', 'expired at fetchedAt + max_age');
   });
 
+  it('an expired cached policy is logged once (info, domain and id), not on every lookup', async () => {
+    const w = setup();
+    w.dns.setTxt('example.com', 'v=STSv1; id=one;');
+    w.fetcher.setPolicy('example.com', policyText('enforce', 1000, 'mx1.example.com'));
+    await w.resolve('example.com');
+    w.dns.setAnswer('example.com', { kind: 'nxdomain' });
+    w.clock.advance(1_000_000);
+    for (let i = 0; i < 3; i++) {
+      assert.equal((await w.resolve('example.com')).kind, 'no-policy');
+      w.clock.advance(1000);
+    }
+    const expired = w.lines.filter((l) => l['message'] === 'cached policy expired');
+    assert.equal(expired.length, 1, 'one line for one expiry');
+    assert.equal(expired[0]?.['level'], 'info');
+    assert.equal(expired[0]?.['domain'], 'example.com');
+    assert.equal(expired[0]?.['id'], 'one');
+    assert.equal(expired[0]?.['expiredAt'], new Date(w.clock.now() - 3000).toISOString());
+  });
+
   it('an expired entry with the same id is fetched again', async () => {
     const w = setup();
     w.dns.setTxt('example.com', 'v=STSv1; id=one;');
