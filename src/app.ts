@@ -23,7 +23,7 @@ import { startServer, type BoundListener, type ServerHandle } from './server/ser
 import { readListenFds, unsetListenEnv, type InheritedFd } from './server/socket-activation.js';
 import { emptyWarmStats, WarmQueue } from './warm/queue.js';
 import { Refresher } from './refresh/refresher.js';
-import { defaultPolicyDelegation } from './config/validate-policy-delegation.js';
+import { defaultPolicyDelegation } from './config/defaults.js';
 import { BridgeError } from './errors.js';
 import type { LookupService } from './lookup.js';
 import type { WarmService } from './warm/types.js';

@@ -3,7 +3,7 @@
  */
 import type { BridgeConfig } from '../config/types.js';
 import type { ConfigProblem } from '../config/problems.js';
-import { defaultConfig, loadConfigFileWithWarnings } from '../config/load.js';
+import { buildDefaultConfig } from '../config/defaults.js';
 import { reportError, type CliIo } from './io.js';
 
 export interface LoadedConfig {
@@ -14,8 +14,10 @@ export interface LoadedConfig {
 
 /** Load `path` (or the defaults); on failure print every problem and return undefined. */
 export async function loadConfigOrReport(path: string | undefined, io: CliIo): Promise<LoadedConfig | undefined> {
-  if (path === undefined) return { config: defaultConfig(), warnings: [] };
+  if (path === undefined) return { config: buildDefaultConfig(), warnings: [] };
   try {
+    // The YAML reader is loaded only for a file: a daemon on the embedded defaults never loads it.
+    const { loadConfigFileWithWarnings } = await import('../config/load.js');
     return await loadConfigFileWithWarnings(path);
   } catch (err) {
     reportError(io, err, path);

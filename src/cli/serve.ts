@@ -5,7 +5,7 @@ import type { Writable } from 'node:stream';
 import { startApp, type App, type AppOptions } from '../app.js';
 import { createLogger, isLogFormat, isLogLevel, LOG_FORMATS, LOG_LEVELS, reconfigureLogger } from '../log/logger.js';
 import { stderrIsJournal } from '../log/journal.js';
-import { ConfigError, loadConfigFileWithWarnings } from '../config/load.js';
+import { ConfigError } from '../config/problems.js';
 import type { BridgeConfig } from '../config/types.js';
 import { createNotifier, type Notifier } from '../systemd/notify.js';
 import { describeRunAs, planRunAs, type RunAs } from '../privileges.js';
@@ -228,6 +228,7 @@ async function reloadFrom(configPath: string | undefined, app: App, mainLog: Mai
   }
   let next: BridgeConfig;
   try {
+    const { loadConfigFileWithWarnings } = await import('../config/load.js');
     const loaded = await loadConfigFileWithWarnings(configPath);
     logConfigWarnings(mainLog, loaded.warnings);
     next = loaded.config;

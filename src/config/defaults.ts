@@ -3,8 +3,7 @@
  * file leaves out. Values shared with the Python postfix-mta-sts-resolver keep its defaults
  * (`postfix_mta_sts_resolver/defaults.py`) so that its users' files behave the same here.
  */
-import type { BridgeConfig, ListenerConfig, LoggingConfig, ProactiveFetchingConfig, SqliteCacheConfig, ZoneConfig } from './types.js';
-import { defaultPolicyDelegation } from './validate-policy-delegation.js';
+import type { BridgeConfig, ListenerConfig, LoggingConfig, PolicyDelegationConfig, ProactiveFetchingConfig, SqliteCacheConfig, ZoneConfig } from './types.js';
 
 /** Python tool `defaults.HOST`: loopback only, Postfix runs on the same host. */
 export const DEFAULT_HOST = '127.0.0.1';
@@ -153,4 +152,16 @@ export function deepFreeze<T>(value: T): T {
     for (const child of Object.values(value)) deepFreeze(child);
   }
   return value;
+}
+
+/**
+ * Default backlog: a burst of a thousand distinct recipient domains is far beyond what one
+ * Postfix instance sees between two resolutions, and costs under a megabyte.
+ */
+export const DEFAULT_WARM_QUEUE_SIZE = 1000;
+/** Default parallel resolutions: enough to hide one slow policy host, few enough to stay polite. */
+export const DEFAULT_WARM_CONCURRENCY = 4;
+/** The defaults, when the block is absent. */
+export function defaultPolicyDelegation(): PolicyDelegationConfig {
+  return { queueSize: DEFAULT_WARM_QUEUE_SIZE, concurrency: DEFAULT_WARM_CONCURRENCY, skipDomains: [] };
 }

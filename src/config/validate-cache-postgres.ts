@@ -3,6 +3,7 @@
  * postfix-mta-sts-resolver's (`dsn`, `timeout`, and asyncpg's pool keys `min_size`/`max_size`
  * it passes through) plus our `cache_size` for the memory layer in front of the database.
  */
+import { redactDsn } from '../cache/describe-connection.js';
 import { DEFAULT_CACHE_SIZE } from './defaults.js';
 import { CACHE_ENTRIES_MAX } from './limits.js';
 import { asMap, readMap, readNumber, readString, report, warn, type Field, type ReadContext } from './node-reader.js';
@@ -80,11 +81,4 @@ export function dsnProblem(dsn: string): string | undefined {
   return undefined;
 }
 
-/** The DSN with its password (user part, `?password=`, or a `password=` pair) replaced by `***`, for logs and `check-config`. Pure. */
-export function redactDsn(dsn: string): string {
-  return dsn
-    .replace(/(:\/\/[^:@/]*:)[^@/]*@/, '$1***@')
-    .replace(/([?&]password=)[^&]*/i, '$1***')
-    // A mistaken key=value string still must not leak its password into a message.
-    .replace(/(\bpassword\s*=\s*)(?!\*\*\*)('(?:[^'\\]|\\.)*'|[^\s&]+)/i, '$1***');
-}
+export { redactDsn } from '../cache/describe-connection.js';

@@ -6,6 +6,7 @@
  * `cache_size`. Credentials and TLS of a single server go in the URL (`rediss://`,
  * `redis://:password@host`), as redis-py's `from_url` takes them there too.
  */
+import { redactUrl } from '../cache/describe-connection.js';
 import { isScalar, isSeq, type Node } from 'yaml';
 import { DEFAULT_CACHE_SIZE } from './defaults.js';
 import { CACHE_ENTRIES_MAX, PORT_MAX, PORT_MIN } from './limits.js';
@@ -285,31 +286,4 @@ export function redisUrlProblem(text: string): string | undefined {
   return undefined;
 }
 
-/** The URL with its password replaced by `***`, for logs, messages and `check-config`. Pure. */
-export function redactUrl(text: string): string {
-  try {
-    const url = new URL(text);
-    if (url.password === '') return text;
-    url.password = '***';
-    return url.toString();
-  } catch {
-    // Not a URL: hide anything between "://" and "@", where a password would be.
-    return text.replace(/(:\/\/)[^@/]*@/, '$1***@');
-  }
-}
-
-/** One line describing where the cache is, secrets hidden (`check-config`, the "cache opened" log). */
-export function describeRedisConnection(connection: RedisConnection): string {
-  switch (connection.kind) {
-    case 'url':
-      return redactUrl(connection.url);
-    case 'sentinel':
-      return `sentinel master "${connection.masterName}" via ${connection.sentinels.map((s) => `${s.host}:${s.port}`).join(', ')} db ${connection.db}${connection.tls ? ' (TLS)' : ''}`;
-    case 'cluster':
-      return `cluster ${connection.nodes.map((n) => `${n.host}:${n.port}`).join(', ')}${connection.tls ? ' (TLS)' : ''}`;
-    default: {
-      const _never: never = connection;
-      return String(_never);
-    }
-  }
-}
+export { describeRedisConnection, redactUrl } from '../cache/describe-connection.js';

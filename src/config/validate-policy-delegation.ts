@@ -13,14 +13,10 @@ import { isScalar } from 'yaml';
 import { toPolicyDomain } from '../policy/domain.js';
 import { asMap, asSeq, indexPath, readMap, readNumber, readString, report, resolveNode, type Field, type ReadContext } from './node-reader.js';
 import type { PolicyDelegationConfig } from './types.js';
+import { defaultPolicyDelegation } from './defaults.js';
 
-/**
- * Default backlog: a burst of a thousand distinct recipient domains is far beyond what one
- * Postfix instance sees between two resolutions, and costs under a megabyte.
- */
-export const DEFAULT_WARM_QUEUE_SIZE = 1000;
-/** Default parallel resolutions: enough to hide one slow policy host, few enough to stay polite. */
-export const DEFAULT_WARM_CONCURRENCY = 4;
+export { DEFAULT_WARM_CONCURRENCY, DEFAULT_WARM_QUEUE_SIZE, defaultPolicyDelegation } from './defaults.js';
+
 /** Largest `queue_size`: bounds memory (a domain name is at most 253 bytes, RFC 1035 §2.3.4). */
 export const WARM_QUEUE_SIZE_MAX = 1_000_000;
 /** Largest `concurrency`: each running resolution may hold a DNS query and an HTTPS connection. */
@@ -28,10 +24,6 @@ export const WARM_CONCURRENCY_MAX = 256;
 
 export const POLICY_DELEGATION_KEYS = ['queue_size', 'concurrency', 'skip_domains'] as const;
 
-/** The defaults, when the block is absent. */
-export function defaultPolicyDelegation(): PolicyDelegationConfig {
-  return { queueSize: DEFAULT_WARM_QUEUE_SIZE, concurrency: DEFAULT_WARM_CONCURRENCY, skipDomains: [] };
-}
 
 /** Reads the block, reporting every problem with its dotted path. */
 export function readPolicyDelegation(ctx: ReadContext, field: Field | undefined): PolicyDelegationConfig {
