@@ -115,6 +115,7 @@ export async function startApp(config: BridgeConfig, options: AppOptions): Promi
   const resolverPort = {
     resolve: async (domain: string, zone: ZoneConfig) => (resolver ?? (await resolverPromise)).resolve(domain, zone),
     freshEntry: (domain: string) => resolver?.freshEntry(domain),
+    freshAbsence: (domain: string) => resolver?.freshAbsence(domain),
   };
   let lookupNow: StoppableLookupService = createLookupService(resolverPort, config, log);
   // Metrics are kept only when someone can read them (a `metrics:` listener).
@@ -124,7 +125,7 @@ export async function startApp(config: BridgeConfig, options: AppOptions): Promi
   const metrics: Metrics = prometheus ?? NO_METRICS;
   const lookup: LookupService = {
     lookup: (domain, zoneName) => lookupNow.lookup(domain, zoneName),
-    cachedAnswer: (domain, zoneName, format) => lookupNow.cachedAnswer?.(domain, zoneName, format),
+    cachedAnswer: (domain, zoneName, format, note) => lookupNow.cachedAnswer?.(domain, zoneName, format, note),
     zone: (zoneName) => lookupNow.zone(zoneName),
   };
   const warmPort: WarmService = { enqueue: (domain, zoneName) => warm?.enqueue(domain, zoneName) ?? 'stopped' };

@@ -8,7 +8,8 @@
  */
 import type { Logger } from 'winston';
 import type { BridgeConfig, ZoneConfig } from './config/types.js';
-import type { AnswerFormatter, LookupResult, LookupService } from './lookup.js';
+import type { CachedPolicy } from './cache/cached-policy.js';
+import type { AnswerFormatter, LookupResult, LookupService, WarmNote } from './lookup.js';
 import { cachedResolution, type Resolver } from './resolver/resolver.js';
 import type { Resolution } from './resolver/types.js';
 
@@ -18,12 +19,18 @@ export const DEFAULT_ZONE_NAME = 'default';
 /** How often the lookup summary line is written (when there were lookups). */
 export const SUMMARY_INTERVAL_MS = 300_000;
 
-/** The summary key of a warm-path answer: what the resolver's grace path reports. */
+/** The summary keys of warm-path answers: what the resolver's own fast answers report. */
 const WARM_KIND = 'policy/cache';
+const WARM_ABSENT_KIND = 'no-policy/negative-cache';
 
 interface SelectedZone {
   readonly name: string;
   readonly zone: ZoneConfig;
+}
+
+/** The answer `format` gives for a fresh cached entry in `selected` (made once per entry, formatter and zone). */
+function answerFromEntry<T>(entry: CachedPolicy, format: AnswerFormatter<T>, selected: SelectedZone): T {
+  return format({ zoneName: selected.name, zone: selected.zone, resolution: cachedResolution(entry) });
 }
 
 /** A LookupService that can stop its summary timer (a reload replaces the service). */
@@ -33,7 +40,7 @@ export interface StoppableLookupService extends LookupService {
 }
 
 export function createLookupService(
-  resolver: Pick<Resolver, 'resolve'> & Partial<Pick<Resolver, 'freshEntry'>>,
+  resolver: Pick<Resolver, 'resolve'> & Partial<Pick<Resolver, 'freshEntry' | 'freshAbsence'>>,
   config: BridgeConfig,
   log: Logger,
   options: { readonly summaryIntervalMs?: number } = {},
@@ -43,12 +50,18 @@ export function createLookupService(
   let total = 0;
   /** Warm-path answers since the last summary (counted apart: a plain increment per lookup). */
   let warmHits = 0;
+  let warmAbsences = 0;
   let since = Date.now();
   const flush = (): void => {
     if (warmHits > 0) {
       counts.set(WARM_KIND, (counts.get(WARM_KIND) ?? 0) + warmHits);
       total += warmHits;
       warmHits = 0;
+    }
+    if (warmAbsences > 0) {
+      counts.set(WARM_ABSENT_KIND, (counts.get(WARM_ABSENT_KIND) ?? 0) + warmAbsences);
+      total += warmAbsences;
+      warmAbsences = 0;
     }
     if (total === 0) return;
     const byKind: Record<string, number> = {};
@@ -69,15 +82,23 @@ export function createLookupService(
 
   return {
     zone,
-    cachedAnswer<T>(domain: string, zoneName: string | undefined, format: AnswerFormatter<T>): T | undefined {
+    cachedAnswer<T>(domain: string, zoneName: string | undefined, format: AnswerFormatter<T>, note?: WarmNote): T | undefined {
       const entry = resolver.freshEntry?.(domain);
-      if (entry === undefined) return undefined;
+      if (entry !== undefined) {
+        const selected = zone(zoneName);
+        warmHits += 1;
+        if (debugEnabled()) decisions.debug('decision', decisionFields(cachedResolution(entry), selected.name));
+        note?.(selected.name, 'policy', 'cache');
+        // Keyed by the selection object: one per zone and configuration generation.
+        return entry.answer(format, selected, answerFromEntry);
+      }
+      const absent = resolver.freshAbsence?.(domain);
+      if (absent === undefined) return undefined;
       const selected = zone(zoneName);
-      warmHits += 1;
-      if (debugEnabled()) decisions.debug('decision', decisionFields(cachedResolution(entry), selected.name));
-      return entry.answer(format, selected.zone, () =>
-        format({ zoneName: selected.name, zone: selected.zone, resolution: cachedResolution(entry) }),
-      );
+      warmAbsences += 1;
+      if (debugEnabled()) decisions.debug('decision', decisionFields(absent, selected.name));
+      note?.(selected.name, 'no-policy', 'negative-cache');
+      return format({ zoneName: selected.name, zone: selected.zone, resolution: absent });
     },
     async lookup(domain: string, zoneName?: string): Promise<LookupResult> {
       const selected = zone(zoneName);

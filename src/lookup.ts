@@ -17,6 +17,9 @@ export interface LookupResult {
  */
 export type AnswerFormatter<T> = (result: LookupResult) => T;
 
+/** Told which warm answer was given: the zone's name, and the outcome and source a lookup would report. */
+export type WarmNote = (zoneName: string, outcome: 'policy' | 'no-policy', source: 'cache' | 'negative-cache') => void;
+
 export interface LookupService {
   /**
    * Resolve `domain` (already a lower-case A-label policy domain) in the zone named
@@ -27,10 +30,12 @@ export interface LookupService {
    * The warm path: when `domain` has a cached policy that answers right now without any DNS
    * query (unexpired, checked within `cache_grace`), the answer `format` gives for it in the
    * zone, computed once per stored policy, zone and formatter and returned as the same value
-   * afterwards; otherwise undefined (the caller then uses `lookup`). Synchronous, no promise.
+   * afterwards; when it is remembered without MTA-STS (negative cache) and nothing can be cached
+   * for it elsewhere, the answer `format` gives for that; otherwise undefined (the caller then
+   * uses `lookup`). Synchronous, no promise. `note` hears what answered (for metrics).
    * Optional: a service without a cache (tests, tools) has no warm path.
    */
-  cachedAnswer?<T>(domain: string, zoneName: string | undefined, format: AnswerFormatter<T>): T | undefined;
+  cachedAnswer?<T>(domain: string, zoneName: string | undefined, format: AnswerFormatter<T>, note?: WarmNote): T | undefined;
   /** Zone settings by name, falling back to the default zone. */
   zone(zoneName?: string): { readonly name: string; readonly zone: ZoneConfig };
 }

@@ -13,6 +13,7 @@ export const DEFAULT_BATCH_SIZE = 500;
 
 export class MemoryPolicyCache implements PolicyCache {
   readonly kind = 'memory';
+  readonly memoryHoldsAll = true;
   private readonly lru: LRUCache<string, PolicyEntry>;
   private readonly leases: LocalLeases;
 

@@ -72,13 +72,14 @@ export class CachedPolicy implements PolicyEntry {
    * kept with the entry afterwards. `formatter` and `zone` are compared by identity: a reload
    * brings new zone objects, so answers made under the old configuration are never reused.
    */
-  answer<T>(formatter: object, zone: object, make: () => T): T {
+  answer<T, F extends object, Z extends object>(formatter: F, zone: Z, make: (entry: CachedPolicy, formatter: F, zone: Z) => T): T {
     let count = 0;
     for (let m = this.memo; m !== undefined; m = m.next) {
       if (m.formatter === formatter && m.zone === zone) return m.value as T;
       count += 1;
     }
-    const value = make();
+    // `make` gets what it needs as arguments, so that callers pass a function made once, not a closure per lookup.
+    const value = make(this, formatter, zone);
     // Newest first; past the bound the list starts over (a reload or many zones, never the warm path).
     this.memo = { formatter, zone, value, next: count >= MAX_MEMOS_PER_POLICY ? undefined : this.memo };
     return value;

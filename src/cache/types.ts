@@ -63,6 +63,12 @@ export interface PolicyCache {
    * without writing to any backend (the resolver hands back an entry it read and checked).
    */
   hold?(entry: PolicyEntry): void;
+  /**
+   * True when every entry of this cache is in this process's memory, so that a `peek` miss is
+   * a miss of the whole cache (the memory backend); absent or false for any backend with a
+   * store behind its memory.
+   */
+  readonly memoryHoldsAll?: boolean;
 }
 
 /**

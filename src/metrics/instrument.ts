@@ -4,22 +4,22 @@
  * answer to the Metrics port. Used only when metrics are on; otherwise nothing is wrapped.
  */
 import { performance } from 'node:perf_hooks';
-import type { AnswerFormatter, LookupResult, LookupService } from '../lookup.js';
+import type { AnswerFormatter, LookupResult, LookupService, WarmNote } from '../lookup.js';
 import type { HandlerContext, ProtocolAdapter, Reply } from '../protocol/types.js';
 import type { LookupOrigin, Metrics } from './types.js';
 
 /** A LookupService that reports every answer as coming from `protocol`. */
 export function measuredLookup(inner: LookupService, protocol: LookupOrigin, metrics: Metrics): LookupService {
+  // Warm answers are synchronous: one start time and one note function serve every call.
+  let warmStarted = 0;
+  const warmNote: WarmNote = (zoneName, outcome, source) =>
+    metrics.lookupAnswered(protocol, zoneName, outcome, source, (performance.now() - warmStarted) / 1000);
   return {
     zone: (zoneName) => inner.zone(zoneName),
     cachedAnswer<T>(domain: string, zoneName: string | undefined, format: AnswerFormatter<T>): T | undefined {
       if (inner.cachedAnswer === undefined) return undefined;
-      const started = performance.now();
-      const answer = inner.cachedAnswer(domain, zoneName, format);
-      if (answer !== undefined) {
-        metrics.lookupAnswered(protocol, inner.zone(zoneName).name, 'policy', 'cache', (performance.now() - started) / 1000);
-      }
-      return answer;
+      warmStarted = performance.now();
+      return inner.cachedAnswer(domain, zoneName, format, warmNote);
     },
     async lookup(domain: string, zoneName?: string): Promise<LookupResult> {
       const started = performance.now();

@@ -195,6 +195,20 @@ export class Resolver {
     return discovered !== undefined && now - discovered < graceMs ? entry : undefined;
   }
 
+  /**
+   * The warm path for a domain without MTA-STS: its negative-cache answer when step 2 of a
+   * resolution would give it right now, synchronously. Only when the cache holds everything in
+   * memory (`memoryHoldsAll`): with a persistent or shared backend a policy may be stored there
+   * (by a refresh, another daemon) that a resolution would find first.
+   */
+  freshAbsence(domain: string): Resolution | undefined {
+    const cache = this.deps.cache;
+    if (cache.memoryHoldsAll !== true || cache.peek === undefined || cache.peek(domain) !== undefined) return undefined;
+    const neg = this.negative.get(domain);
+    if (neg === undefined || neg.until <= this.deps.clock.now()) return undefined;
+    return { kind: 'no-policy', domain, reason: neg.reason, source: 'negative-cache' };
+  }
+
   /** Number of resolutions under way (single-flight keys). */
   get inFlight(): number {
     return this.flights.size;
