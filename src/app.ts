@@ -104,8 +104,10 @@ export async function startApp(config: BridgeConfig, options: AppOptions): Promi
   const ownCache = options.cache === undefined;
   // What a reload may change is read through `live` at use time.
   const live = { config };
-  // Without a drop the cache opens first, as it always did; with one, after the drop.
-  let cache: PolicyCache | undefined = options.cache ?? (options.dropTo === undefined ? await openCache(config.cache, log) : undefined);
+  // The listeners are bound first (the kernel queues connections at once; a daemon restarted
+  // under load accepts within a few ms of its modules being loaded), then privileges are dropped
+  // (if asked), then the cache opens. Lookups that arrive meanwhile wait for the resolver.
+  let cache: PolicyCache | undefined = options.cache;
   let server: ServerHandle | undefined;
   let warm: WarmQueue | undefined;
   let resolver: Resolver | undefined;
