@@ -78,7 +78,12 @@ export function createLookupService(
   const defaultSelection: SelectedZone = { name: DEFAULT_ZONE_NAME, zone: config.defaultZone };
   const zones = new Map<string, SelectedZone>(Object.entries(config.zones).map(([name, z]) => [name, { name, zone: z }]));
   const zone = (zoneName?: string): SelectedZone => (zoneName === undefined ? undefined : zones.get(zoneName)) ?? defaultSelection;
-  const debugEnabled = (): boolean => decisions.isLevelEnabled('debug');
+  // The logger's own level gates first (winston checks it before any transport): reading it is a
+  // property access, so a warm answer at info costs no isLevelEnabled call.
+  const debugEnabled = (): boolean => {
+    const level = decisions.level;
+    return (level === 'debug' || level === 'silly') && decisions.isLevelEnabled('debug');
+  };
 
   return {
     zone,
