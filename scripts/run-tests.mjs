@@ -22,5 +22,9 @@ if (files.length === 0) {
   console.error(`no test files under ${roots.join(', ')}`);
   process.exit(2);
 }
+// A test that hangs fails after this long instead of stalling the run (CI has 90 minutes); the
+// slowest real test (npm pack + install -g compiling the native addons) takes a few minutes.
+const DEFAULT_TEST_TIMEOUT_MS = 600_000;
+if (!flags.some((f) => f.startsWith('--test-timeout'))) flags.push(`--test-timeout=${DEFAULT_TEST_TIMEOUT_MS}`);
 const r = spawnSync(process.execPath, ['--test', ...flags, ...files], { stdio: 'inherit' });
 process.exit(r.status ?? 1);

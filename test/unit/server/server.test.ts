@@ -83,11 +83,18 @@ describe('startServer / close', () => {
     const c = connect(server.listeners[0]?.port ?? 0);
     c.socket.write('a hold\n');
     await sleep(30);
-    const graceful = server.close(true);
+    let gracefulDone = false;
+    const graceful = server.close(true).then(() => (gracefulDone = true));
     await sleep(30);
-    await server.close(false);
-    await graceful;
-    await c.closed;
+    assert.equal(gracefulDone, false, 'the graceful close waits for the held request');
+    const t0 = Date.now();
+    await withDeadline(server.close(false), 2000, 'forced close');
+    await withDeadline(graceful, 2000, 'graceful close after the forced one');
+    await withDeadline(c.closed, 2000, 'client socket closed');
+    assert.ok(Date.now() - t0 < 2000, 'the forced close ended the hanging graceful close at once');
+    assert.equal(gracefulDone, true);
+    assert.equal(c.data(), '', 'the held request got no reply');
+    assert.equal(server.connectionCount(), 0);
     adapter.release();
   });
 
@@ -166,3 +173,12 @@ describe('adapterFor', () => {
     );
   });
 });
+
+/** `promise`, or a failure naming `what` once `ms` have passed: a hang fails the test instead of stalling the run. */
+function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: not done within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}
