@@ -8,13 +8,14 @@
  *  - a daemon started afresh on the server applies policies learned before and during the
  *    outage (the server's own persistence: Redis with its append-only file, PostgreSQL's data).
  */
+import { integrationGate, postfixToolsProblem } from './harness/gate.js';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Daemon, postmap } from './harness/daemon.js';
-import { integrationPrerequisiteProblem, NetNs, run } from './harness/netns.js';
+import { NetNs, run } from './harness/netns.js';
 import { PostgresServer, postgresServerProblem } from './harness/postgres.js';
 import { RedisServer, redisServerProblem } from './harness/redis.js';
 import { FakeInternet, policyBody, repoRoot, servesPolicy, type Sites } from './harness/world.js';
@@ -76,7 +77,8 @@ const BACKENDS: ReadonlyArray<{ name: string; problem: () => string | undefined;
 ];
 
 for (const spec of BACKENDS) {
-  describe(`${spec.name} failing under two live daemons`, () => {
+  const gate = integrationGate(spec.problem, postfixToolsProblem);
+  describe(`${spec.name} failing under two live daemons`, { skip: gate.skip }, () => {
     let ns: NetNs;
     let world: FakeInternet;
     let backend: Backend;
@@ -87,8 +89,7 @@ for (const spec of BACKENDS) {
     const [portA, portB, portC] = [spec.port, spec.port + 1, spec.port + 2];
 
     before(async () => {
-      const problem = integrationPrerequisiteProblem() ?? spec.problem();
-      if (problem !== undefined) throw new Error(problem);
+      gate.assertReady();
       assert.ok(existsSync(BIN));
       const postconf = await run('postconf', ['-h', 'mail_version']).catch((err: Error) => ({ code: -1, stdout: '', stderr: err.message }));
       assert.equal(postconf.code, 0, `Postfix (postmap, postconf) is required: apt-get install postfix (${postconf.stderr.trim()})`);

@@ -4,6 +4,7 @@
  * shipped conf-examples/exim/exim4-mta-sts.conf are evaluated by Exim against the daemon.
  * Exim comes from `.ci/install-exim.sh`; without it this test fails (it is never skipped silently).
  */
+import { integrationGate } from './harness/gate.js';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Daemon } from './harness/daemon.js';
 import { exim, eximExpand, eximProblem } from './harness/exim.js';
-import { integrationPrerequisiteProblem, NetNs } from './harness/netns.js';
+import { NetNs } from './harness/netns.js';
 import { FakeInternet, policyBody, repoRoot, servesPolicy, type Sites } from './harness/world.js';
 
 const SITES: Sites = {
@@ -48,9 +49,9 @@ zones:
 const ENFORCE = 'enforce (?i)^(?:mx1\\.enforce\\.test|[^.]+\\.mx\\.enforce\\.test)$ mx1.enforce.test:*.mx.enforce.test';
 const TESTING = 'testing (?i)^(?:mx\\.testing\\.test)$ mx.testing.test';
 
-const problem = integrationPrerequisiteProblem() ?? eximProblem();
+const gate = integrationGate(() => eximProblem());
 
-describe('exim ${readsocket} against the daemon in a fake internet', { skip: problem !== undefined && process.env.MTA_STS_BRIDGE_SKIP_INTEGRATION === '1' ? problem : false }, () => {
+describe('exim ${readsocket} against the daemon in a fake internet', { skip: gate.skip }, () => {
   let ns: NetNs;
   let world: FakeInternet;
   let daemon: Daemon;
@@ -60,7 +61,7 @@ describe('exim ${readsocket} against the daemon in a fake internet', { skip: pro
   let conf: string;
 
   before(async () => {
-    if (problem !== undefined) throw new Error(`${problem}; set MTA_STS_BRIDGE_SKIP_INTEGRATION=1 to skip explicitly`);
+    gate.assertReady();
     dir = mkdtempSync(join(tmpdir(), 'msb-exim-'));
     // Exim may switch to its own user: everything it touches must be reachable.
     chmodSync(dir, 0o777);

@@ -4,13 +4,14 @@
  * records vanished, although B never fetched it; and a daemon started afresh on the same Redis
  * still applies every policy the fleet learned (restart safety, as with the SQLite file).
  */
+import { integrationGate, postfixToolsProblem } from './harness/gate.js';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Daemon, postmap } from './harness/daemon.js';
-import { integrationPrerequisiteProblem, NetNs, run } from './harness/netns.js';
+import { NetNs, run } from './harness/netns.js';
 import { RedisServer, redisServerProblem } from './harness/redis.js';
 import { FakeInternet, policyBody, repoRoot, servesPolicy, type Sites } from './harness/world.js';
 
@@ -45,9 +46,9 @@ default_zone:
   timeout: 3
 `;
 
-const problem = integrationPrerequisiteProblem() ?? redisServerProblem();
+const gate = integrationGate(redisServerProblem, postfixToolsProblem);
 
-describe('a fleet on one Redis', () => {
+describe('a fleet on one Redis', { skip: gate.skip }, () => {
   let ns: NetNs;
   let world: FakeInternet;
   let redis: RedisServer;
@@ -55,7 +56,7 @@ describe('a fleet on one Redis', () => {
   const daemons: Daemon[] = [];
 
   before(async () => {
-    if (problem !== undefined) throw new Error(problem);
+    gate.assertReady();
     assert.ok(existsSync(BIN));
     const postconf = await run('postconf', ['-h', 'mail_version']).catch((err: Error) => ({ code: -1, stdout: '', stderr: err.message }));
     assert.equal(postconf.code, 0, `Postfix (postmap, postconf) is required: apt-get install postfix (${postconf.stderr.trim()})`);

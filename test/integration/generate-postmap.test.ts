@@ -4,6 +4,7 @@
  * comparison, and Exim reading the lsearch output. Also: last-known-good and max_age expiry
  * across runs, and SIGKILL at many moments of a run never leaving a broken map.
  */
+import { integrationGate, postfixToolsProblem } from './harness/gate.js';
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Daemon, postmap } from './harness/daemon.js';
 import { eximExpand, eximProblem } from './harness/exim.js';
-import { integrationPrerequisiteProblem, NetNs, run, type RunResult } from './harness/netns.js';
+import { NetNs, run, type RunResult } from './harness/netns.js';
 import { FakeInternet, policyBody, repoRoot, servesPolicy, type Site } from './harness/world.js';
 
 const BULK = 60;
@@ -76,17 +77,17 @@ zones:
     tlsrpt: true
 `;
 
-const problem = integrationPrerequisiteProblem();
+const gate = integrationGate(postfixToolsProblem);
 const bin = join(repoRoot, 'bin/mta-sts-bridge.js');
 
-describe('generate with the real postmap against a fake internet', { skip: problem !== undefined && process.env.MTA_STS_BRIDGE_SKIP_INTEGRATION === '1' ? problem : false }, () => {
+describe('generate with the real postmap against a fake internet', { skip: gate.skip }, () => {
   let ns: NetNs;
   let world: FakeInternet;
   let dir: string;
   let configPath: string;
 
   before(async () => {
-    if (problem !== undefined) throw new Error(`${problem}; set MTA_STS_BRIDGE_SKIP_INTEGRATION=1 to skip explicitly`);
+    gate.assertReady();
     const postmapPath = await run('sh', ['-c', 'command -v postmap && postconf -m']);
     if (postmapPath.code !== 0 || !/^lmdb$/m.test(postmapPath.stdout)) {
       throw new Error('postmap with lmdb support is required: apt-get install postfix postfix-lmdb');

@@ -4,13 +4,14 @@
  * of those connections must get TEMP (c-ares cannot open a socket and reports ECONNREFUSED),
  * never NOTFOUND (a downgrade), and an error line names the code.
  */
+import { integrationGate } from './harness/gate.js';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Daemon } from './harness/daemon.js';
-import { integrationPrerequisiteProblem, NetNs } from './harness/netns.js';
+import { NetNs } from './harness/netns.js';
 import { FakeInternet, policyBody, servesPolicy } from './harness/world.js';
 
 const CONFIG = `
@@ -49,16 +50,16 @@ while not data.endswith(b','):
 print(data.decode(errors='replace'))
 `;
 
-const problem = integrationPrerequisiteProblem();
+const gate = integrationGate();
 
-describe('descriptor exhaustion is a local fault, not a downgrade', { skip: problem !== undefined && process.env.MTA_STS_BRIDGE_SKIP_INTEGRATION === '1' ? problem : false }, () => {
+describe('descriptor exhaustion is a local fault, not a downgrade', { skip: gate.skip }, () => {
   let ns: NetNs;
   let world: FakeInternet;
   let daemon: Daemon;
   let dir: string;
 
   before(async () => {
-    if (problem !== undefined) throw new Error(`${problem}; set MTA_STS_BRIDGE_SKIP_INTEGRATION=1 to skip explicitly`);
+    gate.assertReady();
     dir = mkdtempSync(join(tmpdir(), 'msb-emfile-'));
     ns = await NetNs.create();
     world = await FakeInternet.start(ns, dir, {

@@ -3,13 +3,14 @@
  * `postmap` over socketmap, resolving against the fake internet, and a real HTTP client in the
  * same namespace reads /metrics and /healthz from it.
  */
+import { integrationGate, postfixToolsProblem } from './harness/gate.js';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Daemon, postmap } from './harness/daemon.js';
-import { integrationPrerequisiteProblem, NetNs } from './harness/netns.js';
+import { NetNs } from './harness/netns.js';
 import { FakeInternet, policyBody, servesPolicy } from './harness/world.js';
 
 const MAP = 'socketmap:inet:127.0.0.1:8461:postfix';
@@ -26,9 +27,9 @@ metrics:
   address: 127.0.0.1:9464
 `;
 
-const problem = integrationPrerequisiteProblem();
+const gate = integrationGate(postfixToolsProblem);
 
-describe('metrics and health of a running daemon', { skip: problem !== undefined && process.env.MTA_STS_BRIDGE_SKIP_INTEGRATION === '1' ? problem : false }, () => {
+describe('metrics and health of a running daemon', { skip: gate.skip }, () => {
   let ns: NetNs;
   let world: FakeInternet;
   let daemon: Daemon | undefined;
@@ -44,7 +45,7 @@ describe('metrics and health of a running daemon', { skip: problem !== undefined
   };
 
   before(async () => {
-    if (problem !== undefined) throw new Error(`${problem}; set MTA_STS_BRIDGE_SKIP_INTEGRATION=1 to skip explicitly`);
+    gate.assertReady();
     dir = mkdtempSync(join(tmpdir(), 'msb-metrics-'));
     ns = await NetNs.create();
     world = await FakeInternet.start(ns, dir, {

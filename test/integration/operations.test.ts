@@ -3,6 +3,7 @@
  * namespace, real signals (SIGHUP reload under continuous lookup load), a datagram socket bound
  * by Python as NOTIFY_SOCKET, and a start as root with `user: nobody` checked in /proc.
  */
+import { integrationGate, postfixToolsProblem } from './harness/gate.js';
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -10,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Daemon } from './harness/daemon.js';
-import { integrationPrerequisiteProblem, NetNs, run } from './harness/netns.js';
+import { NetNs, run } from './harness/netns.js';
 import { FakeInternet, policyBody, servesPolicy, type Sites } from './harness/world.js';
 import { queryOnce, SocketmapClient } from './harness/socketmap-client.js';
 
@@ -22,8 +23,8 @@ const SITES: Sites = {
   'testing.test': { txt: ['v=STSv1; id=t1'], policyHost: servesPolicy(policyBody('testing', ['mx.testing.test'])) },
 };
 
-const problem = integrationPrerequisiteProblem();
-const skip = problem !== undefined && process.env.MTA_STS_BRIDGE_SKIP_INTEGRATION === '1' ? problem : false;
+const gate = integrationGate(postfixToolsProblem);
+const skip = gate.skip;
 
 /** Lines printed by the Python datagram receiver: one JSON string per datagram. */
 function notifyReceiver(ns: NetNs, address: string): { child: ChildProcess; messages: string[]; raw: string[]; ready: Promise<void> } {
@@ -78,7 +79,7 @@ describe('operations: reload, systemd notify, privilege drop', { skip }, () => {
   let dir: string;
 
   before(async () => {
-    if (problem !== undefined) throw new Error(`${problem}; set MTA_STS_BRIDGE_SKIP_INTEGRATION=1 to skip explicitly`);
+    gate.assertReady();
     dir = mkdtempSync(join(tmpdir(), 'msb-ops-'));
     // The privilege test's daemon runs as nobody and must reach its files below this directory.
     chmodSync(dir, 0o755);

@@ -4,13 +4,14 @@
  * in the background. Proof that the warm-up filled the cache the socketmap listener reads:
  * with the domain's TXT record and policy host gone, `postmap -q` still answers `secure`.
  */
+import { integrationGate, postfixToolsProblem } from './harness/gate.js';
 import assert from 'node:assert/strict';
 import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Daemon, postmap } from './harness/daemon.js';
-import { integrationPrerequisiteProblem, NetNs } from './harness/netns.js';
+import { NetNs } from './harness/netns.js';
 import { PostfixInstance, postfixPrerequisiteProblem } from './harness/postfix-instance.js';
 import { FakeInternet, policyBody, repoRoot, servesPolicy, type Sites } from './harness/world.js';
 
@@ -66,9 +67,9 @@ interface Exchange {
   readonly ms: number;
 }
 
-const problem = integrationPrerequisiteProblem();
+const gate = integrationGate(postfixToolsProblem);
 
-describe('policy delegation with a real Postfix smtpd', { skip: problem !== undefined && process.env.MTA_STS_BRIDGE_SKIP_INTEGRATION === '1' ? problem : false }, () => {
+describe('policy delegation with a real Postfix smtpd', { skip: gate.skip }, () => {
   let ns: NetNs;
   let world: FakeInternet;
   let daemon: Daemon;
@@ -76,7 +77,7 @@ describe('policy delegation with a real Postfix smtpd', { skip: problem !== unde
   let dir: string;
 
   before(async () => {
-    if (problem !== undefined) throw new Error(`${problem}; set MTA_STS_BRIDGE_SKIP_INTEGRATION=1 to skip explicitly`);
+    gate.assertReady();
     const missing = await postfixPrerequisiteProblem();
     if (missing !== undefined) throw new Error(missing);
     assert.ok(existsSync(join(repoRoot, 'bin/mta-sts-bridge.js')));

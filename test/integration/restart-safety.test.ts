@@ -5,6 +5,7 @@
  * still answers `secure` for each. A control daemon with an empty cache shows that without the
  * file the same world gives no policy at all.
  */
+import { integrationGate, postfixToolsProblem } from './harness/gate.js';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { Daemon, postmap } from './harness/daemon.js';
-import { integrationPrerequisiteProblem, NetNs, run } from './harness/netns.js';
+import { NetNs, run } from './harness/netns.js';
 import { FakeInternet, policyBody, repoRoot, servesPolicy, type Sites } from './harness/world.js';
 
 const BIN = join(repoRoot, 'bin/mta-sts-bridge.js');
@@ -54,9 +55,9 @@ default_zone:
   timeout: 3
 `;
 
-const problem = integrationPrerequisiteProblem();
+const gate = integrationGate(postfixToolsProblem);
 
-describe('restart safety: the SQLite cache outlives the daemon', { skip: problem !== undefined && process.env.MTA_STS_BRIDGE_SKIP_INTEGRATION === '1' ? problem : false }, () => {
+describe('restart safety: the SQLite cache outlives the daemon', { skip: gate.skip }, () => {
   let ns: NetNs;
   let world: FakeInternet;
   let dir: string;
@@ -64,7 +65,7 @@ describe('restart safety: the SQLite cache outlives the daemon', { skip: problem
   const daemons: Daemon[] = [];
 
   before(async () => {
-    if (problem !== undefined) throw new Error(`${problem}; set MTA_STS_BRIDGE_SKIP_INTEGRATION=1 to skip explicitly`);
+    gate.assertReady();
     assert.ok(existsSync(BIN));
     const postconf = await run('postconf', ['-h', 'mail_version']).catch((err: Error) => ({ code: -1, stdout: '', stderr: err.message }));
     assert.equal(postconf.code, 0, `Postfix (postmap, postconf) is required: apt-get install postfix (${postconf.stderr.trim()})`);

@@ -11,6 +11,7 @@
  *
  * Needs root (the daemon changes the socket's owner, the racer runs as nobody).
  */
+import { integrationGate } from './harness/gate.js';
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -23,7 +24,7 @@ const NOBODY = 65534;
 /** Daemon starts; the old code lost on the first or second one in every trial run. */
 const STARTS = 12;
 
-const problem = process.getuid?.() !== 0 ? 'needs root (the daemon sets the socket owner; the racer runs as nobody)' : undefined;
+const gate = integrationGate((): string | undefined => (process.getuid?.() !== 0 ? 'needs root (the daemon sets the socket owner; the racer runs as nobody)' : undefined));
 
 /** The racer: busy-polls lstat and swaps in symlinks, as the finding describes. CommonJS, no deps. */
 const RACER = String.raw`
@@ -65,7 +66,7 @@ for (;;) {
 }
 `;
 
-describe('unix socket creation against a symlink racer', { skip: problem !== undefined && process.env.MTA_STS_BRIDGE_SKIP_INTEGRATION === '1' ? problem : false }, () => {
+describe('unix socket creation against a symlink racer', { skip: gate.skip }, () => {
   let base = '';
   let spool = '';
   let victim = '';
@@ -74,7 +75,7 @@ describe('unix socket creation against a symlink racer', { skip: problem !== und
   let racer: ChildProcess | undefined;
 
   before(() => {
-    if (problem !== undefined) throw new Error(`${problem}; set MTA_STS_BRIDGE_SKIP_INTEGRATION=1 to skip explicitly`);
+    gate.assertReady();
     base = mkdtempSync(join(tmpdir(), 'msb-race-'));
     chmodSync(base, 0o755);
     // Like /var/spool/postfix/private: a directory owned by the socket's owner.

@@ -3,13 +3,14 @@
  * socket; the daemon resolves against a real DNS server and real HTTPS policy hosts with a test
  * CA, inside a network namespace, through its ordinary system resolver and port 443.
  */
+import { integrationGate, postfixToolsProblem } from './harness/gate.js';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Daemon, postmap } from './harness/daemon.js';
-import { integrationPrerequisiteProblem, NetNs, run } from './harness/netns.js';
+import { NetNs, run } from './harness/netns.js';
 import { FakeInternet, policyBody, repoRoot, servesPolicy, type Sites } from './harness/world.js';
 
 const TCP_MAP = 'socketmap:inet:127.0.0.1:8461:postfix';
@@ -94,9 +95,9 @@ zones:
     dns_error: temp
 `;
 
-const problem = integrationPrerequisiteProblem();
+const gate = integrationGate(postfixToolsProblem);
 
-describe('socketmap daemon with postmap against a fake internet', { skip: problem !== undefined && process.env.MTA_STS_BRIDGE_SKIP_INTEGRATION === '1' ? problem : false }, () => {
+describe('socketmap daemon with postmap against a fake internet', { skip: gate.skip }, () => {
   let ns: NetNs;
   let world: FakeInternet;
   let daemon: Daemon;
@@ -105,7 +106,7 @@ describe('socketmap daemon with postmap against a fake internet', { skip: proble
   let unixMap: string;
 
   before(async () => {
-    if (problem !== undefined) throw new Error(`${problem}; set MTA_STS_BRIDGE_SKIP_INTEGRATION=1 to skip explicitly`);
+    gate.assertReady();
     assert.ok(existsSync(join(repoRoot, 'bin/mta-sts-bridge.js')));
     dir = mkdtempSync(join(tmpdir(), 'msb-it-'));
     sock = join(dir, 'socketmap.sock');

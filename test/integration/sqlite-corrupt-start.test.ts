@@ -2,6 +2,7 @@
  * Issue 13 finding 6 through a real daemon start: the SQLite cache file in the state directory is
  * damaged (bytes overwritten); the daemon moves it aside, logs an error, starts, and answers.
  */
+import { integrationGate, postfixToolsProblem } from './harness/gate.js';
 import assert from 'node:assert/strict';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { SqlitePolicyCache } from '../../adapters/cache/sqlite.js';
 import { sampleEntry } from '../contract/policy-cache.contract.js';
 import { Daemon, postmap } from './harness/daemon.js';
-import { integrationPrerequisiteProblem, NetNs } from './harness/netns.js';
+import { NetNs } from './harness/netns.js';
 import { FakeInternet, policyBody, servesPolicy } from './harness/world.js';
 
 const CONFIG = `
@@ -21,9 +22,9 @@ default_zone:
   timeout: 3
 `;
 
-const problem = integrationPrerequisiteProblem();
+const gate = integrationGate(postfixToolsProblem);
 
-describe('daemon start over a damaged sqlite cache', { skip: problem !== undefined && process.env.MTA_STS_BRIDGE_SKIP_INTEGRATION === '1' ? problem : false }, () => {
+describe('daemon start over a damaged sqlite cache', { skip: gate.skip }, () => {
   let ns: NetNs;
   let world: FakeInternet;
   let daemon: Daemon;
@@ -31,7 +32,7 @@ describe('daemon start over a damaged sqlite cache', { skip: problem !== undefin
   let state: string;
 
   before(async () => {
-    if (problem !== undefined) throw new Error(`${problem}; set MTA_STS_BRIDGE_SKIP_INTEGRATION=1 to skip explicitly`);
+    gate.assertReady();
     dir = mkdtempSync(join(tmpdir(), 'msb-corrupt-it-'));
     state = join(dir, 'state');
     mkdirSync(state, { mode: 0o700 });

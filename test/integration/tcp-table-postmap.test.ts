@@ -3,6 +3,7 @@
  * listeners, and must get exactly what socketmap answers for the same key and zone. The daemon
  * resolves against the fake internet (real DNS, real HTTPS with a test CA) in a namespace.
  */
+import { integrationGate, postfixToolsProblem } from './harness/gate.js';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createConnection } from 'node:net';
@@ -10,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Daemon, postmap } from './harness/daemon.js';
-import { integrationPrerequisiteProblem, NetNs } from './harness/netns.js';
+import { NetNs } from './harness/netns.js';
 import { FakeInternet, policyBody, repoRoot, servesPolicy, type Sites } from './harness/world.js';
 
 const SITES: Sites = {
@@ -55,9 +56,9 @@ zones:
     dns_error: temp
 `;
 
-const problem = integrationPrerequisiteProblem();
+const gate = integrationGate(postfixToolsProblem);
 
-describe('tcp_table daemon with postmap against a fake internet', { skip: problem !== undefined && process.env.MTA_STS_BRIDGE_SKIP_INTEGRATION === '1' ? problem : false }, () => {
+describe('tcp_table daemon with postmap against a fake internet', { skip: gate.skip }, () => {
   let ns: NetNs;
   let world: FakeInternet;
   let daemon: Daemon;
@@ -65,7 +66,7 @@ describe('tcp_table daemon with postmap against a fake internet', { skip: proble
   let sock: string;
 
   before(async () => {
-    if (problem !== undefined) throw new Error(`${problem}; set MTA_STS_BRIDGE_SKIP_INTEGRATION=1 to skip explicitly`);
+    gate.assertReady();
     assert.ok(existsSync(join(repoRoot, 'bin/mta-sts-bridge.js')));
     dir = mkdtempSync(join(tmpdir(), 'msb-tcp-'));
     sock = join(dir, 'tcp.sock');
