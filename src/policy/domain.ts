@@ -52,7 +52,9 @@ export function isPlainPolicyDomain(key: string): boolean {
       if (length >= 4 && key.charCodeAt(labelStart + 2) === HYPHEN && key.charCodeAt(labelStart + 3) === HYPHEN && key.startsWith('xn', labelStart)) {
         return false;
       }
-      if (i === n) return !labelDigitsOnly; // an all-numeric top-level label is an address (RFC 3696 §2)
+      // An all-numeric top-level label is an address (RFC 3696 §2); so is `0x` and hex digits for
+      // domainToASCII (WHATWG URL's "ends in a number"), which refuses such a name.
+      if (i === n) return !labelDigitsOnly && !isHexNumberLabel(key, labelStart, n);
       labelStart = i + 1;
       labelDigitsOnly = true;
     } else if (c >= 0x61 && c <= 0x7a) {
@@ -67,6 +69,19 @@ export function isPlainPolicyDomain(key: string): boolean {
     }
   }
   return false;
+}
+
+const ZERO = 0x30;
+const LOWER_X = 0x78;
+
+/** True when `key[from, to)` is `0x` followed by hex digits only (lower case). */
+function isHexNumberLabel(key: string, from: number, to: number): boolean {
+  if (to - from < 2 || key.charCodeAt(from) !== ZERO || key.charCodeAt(from + 1) !== LOWER_X) return false;
+  for (let i = from + 2; i < to; i += 1) {
+    const c = key.charCodeAt(i);
+    if (!((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66))) return false;
+  }
+  return true;
 }
 
 /**

@@ -3,10 +3,14 @@ import { describe, it } from 'node:test';
 import {
   MAX_DOMAIN_LENGTH,
   MAX_LABEL_LENGTH,
+  isPlainPolicyDomain,
   isValidAsciiDomain,
   mxMatches,
   toPolicyDomain,
 } from '../../../src/policy/domain.js';
+import fc from 'fast-check';
+import { parsePostfixKey } from '../../../adapters/protocol/postfix-key.js';
+import { runFuzz } from '../../fuzz/budget.js';
 
 const label63 = 'a'.repeat(MAX_LABEL_LENGTH);
 const label64 = 'a'.repeat(MAX_LABEL_LENGTH + 1);
@@ -156,4 +160,109 @@ describe('mxMatches', () => {
       assert.equal(mxMatches(pattern, host), expected);
     });
   }
+});
+
+describe('isPlainPolicyDomain', () => {
+  const cases: ReadonlyArray<readonly [string, boolean]> = [
+    ['example.com', true],
+    ['a', true],
+    ['localhost', true],
+    ['mx1.a-b.example', true],
+    ['0.example', true],
+    ['123abc.com', true],
+    ['1.2.3.a', true], // only the top-level label must not be all digits
+    ['a--b.example', true], // `--` not at positions 3-4 after `xn`
+    ['xna--b.example', true],
+    ['x.xn', true],
+    [`${label63}.example`, true],
+    [name253, true],
+    ['Example.com', false],
+    ['EXAMPLE.COM', false],
+    ['xn--bcher-kva.example', false],
+    ['mail.xn--bcher-kva.example', false],
+    ['example.xn--zckzah', false],
+    ['XN--BCHER-KVA.example', false],
+    ['example.com.', false],
+    ['.example.com', false],
+    ['a..example', false],
+    ['.', false],
+    ['', false],
+    ['example.123', false],
+    ['192.0.2.1', false],
+    ['-a.example', false],
+    ['a-.example', false],
+    ['example.-com', false],
+    ['example.com-', false],
+    [`${label64}.example`, false],
+    [name254, false],
+    [`${name253}.`, false],
+    ['[192.0.2.1]', false],
+    ['[example.com]', false],
+    ['example.com:25', false],
+    ['[example.com]:25', false],
+    ['exa mple.com', false],
+    [' example.com', false],
+    ['example.com ', false],
+    ['example.com\n', false],
+    ['exam\uFFFDple.com', false],
+    ['bücher.example', false],
+    ['例え.テスト', false],
+    ['a_b.example', false],
+    ['*.example.com', false],
+    ['user@example.com', false],
+    ['example.com/x', false],
+    ['ex%41mple.com', false],
+    // WHATWG reads a top-level label `0x…` as a number: domainToASCII refuses the name.
+    ['a.0x7f', false],
+    ['example.0x', false],
+    ['example.0xff', false],
+  ];
+  for (const [key, expected] of cases) {
+    const shown = key.length > 40 ? `${key.slice(0, 40)}…(${key.length})` : key;
+    it(`${JSON.stringify(shown)} -> ${expected}`, () => {
+      assert.equal(isPlainPolicyDomain(key), expected);
+      if (expected) {
+        // What the warm path skips would have given back the key itself.
+        assert.deepEqual(toPolicyDomain(key), { ok: true, domain: key });
+        assert.deepEqual(parsePostfixKey(key), { kind: 'domain', domain: key });
+      }
+    });
+  }
+
+  it('agrees with toPolicyDomain and parsePostfixKey on every key it accepts (property)', (t) => {
+    const interesting = fc.oneof(
+      fc.string({ maxLength: 80 }),
+      fc.string({ unit: fc.constantFrom(...'abcxn019-.AZ_:[] \u00fc\uFFFD'.split('')), maxLength: 40 }),
+      fc.array(fc.stringMatching(/^[a-z0-9x-]{0,8}$/), { minLength: 1, maxLength: 5 }).map((labels) => labels.join('.')),
+    );
+    runFuzz(
+      t,
+      fc.property(interesting, (key) => {
+        if (!isPlainPolicyDomain(key)) return true;
+        assert.deepEqual(toPolicyDomain(key), { ok: true, domain: key }, JSON.stringify(key));
+        assert.deepEqual(parsePostfixKey(key), { kind: 'domain', domain: key }, JSON.stringify(key));
+        return true;
+      }),
+      0.5,
+    );
+  });
+
+  it('accepts every generated LDH host name without an xn-- label or a hex/numeric top-level label (property)', (t) => {
+    const label = fc.stringMatching(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/).filter((l) => l.length <= MAX_LABEL_LENGTH && !l.startsWith('xn--'));
+    const tld = fc.stringMatching(/^[a-z](?:[a-z0-9-]{0,20}[a-z0-9])?$/).filter((l) => !l.startsWith('xn--'));
+    const name = fc
+      .tuple(fc.array(label, { maxLength: 6 }), tld)
+      .map(([labels, top]) => [...labels, top].join('.'))
+      .filter((n) => n.length <= MAX_DOMAIN_LENGTH);
+    runFuzz(
+      t,
+      fc.property(name, (n) => {
+        assert.equal(isPlainPolicyDomain(n), true, n);
+        assert.equal(isPlainPolicyDomain(n.toUpperCase()), false, 'upper case is never plain');
+        assert.equal(isPlainPolicyDomain(`${n}.`), false, 'a final dot is never plain');
+        return true;
+      }),
+      0.5,
+    );
+  });
 });
