@@ -91,19 +91,24 @@ export function createLookupService(
       const entry = resolver.freshEntry?.(domain);
       if (entry !== undefined) {
         const selected = zone(zoneName);
+        // Keyed by the selection object: one per zone and configuration generation.
+        const answer = entry.answer(format, selected, answerFromEntry);
+        // Declined by the formatter: the full path answers (and counts) this request.
+        if (answer === undefined) return undefined;
         warmHits += 1;
         if (debugEnabled()) decisions.debug('decision', decisionFields(cachedResolution(entry), selected.name));
         note?.(selected.name, 'policy', 'cache');
-        // Keyed by the selection object: one per zone and configuration generation.
-        return entry.answer(format, selected, answerFromEntry);
+        return answer;
       }
       const absent = resolver.freshAbsence?.(domain);
       if (absent === undefined) return undefined;
       const selected = zone(zoneName);
+      const answer = format({ zoneName: selected.name, zone: selected.zone, resolution: absent });
+      if (answer === undefined) return undefined;
       warmAbsences += 1;
       if (debugEnabled()) decisions.debug('decision', decisionFields(absent, selected.name));
       note?.(selected.name, 'no-policy', 'negative-cache');
-      return format({ zoneName: selected.name, zone: selected.zone, resolution: absent });
+      return answer;
     },
     async lookup(domain: string, zoneName?: string): Promise<LookupResult> {
       const selected = zone(zoneName);

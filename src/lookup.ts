@@ -32,7 +32,9 @@ export interface LookupService {
    * zone, computed once per stored policy, zone and formatter and returned as the same value
    * afterwards; when it is remembered without MTA-STS (negative cache) and nothing can be cached
    * for it elsewhere, the answer `format` gives for that; otherwise undefined (the caller then
-   * uses `lookup`). Synchronous, no promise. `note` hears what answered (for metrics).
+   * uses `lookup`). Synchronous, no promise. `note` hears what answered (for metrics), and only
+   * when an answer is returned: an undefined answer of `format` (e.g. a reply that needs the full
+   * path's log line) leaves the request, and its counting, to `lookup`.
    * Optional: a service without a cache (tests, tools) has no warm path.
    */
   cachedAnswer?<T>(domain: string, zoneName: string | undefined, format: AnswerFormatter<T>, note?: WarmNote): T | undefined;
