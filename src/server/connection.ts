@@ -383,12 +383,14 @@ export class Connection<Req> implements TurnTaker {
     this.socket.uncork();
   }
 
-  private startWaiting(budget: number): void {
+  /** Start at most `budget` waiting requests, within the pending limit; returns how many started. */
+  private startWaiting(budget: number): number {
     let started = 0;
     while (this.backlog.length > 0 && this.slots.length < this.limits.maxPendingRequests && started < budget) {
       this.start(this.backlog.shift() as Req);
       started += 1;
     }
+    return started;
   }
 
   /** Start what may start, write what is ready in order, close when done, adjust reading. */
@@ -396,32 +398,41 @@ export class Connection<Req> implements TurnTaker {
     if (this.isClosed) return;
 
     this.socket.cork();
-    if (this.scheduler === undefined) {
-      this.startWaiting(Infinity);
-    } else if (this.backlog.length > 0 && this.slots.length < this.limits.maxPendingRequests) {
-      // A client with nothing outstanding that sent at most a turn's worth (Postfix: one request,
-      // then it waits) is served at once; one that pipelines more waits for its turns.
-      if (this.slots.length === 0 && this.backlog.length <= this.scheduler.budget) this.startWaiting(this.scheduler.budget);
-      else this.scheduler.wake(this);
-    }
-
     let wrote = false;
-    while (!this.finished) {
-      const head = this.slots[0];
-      if (head === undefined || !head.settled || this.socket.writableLength > this.limits.maxUnflushedBytes) break;
-      if (head.failed) {
-        // A later reply cannot be written without this one: the client would misattribute it.
-        this.slots = [];
-        this.backlog = [];
-        this.accepting = false;
-        this.ending = { why: 'handler-failed', linger: true };
-        break;
+    // Requests answered at once (answerNow) settle as they start and never call back here, so
+    // writing them may free the room that waiting requests need: go on until neither starting
+    // nor writing moves, else a full pending window drained here would leave the backlog stalled.
+    for (;;) {
+      let started = 0;
+      if (this.scheduler === undefined) {
+        started = this.startWaiting(Infinity);
+      } else if (this.backlog.length > 0 && this.slots.length < this.limits.maxPendingRequests) {
+        // A client with nothing outstanding that sent at most a turn's worth (Postfix: one request,
+        // then it waits) is served at once; one that pipelines more waits for its turns.
+        if (this.slots.length === 0 && this.backlog.length <= this.scheduler.budget) started = this.startWaiting(this.scheduler.budget);
+        else this.scheduler.wake(this);
       }
-      this.slots.shift();
-      if (head.reply !== undefined && this.socket.writable) {
-        this.socket.write(head.reply);
-        wrote = true;
+
+      let shifted = 0;
+      while (!this.finished) {
+        const head = this.slots[0];
+        if (head === undefined || !head.settled || this.socket.writableLength > this.limits.maxUnflushedBytes) break;
+        if (head.failed) {
+          // A later reply cannot be written without this one: the client would misattribute it.
+          this.slots = [];
+          this.backlog = [];
+          this.accepting = false;
+          this.ending = { why: 'handler-failed', linger: true };
+          break;
+        }
+        this.slots.shift();
+        shifted += 1;
+        if (head.reply !== undefined && this.socket.writable) {
+          this.socket.write(head.reply);
+          wrote = true;
+        }
       }
+      if (started === 0 && shifted === 0) break;
     }
     this.socket.uncork();
     if (wrote) this.lastActivity = Date.now();
