@@ -245,7 +245,7 @@ async function inside(opts: Options): Promise<void> {
     log(`machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}, ` +
       `${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, ${os.type()} ${os.release()}`);
     log(`node on PATH (used by bin/mta-sts-bridge.js and bare node): ${nodeVersion}; harness node ${process.version}`);
-    const py = spawnSync('sh', ['-c', 'command -v mta-sts-daemon && dpkg-query -W -f "${Version}" postfix-mta-sts-resolver'], { encoding: 'utf8' });
+    const py = spawnSync('sh', ['-c', 'command -v mta-sts-daemon && dpkg-query -W -f \'postfix-mta-sts-resolver ${Version}\' postfix-mta-sts-resolver'], { encoding: 'utf8' });
     const pythonInstalled = py.status === 0;
     log(`python daemon: ${pythonInstalled ? py.stdout.replace('\n', ' ') : 'not installed: apt-get install postfix-mta-sts-resolver'}`);
     log(`options: ${opts.quick ? '--quick ' : ''}--seconds ${opts.seconds} --only ${[...opts.only].join(',')}; workload: ${WARM} cached enforce domains, ${CONNS} connections, 1 request in flight each`);
