@@ -371,7 +371,16 @@ async function inside(opts: Options): Promise<void> {
       }
     }
     log();
-    log(`Load generator check: it is one C process; "loadgen CPU" above is its CPU time / wall time. On the ceiling it stays well below one core while the ceiling server is at ~100% of one, so the server, not the generator, is the limit.`);
+    {
+      const c = rows.filter((r) => r.target === 'ceiling');
+      if (c.length > 0) {
+        const srv = c.map((r) => `${(r.targetCpu * 100).toFixed(0)}%`).join(', ');
+        const gen = c.map((r) => `${((r.load.cpu_s / r.load.wall_s) * 100).toFixed(0)}%`).join(', ');
+        const bound = c.every((r) => r.targetCpu >= 0.9 && r.load.cpu_s / r.load.wall_s < 0.9);
+        log(`Load generator check (ceiling runs): the single-threaded ceiling server used ${srv} of a core, the C load generator ${gen} ` +
+          `(its CPU time / wall time). ${bound ? 'The server is saturated and the generator is not: the generator is not the bottleneck.' : 'NOT shown that the generator is not the bottleneck in this run (server below 90% of a core or generator above 90%).'}`);
+      }
+    }
     log();
 
     // ---- 2. memory at fillN cached policies, once per daemon.
