@@ -5,7 +5,7 @@
  * connection shows up as errors. Assertions only; no timing.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -63,10 +63,16 @@ function portOf(server: net.Server): number {
   return a.port;
 }
 
-function runLoadgen(args: string[]): Record<string, unknown> & { replies: Record<string, number> } {
-  const r = spawnSync(bin, args, { encoding: 'utf8', timeout: 20_000 });
-  assert.equal(r.status, 0, r.stderr);
-  return JSON.parse(r.stdout) as Record<string, unknown> & { replies: Record<string, number> };
+type LoadgenOut = Record<string, unknown> & { replies: Record<string, number> };
+
+/** Runs loadgen asynchronously (the fixed server lives in this process's event loop). */
+function runLoadgen(args: string[]): Promise<LoadgenOut> {
+  return new Promise((done, fail) => {
+    execFile(bin, args, { timeout: 20_000 }, (err, stdout, stderr) => {
+      if (err) fail(new Error(`${err.message}: ${stderr}`));
+      else done(JSON.parse(stdout) as LoadgenOut);
+    });
+  });
 }
 
 test('loadgen --once asks every domain once and counts replies by first word', { skip: !hasGcc && 'gcc not installed' }, async () => {
@@ -75,7 +81,7 @@ test('loadgen --once asks every domain once and counts replies by first word', {
   try {
     const domains = Array.from({ length: 40 }, (_, i) => `d${i}.example.test`);
     writeFileSync(join(dir, 'd.txt'), domains.join('\n') + '\n');
-    const out = runLoadgen(['--port', String(portOf(server)), '--domains', join(dir, 'd.txt'), '--conns', '4', '--once']);
+    const out = await runLoadgen(['--port', String(portOf(server)), '--domains', join(dir, 'd.txt'), '--conns', '4', '--once']);
     assert.equal(out.requests, 40);
     assert.equal(out.errors, 0);
     assert.deepEqual(out.replies, { OK: 10, NOTFOUND: 10, TEMP: 10, PERM: 10, other: 0 });
@@ -90,10 +96,11 @@ test('loadgen counts requests lost on a dropped connection as errors', { skip: !
   const server = await fixedServer(seen, 3);
   try {
     writeFileSync(join(dir, 'e.txt'), Array.from({ length: 20 }, (_, i) => `e${i}.example.test`).join('\n') + '\n');
-    const out = runLoadgen(['--port', String(portOf(server)), '--domains', join(dir, 'e.txt'), '--conns', '2', '--once', '--timeout', '5']);
+    const out = await runLoadgen(['--port', String(portOf(server)), '--domains', join(dir, 'e.txt'), '--conns', '2', '--once', '--timeout', '5']);
     assert.equal(out.requests, 6);
     assert.ok((out.errors as number) > 0);
-    assert.equal(out.replies.OK + out.replies.NOTFOUND + out.replies.TEMP + out.replies.PERM, 6);
+    const r = out.replies;
+    assert.equal((r.OK ?? 0) + (r.NOTFOUND ?? 0) + (r.TEMP ?? 0) + (r.PERM ?? 0), 6);
   } finally {
     server.close();
   }
