@@ -6,6 +6,8 @@
  */
 import net from 'node:net';
 import { Buffer } from 'node:buffer';
+import { realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 
 const COLON = 0x3a;
 const DIGIT_0 = 0x30;
@@ -19,6 +21,11 @@ export interface BaselineServer {
 
 /** Listen on 127.0.0.1 (free port) and answer each netstring request with `reply` (one netstring). */
 export function startBaselineServer(reply: Buffer): Promise<BaselineServer> {
+  return startBaselineServerOn(reply, 0);
+}
+
+/** As `startBaselineServer`, on a chosen port (0: a free one). */
+export function startBaselineServerOn(reply: Buffer, port: number): Promise<BaselineServer> {
   const sockets = new Set<net.Socket>();
   let requests = 0;
   const server = net.createServer((socket) => {
@@ -61,7 +68,7 @@ export function startBaselineServer(reply: Buffer): Promise<BaselineServer> {
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen({ host: '127.0.0.1', port: 0 }, () => {
+    server.listen({ host: '127.0.0.1', port }, () => {
       const address = server.address();
       if (address === null || typeof address === 'string') {
         reject(new Error('baseline server has no TCP address'));
@@ -79,5 +86,27 @@ export function startBaselineServer(reply: Buffer): Promise<BaselineServer> {
           }),
       });
     });
+  });
+}
+
+/**
+ * As its own process (the benchmark's ceiling target):
+ *   node dist/bench/baseline-server.js PORT REPLY_PAYLOAD
+ * listens on 127.0.0.1:PORT and answers every request with the netstring of REPLY_PAYLOAD;
+ * prints `READY <port>` once it listens, exits on SIGTERM.
+ */
+async function baselineMain(argv: readonly string[]): Promise<void> {
+  const port = Number(argv[0] ?? '0');
+  const payload = argv[1] ?? 'OK secure match=mx1.d00000.bench.test:.mx.d00000.bench.test';
+  const reply = Buffer.from(`${Buffer.byteLength(payload)}:${payload},`);
+  const server = await startBaselineServerOn(reply, port);
+  process.on('SIGTERM', () => void server.close().then(() => process.exit(0)));
+  process.stdout.write(`READY ${server.port}\n`);
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {
+  baselineMain(process.argv.slice(2)).catch((err: unknown) => {
+    process.stderr.write(`baseline-server: ${String(err)}\n`);
+    process.exit(1);
   });
 }

@@ -1,0 +1,107 @@
+/**
+ * bench/loadgen.c compiles and counts what it receives: against a fixed server that answers
+ * OK, NOTFOUND, TEMP and PERM in turn, every reply is counted by its first word, the requests
+ * are the netstrings `postfix <domain>` of the domain file, and a server that drops the
+ * connection shows up as errors. Assertions only; no timing.
+ */
+import assert from 'node:assert/strict';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, before, test } from 'node:test';
+
+const root = resolve(import.meta.dirname, '../../../..');
+const hasGcc = spawnSync('gcc', ['--version']).status === 0;
+let dir = '';
+let bin = '';
+
+before(() => {
+  dir = mkdtempSync(join(os.tmpdir(), 'loadgen-test-'));
+  if (!hasGcc) return;
+  bin = join(dir, 'loadgen');
+  execFileSync('gcc', ['-O2', '-Wall', '-Werror', '-o', bin, join(root, 'bench/loadgen.c')]);
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const WORDS = ['OK secure match=mx.example.test', 'NOTFOUND ', 'TEMP busy', 'PERM bad'];
+
+/** A server answering each netstring with the next of WORDS; `dropAfter` closes a connection after that many replies. */
+function fixedServer(seen: string[], dropAfter = Infinity): Promise<net.Server> {
+  let n = 0;
+  const server = net.createServer((s) => {
+    let buf = '';
+    let answered = 0;
+    s.on('data', (d) => {
+      buf += d.toString('latin1');
+      for (;;) {
+        const m = /^(\d+):/.exec(buf);
+        if (!m) break;
+        const len = Number(m[1]);
+        const start = m[0].length;
+        if (buf.length < start + len + 1) break;
+        seen.push(buf.slice(start, start + len));
+        buf = buf.slice(start + len + 1);
+        if (answered >= dropAfter) {
+          s.destroy();
+          return;
+        }
+        const w = WORDS[n++ % WORDS.length]!;
+        s.write(`${Buffer.byteLength(w)}:${w},`);
+        answered++;
+      }
+    });
+    s.on('error', () => undefined);
+  });
+  return new Promise((done) => server.listen(0, '127.0.0.1', () => done(server)));
+}
+
+function portOf(server: net.Server): number {
+  const a = server.address();
+  assert.ok(a !== null && typeof a === 'object');
+  return a.port;
+}
+
+type LoadgenOut = Record<string, unknown> & { replies: Record<string, number> };
+
+/** Runs loadgen asynchronously (the fixed server lives in this process's event loop). */
+function runLoadgen(args: string[]): Promise<LoadgenOut> {
+  return new Promise((done, fail) => {
+    execFile(bin, args, { timeout: 20_000 }, (err, stdout, stderr) => {
+      if (err) fail(new Error(`${err.message}: ${stderr}`));
+      else done(JSON.parse(stdout) as LoadgenOut);
+    });
+  });
+}
+
+test('loadgen --once asks every domain once and counts replies by first word', { skip: !hasGcc && 'gcc not installed' }, async () => {
+  const seen: string[] = [];
+  const server = await fixedServer(seen);
+  try {
+    const domains = Array.from({ length: 40 }, (_, i) => `d${i}.example.test`);
+    writeFileSync(join(dir, 'd.txt'), domains.join('\n') + '\n');
+    const out = await runLoadgen(['--port', String(portOf(server)), '--domains', join(dir, 'd.txt'), '--conns', '4', '--once']);
+    assert.equal(out.requests, 40);
+    assert.equal(out.errors, 0);
+    assert.deepEqual(out.replies, { OK: 10, NOTFOUND: 10, TEMP: 10, PERM: 10, other: 0 });
+    assert.deepEqual([...seen].sort(), domains.map((d) => `postfix ${d}`).sort());
+  } finally {
+    server.close();
+  }
+});
+
+test('loadgen counts requests lost on a dropped connection as errors', { skip: !hasGcc && 'gcc not installed' }, async () => {
+  const seen: string[] = [];
+  const server = await fixedServer(seen, 3);
+  try {
+    writeFileSync(join(dir, 'e.txt'), Array.from({ length: 20 }, (_, i) => `e${i}.example.test`).join('\n') + '\n');
+    const out = await runLoadgen(['--port', String(portOf(server)), '--domains', join(dir, 'e.txt'), '--conns', '2', '--once', '--timeout', '5']);
+    assert.equal(out.requests, 6);
+    assert.ok((out.errors as number) > 0);
+    const r = out.replies;
+    assert.equal((r.OK ?? 0) + (r.NOTFOUND ?? 0) + (r.TEMP ?? 0) + (r.PERM ?? 0), 6);
+  } finally {
+    server.close();
+  }
+});
