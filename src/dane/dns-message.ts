@@ -107,6 +107,8 @@ function recordOf<T extends DaneQueryType>(type: T, a: Answer): RecordsOf[T] | u
       return a.type === 'A' ? (a.data as RecordsOf[T]) : undefined;
     case 'AAAA':
       return a.type === 'AAAA' ? (a.data as RecordsOf[T]) : undefined;
+    case 'NS':
+      return a.type === 'NS' ? (normalizeName(a.data) as RecordsOf[T]) : undefined;
     case 'TLSA': {
       if (a.type !== 'TLSA') return undefined;
       const t: TlsaRecord = { usage: a.data.usage, selector: a.data.selector, matchingType: a.data.matchingType, data: Buffer.from(a.data.certificate) };

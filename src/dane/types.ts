@@ -47,7 +47,7 @@ export function faultSideOf(code: DaneDnsErrorCode): FaultSide {
 }
 
 /** Record types the DANE side asks for. */
-export type DaneQueryType = 'MX' | 'A' | 'AAAA' | 'TLSA';
+export type DaneQueryType = 'MX' | 'A' | 'AAAA' | 'TLSA' | 'NS';
 
 /** One MX record (RFC 1035 §3.3.9), exchange lower-cased without the trailing dot. */
 export interface MxRecord {
@@ -69,6 +69,8 @@ export interface RecordsOf {
   readonly A: string;
   readonly AAAA: string;
   readonly TLSA: TlsaRecord;
+  /** Name server host names, lower-cased (used by the start-up probe only). */
+  readonly NS: string;
 }
 
 /**

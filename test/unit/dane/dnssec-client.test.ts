@@ -222,3 +222,13 @@ describe('dns-message', () => {
     assert.deepEqual(interpretAnswer(nodata, 'x.test', 'MX'), { kind: 'nodata', secure: false, owner: 'x.test', ttl: 60 });
   });
 });
+
+describe('probeResolver', () => {
+  it('validating, not validating, failed', async () => {
+    const { probeResolver } = await import('../../../src/dane/probe.js');
+    assert.deepEqual(await probeResolver(dns, 1000, { type: 'MX', name: 'signed.test' }), { kind: 'validating' });
+    assert.deepEqual(await probeResolver(dns, 1000, { type: 'MX', name: 'plain.test' }), { kind: 'not-validating', answer: 'records' });
+    const failed = await probeResolver(dns, 1000, { type: 'NS', name: 'bogus.signed.test' });
+    assert.equal(failed.kind === 'failed' && failed.code, 'EDANE_DNS_SERVFAIL');
+  });
+});
