@@ -51,6 +51,11 @@ export interface SignedDnsOptions {
   readonly unsigned: readonly ZoneSpec[];
   /** Text replacements in signed zone files after signing (breaks those records' signatures). */
   readonly tamper?: ReadonlyArray<{ readonly apex: string; readonly from: string; readonly to: string }>;
+  /**
+   * Where both resolvers send every other name (a forward zone for "."), e.g. the fake
+   * internet's DNS on 127.0.0.1 with the MTA-STS records; unset: other names fail.
+   */
+  readonly forward?: string;
 }
 
 function zoneText(zone: ZoneSpec): string {
@@ -105,7 +110,15 @@ function nsdConf(dir: string, zones: ReadonlyArray<{ apex: string; file: string 
   ].join('\n');
 }
 
-function unboundConf(dir: string, name: string, address: string, validating: boolean, anchors: readonly string[], apexes: readonly string[]): string {
+function unboundConf(
+  dir: string,
+  name: string,
+  address: string,
+  validating: boolean,
+  anchors: readonly string[],
+  apexes: readonly string[],
+  forward: string | undefined,
+): string {
   return [
     'server:',
     `  interface: ${address}`,
@@ -133,6 +146,7 @@ function unboundConf(dir: string, name: string, address: string, validating: boo
     'remote-control:',
     '  control-enable: no',
     ...apexes.flatMap((apex) => ['stub-zone:', `  name: "${apex}"`, `  stub-addr: ${NSD_ADDRESS}`]),
+    ...(forward === undefined ? [] : ['forward-zone:', '  name: "."', `  forward-addr: ${forward}`]),
     '',
   ].join('\n');
 }
@@ -167,8 +181,8 @@ export class SignedDns {
     }
     const apexes = served.map((z) => z.apex);
     writeFileSync(join(dir, 'nsd.conf'), nsdConf(dir, served));
-    writeFileSync(join(dir, 'unbound.conf'), unboundConf(dir, 'unbound', VALIDATING_RESOLVER, true, anchors, apexes));
-    writeFileSync(join(dir, 'unbound-plain.conf'), unboundConf(dir, 'unbound-plain', NON_VALIDATING_RESOLVER, false, [], apexes));
+    writeFileSync(join(dir, 'unbound.conf'), unboundConf(dir, 'unbound', VALIDATING_RESOLVER, true, anchors, apexes, options.forward));
+    writeFileSync(join(dir, 'unbound-plain.conf'), unboundConf(dir, 'unbound-plain', NON_VALIDATING_RESOLVER, false, [], apexes, options.forward));
 
     const children: ChildProcess[] = [];
     const world = new SignedDns(children, anchors);
