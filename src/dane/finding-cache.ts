@@ -37,8 +37,8 @@ interface Stored {
 }
 
 export interface DaneFindingCacheOptions {
-  /** The DANE lookup (findDane bound to a client and a deadline). Must never reject. */
-  readonly lookup: (domain: string) => Promise<DaneFinding>;
+  /** The DANE lookup (findDane bound to a client) within `timeoutMs`. Must never reject. */
+  readonly lookup: (domain: string, timeoutMs: number) => Promise<DaneFinding>;
   readonly clock: Clock;
   readonly maxEntries?: number;
 }
@@ -84,17 +84,20 @@ export class DaneFindingCache {
     return { state: 'absent' };
   }
 
-  /** A fresh finding: the cached one, or the result of a lookup (joined if one is under way). */
-  async get(domain: string): Promise<DaneFinding> {
+  /**
+   * A fresh finding: the cached one, or the result of a lookup within `timeoutMs` (joined if
+   * one is under way: the first caller's deadline applies).
+   */
+  async get(domain: string, timeoutMs: number): Promise<DaneFinding> {
     const peeked = this.peek(domain);
     if (peeked.state === 'fresh') return peeked.finding;
-    return this.refresh(domain);
+    return this.refresh(domain, timeoutMs);
   }
 
   /** Look `domain` up now (single flight) and store the result. */
-  refresh(domain: string): Promise<DaneFinding> {
+  refresh(domain: string, timeoutMs: number): Promise<DaneFinding> {
     return this.flights.run(domain, async () => {
-      const finding = await this.options.lookup(domain);
+      const finding = await this.options.lookup(domain, timeoutMs);
       const lifetime = lifetimeOf(finding);
       const foundAt = this.options.clock.now();
       if (lifetime === undefined) {

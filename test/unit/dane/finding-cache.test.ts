@@ -59,20 +59,20 @@ describe('DaneFindingCache', () => {
   it('caches a finding for its TTL, negative findings included', async () => {
     const t = setup([noDane(120), dane(300)]);
     assert.deepEqual(t.cache.peek(domain), { state: 'absent' });
-    assert.equal((await t.cache.get(domain)).kind, 'no-dane');
+    assert.equal((await t.cache.get(domain, 1000)).kind, 'no-dane');
     assert.equal(t.cache.peek(domain).state, 'fresh');
     t.clock.advance(119_000);
-    assert.equal((await t.cache.get(domain)).kind, 'no-dane');
+    assert.equal((await t.cache.get(domain, 1000)).kind, 'no-dane');
     assert.equal(t.calls.length, 1);
     t.clock.advance(2_000);
     assert.equal(t.cache.peek(domain).state, 'stale');
-    assert.equal((await t.cache.get(domain)).kind, 'dane');
+    assert.equal((await t.cache.get(domain, 1000)).kind, 'dane');
     assert.equal(t.calls.length, 2);
   });
   it('single flight per domain', async () => {
     const t = setup([dane(300)]);
     t.hold();
-    const all = Promise.all([t.cache.get(domain), t.cache.get(domain), t.cache.refresh(domain)]);
+    const all = Promise.all([t.cache.get(domain, 1000), t.cache.get(domain, 1000), t.cache.refresh(domain, 1000)]);
     await new Promise((r) => setImmediate(r));
     assert.equal(t.cache.inFlight, 1);
     t.release();
@@ -82,31 +82,31 @@ describe('DaneFindingCache', () => {
   });
   it('stale within the grace, absent after it; failures are never stale', async () => {
     const t = setup([dane(60), remote]);
-    await t.cache.get(domain);
+    await t.cache.get(domain, 1000);
     t.clock.advance(60_000 + DANE_STALE_GRACE_S * 1000 - 1);
     assert.equal(t.cache.peek(domain).state, 'stale');
     t.clock.advance(1);
     assert.equal(t.cache.peek(domain).state, 'absent');
-    await t.cache.get(domain);
+    await t.cache.get(domain, 1000);
     assert.equal(t.cache.peek(domain).state, 'fresh');
     t.clock.advance(DANE_FAILURE_TTL_S * 1000);
     assert.equal(t.cache.peek(domain).state, 'absent');
   });
   it('a local fault is not cached and removes a stale finding', async () => {
     const t = setup([dane(60), local, dane(60)]);
-    await t.cache.get(domain);
+    await t.cache.get(domain, 1000);
     t.clock.advance(61_000);
     assert.equal(t.cache.peek(domain).state, 'stale');
-    assert.equal((await t.cache.get(domain)).kind, 'failed');
+    assert.equal((await t.cache.get(domain, 1000)).kind, 'failed');
     assert.equal(t.cache.peek(domain).state, 'absent');
-    assert.equal((await t.cache.get(domain)).kind, 'dane');
+    assert.equal((await t.cache.get(domain, 1000)).kind, 'dane');
     assert.equal(t.calls.length, 3);
   });
   it('is bounded', async () => {
     const t = setup([dane(60), dane(60), dane(60)], 2);
-    await t.cache.get('a.test');
-    await t.cache.get('b.test');
-    await t.cache.get('c.test');
+    await t.cache.get('a.test', 1000);
+    await t.cache.get('b.test', 1000);
+    await t.cache.get('c.test', 1000);
     assert.equal(t.cache.size, 2);
     assert.equal(t.cache.peek('a.test').state, 'absent');
   });
