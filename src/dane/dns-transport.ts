@@ -53,10 +53,17 @@ function overUdp(server: ResolverAddress, id: number, name: string, type: DaneQu
       }
       resolve(result);
     };
+    let connected = false;
     const send = (): void => {
-      socket.send(query, (err) => {
-        if (err) finish({ kind: 'error', code: 'EDANE_DNS_NETWORK', message: `UDP send to the resolver failed: ${errorText(err)}` });
-      });
+      // A retransmission due before connect() completed is dropped: the first send follows it.
+      if (!connected || done) return;
+      try {
+        socket.send(query, (err) => {
+          if (err) finish({ kind: 'error', code: 'EDANE_DNS_NETWORK', message: `UDP send to the resolver failed: ${errorText(err)}` });
+        });
+      } catch (err) {
+        finish({ kind: 'error', code: 'EDANE_DNS_NETWORK', message: `UDP send to the resolver failed: ${errorText(err)}` });
+      }
     };
     // connect(): only the resolver's datagrams reach us, and ICMP errors surface as ECONNREFUSED.
     socket.on('error', (err) => finish({ kind: 'error', code: 'EDANE_DNS_NETWORK', message: `UDP to the resolver failed: ${errorText(err)}` }));
@@ -86,7 +93,10 @@ function overUdp(server: ResolverAddress, id: number, name: string, type: DaneQu
     for (let i = 1; i < UDP_TRIES; i++) {
       timers.push(setTimeout(() => send(), Math.floor((budget * i) / UDP_RETRANSMIT_DIVISOR)));
     }
-    socket.connect(server.port, server.host, () => send());
+    socket.connect(server.port, server.host, () => {
+      connected = true;
+      send();
+    });
   });
 }
 

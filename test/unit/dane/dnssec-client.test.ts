@@ -142,6 +142,19 @@ describe('DnssecDns against odd servers', () => {
       await srv.close();
     }
   });
+  it('a lost datagram is covered by one retransmission at a third of the deadline', async () => {
+    let seen = 0;
+    const srv = await rawUdp((query) => (++seen === 1 ? [] : [answerTo(query, { answers: [{ type: 'A', name: 'x.test', ttl: 5, data: '127.0.0.1' }] })]));
+    try {
+      const start = Date.now();
+      const r = await createDnssecDns(srv.address).query('x.test', 'A', 900);
+      assert.equal(r.kind, 'records');
+      assert.equal(seen, 2);
+      assert.ok(Date.now() - start >= 250, 'answered before the retransmission was due');
+    } finally {
+      await srv.close();
+    }
+  });
   it('an answer with our ID that does not decode is malformed', async () => {
     const srv = await rawUdp((query) => [Buffer.concat([answerTo(query).subarray(0, 12), Buffer.from([1, 2, 3])])]);
     try {
