@@ -77,6 +77,7 @@ export function decideDane(settings: DaneSettings, sts: Verdict, finding: DaneFi
       switch (sts.kind) {
         case 'enforce':
         case 'dns-temp':
+        case 'dane':
           // Enforced STS stays uniform; an STS temp stays temp (its zone asked for it).
           return { kind: 'sts', verdict: sts, why: 'mixed-sts-enforces' };
         case 'testing':

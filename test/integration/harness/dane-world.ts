@@ -41,9 +41,9 @@ export async function stopSink(sink: ChildProcess | undefined): Promise<void> {
 }
 
 /** A Postfix that delivers over SMTP with DNSSEC-validated lookups and the given policy map. */
-export function startDeliveringPostfix(ns: NetNs, parent: string, options: { policyMaps: string; probe: string; caPath?: string }): Promise<PostfixInstance> {
+export function startDeliveringPostfix(ns: NetNs, parent: string, options: { policyMaps: string; probe: string; caPath?: string; smtpdAddress?: string }): Promise<PostfixInstance> {
   return PostfixInstance.start(ns, parent, {
-    smtpdAddress: '127.0.0.3',
+    smtpdAddress: options.smtpdAddress ?? '127.0.0.3',
     recipientRestrictions: 'permit_mynetworks, reject',
     extraMaster: [
       'pickup    unix  n - n 60 1 pickup',
