@@ -20,6 +20,7 @@
  * both arguments. The regex is anchored and caseless (`(?i)`: host names compare caselessly);
  * `*.example.com` becomes `[^.]+\.example\.com`: exactly one more label.
  */
+import { failedSideName } from '../../src/dane/types.js';
 import { isValidAsciiDomain } from '../../src/policy/domain.js';
 import type { LookupResult } from '../../src/lookup.js';
 import { verdictOf } from '../../src/verdict.js';
@@ -83,7 +84,7 @@ export function eximAnswer(result: LookupResult): EximAnswer {
     case 'none':
       return { kind: 'none' };
     case 'dns-temp':
-      return { kind: 'defer', reason: eximText(`${verdict.code.startsWith('EDANE_') ? 'DANE' : 'MTA-STS'} DNS lookup failed for ${verdict.domain} (${verdict.code})`) };
+      return { kind: 'defer', reason: eximText(`${failedSideName(verdict.code)} DNS lookup failed for ${verdict.domain} (${verdict.code})`) };
     case 'dane':
       // One form for both levels: Exim's hosts_require_dane has no dane-only distinction.
       return { kind: 'dane' };

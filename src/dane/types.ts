@@ -173,3 +173,18 @@ export type NoDaneReason =
   | 'domain-nxdomain' // validated: the domain does not exist
   | 'null-mx' // validated RFC 7505 null MX: the domain takes no mail
   | 'no-tlsa'; // validated MX, no host has a usable validated TLSA RRset
+
+/** Every {@link DaneDnsErrorCode}, for telling DANE failures from MTA-STS ones in answers. */
+export const DANE_DNS_ERROR_CODES: ReadonlySet<string> = new Set<DaneDnsErrorCode>([
+  'EDANE_DNS_TIMEOUT',
+  'EDANE_DNS_SERVFAIL',
+  'EDANE_DNS_REFUSED',
+  'EDANE_DNS_RCODE',
+  'EDANE_DNS_MALFORMED',
+  'EDANE_DNS_NETWORK',
+]);
+
+/** Which side's DNS a failure code belongs to, as answers word it. */
+export function failedSideName(code: string): 'DANE' | 'MTA-STS' {
+  return DANE_DNS_ERROR_CODES.has(code) ? 'DANE' : 'MTA-STS';
+}
