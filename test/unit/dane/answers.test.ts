@@ -38,3 +38,38 @@ describe('DANE answers', () => {
     assert.equal(formatEximAnswer(eximAnswer(dane('dane-only'))), 'dane\n');
   });
 });
+
+describe('generate with DANE', () => {
+  it('writes dane for every map format, never dane-only', async () => {
+    const { decideEntry } = await import('../../../src/generate/map-format.js');
+    for (const format of ['postfix', 'postfix-tlsrpt', 'exim-lsearch'] as const) {
+      assert.deepEqual(decideEntry(dane('dane'), format), { kind: 'entry', value: 'dane' });
+    }
+    assert.deepEqual(decideEntry(dane('dane'), 'json'), { kind: 'entry', value: '{"dane":true,"postfix":"dane"}' });
+    assert.deepEqual(decideEntry(base, 'postfix'), { kind: 'entry', value: 'secure match=mx.example.test servername=hostname' });
+  });
+  it('runGenerate turns a dane-only zone into dane entries', async () => {
+    const { runGenerate } = await import('../../../src/generate/run.js');
+    const { mkdtempSync, readFileSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'dane-gen-'));
+    try {
+      const output = join(dir, 'map');
+      const zone = { ...testZone, dane: { enabled: true, level: 'dane-only', lookupFailure: 'temp' } as const };
+      await runGenerate(
+        { domains: ['example.test'], output, format: 'postfix', type: 'texthash', zoneName: 'default', zone, dryRun: false, concurrency: 1, offline: false } as never,
+        {
+          cache: { get: async () => undefined } as never,
+          resolver: { resolve: async () => base.resolution, refresh: async () => ({ kind: 'not-cached' }) } as never,
+          clock: { now: () => 0 },
+          tools: {} as never,
+          daneFinding: async (domain) => ({ kind: 'dane', domain, hosts: [], ttl: 60 }),
+        },
+      );
+      assert.match(readFileSync(output, 'utf8'), /^example\.test\s+dane$/m);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
