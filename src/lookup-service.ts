@@ -95,17 +95,19 @@ export function createLookupService(
       const entry = resolver.freshEntry?.(domain);
       if (entry !== undefined) {
         const selected = zone(zoneName);
-        warmHits += 1;
-        if (debugEnabled()) decisions.debug('decision', decisionFields(cachedResolution(entry), selected.name));
-        note?.(selected.name, 'policy', 'cache');
         const daneSettings = selected.zone.dane;
+        let daneResult: LookupResult | undefined;
         if (dane !== undefined && daneSettings?.enabled === true) {
           const result: LookupResult = { zoneName: selected.name, zone: selected.zone, resolution: cachedResolution(entry) };
           const decision = dane.cachedDecision(domain, daneSettings, stsVerdictOf(result), selected.zone.timeoutSec * 1000);
           // No finding cached: the slow path looks DANE up beside the MTA-STS resolution.
           if (decision === undefined) return undefined;
-          if (decision.kind !== 'sts') return format({ ...result, dane: decision });
+          if (decision.kind !== 'sts') daneResult = { ...result, dane: decision };
         }
+        warmHits += 1;
+        if (debugEnabled()) decisions.debug('decision', decisionFields(cachedResolution(entry), selected.name));
+        note?.(selected.name, 'policy', 'cache');
+        if (daneResult !== undefined) return format(daneResult);
         // Keyed by the selection object: one per zone and configuration generation.
         return entry.answer(format, selected, answerFromEntry);
       }
