@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import type { BridgeConfig, ListenerConfig, LoggingConfig, ProtocolName, ZoneConfig } from './config/types.js';
 import type { PolicyCache } from './cache/types.js';
 import type { Clock } from './clock.js';
+import type { DaneService } from './dane/service.js';
 import { systemClock } from './clock.js';
 import type { DnsPort, PolicyFetcher } from './resolver/types.js';
 import type { ProtocolAdapter } from './protocol/types.js';
@@ -119,7 +120,21 @@ export async function startApp(config: BridgeConfig, options: AppOptions): Promi
     freshEntry: (domain: string) => resolver?.freshEntry(domain),
     freshAbsence: (domain: string) => resolver?.freshAbsence(domain),
   };
-  let lookupNow: StoppableLookupService = createLookupService(resolverPort, config, log);
+  // The DANE side exists only when a zone asks for it (docs/dane.md); `dane: false` everywhere
+  // leaves every answer exactly as without it.
+  const daneFor = async (c: BridgeConfig): Promise<DaneService | undefined> => {
+    if (![c.defaultZone, ...Object.values(c.zones)].some((z) => z.dane?.enabled === true)) return undefined;
+    const { createDaneService } = await import('./dane/service.js');
+    const { createDnssecDns } = await import('./dane/dnssec-client.js');
+    const { systemResolverAddress } = await import('./dane/resolver-address.js');
+    const address = c.dns?.resolver ?? systemResolverAddress();
+    const service = createDaneService({ dns: createDnssecDns(address), resolver: address, clock, log });
+    // A warning at start when the resolver does not validate; never delays the start.
+    void service.probe();
+    return service;
+  };
+  let daneNow = await daneFor(config);
+  let lookupNow: StoppableLookupService = createLookupService(resolverPort, config, log, daneNow === undefined ? {} : { dane: daneNow });
   // Metrics are kept only when someone can read them (a `metrics:` listener).
   // prom-client is loaded only then: a daemon without metrics does not carry it.
   const prometheus: PrometheusMetrics | undefined =
@@ -290,7 +305,8 @@ export async function startApp(config: BridgeConfig, options: AppOptions): Promi
     if (plan.logging) (options.applyLogging ?? ((c: LoggingConfig) => (log.level = c.level)))(effective.logging);
     if (plan.zones) {
       const old = lookupNow;
-      lookupNow = createLookupService(resolverPort, effective, log);
+      daneNow = await daneFor(effective);
+      lookupNow = createLookupService(resolverPort, effective, log, daneNow === undefined ? {} : { dane: daneNow });
       old.stop();
     }
     const policyListenersChanged = before.listeners.some((l) => l.protocol === 'policy') !== effective.listeners.some((l) => l.protocol === 'policy');

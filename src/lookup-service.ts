@@ -12,6 +12,9 @@ import type { CachedPolicy } from './cache/cached-policy.js';
 import type { AnswerFormatter, LookupResult, LookupService, WarmNote } from './lookup.js';
 import { cachedResolution, type Resolver } from './resolver/resolver.js';
 import type { Resolution } from './resolver/types.js';
+import { decideDane, type DaneDecision } from './dane/decision.js';
+import type { DaneService } from './dane/service.js';
+import { stsVerdictOf } from './verdict.js';
 
 /** Name under which the default zone is reported in logs. */
 export const DEFAULT_ZONE_NAME = 'default';
@@ -43,8 +46,9 @@ export function createLookupService(
   resolver: Pick<Resolver, 'resolve'> & Partial<Pick<Resolver, 'freshEntry' | 'freshAbsence'>>,
   config: BridgeConfig,
   log: Logger,
-  options: { readonly summaryIntervalMs?: number } = {},
+  options: { readonly summaryIntervalMs?: number; readonly dane?: DaneService } = {},
 ): StoppableLookupService {
+  const dane = options.dane;
   const decisions = log.child({ component: 'decision' });
   const counts = new Map<string, number>();
   let total = 0;
@@ -91,8 +95,17 @@ export function createLookupService(
       const entry = resolver.freshEntry?.(domain);
       if (entry !== undefined) {
         const selected = zone(zoneName);
+        const daneSettings = selected.zone.dane;
+        let daneResult: LookupResult | undefined;
+        if (dane !== undefined && daneSettings?.enabled === true) {
+          const result: LookupResult = { zoneName: selected.name, zone: selected.zone, resolution: cachedResolution(entry) };
+          const decision = dane.cachedDecision(domain, daneSettings, stsVerdictOf(result), selected.zone.timeoutSec * 1000);
+          // No finding cached: the slow path looks DANE up beside the MTA-STS resolution.
+          if (decision === undefined) return undefined;
+          if (decision.kind !== 'sts') daneResult = { ...result, dane: decision };
+        }
         // Keyed by the selection object: one per zone and configuration generation.
-        const answer = entry.answer(format, selected, answerFromEntry);
+        const answer = daneResult !== undefined ? format(daneResult) : entry.answer(format, selected, answerFromEntry);
         // Declined by the formatter: the full path answers (and counts) this request.
         if (answer === undefined) return undefined;
         warmHits += 1;
@@ -103,7 +116,14 @@ export function createLookupService(
       const absent = resolver.freshAbsence?.(domain);
       if (absent === undefined) return undefined;
       const selected = zone(zoneName);
-      const answer = format({ zoneName: selected.name, zone: selected.zone, resolution: absent });
+      const absentResult: LookupResult = { zoneName: selected.name, zone: selected.zone, resolution: absent };
+      const daneSettings = selected.zone.dane;
+      let daneDecision: DaneDecision | undefined;
+      if (dane !== undefined && daneSettings?.enabled === true) {
+        daneDecision = dane.cachedDecision(domain, daneSettings, stsVerdictOf(absentResult), selected.zone.timeoutSec * 1000);
+        if (daneDecision === undefined) return undefined;
+      }
+      const answer = format(daneDecision === undefined || daneDecision.kind === 'sts' ? absentResult : { ...absentResult, dane: daneDecision });
       if (answer === undefined) return undefined;
       warmAbsences += 1;
       if (debugEnabled()) decisions.debug('decision', decisionFields(absent, selected.name));
@@ -112,12 +132,24 @@ export function createLookupService(
     },
     async lookup(domain: string, zoneName?: string): Promise<LookupResult> {
       const selected = zone(zoneName);
-      const resolution = await resolver.resolve(domain, selected.zone);
+      const daneSettings = selected.zone.dane;
+      const withDane = dane !== undefined && daneSettings?.enabled === true;
+      // DANE is looked up beside the MTA-STS resolution, within the same deadline.
+      const [resolution, finding] = await Promise.all([
+        resolver.resolve(domain, selected.zone),
+        withDane ? dane.finding(domain, selected.zone.timeoutSec * 1000) : undefined,
+      ]);
       const kind = decisionKind(resolution);
       total += 1;
       counts.set(kind.key, (counts.get(kind.key) ?? 0) + 1);
       if (decisions.isLevelEnabled(kind.level)) decisions.log(kind.level, 'decision', decisionFields(resolution, selected.name));
-      return { zoneName: selected.name, zone: selected.zone, resolution };
+      const result: LookupResult = { zoneName: selected.name, zone: selected.zone, resolution };
+      if (finding === undefined || daneSettings === undefined) return result;
+      const decision = decideDane(daneSettings, stsVerdictOf(result), finding);
+      if (decision.kind !== 'sts' || decisions.isLevelEnabled('debug')) {
+        decisions.log(decision.kind === 'sts' ? 'debug' : 'info', 'dane decision', { domain, zone: selected.name, dane: decision.kind, why: decision.why });
+      }
+      return decision.kind === 'sts' ? result : { ...result, dane: decision };
     },
     stop(): void {
       if (timer !== undefined) clearInterval(timer);

@@ -3,12 +3,15 @@
  * Adapters turn the result into their own bytes; the core never sees Postfix syntax.
  */
 import type { ZoneConfig } from './config/types.js';
+import type { DaneDecision } from './dane/decision.js';
 import type { Resolution } from './resolver/types.js';
 
 export interface LookupResult {
   readonly zoneName: string;
   readonly zone: ZoneConfig;
   readonly resolution: Resolution;
+  /** The DANE decision, in zones with `dane: true` (docs/dane.md); absent: MTA-STS alone. */
+  readonly dane?: DaneDecision;
 }
 
 /**

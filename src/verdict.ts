@@ -3,6 +3,7 @@
  * enforced, only tested (report-only), absent, or a DNS failure the zone wants deferred. The
  * adapters only turn a verdict into their own syntax (Postfix answers, Exim replies, map files).
  */
+import type { DaneLevel } from './dane/decision.js';
 import type { LookupResult } from './lookup.js';
 import type { StsPolicy } from './policy/types.js';
 import { isLocalFault } from './resolver/local-fault.js';
@@ -15,10 +16,32 @@ export type Verdict =
   /** `mode: none`, no policy, or a DNS error answered as "no policy" (the RFC's default). */
   | { readonly kind: 'none' }
   /** A DNS error with nothing cached, in a zone with `dns_error: temp`; or any local fault. */
-  | { readonly kind: 'dns-temp'; readonly domain: string; readonly code: string };
+  | { readonly kind: 'dns-temp'; readonly domain: string; readonly code: string }
+  /** DANE applies (zone `dane: true`, every MX host with validated usable TLSA, docs/dane.md). */
+  | { readonly kind: 'dane'; readonly domain: string; readonly level: DaneLevel };
 
 /** The verdict for one lookup result. Exhaustive over Resolution, policy mode and zone options. */
 export function verdictOf(result: LookupResult): Verdict {
+  const dane = result.dane;
+  if (dane !== undefined) {
+    switch (dane.kind) {
+      case 'dane':
+        return { kind: 'dane', domain: dane.domain, level: dane.level };
+      case 'temp':
+        return { kind: 'dns-temp', domain: dane.domain, code: dane.code };
+      case 'sts':
+        break;
+      default: {
+        const _never: never = dane;
+        return _never;
+      }
+    }
+  }
+  return stsVerdictOf(result);
+}
+
+/** The MTA-STS verdict alone (what DANE is combined with). */
+export function stsVerdictOf(result: LookupResult): Verdict {
   const { zone, resolution } = result;
   switch (resolution.kind) {
     case 'policy': {

@@ -20,6 +20,7 @@
  * both arguments. The regex is anchored and caseless (`(?i)`: host names compare caselessly);
  * `*.example.com` becomes `[^.]+\.example\.com`: exactly one more label.
  */
+import { failedSideName } from '../../src/dane/types.js';
 import { isValidAsciiDomain } from '../../src/policy/domain.js';
 import type { LookupResult } from '../../src/lookup.js';
 import { verdictOf } from '../../src/verdict.js';
@@ -29,6 +30,8 @@ export type EximAnswer =
   | { readonly kind: 'enforce'; readonly mx: readonly string[] }
   | { readonly kind: 'testing'; readonly mx: readonly string[] }
   | { readonly kind: 'none' }
+  /** DANE applies: the shipped config skips its MTA-STS checks and relies on `hosts_require_dane`. */
+  | { readonly kind: 'dane' }
   | { readonly kind: 'defer'; readonly reason: string };
 
 /** Printable ASCII only: a reason must not end the line or smuggle another field. */
@@ -81,7 +84,10 @@ export function eximAnswer(result: LookupResult): EximAnswer {
     case 'none':
       return { kind: 'none' };
     case 'dns-temp':
-      return { kind: 'defer', reason: eximText(`MTA-STS DNS lookup failed for ${verdict.domain} (${verdict.code})`) };
+      return { kind: 'defer', reason: eximText(`${failedSideName(verdict.code)} DNS lookup failed for ${verdict.domain} (${verdict.code})`) };
+    case 'dane':
+      // One form for both levels: Exim's hosts_require_dane has no dane-only distinction.
+      return { kind: 'dane' };
     default: {
       const _never: never = verdict;
       return _never;
@@ -97,6 +103,8 @@ export function formatEximAnswer(answer: EximAnswer): string {
       return `${answer.kind} ${eximMxRegex(answer.mx)} ${answer.mx.join(':')}\n`;
     case 'none':
       return 'none\n';
+    case 'dane':
+      return 'dane\n';
     case 'defer':
       return `defer ${eximText(answer.reason)}\n`;
     default: {

@@ -13,6 +13,7 @@
  *   "It is an error to specify these attributes for a non-STS policy", so they only ever follow
  *   `secure` built from an STS policy here. Postfix 3.9 and older reject them: opt-in (zone.tlsrpt).
  */
+import { failedSideName } from '../../src/dane/types.js';
 import { isValidAsciiDomain } from '../../src/policy/domain.js';
 import type { LookupResult } from '../../src/lookup.js';
 import type { StsPolicy } from '../../src/policy/types.js';
@@ -94,7 +95,11 @@ export function postfixAnswer(result: LookupResult): PostfixAnswer {
     case 'none':
       return { kind: 'notfound' };
     case 'dns-temp':
-      return { kind: 'temp', reason: sanitizeText(`MTA-STS DNS lookup failed for ${verdict.domain} (${verdict.code})`) };
+      return { kind: 'temp', reason: sanitizeText(`${failedSideName(verdict.code)} DNS lookup failed for ${verdict.domain} (${verdict.code})`) };
+    case 'dane':
+      // DANE wins (RFC 8461 §2): the bare level, never STS attributes (Postfix 3.10 accepts
+      // `policy_type=sts ...` on STS policies only and reports DANE results itself).
+      return { kind: 'ok', data: verdict.level, plainData: verdict.level };
     default: {
       const _never: never = verdict;
       return _never;

@@ -213,10 +213,19 @@ export async function generateCommand(argv: readonly string[], io: CliIo, deps: 
     const dns = deps.dns ?? createSystemDns();
     const fetcher = deps.fetcher ?? createHttpsFetcher(dns);
     const resolver = createGeneratorResolver({ cache, dns, fetcher, clock, log });
+    // The DANE side, only for a zone with `dane: true` (docs/dane.md), on the configured resolver.
+    let daneFinding: ((domain: string, timeoutMs: number) => Promise<import('../dane/types.js').DaneFinding>) | undefined;
+    if (zone.dane?.enabled === true && !offline) {
+      const { createDnssecDns } = await import('../dane/dnssec-client.js');
+      const { findDane } = await import('../dane/finding.js');
+      const { systemResolverAddress } = await import('../dane/resolver-address.js');
+      const dnssec = createDnssecDns(config.dns?.resolver ?? systemResolverAddress());
+      daneFinding = (domain, timeoutMs) => findDane(dnssec, domain, timeoutMs);
+    }
     const bar = (deps.progress ?? process.stderr.isTTY === true) ? progressBar(deps.progressWrite ?? ((t) => void process.stderr.write(t))) : undefined;
     const report = await runGenerate(
       { domains, output, format, type, zoneName: zoneName ?? 'default', zone, dryRun, concurrency, offline },
-      { cache, resolver, clock, tools, pid, ...(bar !== undefined ? { onProgress: bar.update } : {}) },
+      { cache, resolver, clock, tools, pid, ...(bar !== undefined ? { onProgress: bar.update } : {}), ...(daneFinding !== undefined ? { daneFinding } : {}) },
     );
     bar?.end();
     await closeState(cache);

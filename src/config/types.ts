@@ -1,3 +1,5 @@
+import type { DaneSettings } from '../dane/decision.js';
+import type { ResolverAddress } from '../dane/resolver-address.js';
 /**
  * The validated, normalized configuration. Produced only by src/config/load.ts from YAML
  * (or from the embedded defaults); every other module reads this shape and never raw YAML.
@@ -15,6 +17,8 @@ export interface ZoneConfig {
   readonly tlsrpt: boolean;
   /** Answer on a DNS error with nothing cached: 'no-policy' (RFC 8461 default) or 'temp' (defer mail). */
   readonly dnsErrorAnswer: 'no-policy' | 'temp';
+  /** Zone keys `dane`, `dane_level`, `dane_lookup_failure` (docs/dane.md); absent: DANE off. */
+  readonly dane?: DaneSettings;
 }
 
 export type ProtocolName = 'socketmap' | 'tcp_table' | 'policy' | 'exim';
@@ -168,6 +172,13 @@ export interface BridgeConfig {
   readonly group?: string;
   /** `metrics:`: the HTTP listener for `/metrics` and `/healthz`; absent: none is opened. */
   readonly metrics?: MetricsConfig;
+  /** `dns:`: the DANE side's validating resolver; absent: /etc/resolv.conf's first nameserver. */
+  readonly dns?: DnsConfig;
+}
+
+/** `dns: {resolver}` (docs/dane.md). */
+export interface DnsConfig {
+  readonly resolver?: ResolverAddress;
 }
 
 /** `metrics: {address: HOST:PORT}`: where `/metrics` and `/healthz` are served over HTTP. */

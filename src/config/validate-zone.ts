@@ -4,13 +4,17 @@
  * (`populate_cfg_defaults`), kept so that its users' files mean the same thing here.
  */
 import type { YAMLMap } from 'yaml';
+import { DANE_DEFAULTS } from '../dane/decision.js';
 import { DEFAULT_ZONE } from './defaults.js';
 import { ZONE_TIMEOUT_MAX_SEC } from './limits.js';
 import { asMap, readBool, readEnum, readMap, readNumber, report, type Field, type ReadContext } from './node-reader.js';
 import type { ZoneConfig } from './types.js';
 
 /** Keys of a zone block. */
-export const ZONE_KEYS = ['strict_testing', 'timeout', 'require_sni', 'tlsrpt', 'dns_error'] as const;
+export const ZONE_KEYS = ['strict_testing', 'timeout', 'require_sni', 'tlsrpt', 'dns_error', 'dane', 'dane_level', 'dane_lookup_failure'] as const;
+
+const DANE_LEVELS = ['dane', 'dane-only'] as const;
+const DANE_LOOKUP_FAILURES = ['temp', 'sts'] as const;
 
 const DNS_ERROR_ANSWERS = ['no-policy', 'temp'] as const;
 // Spellings people reach for; the canonical ones are what `config show` would print.
@@ -23,7 +27,16 @@ export function readZone(ctx: ReadContext, map: YAMLMap, path: string): ZoneConf
     const field = f.get(key);
     return field === undefined ? undefined : read(field);
   };
+  const dane = get('dane', (x) => readBool(ctx, x));
+  const daneLevel = get('dane_level', (x) => readEnum(ctx, x, DANE_LEVELS, {}));
+  const daneLookupFailure = get('dane_lookup_failure', (x) => readEnum(ctx, x, DANE_LOOKUP_FAILURES, {}));
+  // Absent keys leave `dane` out entirely, so a zone without them is the zone of earlier versions.
+  const daneSettings =
+    dane === undefined && daneLevel === undefined && daneLookupFailure === undefined
+      ? undefined
+      : { enabled: dane ?? DANE_DEFAULTS.enabled, level: daneLevel ?? DANE_DEFAULTS.level, lookupFailure: daneLookupFailure ?? DANE_DEFAULTS.lookupFailure };
   return {
+    ...(daneSettings === undefined ? {} : { dane: daneSettings }),
     strictTesting: get('strict_testing', (x) => readBool(ctx, x)) ?? DEFAULT_ZONE.strictTesting,
     timeoutSec: get('timeout', (x) => readNumber(ctx, x, { above: 0, max: ZONE_TIMEOUT_MAX_SEC })) ?? DEFAULT_ZONE.timeoutSec,
     requireSni: get('require_sni', (x) => readBool(ctx, x)) ?? DEFAULT_ZONE.requireSni,

@@ -33,6 +33,7 @@ import { readSqliteCache, readStateDirectory } from './validate-cache-sqlite.js'
 import { readPostgresCache } from './validate-cache-postgres.js';
 import { readRedisCache } from './validate-cache-redis.js';
 import { readListeners } from './validate-listeners.js';
+import { readDns } from './validate-dns.js';
 import { readMetrics } from './validate-metrics.js';
 import { readPolicyDelegation } from './validate-policy-delegation.js';
 import { readDefaultZone, readZones } from './validate-zone.js';
@@ -65,6 +66,7 @@ export const TOP_LEVEL_KEYS = [
   'user',
   'group',
   'metrics',
+  'dns',
 ] as const;
 
 const CACHE_KEYS = ['type', 'options'] as const;
@@ -101,6 +103,7 @@ export function validateRoot(ctx: ReadContext, root: Node | null): BridgeConfig 
 
   const zones = readZones(ctx, top.get('zones'));
   const metrics = readMetrics(ctx, top.get('metrics'));
+  const dns = readDns(ctx, top.get('dns'));
   return {
     listeners: readListeners(
       ctx,
@@ -128,6 +131,7 @@ export function validateRoot(ctx: ReadContext, root: Node | null): BridgeConfig 
     proactiveFetching: readProactive(ctx, top.get('proactive_policy_fetching')),
     ...readRunAs(ctx, top.get('user'), top.get('group')),
     ...(metrics !== undefined ? { metrics } : {}),
+    ...(dns !== undefined ? { dns } : {}),
   };
 }
 

@@ -73,6 +73,22 @@ export function decideEntry(result: LookupResult, format: MapFormat): EntryDecis
       return _never;
     }
   }
+  // DANE wins (docs/dane.md); a static map outlives the records it was made from, so it always
+  // says `dane`, which falls back where DNSSEC is gone, never `dane-only`.
+  if (result.dane?.kind === 'dane') {
+    switch (format) {
+      case 'postfix':
+      case 'postfix-tlsrpt':
+      case 'exim-lsearch':
+        return { kind: 'entry', value: 'dane' };
+      case 'json':
+        return { kind: 'entry', value: JSON.stringify({ dane: true, postfix: 'dane' }) };
+      default: {
+        const _never: never = format;
+        return _never;
+      }
+    }
+  }
   // An 'ok' answer only ever comes from a policy resolution.
   if (result.resolution.kind !== 'policy') return { kind: 'unrepresentable', reason: 'secure answer without a policy' };
   const policy = result.resolution.policy;

@@ -9,6 +9,9 @@ import type { PolicyCache } from '../cache/types.js';
 import type { Clock } from '../clock.js';
 import type { ZoneConfig } from '../config/types.js';
 import type { LookupResult } from '../lookup.js';
+import { decideDane } from '../dane/decision.js';
+import type { DaneFinding } from '../dane/types.js';
+import { stsVerdictOf } from '../verdict.js';
 import { Resolver } from '../resolver/resolver.js';
 import type { DnsPort, PolicyFetcher, Resolution } from '../resolver/types.js';
 import { writeMapAtomically, type WriteStep } from './atomic-writer.js';
@@ -47,6 +50,11 @@ export interface GenerateDeps {
   readonly tools: PostfixTools;
   readonly pid?: number;
   readonly onProgress?: (done: number, total: number) => void;
+  /**
+   * The DANE finding of a domain, in a zone with `dane: true` (docs/dane.md); absent: no DANE
+   * side (the map holds MTA-STS answers only). Not used offline.
+   */
+  readonly daneFinding?: (domain: string, timeoutMs: number) => Promise<DaneFinding>;
   /** Tests: called between the steps of the atomic write. */
   readonly onWriteStep?: (step: WriteStep) => void;
 }
@@ -200,10 +208,22 @@ export async function runGenerate(req: GenerateRequest, deps: GenerateDeps): Pro
     deps.onProgress === undefined ? undefined : (done) => deps.onProgress?.(done, total),
   );
 
+  const daneByDomain = new Map<string, DaneFinding>();
+  const daneLookup = deps.daneFinding;
+  if (!req.offline && daneLookup !== undefined && req.zone.dane?.enabled === true) {
+    const findings = await mapBounded(req.domains, req.concurrency, (d) => daneLookup(d, req.zone.timeoutSec * 1000));
+    findings.forEach((f) => daneByDomain.set(f.domain, f));
+  }
   const entries: MapEntry[] = [];
   const failed: FailedDomain[] = [];
   for (const { resolution, refreshFailure } of outcomes) {
-    const result: LookupResult = { zoneName: req.zoneName, zone: req.zone, resolution };
+    const stsResult: LookupResult = { zoneName: req.zoneName, zone: req.zone, resolution };
+    const dane = daneByDomain.get(resolution.domain);
+    const daneSettings = req.zone.dane;
+    const decision0 = dane === undefined || daneSettings === undefined ? undefined : decideDane(daneSettings, stsVerdictOf(stsResult), dane);
+    // Never dane-only in a static map; a DANE failure keeps the MTA-STS entry (the daemon would defer).
+    const result: LookupResult =
+      decision0?.kind === 'dane' ? { ...stsResult, dane: { ...decision0, level: 'dane' } } : stsResult;
     // A failed refresh in this run says more than the resolution that followed it (which then
     // only sees the back-off or the unchanged id).
     const failure =

@@ -52,6 +52,8 @@ export interface NameRecords {
   /** An alias; no other data may sit beside it (RFC 1034 §3.6.2). */
   readonly CNAME?: string;
   readonly MX?: ReadonlyArray<{ readonly preference: number; readonly exchange: string }>;
+  /** TLSA records (RFC 6698), the association data in hex. */
+  readonly TLSA?: ReadonlyArray<{ readonly usage: number; readonly selector: number; readonly matchingType: number; readonly data: string }>;
   /** Overrides the data for every query type at this name (and for CNAMEs pointing here). */
   readonly behaviour?: Behaviour;
   /** Delay every answer at this name by this many milliseconds. */
@@ -70,6 +72,12 @@ export interface FakeDnsOptions {
   /** TTL of every record, negative-caching TTL included. Default 0, so no client caches. */
   readonly ttl?: number;
   readonly records?: ZoneRecords;
+  /**
+   * Zones whose answers this server marks validated (the AD bit, when the query set DO or AD),
+   * standing in for a validating resolver in unit tests: an answer is marked when every name
+   * it went through (CNAMEs included) is in one of them. Default: none.
+   */
+  readonly secureZones?: readonly string[];
 }
 
 /** The CLI's zone file. */
@@ -87,6 +95,8 @@ export interface QueryLogEntry {
 }
 
 interface Outcome {
+  /** Every name of the answer lies in a secure zone (see {@link FakeDnsOptions.secureZones}). */
+  readonly secure?: boolean;
   readonly rcode: number;
   readonly answers: Answer[];
   readonly authorities: Answer[];
@@ -110,7 +120,8 @@ function validateRecords(records: ZoneRecords): Map<string, NameRecords> {
     const name = normalizeName(rawName);
     const where = JSON.stringify(rawName);
     if (out.has(name)) throw new Error(`FakeDns: name ${where} given twice`);
-    const hasOther = data.TXT !== undefined || data.A !== undefined || data.AAAA !== undefined || data.MX !== undefined;
+    const hasOther =
+      data.TXT !== undefined || data.A !== undefined || data.AAAA !== undefined || data.MX !== undefined || data.TLSA !== undefined;
     if (data.CNAME !== undefined && hasOther) throw new Error(`FakeDns: ${where} has a CNAME and other data`);
     for (const record of data.TXT ?? []) {
       if (typeof record !== 'string' && record.length === 0) throw new Error(`FakeDns: an empty TXT record at ${where}`);
@@ -139,6 +150,7 @@ export class FakeDns {
   private names = new Map<string, NameRecords>();
   private zones: string[];
   private ttl: number;
+  private secureZones: string[];
   private udp: dgram.Socket | undefined;
   private tcp: net.Server | undefined;
   private readonly sockets = new Set<net.Socket>();
@@ -147,6 +159,7 @@ export class FakeDns {
   constructor(opts: FakeDnsOptions = {}) {
     this.zones = (opts.zones ?? ['.']).map(normalizeName);
     this.ttl = opts.ttl ?? 0;
+    this.secureZones = (opts.secureZones ?? []).map(normalizeName);
     if (opts.records !== undefined) this.set(opts.records);
   }
 
@@ -158,6 +171,11 @@ export class FakeDns {
   /** Replace the zones list (the CLI reloads it with the records). */
   setZones(zones: readonly string[]): void {
     this.zones = zones.map(normalizeName);
+  }
+
+  /** Replace the zones whose answers are marked validated (AD). */
+  setSecureZones(zones: readonly string[]): void {
+    this.secureZones = zones.map(normalizeName);
   }
 
   /** Listen on UDP and TCP on the same port; port 0 picks a free one. */
@@ -272,6 +290,7 @@ export class FakeDns {
       outcome = this.answer(question);
     }
     if (outcome.drop) return;
+    const wantsDnssec = (opt !== undefined && 'flag_do' in opt && opt.flag_do) || ((query.flags ?? 0) & dnsPacket.AUTHENTIC_DATA) !== 0;
     const response: Packet = {
       id: query.id ?? 0,
       type: 'response',
@@ -280,6 +299,7 @@ export class FakeDns {
         dnsPacket.AUTHORITATIVE_ANSWER |
         dnsPacket.RECURSION_AVAILABLE |
         ((query.flags ?? 0) & dnsPacket.RECURSION_DESIRED) |
+        (outcome.secure === true && wantsDnssec ? dnsPacket.AUTHENTIC_DATA : 0) |
         outcome.rcode,
       questions,
       answers: outcome.answers,
@@ -324,7 +344,9 @@ export class FakeDns {
     const answers: Answer[] = [];
     let delayMs = 0;
     let name = qname;
+    let secure = true;
     for (let hop = 0; hop <= MAX_CNAME_CHAIN; hop++) {
+      secure = secure && this.isSecure(name);
       const data = this.names.get(name);
       delayMs = Math.max(delayMs, data?.delayMs ?? 0);
       const behaviour = data?.behaviour;
@@ -346,18 +368,18 @@ export class FakeDns {
         const target = normalizeName(data.CNAME);
         answers.push({ type: 'CNAME', name, ttl: this.ttl, data: target });
         // Out of our zones: a recursor would chase it; we answer with the alias alone.
-        if (this.zoneOf(target) === undefined) return { rcode: RCODE_NOERROR, answers, authorities: [], drop: false, delayMs };
+        if (this.zoneOf(target) === undefined) return { rcode: RCODE_NOERROR, answers, authorities: [], drop: false, delayMs, secure };
         name = target;
         continue;
       }
       const found = this.recordsOf(name, question.type, data);
       if (found.length > 0) {
-        return { rcode: RCODE_NOERROR, answers: [...answers, ...found], authorities: [], drop: false, delayMs };
+        return { rcode: RCODE_NOERROR, answers: [...answers, ...found], authorities: [], drop: false, delayMs, secure };
       }
       // RFC 2308: NODATA and NXDOMAIN carry the zone's SOA for negative caching.
       const soaZone = this.zoneOf(name) ?? zone;
       const rcode = this.exists(name) ? RCODE_NOERROR : RCODE_NXDOMAIN;
-      return { rcode, answers, authorities: [this.soa(soaZone)], drop: false, delayMs };
+      return { rcode, answers, authorities: [this.soa(soaZone)], drop: false, delayMs, secure };
     }
     return none(RCODE_SERVFAIL, delayMs);
   }
@@ -385,6 +407,13 @@ export class FakeDns {
           ttl,
           data: { preference: m.preference, exchange: normalizeName(m.exchange) },
         }));
+      case 'TLSA':
+        return (data?.TLSA ?? []).map((t) => ({
+          type: 'TLSA',
+          name,
+          ttl,
+          data: { usage: t.usage, selector: t.selector, matchingType: t.matchingType, certificate: Buffer.from(t.data, 'hex') },
+        }));
       case 'SOA':
         return this.zones.includes(name) ? [this.soa(name)] : [];
       default:
@@ -397,6 +426,11 @@ export class FakeDns {
     if (this.names.has(name) || this.zones.includes(name)) return true;
     for (const known of this.names.keys()) if (name === '' || known.endsWith(`.${name}`)) return true;
     return false;
+  }
+
+  /** True when `name` lies in a zone marked secure. */
+  private isSecure(name: string): boolean {
+    return this.secureZones.some((zone) => isUnder(name, zone));
   }
 
   /** The longest configured zone containing `name`, or undefined when not authoritative. */

@@ -32,6 +32,8 @@ export interface PostfixOptions {
   readonly recipientRestrictions: string;
   /** Extra main.cf lines. */
   readonly extraMain?: readonly string[];
+  /** Extra master.cf lines (e.g. the smtp client, pickup and tlsmgr for delivery tests). */
+  readonly extraMaster?: readonly string[];
 }
 
 /** Only the services an smtpd that accepts (and never delivers) mail needs; no chroot. */
@@ -110,7 +112,7 @@ export class PostfixInstance {
       '',
     ].join('\n');
     writeFileSync(join(dir, 'etc', 'main.cf'), main);
-    writeFileSync(join(dir, 'etc', 'master.cf'), masterCf(options.smtpdAddress));
+    writeFileSync(join(dir, 'etc', 'master.cf'), masterCf(options.smtpdAddress) + (options.extraMaster ?? []).map((l) => `${l}\n`).join(''));
     const instance = new PostfixInstance(ns, dir);
     const started = await ns.run(POSTFIX_BIN, ['-c', instance.configDirectory, 'start'], { timeoutMs: 60_000 });
     if (started.code !== 0) {
