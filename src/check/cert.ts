@@ -65,9 +65,15 @@ function chainOf(leaf: DetailedPeerCertificate): Buffer[] {
   return out;
 }
 
-/** Whole days until `notAfter` (negative once expired). */
+/** Whole days until `notAfter`; once expired, minus the whole days since (0 on the first day). */
 export function daysLeft(cert: CertFacts, nowMs: number): number {
-  return Math.floor((Date.parse(cert.notAfter) - nowMs) / DAY_MS);
+  const ms = Date.parse(cert.notAfter) - nowMs;
+  return ms >= 0 ? Math.floor(ms / DAY_MS) : -Math.floor(-ms / DAY_MS);
+}
+
+/** Past `notAfter` (or not yet `notBefore`). */
+export function isOutsideValidity(cert: CertFacts, nowMs: number): boolean {
+  return Date.parse(cert.notAfter) < nowMs || Date.parse(cert.notBefore) > nowMs;
 }
 
 /** Does the certificate name `host` by a SAN DNS-ID (never the CN)? */
@@ -99,8 +105,9 @@ export function judgeCert(id: CheckId, host: string, cert: CertFacts, nowMs: num
   if (cert.dnsNames.length === 0) problems.push(`no DNS subjectAltName: the subject CN does not count for ${host}`);
   else if (!namesHost(cert, host)) problems.push(`not valid for ${host} (names: ${cert.dnsNames.join(', ')})`);
   problems.push(...extra);
-  if (days < 0) problems.push(`expired ${-days} day(s) ago`);
-  else if (days >= 0 && days < CERT_ERROR_DAYS) problems.push(`expires in ${days} day(s)`);
+  if (Date.parse(cert.notAfter) < nowMs) problems.push(`expired ${-days} day(s) ago, on ${cert.notAfter.slice(0, 10)}`);
+  else if (Date.parse(cert.notBefore) > nowMs) problems.push(`not valid before ${cert.notBefore}`);
+  else if (days < CERT_ERROR_DAYS) problems.push(`expires in ${days} day(s)`);
   if (problems.length > 0) return finding(id, 'error', `certificate: ${problems.join('; ')}`, ev, subject);
   if (days < CERT_WARN_DAYS) return finding(id, 'warning', `certificate expires in ${days} day(s), on ${cert.notAfter.slice(0, 10)}`, ev, subject);
   return finding(id, 'info', `certificate valid for ${host}, ${days} days left (until ${cert.notAfter.slice(0, 10)})`, ev, subject);

@@ -5,7 +5,7 @@
  */
 import { mxMatches } from '../policy/domain.js';
 import type { StsPolicy } from '../policy/types.js';
-import { judgeCert, namesHost, namesMatchingPatterns, daysLeft } from './cert.js';
+import { isOutsideValidity, judgeCert, namesHost, namesMatchingPatterns } from './cert.js';
 import { isNullMx, type DomainFacts, type MxHostFacts } from './facts.js';
 import type { SmtpProbe } from './smtp-probe.js';
 import { formatTlsa, matchTlsa, tlsaName } from './tlsa.js';
@@ -75,7 +75,7 @@ function judgeProbe(h: MxHostFacts, address: string, p: SmtpProbe, facts: Domain
   const extra = matching !== undefined && matching.length === 0 ? [`no certificate name matches a policy mx pattern (${patterns!.join(', ')})`] : [];
   const cert = judgeCert('mx-cert', host, p.cert, facts.nowMs, subject, extra, { address, namesMatchingPolicy: matching ?? null });
   out.push(cert);
-  const verified = tlsOk && p.cert.chainError === null && namesHost(p.cert, host) && daysLeft(p.cert, facts.nowMs) >= 0;
+  const verified = tlsOk && p.cert.chainError === null && namesHost(p.cert, host) && !isOutsideValidity(p.cert, facts.nowMs);
   const dane = judgeDane(h, address, p.chainDer, out);
   return { address, verified, ...(verified ? {} : { problem: 'the certificate does not verify' }), dane };
 }

@@ -12,18 +12,19 @@ import { runCheck, type RunOptions } from '../../../src/check/run.js';
 import type { TlsaAnswer } from '../../../src/check/tlsa.js';
 import type { CheckReport, CheckResult, DomainReport } from '../../../src/check/types.js';
 import { FakeDns, type NameRecords } from '../../world/dns-server.js';
-import { FakeHttps, type HostBehaviour } from '../../world/https-server.js';
+import { FakeHttps, type FakeHttpsOptions, type HostBehaviour } from '../../world/https-server.js';
 import { createTestPki, type LeafKind, type TestPki } from '../../world/pki.js';
 import { FakeSmtp, type SmtpBehaviour } from '../../world/smtp-server.js';
 
 export const POLICY_ADDRESS = '127.0.0.1';
 
-export interface MxSpec {
+/** One SMTP server: where it listens, how it behaves, the certificate it presents. */
+export interface MxServerSpec {
   readonly address: string;
   readonly behaviour: SmtpBehaviour;
   readonly kind?: LeafKind;
-  /** Names on the certificate; default the MX host name. */
-  readonly names?: readonly string[];
+  /** Names on the certificate (the first is also the CN). */
+  readonly names: readonly string[];
 }
 
 export interface DomainSpec {
@@ -32,8 +33,8 @@ export interface DomainSpec {
   readonly tlsrpt?: ReadonlyArray<string | readonly string[]>;
   /** The policy host's behaviour; absent: no A record. */
   readonly policyHost?: HostBehaviour;
-  /** MX host name -> preference and where it listens. */
-  readonly mx?: Readonly<Record<string, { readonly preference: number; readonly server: MxSpec }>>;
+  /** MX host name -> preference and the address of its server (started with startMx). */
+  readonly mx?: Readonly<Record<string, { readonly preference: number; readonly address?: string }>>;
   /** Extra records. */
   readonly records?: Readonly<Record<string, NameRecords>>;
 }
@@ -49,6 +50,7 @@ export function serves(body: string, extra: Partial<{ contentType: string | null
 export class CheckWorld {
   readonly tlsa = new Map<string, TlsaAnswer>();
   readonly smtp: FakeSmtp[] = [];
+  readonly listeners: FakeHttps[] = [];
   #records: Record<string, NameRecords> = {};
   #smtpPort = 0;
 
@@ -71,17 +73,24 @@ export class CheckWorld {
     return this.#smtpPort;
   }
 
-  /** Start an SMTP server for `host` at `spec.address` on the shared port. */
-  async startMx(host: string, spec: MxSpec): Promise<FakeSmtp> {
-    const leaf = await this.pki.issueLeaf({ names: [...(spec.names ?? [host])], kind: spec.kind ?? 'valid' });
-    const server = await FakeSmtp.start({ host: spec.address, port: this.#smtpPort, behaviour: spec.behaviour, certPem: leaf.certPem, keyPem: leaf.keyPem, name: host });
+  /** Start an SMTP server at `spec.address` on the shared port. */
+  async startMx(spec: MxServerSpec): Promise<FakeSmtp> {
+    const leaf = await this.pki.issueLeaf({ names: [...spec.names], kind: spec.kind ?? 'valid' });
+    const server = await FakeSmtp.start({ host: spec.address, port: this.#smtpPort, behaviour: spec.behaviour, certPem: leaf.certPem, keyPem: leaf.keyPem, name: spec.names[0] ?? 'mx.test' });
     this.#smtpPort = server.port;
     this.smtp.push(server);
     return server;
   }
 
-  /** Add a domain: its DNS records, policy host and MX servers. */
-  async add(domain: string, spec: DomainSpec): Promise<void> {
+  /** Another policy host listener at `address`, on the policy port (for per-address differences). */
+  async startPolicyListener(address: string, extra: Partial<Pick<FakeHttpsOptions, 'minVersion' | 'maxVersion' | 'ciphers'>> = {}): Promise<FakeHttps> {
+    const listener = await FakeHttps.start({ pki: this.pki, host: address, port: this.https.port, ...extra });
+    this.listeners.push(listener);
+    return listener;
+  }
+
+  /** Add a domain: its DNS records and policy host. */
+  add(domain: string, spec: DomainSpec): void {
     const r = this.#records;
     if (spec.sts !== undefined) r[`_mta-sts.${domain}`] = { TXT: spec.sts };
     if (spec.tlsrpt !== undefined) r[`_smtp._tls.${domain}`] = { TXT: spec.tlsrpt };
@@ -91,10 +100,7 @@ export class CheckWorld {
     }
     if (spec.mx !== undefined) {
       r[domain] = { ...(r[domain] ?? {}), MX: Object.entries(spec.mx).map(([exchange, m]) => ({ preference: m.preference, exchange })) };
-      for (const [host, m] of Object.entries(spec.mx)) {
-        r[host] = { ...(r[host] ?? {}), A: [...(r[host]?.A ?? []), m.server.address] };
-        await this.startMx(host, m.server);
-      }
+      for (const [host, m] of Object.entries(spec.mx)) if (m.address !== undefined) r[host] = { A: [m.address] };
     }
     for (const [name, data] of Object.entries(spec.records ?? {})) r[name] = data;
     this.dns.set(r);
@@ -119,7 +125,7 @@ export class CheckWorld {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.smtp.map((s) => s.close()), this.https.close(), this.dns.stop()]);
+    await Promise.all([...this.smtp.map((s) => s.close()), ...this.listeners.map((l) => l.close()), this.https.close(), this.dns.stop()]);
   }
 }
 
