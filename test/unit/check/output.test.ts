@@ -4,19 +4,13 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { XMLParser } from 'fast-xml-parser';
 import { formatJunit, JUNIT_SUITES_NAME, xmlSafe } from '../../../src/check/junit.js';
 import { formatJson, formatText } from '../../../src/check/output.js';
 import { CHECK_IDS, finding, pass, type CheckReport } from '../../../src/check/types.js';
+import { xmllint } from './xmllint.js';
 
-export const XSD = fileURLToPath(new URL('../../../../docs/check-junit.xsd', import.meta.url));
-
-export const SAMPLE: CheckReport = {
+const SAMPLE: CheckReport = {
   domains: [
     {
       domain: 'good.example',
@@ -37,15 +31,6 @@ export const SAMPLE: CheckReport = {
     { domain: 'slow.example', result: 'error', checks: [], error: { code: 'ECHECK_TIMEOUT', message: 'the run timed out' } },
   ],
 };
-
-/** xmllint --schema: exit status and complaints. */
-export function xmllint(xml: string): { status: number | null; stderr: string } {
-  const file = join(mkdtempSync(join(tmpdir(), 'check-junit-')), 'report.xml');
-  writeFileSync(file, xml);
-  const r = spawnSync('xmllint', ['--noout', '--schema', XSD, file], { encoding: 'utf8' });
-  if (r.error !== undefined) throw new Error(`xmllint not runnable (apt-get install libxml2-utils; .ci/run installs it): ${r.error.message}`);
-  return { status: r.status, stderr: r.stderr };
-}
 
 type Case = { '@_name': string; '@_classname': string; failure?: { '@_message': string; '#text': string }; skipped?: { '@_message': string }; error?: { '@_type': string } };
 type Suite = { '@_name': string; '@_tests': string; '@_failures': string; '@_errors': string; '@_skipped': string; testcase: Case[] };
