@@ -110,7 +110,8 @@ export async function gatherDomain(domain: string, o: GatherOptions): Promise<Do
 
   const mail = (async () => {
     const mx = await ask((t) => o.dns.mx(domain, t));
-    const implicitMx = mx.kind === 'nxdomain' || mx.kind === 'nodata';
+    // RFC 5321 §5.1: no MX records (NODATA) means the domain's own address; NXDOMAIN means no domain.
+    const implicitMx = mx.kind === 'nodata';
     const records = mx.kind === 'records' ? (isNullMx(mx.records) ? [] : sortMx(mx.records)) : implicitMx ? [{ preference: 0, exchange: domain }] : [];
     const checked = records.slice(0, MAX_MX_CHECKED);
     const mxHosts = await mapBounded(checked, MX_HOST_CONCURRENCY, async (r): Promise<MxHostFacts> => {

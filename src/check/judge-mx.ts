@@ -137,6 +137,8 @@ export function judgeMx(facts: DomainFacts, policy: StsPolicy | undefined): { re
       out.push(finding('mx-dns', 'error', `MX ${facts.domain}: DNS error ${mx.code}`, { code: mx.code, detail: mx.message }));
       break;
     case 'nxdomain':
+      out.push(finding('mx-dns', 'error', `${facts.domain} does not exist (NXDOMAIN): no mail can be delivered`, { dns: mx.kind }));
+      break;
     case 'nodata':
       out.push(finding('mx-dns', 'warning', `no MX record: senders use ${facts.domain}'s own address (implicit MX, RFC 5321 §5.1)`, { dns: mx.kind }));
       dnsHosts = [facts.domain];

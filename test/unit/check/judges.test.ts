@@ -5,6 +5,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CheckDns, DnsAnswer } from '../../../src/check/dns.js';
+import { judgeCert, namesMatchingPatterns, type CertFacts } from '../../../src/check/cert.js';
 import { MAX_MX_CHECKED } from '../../../src/check/facts.js';
 import type { HostView } from '../../../src/check/judge-mx.js';
 import { judgeMaxAge } from '../../../src/check/judge-policy.js';
@@ -73,6 +74,28 @@ describe('sts-txt traps', () => {
   });
   it('a DNS error is an error that names the code', () => {
     assert.match(judgeStsTxt('example.test', { kind: 'error', code: 'ETIMEOUT', message: 'x' }).result.message, /ETIMEOUT/);
+  });
+});
+
+describe('certificates', () => {
+  const cert = (days: number, names = ['mx.example.test']): CertFacts => ({
+    subject: 'CN=x', issuer: 'CN=ca', dnsNames: names, notBefore: new Date(NOW - 30 * DAY).toISOString(), notAfter: new Date(NOW + days * DAY + 60_000).toISOString(), sha256: 'AA', chainError: null,
+  });
+  it('under 14 days left is a warning, under 3 an error, otherwise a pass with the days left', () => {
+    assert.equal(judgeCert('mx-cert', 'mx.example.test', cert(20), NOW, 's').level, 'info');
+    const soon = judgeCert('mx-cert', 'mx.example.test', cert(13), NOW, 's');
+    assert.equal(soon.level, 'warning');
+    assert.equal(soon.evidence['daysLeft'], 13);
+    assert.equal(judgeCert('policy-cert', 'mx.example.test', cert(2), NOW, 's').level, 'error');
+  });
+  it('names: a SAN DNS-ID only, a wildcard for one label; names that could match a policy pattern', () => {
+    assert.equal(judgeCert('mx-cert', 'mx.example.test', cert(100, ['*.example.test']), NOW, 's').level, 'info');
+    assert.equal(judgeCert('mx-cert', 'a.mx.example.test', cert(100, ['*.example.test']), NOW, 's').level, 'error');
+    assert.equal(judgeCert('mx-cert', 'mx.example.test', cert(100, []), NOW, 's').level, 'error');
+    assert.deepEqual(namesMatchingPatterns(cert(100, ['*.example.test', 'mail.other.test']), ['mx1.example.test']), ['*.example.test']);
+    assert.deepEqual(namesMatchingPatterns(cert(100, ['mx1.example.test']), ['*.example.test']), ['mx1.example.test']);
+    assert.deepEqual(namesMatchingPatterns(cert(100, ['*.example.test']), ['*.example.test']), ['*.example.test']);
+    assert.deepEqual(namesMatchingPatterns(cert(100, ['mx1.other.test']), ['*.example.test']), []);
   });
 });
 
@@ -183,6 +206,16 @@ describe('the run without a network', () => {
     const { report } = await runCheck(['example.test'], { dns: answers({ txt: refused, mx: refused, addresses: refused }), mxPort: 25, timeoutMs: 5000 });
     assert.equal(report.domains[0]?.result, 'error');
     assert.equal(report.domains[0]?.error?.code, 'ECHECK_LOCAL');
+  });
+  it('mx-dns: NXDOMAIN is an error and no host is checked; NODATA checks the domain itself (implicit MX)', async () => {
+    const nx = (await runCheck(['example.test'], { dns: answers({}), mxPort: 25, timeoutMs: 5000 })).report.domains[0]!;
+    assert.equal(nx.checks.find((c) => c.id === 'mx-dns')?.level, 'error');
+    assert.equal(nx.checks.filter((c) => c.id === 'mx-address').length, 0);
+    const nodata = (await runCheck(['example.test'], { dns: answers({ mx: async () => ({ kind: 'nodata' }) }), mxPort: 25, timeoutMs: 5000 })).report.domains[0]!;
+    assert.equal(nodata.checks.find((c) => c.id === 'mx-dns')?.level, 'warning');
+    assert.equal(nodata.checks.find((c) => c.id === 'mx-address')?.subject, 'example.test');
+    const err = (await runCheck(['example.test'], { dns: answers({ mx: async () => ({ kind: 'error', code: 'ESERVFAIL', message: 'x' }) }), mxPort: 25, timeoutMs: 5000 })).report.domains[0]!;
+    assert.match(err.checks.find((c) => c.id === 'mx-dns')?.message ?? '', /ESERVFAIL/);
   });
   it('an argument that is not a domain is an error (ECHECK_DOMAIN); the others still run', async () => {
     const { report } = await runCheck(['192.0.2.1', 'example.test'], { dns: answers({}), mxPort: 25, timeoutMs: 5000 });
