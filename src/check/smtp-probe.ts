@@ -10,6 +10,9 @@ import tls, { type SecureContext } from 'node:tls';
 import { certFactsOf, type CertFacts } from './cert.js';
 import { ehloKeywords, formatReply, SmtpReplyReader, type SmtpReply } from './smtp-reply.js';
 
+/** How long a polite QUIT may take before the connection is dropped. */
+export const QUIT_GRACE_MS = 1000;
+
 export type SmtpStage = 'connect' | 'banner' | 'ehlo' | 'starttls' | 'tls';
 
 export type SmtpProbe =
@@ -69,14 +72,19 @@ export function probeSmtp(o: SmtpProbeOptions): Promise<SmtpProbe> {
       settled = true;
       clearTimeout(timer);
       o.signal?.removeEventListener('abort', onAbort);
-      if (p.kind === 'tls' && secure !== undefined) {
-        // Polite end: QUIT over TLS, then close whatever the peer does.
-        secure.end('QUIT\r\n');
-        setTimeout(() => secure?.destroy(), 1000).unref();
+      const tlsSocket = secure;
+      if (p.kind === 'tls' && tlsSocket !== undefined) {
+        // Polite end: QUIT over TLS; the peer's 221 and close end it, or a short grace does.
+        tlsSocket.on('error', () => undefined);
+        tlsSocket.end('QUIT\r\n');
+        setTimeout(() => {
+          tlsSocket.destroy();
+          socket.destroy();
+        }, QUIT_GRACE_MS).unref();
       } else {
-        secure?.destroy();
+        tlsSocket?.destroy();
+        socket.destroy();
       }
-      socket.destroy();
       resolve(p);
     };
     const timeout = (cut: boolean): void =>
