@@ -101,13 +101,13 @@ export function probeSmtp(o: SmtpProbeOptions): Promise<SmtpProbe> {
       switch (stage) {
         case 'banner':
           banner = formatReply(reply);
-          if (reply.code !== 220) return finish({ kind: 'smtp-error', stage, reply: banner, message: `greeting ${reply.code}, not 220` });
+          if (reply.code !== 220) return finish({ kind: 'smtp-error', stage, reply: banner, message: `greeting is not 220: ${JSON.stringify(banner.join(' '))}` });
           stage = 'ehlo';
           socket.write(`EHLO ${o.ehloName}\r\n`);
           return;
         case 'ehlo':
           ehlo = formatReply(reply);
-          if (reply.code !== 250) return finish({ kind: 'smtp-error', stage, reply: ehlo, message: `EHLO answered ${reply.code}` });
+          if (reply.code !== 250) return finish({ kind: 'smtp-error', stage, reply: ehlo, message: `EHLO answered ${JSON.stringify(ehlo.join(' '))}` });
           if (!ehloKeywords(reply).includes('STARTTLS')) {
             socket.end('QUIT\r\n');
             return finish({ kind: 'no-starttls', banner, ehlo });
@@ -116,7 +116,7 @@ export function probeSmtp(o: SmtpProbeOptions): Promise<SmtpProbe> {
           socket.write('STARTTLS\r\n');
           return;
         case 'starttls':
-          if (reply.code !== 220) return finish({ kind: 'smtp-error', stage, reply: formatReply(reply), message: `STARTTLS answered ${reply.code}` });
+          if (reply.code !== 220) return finish({ kind: 'smtp-error', stage, reply: formatReply(reply), message: `STARTTLS answered ${JSON.stringify(formatReply(reply).join(' '))}` });
           stage = 'tls';
           startTls();
           return;
