@@ -88,6 +88,11 @@ function judgeDane(h: MxHostFacts, address: string, chainDer: readonly Buffer[],
   const name = tlsaName(h.host);
   const ev = { name, host: h.host, address, validated: t.validated, ad: 'ad' in t ? t.ad : null, records: t.records.map(formatTlsa) };
   const m = matchTlsa(t.records, chainDer);
+  if (t.validated === 'no') {
+    // RFC 7672 §2.2: TLSA records that DNSSEC did not validate are not used by DANE senders.
+    out.push(finding('dane-tlsa', 'warning', `TLSA records at ${name} are not DNSSEC-validated: DANE senders ignore them (sign the zone, or remove them)`, { ...ev, match: m }, subject));
+    return 'none';
+  }
   switch (m.kind) {
     case 'match':
       out.push(pass('dane-tlsa', `TLSA ${m.record.slice(0, 20)}… matches the ${m.position === 0 ? 'certificate' : 'chain'} (DNSSEC validated: ${t.validated})`, { ...ev, match: m }, subject));

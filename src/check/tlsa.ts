@@ -31,6 +31,44 @@ export interface TlsaSource {
   lookupTlsa(name: string, timeoutMs: number): Promise<TlsaAnswer>;
 }
 
+/**
+ * The DANE work's DNSSEC client (src/dane/types.ts `DnssecDns`), as far as TLSA goes: its
+ * `query(name, 'TLSA', timeoutMs)` fits this shape, so it can be passed here as it is.
+ */
+export interface DnssecTlsaClient {
+  query(
+    name: string,
+    type: 'TLSA',
+    timeoutMs: number,
+  ): Promise<
+    | { readonly kind: 'records'; readonly secure: boolean; readonly records: readonly TlsaRecord[] }
+    | { readonly kind: 'nxdomain' | 'nodata'; readonly secure: boolean }
+    | { readonly kind: 'error'; readonly code: string; readonly message: string }
+  >;
+}
+
+/** A {@link TlsaSource} on a validating resolver: `validated` is its AD bit, `yes` or `no`. */
+export function tlsaSourceFromDnssec(client: DnssecTlsaClient): TlsaSource {
+  return {
+    async lookupTlsa(name, timeoutMs) {
+      const a = await client.query(name, 'TLSA', timeoutMs);
+      switch (a.kind) {
+        case 'records':
+          return { kind: 'records', records: a.records, validated: a.secure ? 'yes' : 'no' };
+        case 'nxdomain':
+        case 'nodata':
+          return { kind: a.kind, validated: a.secure ? 'yes' : 'no' };
+        case 'error':
+          return { kind: 'error', code: a.code, message: a.message };
+        default: {
+          const _never: never = a;
+          return _never;
+        }
+      }
+    },
+  };
+}
+
 /** RFC 7672 §3.1: the TLSA base name of an MX host on port 25. */
 export function tlsaName(host: string, port = 25): string {
   return `_${port}._tcp.${host}`;
@@ -41,8 +79,12 @@ export const TLSA_USAGE = { PKIX_TA: 0, PKIX_EE: 1, DANE_TA: 2, DANE_EE: 3 } as 
 export const TLSA_SELECTOR = { CERT: 0, SPKI: 1 } as const;
 export const TLSA_MATCHING = { FULL: 0, SHA256: 1, SHA512: 2 } as const;
 
-/** Why a record cannot be used by an SMTP client (RFC 7672 §3.1.3: PKIX usages are not). */
-export type Unusable = 'pkix-usage' | 'unknown-usage' | 'unknown-selector' | 'unknown-matching-type' | 'bad-digest-length';
+/**
+ * Why a record cannot be used by an SMTP client (RFC 7672 §3.1.3: PKIX usages are not). The
+ * same rules and names as the DANE work's `whyUnusable` (src/dane/tlsa.ts): once both are on
+ * one branch, this should call that one.
+ */
+export type Unusable = 'pkix-usage' | 'unknown-usage' | 'unknown-selector' | 'unknown-matching-type' | 'malformed-data';
 
 export function unusableReason(r: TlsaRecord): Unusable | undefined {
   if (r.usage === TLSA_USAGE.PKIX_TA || r.usage === TLSA_USAGE.PKIX_EE) return 'pkix-usage';
@@ -50,11 +92,11 @@ export function unusableReason(r: TlsaRecord): Unusable | undefined {
   if (r.selector !== TLSA_SELECTOR.CERT && r.selector !== TLSA_SELECTOR.SPKI) return 'unknown-selector';
   switch (r.matchingType) {
     case TLSA_MATCHING.FULL:
-      return r.data.length === 0 ? 'bad-digest-length' : undefined;
+      return r.data.length === 0 ? 'malformed-data' : undefined;
     case TLSA_MATCHING.SHA256:
-      return r.data.length === 32 ? undefined : 'bad-digest-length';
+      return r.data.length === 32 ? undefined : 'malformed-data';
     case TLSA_MATCHING.SHA512:
-      return r.data.length === 64 ? undefined : 'bad-digest-length';
+      return r.data.length === 64 ? undefined : 'malformed-data';
     default:
       return 'unknown-matching-type';
   }

@@ -5,7 +5,7 @@ import { createHash, X509Certificate } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { associationData, formatTlsa, matchTlsa, tlsaName, unusableReason, type TlsaRecord } from '../../../src/check/tlsa.js';
+import { associationData, formatTlsa, matchTlsa, tlsaName, tlsaSourceFromDnssec, unusableReason, type DnssecTlsaClient, type TlsaRecord } from '../../../src/check/tlsa.js';
 import { parseServer, readAnswer } from '../../../src/check/tlsa-dns.js';
 import { createTestPki } from '../../world/pki.js';
 
@@ -45,7 +45,7 @@ describe('TLSA matching', () => {
     assert.equal(unusableReason(rec(4, 0, 1, Buffer.alloc(32))), 'unknown-usage');
     assert.equal(unusableReason(rec(3, 2, 1, Buffer.alloc(32))), 'unknown-selector');
     assert.equal(unusableReason(rec(3, 1, 3, Buffer.alloc(32))), 'unknown-matching-type');
-    assert.equal(unusableReason(rec(3, 1, 1, Buffer.alloc(31))), 'bad-digest-length');
+    assert.equal(unusableReason(rec(3, 1, 1, Buffer.alloc(31))), 'malformed-data');
     assert.equal(unusableReason(rec(3, 1, 2, Buffer.alloc(64))), undefined);
     assert.deepEqual(matchTlsa([rec(1, 0, 1, sha('sha256', leaf))], [leaf]), { kind: 'unusable', reasons: ['pkix-usage'] });
   });
@@ -54,6 +54,23 @@ describe('TLSA matching', () => {
     assert.equal(associationData(leaf, 5, 1), undefined);
     assert.equal(tlsaName('mx.example.test'), '_25._tcp.mx.example.test');
     assert.equal(formatTlsa(rec(3, 1, 1, Buffer.from([0xab, 0x01]))), '3 1 1 ab01');
+  });
+});
+
+describe('the TLSA source on a DNSSEC client (the DANE work)', () => {
+  it('turns the AD bit into validated yes or no, and passes errors through', async () => {
+    const data = Buffer.alloc(32, 3);
+    const answers: Record<string, Awaited<ReturnType<DnssecTlsaClient['query']>>> = {
+      a: { kind: 'records', secure: true, records: [rec(3, 1, 1, data)] },
+      b: { kind: 'records', secure: false, records: [rec(3, 1, 1, data)] },
+      c: { kind: 'nxdomain', secure: true },
+      d: { kind: 'error', code: 'ESERVFAIL', message: 'bogus' },
+    };
+    const source = tlsaSourceFromDnssec({ query: async (name) => answers[name]! });
+    assert.deepEqual(await source.lookupTlsa('a', 1000), { kind: 'records', records: [rec(3, 1, 1, data)], validated: 'yes' });
+    assert.equal(((await source.lookupTlsa('b', 1000)) as { validated: string }).validated, 'no');
+    assert.deepEqual(await source.lookupTlsa('c', 1000), { kind: 'nxdomain', validated: 'yes' });
+    assert.deepEqual(await source.lookupTlsa('d', 1000), { kind: 'error', code: 'ESERVFAIL', message: 'bogus' });
   });
 });
 

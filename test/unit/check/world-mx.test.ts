@@ -11,7 +11,7 @@ import type { TlsaRecord } from '../../../src/check/tlsa.js';
 import type { CheckReport, DomainReport } from '../../../src/check/types.js';
 import { CheckWorld, one, policyText, results, serves } from './world.js';
 
-const VALID_NAMES = ['mx1.ok.test', 'mx.dane1.test', 'mx.dane2.test', 'mx.dane3.test', 'mx.dane4.test', 'mx.dane5.test'];
+const VALID_NAMES = ['mx1.ok.test', 'mx.dane1.test', 'mx.dane2.test', 'mx.dane3.test', 'mx.dane4.test', 'mx.dane5.test', 'mx.dane6.test', 'mx.dane7.test'];
 let world: CheckWorld;
 let report: CheckReport;
 let spkiSha256: Buffer;
@@ -75,12 +75,15 @@ before(async () => {
   site('stale.test', { 'mx1.ok.test': { preference: 10 } }, { policyHost: serves(policyText('enforce', ['mx1.ok.test', 'old.stale.test'])) });
   site('wild.test', { 'mx1.ok.test': { preference: 10 } }, { policyHost: serves(policyText('enforce', ['*.ok.test'])) });
   // dane-tlsa (each host's TLSA RRset comes from the world's TLSA map)
-  for (const n of [1, 2, 3, 4, 5]) site(`dane${n}.test`, { [`mx.dane${n}.test`]: { preference: 10, address: '127.0.0.2' } });
+  for (const n of [1, 2, 3, 4, 5, 6, 7]) site(`dane${n}.test`, { [`mx.dane${n}.test`]: { preference: 10, address: '127.0.0.2' } });
   world.tlsa.set('_25._tcp.mx.dane1.test', { kind: 'records', validated: 'unknown', records: [tlsa(3, 1, 1, spkiSha256)] });
   world.tlsa.set('_25._tcp.mx.dane2.test', { kind: 'records', validated: 'unknown', records: [tlsa(3, 1, 1, Buffer.alloc(32, 7))] });
   world.tlsa.set('_25._tcp.mx.dane3.test', { kind: 'records', validated: 'unknown', records: [tlsa(1, 0, 1, certSha256)] });
   world.tlsa.set('_25._tcp.mx.dane4.test', { kind: 'error', code: 'ESERVFAIL', message: 'SERVFAIL' });
   world.tlsa.set('_25._tcp.mx.dane5.test', { kind: 'records', validated: 'unknown', records: [tlsa(3, 1, 1, Buffer.alloc(32, 7)), tlsa(3, 0, 1, certSha256)] });
+  // From a validating source (the DNSSEC client): validated, and not.
+  world.tlsa.set('_25._tcp.mx.dane6.test', { kind: 'records', validated: 'yes', records: [tlsa(3, 1, 1, spkiSha256)] });
+  world.tlsa.set('_25._tcp.mx.dane7.test', { kind: 'records', validated: 'no', records: [tlsa(3, 1, 1, Buffer.alloc(32, 7))] });
   // tlsrpt-txt
   site('norpt.test', { 'mx1.ok.test': { preference: 10 } }, { tlsrpt: ['something else'] });
   site('norpttesting.test', { 'mx1.ok.test': { preference: 10 } }, { tlsrpt: ['something else'], policyHost: serves(policyText('testing', ['mx1.ok.test'])) });
@@ -91,7 +94,7 @@ before(async () => {
     [
       'ok.test', 'nostarttls.test', 'refuse.test', 'tls10.test', 'expired.test', 'untrusted.test', 'wrongname.test', 'cnonly.test', 'hangtls.test', 'mixed.test',
       'nomx.test', 'nullmx.test', 'noaddr.test', 'cov.test', 'covtesting.test', 'stale.test', 'wild.test', 'dane1.test', 'dane2.test', 'dane3.test', 'dane4.test',
-      'dane5.test', 'norpt.test', 'norpttesting.test', 'badrua.test', 'tworpt.test', 'httpsrpt.test',
+      'dane5.test', 'dane6.test', 'dane7.test', 'norpt.test', 'norpttesting.test', 'badrua.test', 'tworpt.test', 'httpsrpt.test',
     ],
     { timeoutMs: 20_000, probeTimeoutMs: 1500 },
   );
@@ -184,6 +187,13 @@ describe('dane-tlsa', () => {
   });
   it('any matching record of the RRset is enough (3 0 1 beside a stale 3 1 1)', () => {
     assert.equal(one(domain('dane5.test'), 'dane-tlsa', 'mx.dane5.test 127.0.0.2').level, 'info');
+  });
+  it('with a validating source: a validated match says so; records DNSSEC did not validate are a warning, ignored by DANE senders', () => {
+    assert.match(one(domain('dane6.test'), 'dane-tlsa', 'mx.dane6.test 127.0.0.2').message, /DNSSEC validated: yes/);
+    const c = one(domain('dane7.test'), 'dane-tlsa', 'mx.dane7.test 127.0.0.2');
+    assert.equal(c.level, 'warning');
+    assert.match(c.message, /not DNSSEC-validated/);
+    assert.equal(one(domain('dane7.test'), 'sender-view').level, 'info', 'an unvalidated mismatch refuses nothing');
   });
   it('no TLSA record is information: DANE not published', () => {
     const c = one(domain('ok.test'), 'dane-tlsa', 'mx1.ok.test');
