@@ -6,7 +6,7 @@
 import type { OptionSpec } from './args.js';
 import { PROGRAM } from './io.js';
 
-export const COMMAND_NAMES = ['serve', 'query', 'check-config', 'generate', 'cache'] as const;
+export const COMMAND_NAMES = ['serve', 'query', 'check-config', 'check', 'generate', 'cache'] as const;
 export type CommandName = (typeof COMMAND_NAMES)[number];
 
 export interface OptionHelp {
@@ -69,6 +69,21 @@ export const COMMANDS: Readonly<Record<CommandName, CommandHelp>> = {
     summary: 'Validate a configuration and check what serve would refuse at start, without binding or creating anything.',
     options: [CONFIG, HELP],
     notes: ['Exit status: 0 valid (a summary is printed); 2 every problem is listed as FILE:LINE:COL: path: message [CODE].'],
+  },
+  check: {
+    synopsis: 'check DOMAIN... [--json | --junit FILE] [--strict] [--state FILE] [--mx-port N] [--timeout S]',
+    summary:
+      "Validate a domain owner's MTA-STS, TLSRPT and DANE setup as senders see it: TXT records, policy host and file, every MX host's STARTTLS and certificate, the sender's view (docs/check.md).",
+    options: [
+      { name: 'json', text: 'print the report as JSON' },
+      { name: 'junit', arg: 'FILE', text: 'also write JUnit XML to FILE (- : to standard output instead of the report)' },
+      { name: 'strict', text: 'warnings fail too (exit 1)' },
+      { name: 'state', arg: 'FILE', text: "a previous run's state (created if missing, then updated): a policy changed under the same TXT id is an error" },
+      { name: 'mx-port', arg: 'N', default: '25', text: 'SMTP port of the MX hosts' },
+      { name: 'timeout', arg: 'S', default: '60', text: 'the whole run, in seconds; one MX or policy host conversation gets at most a third of it (20 s at most)' },
+      HELP,
+    ],
+    notes: ['Exit status: 0 every check passed (warnings allowed); 1 a check failed, or a warning with --strict; 2 the check could not run (usage, DNS of this host, --timeout reached).'],
   },
   generate: {
     synopsis: 'generate [-c FILE] (--domains FILE|- | --from-cache | --offline) --output PATH [options]',

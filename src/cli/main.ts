@@ -17,6 +17,8 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
       return (await import('./query.js')).queryCommand(rest, io);
     case 'check-config':
       return (await import('./check-config.js')).checkConfigCommand(rest, io);
+    case 'check':
+      return (await import('./check.js')).checkCommand(rest, io);
     case 'cache':
       return (await import('./cache.js')).cacheCommand(rest, io);
     case 'generate':
@@ -42,7 +44,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
       io.out(`${PROGRAM} ${packageVersion()}\n`);
       return EXIT_OK;
     case undefined:
-      return usageError(io, 'a command is needed (serve, query, check-config, generate, cache, help)');
+      return usageError(io, 'a command is needed (serve, query, check-config, check, generate, cache, help)');
     default:
       return command.startsWith('-') ? usageError(io, `unknown option ${command}`) : usageError(io, `unknown command ${JSON.stringify(command)}`);
   }
