@@ -3,7 +3,7 @@
 // documentation itself, so the pages cannot drift from it:
 //   docs/man/mta-sts-bridge.8.md      + the option table of every command (dist/src/cli/help.js,
 //                                       the same table --help prints and the parser uses)
-//   docs/man/mta-sts-bridge.yml.5.md  + the "## Configuration" section of README.md
+//   docs/man/mta-sts-bridge.yml.5.md  + docs/configuration.md (everything after its title)
 // Run by `npm run build`, after tsc.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -32,24 +32,27 @@ function commandsMarkdown() {
   return out.join('\n');
 }
 
-/** A `## Heading` section of README.md up to the next `## `, one heading level up, links as text. */
-function readmeSection(heading) {
-  const lines = readFileSync(join(root, 'README.md'), 'utf8').split('\n');
-  const start = lines.indexOf(heading);
-  if (start < 0) throw new Error(`build-man: README.md has no "${heading}"`);
-  let end = lines.findIndex((l, i) => i > start && l.startsWith('## '));
-  if (end < 0) end = lines.length;
+/**
+ * A documentation page (docs/configuration.md) for inclusion in a man page: everything after its
+ * `# Title`, without HTML comments (notes for the page's readers on the web), headings as they
+ * are (`##` sections, `###` subsections), relative links as their text (a man page has no other
+ * files to point into); web links stay.
+ */
+function docsPage(relPath) {
+  const lines = readFileSync(join(root, relPath), 'utf8').split('\n');
+  const title = lines.findIndex((l) => l.startsWith('# '));
+  if (title < 0) throw new Error(`build-man: ${relPath} has no "# " title`);
   return lines
-    .slice(start + 1, end)
-    .map((l) => (l.startsWith('### ') ? l.slice(1) : l))
+    .slice(title + 1)
     .join('\n')
-    .replace(/\[([^\]]+)\]\((?:#|conf-examples\/)[^)]*\)/g, '$1');
+    .replace(/<!--[\s\S]*?-->\n?/g, '')
+    .replace(/\[([^\]]+)\]\((?!https?:)[^)]*\)/g, '$1');
 }
 
 function assemble(text) {
   return text
     .replace(/<!-- commands:[^>]*-->/, () => commandsMarkdown())
-    .replace(/<!-- include README\.md "([^"]+)"[^>]*-->/, (_, heading) => readmeSection(heading));
+    .replace(/<!-- include (docs\/[\w.-]+\.md)[^>]*-->/, (_, path) => docsPage(path));
 }
 
 mkdirSync(target, { recursive: true });

@@ -1,5 +1,5 @@
 /**
- * Typed errors with stable codes. Every code is listed in README.md ("Error codes").
+ * Typed errors with stable codes. Every code is listed in docs/errors.md.
  * Expected outcomes (no policy, DNS failure, fetch failure) are values, not exceptions;
  * these are for configuration, startup and programming errors that end a command.
  */

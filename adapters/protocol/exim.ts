@@ -27,7 +27,7 @@ export type EximRequest =
   | { readonly kind: 'lookup'; readonly domain: string; readonly zone?: string }
   | { readonly kind: 'invalid'; readonly detail: string };
 
-/** Stable codes in Exim adapter decode errors and log lines (listed in the README). */
+/** Stable codes in Exim adapter decode errors and log lines (listed in docs/errors.md). */
 export type EximLogCode =
   | 'EEXIM_BAD_REQUEST' // empty request or more than two fields: answered `error ...`
   | 'EEXIM_TOO_LONG' // request over EXIM_MAX_REQUEST_BYTES: answered `error ...`, closed

@@ -23,7 +23,7 @@ const COMMA = 0x2c;
 const DIGIT_0 = 0x30;
 const DIGIT_9 = 0x39;
 
-/** Stable codes of malformed netstring framing (listed in the README). */
+/** Stable codes of malformed netstring framing (listed in docs/errors.md). */
 export type NetstringErrorCode =
   | 'ENETSTRING_BAD_LENGTH' // a non-digit where a length digit or ':' belongs, or an empty length
   | 'ENETSTRING_LEADING_ZERO' // a length with a leading zero (only `0:` itself may start with 0)

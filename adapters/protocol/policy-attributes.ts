@@ -19,7 +19,7 @@ export const POLICY_MAX_ATTRIBUTES = 100;
 /** Bytes of one request block, every line and newline included. */
 export const POLICY_MAX_REQUEST_BYTES = 64 * 1024;
 
-/** Stable codes of a malformed request stream (listed in the README). */
+/** Stable codes of a malformed request stream (listed in docs/errors.md). */
 export type PolicyDecodeErrorCode =
   | 'EDELEGATION_NO_EQUALS' // an attribute line without '=' (or with an empty name)
   | 'EDELEGATION_LINE_TOO_LONG' // an attribute line longer than POLICY_MAX_LINE_BYTES

@@ -5,7 +5,7 @@
  * full queue or a failed resolution never changes the answer.
  *
  * Postfix: `smtpd_recipient_restrictions = ..., check_policy_service inet:127.0.0.1:8462, ...`
- * (see README.md, "Postfix policy delegation").
+ * (see docs/protocols.md, "Postfix policy delegation").
  */
 import type { HandlerContext, ProtocolAdapter } from '../../src/protocol/types.js';
 import { POLICY_MAX_REQUEST_BYTES, POLICY_REPLY_DUNNO, encodePolicyReply, newPolicyDecoder, type PolicyRequest } from './policy-attributes.js';
@@ -14,7 +14,7 @@ import { recipientDomain } from './policy-recipient.js';
 export { POLICY_MAX_ATTRIBUTES, POLICY_MAX_LINE_BYTES, POLICY_MAX_REQUEST_BYTES } from './policy-attributes.js';
 export type { PolicyDecodeErrorCode, PolicyRequest } from './policy-attributes.js';
 
-/** Stable codes in policy delegation log lines (listed in the README). */
+/** Stable codes in policy delegation log lines (listed in docs/errors.md). */
 export type PolicyDelegationLogCode =
   | 'EDELEGATION_UNKNOWN_REQUEST' // `request=` other than smtpd_access_policy: answered DUNNO, nothing warmed
   | 'EDELEGATION_INTERNAL'; // handle caught an unexpected exception: answered DUNNO

@@ -25,7 +25,7 @@ export interface SocketmapRequest {
   readonly key: string;
 }
 
-/** Stable codes in socketmap log lines (listed in the README). */
+/** Stable codes in socketmap log lines (listed in docs/errors.md). */
 export type SocketmapLogCode =
   | 'ESOCKETMAP_BAD_REQUEST' // empty map name or key: answered PERM
   | 'ESOCKETMAP_REPLY_TOO_LARGE' // even the plain answer exceeds 100,000 bytes: answered PERM

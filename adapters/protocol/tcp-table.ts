@@ -39,12 +39,12 @@ export type TcpTableRequest =
    */
   | { readonly kind: 'invalid'; readonly code: TcpTableRequestProblem; readonly detail: string };
 
-/** Why a complete request line was refused (answered 400; listed in the README). */
+/** Why a complete request line was refused (answered 400; listed in docs/errors.md). */
 export type TcpTableRequestProblem =
   | 'ETCPTABLE_BAD_COMMAND' // the line does not start with `get ` (tcp_table(5) knows only get)
   | 'ETCPTABLE_BAD_ESCAPE'; // a `%` not followed by two hex digits in the key
 
-/** Stable codes of tcp_table decode errors and log lines (listed in the README). */
+/** Stable codes of tcp_table decode errors and log lines (listed in docs/errors.md). */
 export type TcpTableLogCode =
   | TcpTableRequestProblem
   | 'ETCPTABLE_TOO_LONG' // request line over TCP_TABLE_MAX_REQUEST_BYTES: answered 400, then closed

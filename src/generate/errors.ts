@@ -3,7 +3,7 @@
  * values in the run report; these are for the run as a whole: lock, state, map building.
  */
 
-/** Stable codes of a failed `generate` run (README lists them). */
+/** Stable codes of a failed `generate` run (docs/errors.md lists them). */
 export type GenerateErrorCode =
   | 'EGEN_LOCKED' // another run holds <output>.lock (its pid is alive)
   | 'EGEN_LOCK' // the lock file could not be created or read

@@ -5,7 +5,7 @@
  *
  * Loaded whole on open(), written whole and atomically (temp file + rename) on close(), and only
  * when something changed. Expired entries are dropped on save: the resolver never uses them.
- * Used when `--state` names a file ending in `.json` (see README.md, "No daemon? Use cron").
+ * Used when `--state` names a file ending in `.json` (see docs/generate.md).
  */
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';

@@ -8,7 +8,7 @@
  *    the answer carries the Postfix 3.10 TLSRPT attributes only when the zone has `tlsrpt`.
  *  - `postfix-tlsrpt`: the same with the TLSRPT attributes forced on (Postfix 3.10+).
  *  - `exim-lsearch`: `<domain>: enforce <mx-list>` for Exim's lsearch lookup: exactly the line the
- *    daemon's Exim `${readsocket}` adapter answers (README.md, "Exim"), so one router config serves
+ *    daemon's Exim `${readsocket}` adapter answers (docs/protocols.md, "Exim"), so one router config serves
  *    both; `*.x` patterns are written as anchored regexes there (Exim's `*.x` is any depth).
  *  - `json`: one object, domain -> `{ mode, mx, postfix }`.
  * Keys are exact policy domains only, never `.parent` forms (a subdomain never uses its

@@ -100,7 +100,7 @@ export function reconfigureLogger(log: winston.Logger, cfg: LoggingConfig, optio
 /**
  * winston 3 builds the info object and runs the whole format for every call and filters by level
  * only in the transport, so a disabled `log.debug(...)` on the lookup path costs as much as an
- * enabled one (measured: ~7.8 µs and 3.3 KiB per call, see README.md, "Benchmarks"). Make each level
+ * enabled one (measured: ~7.8 µs and 3.3 KiB per call, see docs/benchmarks.md). Make each level
  * method return at once when its level is off. Child loggers inherit the patched methods (winston's
  * `child()` uses the parent as prototype) and read the level from the parent, so `log.level = ...`
  * later still works.

@@ -5,7 +5,7 @@
  * prom-client only when /metrics is scraped (prom-client's own child `inc` and `observe` hash
  * their labels on every call, about 0.8 µs together: bench/metrics-overhead.ts). Gauges and
  * counters the core already keeps (cache entries, backend errors, warm-up queue) are read
- * lazily too. README.md, "Metrics and health", lists every metric.
+ * lazily too. docs/operations.md, "Metrics and health", lists every metric.
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
 import type { ResolutionSource } from '../resolver/types.js';

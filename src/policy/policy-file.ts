@@ -17,7 +17,7 @@
  * sts-policy-term     = LF / CRLF
  * ```
  *
- * Where the RFC leaves room, the choices below are explained in README.md, "Parsing the TXT record and the policy file".
+ * Where the RFC leaves room, the choices below are explained in docs/rfc-decisions.md, "Parsing the TXT record and the policy file".
  */
 import { domainToASCII } from 'node:url';
 import { isValidAsciiDomain } from './domain.js';
@@ -32,7 +32,7 @@ export const MAX_MAX_AGE_DIGITS = 10; // RFC 8461 §3.2
 /** `sts-policy-ext-name`: one letter or digit then up to 31 more characters. */
 export const MAX_POLICY_KEY_LENGTH = 32; // RFC 8461 §3.2
 
-/** Stable problem codes of {@link parsePolicyFile}. Listed in the README. */
+/** Stable problem codes of {@link parsePolicyFile}. Listed in docs/errors.md. */
 export type PolicyProblemCode =
   | 'EPOLICY_TOO_LARGE'
   | 'EPOLICY_EMPTY'
@@ -129,7 +129,7 @@ export function parsePolicyFile(text: string): ParseResult<StsPolicy> {
         }
         const seconds = Number(value);
         if (seconds > MAX_MAX_AGE) {
-          // Clamped, not rejected: see README.md, "Parsing the TXT record and the policy file" (`max_age` above 31557600).
+          // Clamped, not rejected: see docs/rfc-decisions.md, "Parsing the TXT record and the policy file" (`max_age` above 31557600).
           warnings.push(
             problem(
               'EPOLICY_MAX_AGE_CLAMPED',

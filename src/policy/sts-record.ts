@@ -21,7 +21,7 @@ export const MAX_STS_ID_LENGTH = 32;
 /** RFC 8461 §3.1: `sts-ext-name` is one leading character then up to 31 more. */
 export const MAX_STS_EXT_NAME_LENGTH = 32;
 
-/** Stable problem codes of {@link parseStsRecord}. Listed in the README. */
+/** Stable problem codes of {@link parseStsRecord}. Listed in docs/errors.md. */
 export type StsProblemCode =
   | 'ESTS_NOT_STS'
   | 'ESTS_EMPTY_FIELD'

@@ -19,7 +19,7 @@ export interface StsRecord {
 export interface StsPolicy {
   readonly version: 'STSv1';
   readonly mode: PolicyMode;
-  /** Seconds, 0..31557600 (see README: "where the RFC is ambiguous"). */
+  /** Seconds, 0..31557600 (see docs/rfc-decisions.md: "where the RFC is ambiguous"). */
   readonly maxAge: number;
   /** `mx:` values in file order, lower-cased A-labels, as written (`*.example.net` kept in `*.` form). */
   readonly mx: readonly string[];
@@ -31,7 +31,7 @@ export interface StsPolicy {
   readonly lines: ReadonlyArray<readonly [key: string, value: string]>;
 }
 
-/** A coded problem found by a parser. `code` is stable and listed in the README. */
+/** A coded problem found by a parser. `code` is stable and listed in docs/errors.md. */
 export interface ParseProblem {
   readonly code: string;
   readonly message: string;

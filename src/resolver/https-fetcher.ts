@@ -1,7 +1,7 @@
 /**
  * The HTTPS seam: fetch `https://mta-sts.<domain>/.well-known/mta-sts.txt` (RFC 8461 §3.3).
  *
- * Decisions where the RFC leaves room (the README repeats them):
+ * Decisions where the RFC leaves room (docs/rfc-decisions.md repeats them):
  * - Only status 200 counts; redirects are never followed (RFC 8461 §3.3). A 3xx is
  *   `EFETCH_STATUS` with its Location in the message.
  * - Media type: RFC 8461 §3.3 says senders SHOULD check it is `text/plain`; it is compared

@@ -43,7 +43,7 @@ export interface CertificateInfo {
   readonly fingerprint256: string;
 }
 
-/** Stable codes of a failed policy fetch (README lists them). */
+/** Stable codes of a failed policy fetch (docs/errors.md lists them). */
 export type FetchErrorCode =
   | 'EFETCH_DNS' // the policy host did not resolve
   | 'EFETCH_CONNECT' // TCP connection failed or was refused

@@ -3,7 +3,7 @@
  * with LISTEN_FDS, LISTEN_PID and LISTEN_FDNAMES, matched to the configured listeners.
  * Pure functions over the environment and the listener list; listener.ts adopts the fds.
  *
- * Matching (README.md, "systemd socket activation"), in this order:
+ * Matching (docs/operations.md, "systemd socket activation"), in this order:
  *  1. an fd whose name equals a listener's `name`;
  *  2. an fd whose name is a protocol (`socketmap`, `policy`, ...): the first listener of that
  *     protocol without a `name`, in configuration order;

@@ -16,7 +16,7 @@ const SMTPD_BIN = '/usr/lib/postfix/sbin/smtpd';
 /** Why a Postfix instance cannot run here, or undefined when it can. */
 export async function postfixPrerequisiteProblem(): Promise<string | undefined> {
   for (const bin of [POSTFIX_BIN, SMTPD_BIN]) {
-    if (!existsSync(bin)) return `${bin} is missing: install the Debian package "postfix" (see README.md, "Postfix policy delegation", "Tests")`;
+    if (!existsSync(bin)) return `${bin} is missing: install the Debian package "postfix" (see docs/development.md, "Policy delegation with a real smtpd")`;
   }
   const user = await run('getent', ['passwd', 'postfix']);
   if (user.code !== 0) return 'the "postfix" user does not exist: install the Debian package "postfix"';
