@@ -128,7 +128,7 @@ export async function startApp(config: BridgeConfig, options: AppOptions): Promi
     const { createDnssecDns } = await import('./dane/dnssec-client.js');
     const { systemResolverAddress } = await import('./dane/resolver-address.js');
     const address = c.dns?.resolver ?? systemResolverAddress();
-    const service = createDaneService({ dns: createDnssecDns(address), resolver: address, clock, log });
+    const service = createDaneService({ dns: createDnssecDns(address), resolver: address, clock, log, ...(c.dns?.probe === undefined ? {} : { probe: c.dns.probe }) });
     // A warning at start when the resolver does not validate; never delays the start.
     void service.probe();
     return service;
