@@ -98,6 +98,8 @@ zones:
 /** The daemon under test: DANE on in the default zone (level dane, lookup failure temp). */
 const DAEMON = `
 cache: {type: internal}
+metrics:
+  address: 127.0.0.1:9464
 dns:
   resolver: "${VALIDATING_RESOLVER}"
   probe: "ns:signed.test"
@@ -109,7 +111,7 @@ default_zone:
   dane: true
 ${ZONES}`;
 /** The same with a resolver that does not validate (never sets AD). */
-const NO_AD = DAEMON.replace(`resolver: "${VALIDATING_RESOLVER}"`, `resolver: "${NON_VALIDATING_RESOLVER}"`).replace('127.0.0.1:8461', '127.0.0.1:8462');
+const NO_AD = DAEMON.replace('127.0.0.1:9464', '127.0.0.1:9465').replace(`resolver: "${VALIDATING_RESOLVER}"`, `resolver: "${NON_VALIDATING_RESOLVER}"`).replace('127.0.0.1:8461', '127.0.0.1:8462');
 /** A daemon without any DANE configuration: today's answers. */
 const TODAY = `
 cache: {type: internal}
@@ -242,6 +244,23 @@ describe('the daemon with DANE and MTA-STS against the signed world and real pol
     assert.equal(await ask('dane.signed.test', map('postfix', 8463)), secure('dane.signed.test', ['mx.dane.signed.test']));
     assert.ok(today !== undefined);
     assert.deepEqual(today.grep('dane finding'), [], 'no DANE lookups without DANE configured');
+  });
+
+  it('metrics: DANE lookups by outcome, the probe gauge, dane and dane-temp answers', async () => {
+    const script = `fetch('http://127.0.0.1:9464/metrics').then(async (r) => process.stdout.write(await r.text()), (e) => { console.error(String(e)); process.exit(3); })`;
+    const r = await ns.run(process.execPath, ['-e', script], { timeoutMs: 20_000 });
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.split('\n');
+    const value = (sample: string): number => Number(lines.find((l) => l.startsWith(`${sample} `))?.slice(sample.length + 1) ?? 'NaN');
+    assert.equal(value('mta_sts_bridge_dane_resolver_validating'), 1);
+    // Each domain looked up once (findings are cached): earlier tests asked these domains.
+    assert.equal(value('mta_sts_bridge_dane_lookups_total{outcome="dane"}'), 1);
+    assert.equal(value('mta_sts_bridge_dane_lookups_total{outcome="absent"}'), 1, 'sts-only');
+    assert.equal(value('mta_sts_bridge_dane_lookups_total{outcome="unsigned"}'), 1);
+    assert.equal(value('mta_sts_bridge_dane_lookups_total{outcome="mixed"}'), 2);
+    assert.ok(value('mta_sts_bridge_dane_lookups_total{outcome="servfail"}') >= 1);
+    assert.ok(value('mta_sts_bridge_lookups_total{protocol="socketmap",zone="default",outcome="dane",source="fetched"}') >= 1, r.stdout);
+    assert.ok(lines.some((l) => /^mta_sts_bridge_lookups_total\{protocol="socketmap",zone="default",outcome="dane-temp",/.test(l)), r.stdout);
   });
 
   it('tlsrpt: true: DANE answers without STS attributes; STS answers keep them', async () => {
