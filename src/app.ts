@@ -120,6 +120,11 @@ export async function startApp(config: BridgeConfig, options: AppOptions): Promi
     freshEntry: (domain: string) => resolver?.freshEntry(domain),
     freshAbsence: (domain: string) => resolver?.freshAbsence(domain),
   };
+  // Metrics are kept only when someone can read them (a `metrics:` listener).
+  // prom-client is loaded only then: a daemon without metrics does not carry it.
+  const prometheus: PrometheusMetrics | undefined =
+    config.metrics !== undefined ? new (await import('./metrics/prometheus.js')).PrometheusMetrics() : undefined;
+  const metrics: Metrics = prometheus ?? NO_METRICS;
   // The DANE side exists only when a zone asks for it (docs/dane.md); `dane: false` everywhere
   // leaves every answer exactly as without it.
   const daneFor = async (c: BridgeConfig): Promise<DaneService | undefined> => {
@@ -128,18 +133,23 @@ export async function startApp(config: BridgeConfig, options: AppOptions): Promi
     const { createDnssecDns } = await import('./dane/dnssec-client.js');
     const { systemResolverAddress } = await import('./dane/resolver-address.js');
     const address = c.dns?.resolver ?? systemResolverAddress();
-    const service = createDaneService({ dns: createDnssecDns(address), resolver: address, clock, log });
+    const { daneLookupOutcome, daneResolverState } = await import('./metrics/dane.js');
+    const service = createDaneService({
+      dns: createDnssecDns(address),
+      resolver: address,
+      clock,
+      log,
+      ...(c.dns?.probe === undefined ? {} : { probe: c.dns.probe }),
+      ...(prometheus === undefined
+        ? {}
+        : { onFinding: (f) => metrics.daneLookup(daneLookupOutcome(f)), onProbe: (r) => metrics.daneResolver(daneResolverState(r)) }),
+    });
     // A warning at start when the resolver does not validate; never delays the start.
     void service.probe();
     return service;
   };
   let daneNow = await daneFor(config);
   let lookupNow: StoppableLookupService = createLookupService(resolverPort, config, log, daneNow === undefined ? {} : { dane: daneNow });
-  // Metrics are kept only when someone can read them (a `metrics:` listener).
-  // prom-client is loaded only then: a daemon without metrics does not carry it.
-  const prometheus: PrometheusMetrics | undefined =
-    config.metrics !== undefined ? new (await import('./metrics/prometheus.js')).PrometheusMetrics() : undefined;
-  const metrics: Metrics = prometheus ?? NO_METRICS;
   const lookup: LookupService = {
     lookup: (domain, zoneName) => lookupNow.lookup(domain, zoneName),
     cachedAnswer: (domain, zoneName, format, note) => lookupNow.cachedAnswer?.(domain, zoneName, format, note),

@@ -15,6 +15,7 @@ import type { Resolution } from './resolver/types.js';
 import { decideDane, type DaneDecision } from './dane/decision.js';
 import type { DaneService } from './dane/service.js';
 import { stsVerdictOf } from './verdict.js';
+import { daneAnswerOutcome } from './metrics/dane.js';
 
 /** Name under which the default zone is reported in logs. */
 export const DEFAULT_ZONE_NAME = 'default';
@@ -110,7 +111,7 @@ export function createLookupService(
         if (answer === undefined) return undefined;
         warmHits += 1;
         if (debugEnabled()) decisions.debug('decision', decisionFields(cachedResolution(entry), selected.name));
-        note?.(selected.name, 'policy', 'cache');
+        note?.(selected.name, daneAnswerOutcome(daneResult?.dane) ?? 'policy', 'cache');
         return answer;
       }
       const absent = resolver.freshAbsence?.(domain);
@@ -127,7 +128,7 @@ export function createLookupService(
       if (answer === undefined) return undefined;
       warmAbsences += 1;
       if (debugEnabled()) decisions.debug('decision', decisionFields(absent, selected.name));
-      note?.(selected.name, 'no-policy', 'negative-cache');
+      note?.(selected.name, daneAnswerOutcome(daneDecision) ?? 'no-policy', 'negative-cache');
       return answer;
     },
     async lookup(domain: string, zoneName?: string): Promise<LookupResult> {

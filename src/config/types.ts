@@ -1,5 +1,6 @@
 import type { DaneSettings } from '../dane/decision.js';
 import type { ResolverAddress } from '../dane/resolver-address.js';
+import type { DaneQueryType } from '../dane/types.js';
 /**
  * The validated, normalized configuration. Produced only by src/config/load.ts from YAML
  * (or from the embedded defaults); every other module reads this shape and never raw YAML.
@@ -176,9 +177,11 @@ export interface BridgeConfig {
   readonly dns?: DnsConfig;
 }
 
-/** `dns: {resolver}` (docs/dane.md). */
+/** `dns: {resolver, probe}` (docs/dane.md). */
 export interface DnsConfig {
   readonly resolver?: ResolverAddress;
+  /** `dns.probe`: what the start-up probe asks (Postfix's `dnssec_probe`); absent: NS of the root. */
+  readonly probe?: { readonly type: DaneQueryType; readonly name: string };
 }
 
 /** `metrics: {address: HOST:PORT}`: where `/metrics` and `/healthz` are served over HTTP. */

@@ -32,6 +32,10 @@ export interface DaneServiceOptions {
   readonly maxEntries?: number;
   /** The probe name (default: Postfix's `dnssec_probe` default, NS of the root). */
   readonly probe?: { readonly type: DaneQueryType; readonly name: string };
+  /** Hears every finding looked up (not cached ones reused): for metrics. */
+  readonly onFinding?: (finding: DaneFinding) => void;
+  /** Hears every probe result: for metrics. */
+  readonly onProbe?: (result: ProbeResult) => void;
 }
 
 export interface DaneService {
@@ -70,6 +74,7 @@ export function createDaneService(options: DaneServiceOptions): DaneService {
     ...(options.maxEntries === undefined ? {} : { maxEntries: options.maxEntries }),
     lookup: async (domain, timeoutMs) => {
       const finding = await findDane(options.dns, domain, timeoutMs);
+      options.onFinding?.(finding);
       const fields = findingFields(finding);
       switch (finding.kind) {
         case 'dane':
@@ -119,6 +124,7 @@ export function createDaneService(options: DaneServiceOptions): DaneService {
       }
       const probe = options.probe ?? DEFAULT_DNSSEC_PROBE;
       const result = await probeResolver(options.dns, DANE_PROBE_TIMEOUT_MS, probe);
+      options.onProbe?.(result);
       const fields = { resolver: where, probe: `${probe.type} ${probe.name}` };
       switch (result.kind) {
         case 'validating':

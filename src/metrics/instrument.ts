@@ -6,6 +6,7 @@
 import { performance } from 'node:perf_hooks';
 import type { AnswerFormatter, LookupResult, LookupService, WarmNote } from '../lookup.js';
 import type { HandlerContext, ProtocolAdapter, Reply } from '../protocol/types.js';
+import { daneAnswerOutcome } from './dane.js';
 import type { LookupOrigin, Metrics } from './types.js';
 
 /** A LookupService that reports every answer as coming from `protocol`. */
@@ -25,7 +26,8 @@ export function measuredLookup(inner: LookupService, protocol: LookupOrigin, met
       const started = performance.now();
       const result = await inner.lookup(domain, zoneName);
       const r = result.resolution;
-      metrics.lookupAnswered(protocol, result.zoneName, r.kind, r.kind === 'dns-error' ? 'lookup' : r.source, (performance.now() - started) / 1000);
+      const outcome = daneAnswerOutcome(result.dane) ?? r.kind;
+      metrics.lookupAnswered(protocol, result.zoneName, outcome, r.kind === 'dns-error' ? 'lookup' : r.source, (performance.now() - started) / 1000);
       return result;
     },
   };

@@ -9,7 +9,7 @@
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
 import type { ResolutionSource } from '../resolver/types.js';
-import type { LookupOrigin, LookupOutcome, Metrics, RefreshResult } from './types.js';
+import type { DaneLookupOutcome, DaneResolverState, LookupOrigin, LookupOutcome, Metrics, RefreshResult } from './types.js';
 
 export const METRICS_PREFIX = 'mta_sts_bridge_';
 
@@ -55,6 +55,8 @@ export class PrometheusMetrics implements Metrics {
   private readonly refreshes: Counter<'result' | 'code'>;
   private readonly dnsErrors: Counter<'code'>;
   private readonly localFaults: Counter<'code'>;
+  private readonly daneLookups: Counter<'outcome'>;
+  private readonly daneResolverGauge: Gauge;
   private readonly codesSeen = new Map<string, Set<string>>();
 
   constructor(options: { readonly defaultMetrics?: boolean } = {}) {
@@ -63,7 +65,7 @@ export class PrometheusMetrics implements Metrics {
     const lookupChildren = this.lookupChildren;
     new Counter({
       name: `${METRICS_PREFIX}lookups_total`,
-      help: 'Lookups answered, by protocol (warm: background warm-ups), zone, outcome (policy, no-policy, dns-error) and source.',
+      help: 'Lookups answered, by protocol (warm: background warm-ups), zone, outcome (policy, no-policy, dns-error; with DANE on: dane, dane-temp) and source.',
       labelNames: ['protocol', 'zone', 'outcome', 'source'],
       registers,
       collect(): void {
@@ -94,6 +96,17 @@ export class PrometheusMetrics implements Metrics {
       name: `${METRICS_PREFIX}local_faults_total`,
       help: 'Faults of this host (not of the destination), by code.',
       labelNames: ['code'],
+      registers,
+    });
+    this.daneLookups = new Counter({
+      name: `${METRICS_PREFIX}dane_lookups_total`,
+      help: 'DANE lookups made (zones with dane: true), by outcome (dane, mixed, absent, unsigned, servfail, timeout, local-fault).',
+      labelNames: ['outcome'],
+      registers,
+    });
+    this.daneResolverGauge = new Gauge({
+      name: `${METRICS_PREFIX}dane_resolver_validating`,
+      help: 'The DNSSEC resolver start-up probe: 1 validating (AD set), 0 answering without AD (DANE never applies), -1 probe failed; absent until probed.',
       registers,
     });
     new Gauge({
@@ -182,6 +195,28 @@ export class PrometheusMetrics implements Metrics {
 
   localFault(code: string): void {
     this.localFaults.inc({ code: this.bounded('local', code) });
+  }
+
+  daneLookup(outcome: DaneLookupOutcome): void {
+    this.daneLookups.inc({ outcome });
+  }
+
+  daneResolver(state: DaneResolverState): void {
+    switch (state) {
+      case 'validating':
+        this.daneResolverGauge.set(1);
+        break;
+      case 'no-ad':
+        this.daneResolverGauge.set(0);
+        break;
+      case 'failed':
+        this.daneResolverGauge.set(-1);
+        break;
+      default: {
+        const _never: never = state;
+        return _never;
+      }
+    }
   }
 
   /** `code` when it looks like one of our codes and the metric has room for it; `EOTHER` otherwise. */

@@ -6,8 +6,23 @@
  */
 import type { ResolutionSource } from '../resolver/types.js';
 
-/** What an answered lookup found: the Resolution's kind. */
-export type LookupOutcome = 'policy' | 'no-policy' | 'dns-error';
+/**
+ * What an answered lookup found: the Resolution's kind, or, in zones with `dane: true`, what
+ * the DANE decision answered instead (`dane`: a DANE level; `dane-temp`: a temporary failure
+ * of the DANE side). Zones without DANE only ever count the first three.
+ */
+export type LookupOutcome = 'policy' | 'no-policy' | 'dns-error' | 'dane' | 'dane-temp';
+
+/**
+ * What one DANE lookup (src/dane/finding.ts) found: `dane` (every MX host with validated usable
+ * TLSA), `mixed`, `absent` (validated NXDOMAIN/NODATA or no usable TLSA), `unsigned` (the MX
+ * RRset without AD: an unsigned zone, or a resolver that does not validate), and the failures
+ * by code: `servfail` (bogus signatures arrive as SERVFAIL), `timeout`, `local-fault`.
+ */
+export type DaneLookupOutcome = 'dane' | 'mixed' | 'absent' | 'unsigned' | 'servfail' | 'timeout' | 'local-fault';
+
+/** The start-up probe of the DNSSEC resolver: validating, answering without AD, or failed. */
+export type DaneResolverState = 'validating' | 'no-ad' | 'failed';
 
 /** Which protocol asked: a listener's protocol, or `warm` for a background warm-up (policy delegation). */
 export type LookupOrigin = 'socketmap' | 'tcp_table' | 'policy' | 'exim' | 'warm';
@@ -29,6 +44,10 @@ export interface Metrics {
    * the destination's setup (e.g. the cache, the local resolver).
    */
   localFault(code: string): void;
+  /** One DANE lookup made (not a cached finding reused). */
+  daneLookup(outcome: DaneLookupOutcome): void;
+  /** The result of the DNSSEC resolver's start-up probe (at start and on a reload that turns DANE on). */
+  daneResolver(state: DaneResolverState): void;
 }
 
 /** Reports nothing: used when no metrics listener is configured. */
@@ -38,4 +57,6 @@ export const NO_METRICS: Metrics = Object.freeze({
   refreshed(): void {},
   dnsError(): void {},
   localFault(): void {},
+  daneLookup(): void {},
+  daneResolver(): void {},
 });

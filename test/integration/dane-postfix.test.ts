@@ -5,22 +5,35 @@
  *
  * The world check: with a static `dane` policy, Postfix verifies a matching MX and defers a
  * mismatching one. That proves the world is what the daemon's answers are tested against.
+ * Both domains also publish an enforced MTA-STS policy (DANE+STS, as issue 10 asks): the daemon
+ * with `dane: false` answers `secure match=` and Postfix refuses the MX (today's behaviour); with
+ * `dane: true` it answers `dane` and Postfix delivers after verifying the TLSA record.
  */
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { createTestPki } from '../world/pki.js';
 import { sendMail, spkiSha256, startDeliveringPostfix, startSink, stopSink, useValidatingResolver } from './harness/dane-world.js';
 import { Daemon, postmap } from './harness/daemon.js';
 import { integrationPrerequisiteProblem, NetNs } from './harness/netns.js';
 import { PostfixInstance, postfixPrerequisiteProblem } from './harness/postfix-instance.js';
 import { dnssecPrerequisiteProblem, SignedDns } from './harness/signed-dns.js';
+import { FakeInternet, POLICY_HOST_ADDRESS, policyBody, servesPolicy } from './harness/world.js';
 
 const MX_GOOD = '127.0.0.40';
 const MX_BAD = '127.0.0.41';
+
+/**
+ * good and bad are DANE+STS domains: each also publishes an enforced MTA-STS policy (TXT in the
+ * signed zone, the policy host on the fake internet's HTTPS server with the test CA) naming its
+ * MX. Its MX certificate is not a WebPKI one, so `secure match=` (today's answer) refuses it.
+ */
+const STS_SITES = {
+  'good.signed.test': { policyHost: servesPolicy(policyBody('enforce', ['mx.good.signed.test'])) },
+  'bad.signed.test': { policyHost: servesPolicy(policyBody('enforce', ['mx.bad.signed.test'])) },
+};
 
 /** Zone `postfix`: DANE on (default lookup failure temp); zone `off`: DANE off (today's answers). */
 const DAEMON_CONFIG = `
@@ -56,16 +69,19 @@ describe('Postfix DANE against the signed world (static policy: the world check)
   let sink: ChildProcess | undefined;
   let postfix: PostfixInstance | undefined;
   let daemon: Daemon | undefined;
+  let web: FakeInternet | undefined;
 
   before(async () => {
     if (problem !== undefined) throw new Error(`${problem}; set MTA_STS_BRIDGE_SKIP_INTEGRATION=1 to skip explicitly`);
     dir = mkdtempSync(join(tmpdir(), 'msb-dane-pf-'));
     chmodSync(dir, 0o755);
-    const pki = await createTestPki(join(dir, 'pki'));
+    ns = await NetNs.create('msbp');
+    mkdirSync(join(dir, 'web'));
+    web = await FakeInternet.start(ns, join(dir, 'web'), STS_SITES);
+    const pki = web.pki;
     const good = await pki.issueLeaf({ names: ['mx.good.signed.test'], kind: 'untrusted' });
     const bad = await pki.issueLeaf({ names: ['mx.bad.signed.test'], kind: 'untrusted' });
     const other = await pki.issueLeaf({ names: ['other.signed.test'], kind: 'untrusted' });
-    ns = await NetNs.create('msbp');
     useValidatingResolver(ns);
     dns = await SignedDns.start(ns, dir, {
       signed: [
@@ -75,10 +91,14 @@ describe('Postfix DANE against the signed world (static policy: the world check)
             'good IN MX 10 mx.good',
             `mx.good IN A ${MX_GOOD}`,
             `_25._tcp.mx.good IN TLSA 3 1 1 ${spkiSha256(good.certPem)}`,
+            '_mta-sts.good IN TXT "v=STSv1; id=1"',
+            `mta-sts.good IN A ${POLICY_HOST_ADDRESS}`,
             'bad IN MX 10 mx.bad',
             `mx.bad IN A ${MX_BAD}`,
             // Pins another key than the one mx.bad presents.
             `_25._tcp.mx.bad IN TLSA 3 1 1 ${spkiSha256(other.certPem)}`,
+            '_mta-sts.bad IN TXT "v=STSv1; id=1"',
+            `mta-sts.bad IN A ${POLICY_HOST_ADDRESS}`,
             'bogus IN MX 10 mx.bogus',
             `mx.bogus IN A ${MX_GOOD}`,
             `_25._tcp.mx.bogus IN TLSA 3 1 1 ${'cd'.repeat(32)}`,
@@ -104,6 +124,7 @@ describe('Postfix DANE against the signed world (static policy: the world check)
     if (postfix !== undefined) await postfix.stop();
     await stopSink(sink);
     if (dns !== undefined) await dns.stop();
+    if (web !== undefined) await web.stop();
     if (ns !== undefined) await ns.destroy();
     if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   });
@@ -139,9 +160,25 @@ describe('Postfix DANE against the signed world (static policy: the world check)
     const sts = await postmap(ns, 'bogus.signed.test', 'socketmap:inet:127.0.0.1:8461:stsfallback');
     assert.equal(sts.code, 1);
     assert.doesNotMatch(sts.stderr, /temporary/);
-    // dane off: today's answer (no MTA-STS: NOTFOUND), never dane.
+    // dane off: today's answer, the MTA-STS one (the domain has both), never dane.
     const off = await postmap(ns, 'good.signed.test', 'socketmap:inet:127.0.0.1:8462:nodane');
-    assert.equal(off.code, 1);
+    assert.deepEqual([off.code, off.stdout.trim()], [0, 'secure match=mx.good.signed.test servername=hostname']);
+    const badAnswer = await postmap(ns, 'bad.signed.test', MAP);
+    assert.deepEqual([badAnswer.code, badAnswer.stdout.trim()], [0, 'dane']);
+  });
+
+  it('Postfix with the daemon (dane: false) as smtp_tls_policy_maps: today the DANE+STS domain is refused', async () => {
+    assert.ok(postfix !== undefined);
+    const pf = await startDeliveringPostfix(ns, join(dir, 'today'), { policyMaps: 'socketmap:inet:127.0.0.1:8462:nodane', probe: 'ns:signed.test', smtpdAddress: '127.0.0.5' });
+    try {
+      await sendMail(ns, pf, 'today@good.signed.test');
+      await pf.waitForLog(/to=<today@good\.signed\.test>.*status=deferred/, 30_000);
+      // secure match= checks the WebPKI: the self-signed (untrusted CA) certificate fails.
+      assert.match(pf.maillog(), /[Ss]erver certificate not verified|certificate verification failed/);
+      assert.doesNotMatch(pf.maillog(), /Verified TLS connection established to mx\.good\.signed\.test/);
+    } finally {
+      await pf.stop();
+    }
   });
 
   it('Postfix with the daemon as smtp_tls_policy_maps: verified DANE delivery, mismatch deferred', async () => {

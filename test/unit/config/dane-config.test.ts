@@ -37,4 +37,15 @@ describe('config: DANE', () => {
     expectProblems('dns:\n  resolver: 127.0.0.1\n  timeout: 3\n', [{ code: 'ECONFIG_UNKNOWN_KEY', path: 'dns.timeout', line: 3 }]);
     expectProblems('dns: 127.0.0.1\n', [{ code: 'ECONFIG_TYPE', path: 'dns', line: 1 }]);
   });
+
+  it('reads dns.probe in Postfix dnssec_probe form', () => {
+    assert.deepEqual(expectConfig('dns:\n  probe: "ns:."\n').config.dns, { probe: { type: 'NS', name: '.' } });
+    assert.deepEqual(expectConfig('dns: {resolver: 127.0.0.1, probe: "MX:signed.test"}\n').config.dns, {
+      resolver: { host: '127.0.0.1', port: 53, family: 4 },
+      probe: { type: 'MX', name: 'signed.test' },
+    });
+    expectProblems('dns:\n  probe: signed.test\n', [{ code: 'ECONFIG_BAD_VALUE', path: 'dns.probe', line: 2, message: 'TYPE:NAME' }]);
+    expectProblems('dns:\n  probe: "txt:signed.test"\n', [{ code: 'ECONFIG_BAD_VALUE', path: 'dns.probe', line: 2, message: 'type' }]);
+    expectProblems('dns:\n  probe: "ns:bad..name"\n', [{ code: 'ECONFIG_BAD_VALUE', path: 'dns.probe', line: 2, message: 'DNS name' }]);
+  });
 });
