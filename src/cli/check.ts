@@ -5,6 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import type { CheckDns } from '../check/dns.js';
 import { createSystemCheckDns } from '../check/dns.js';
+import { parseResolverAddress, type ResolverAddress } from '../dane/resolver-address.js';
 import { formatJunit } from '../check/junit.js';
 import { formatJson, formatText } from '../check/output.js';
 import { DEFAULT_TIMEOUT_S, runCheck } from '../check/run.js';
@@ -14,7 +15,7 @@ import { parseArgs, stringOption } from './args.js';
 import { commandHelp, optionSpecs } from './help.js';
 import { EXIT_ERROR, EXIT_OK, PROGRAM, processIo, usageError, type CliIo } from './io.js';
 
-/** Seams for tests; production uses the system resolver, port 443 and the system's roots. */
+/** Seams for tests; production uses --resolver (or the system's), port 443 and the system's roots. */
 export interface CheckCommandDeps {
   readonly dns?: CheckDns;
   readonly policyPort?: number;
@@ -55,6 +56,14 @@ export async function checkCommand(argv: readonly string[], io: CliIo, deps: Che
     return usageError(io, `--timeout must be seconds, more than 0 and at most ${MAX_TIMEOUT_S}, got ${JSON.stringify(timeoutText)}`, 'check');
   }
 
+  const resolverText = stringOption(args.options, 'resolver');
+  let resolver: ResolverAddress | undefined;
+  if (resolverText !== undefined) {
+    const parsed = parseResolverAddress(resolverText);
+    if (!parsed.ok) return usageError(io, `--resolver: ${parsed.message}`, 'check');
+    resolver = parsed.address;
+  }
+
   const statePath = stringOption(args.options, 'state');
   let state;
   if (statePath !== undefined) {
@@ -67,7 +76,7 @@ export async function checkCommand(argv: readonly string[], io: CliIo, deps: Che
   }
 
   const { report, state: next } = await runCheck(domains, {
-    dns: deps.dns ?? createSystemCheckDns(),
+    dns: deps.dns ?? createSystemCheckDns(resolver),
     mxPort,
     timeoutMs: Math.round(timeoutS * 1000),
     ...(deps.policyPort !== undefined ? { policyPort: deps.policyPort } : {}),
