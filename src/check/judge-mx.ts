@@ -6,7 +6,7 @@
 import { mxMatches } from '../policy/domain.js';
 import type { StsPolicy } from '../policy/types.js';
 import { isOutsideValidity, judgeCert, namesHost, namesMatchingPatterns } from './cert.js';
-import { isNullMx, type DomainFacts, type MxHostFacts } from './facts.js';
+import { isNullMx, sortMx, type DomainFacts, type MxHostFacts } from './facts.js';
 import type { SmtpProbe } from './smtp-probe.js';
 import { formatTlsa, tlsaName } from '../dane/tlsa.js';
 import { matchTlsa } from './tlsa.js';
@@ -155,7 +155,7 @@ export function judgeMx(facts: DomainFacts, policy: StsPolicy | undefined): { re
       if (isNullMx(mx.records)) {
         out.push(finding('mx-dns', 'warning', 'null MX (RFC 7505): the domain takes no mail, an MTA-STS policy is moot', { mx: mx.records }));
       } else {
-        const sorted = [...mx.records].sort((a, b) => a.preference - b.preference || (a.exchange < b.exchange ? -1 : 1));
+        const sorted = sortMx(mx.records);
         out.push(pass('mx-dns', sorted.map((r) => `${r.preference} ${r.exchange}`).join(', '), { mx: sorted }));
         dnsHosts = sorted.map((r) => r.exchange);
       }
