@@ -30,8 +30,13 @@ export interface CheckCommandDeps {
 /** Longest --timeout accepted, in seconds: a checker that waits an hour is stuck. */
 export const MAX_TIMEOUT_S = 3600;
 
-function wantsColour(io: CliIo): boolean {
-  return io === processIo && process.stdout.isTTY === true && process.env['NO_COLOR'] === undefined && process.env['TERM'] !== 'dumb';
+/**
+ * Colour only on a terminal: the report goes to this process's stdout, which is a TTY, and
+ * neither NO_COLOR (no-color.org) nor TERM=dumb says otherwise. Pipes, files, cron mail and CI
+ * logs get plain text.
+ */
+export function wantsColour(toProcessStdout: boolean, isTty: boolean | undefined, env: NodeJS.ProcessEnv): boolean {
+  return toProcessStdout && isTty === true && env['NO_COLOR'] === undefined && env['TERM'] !== 'dumb';
 }
 
 export async function checkCommand(argv: readonly string[], io: CliIo, deps: CheckCommandDeps = {}): Promise<number> {
@@ -91,7 +96,7 @@ export async function checkCommand(argv: readonly string[], io: CliIo, deps: Che
   if (junit === '-') {
     io.out(formatJunit(report));
   } else {
-    io.out(json ? formatJson(report) : formatText(report, deps.colour ?? wantsColour(io)));
+    io.out(json ? formatJson(report) : formatText(report, deps.colour ?? wantsColour(io === processIo, process.stdout.isTTY, process.env)));
     if (junit !== undefined) {
       try {
         writeFileSync(junit, formatJunit(report));
