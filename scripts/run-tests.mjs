@@ -1,9 +1,10 @@
 #!/usr/bin/env node
-// Runs every compiled `*.test.js` under the given directories with node's test runner.
+// Runs every compiled `*.test.js` under the given directories (or the given test files) with
+// node's test runner.
 // Node 20's `--test DIR` would also run every other .js file below a `test` directory
 // (fixtures, the fake servers), and glob arguments only arrive with Node 21.
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 const args = process.argv.slice(2);
@@ -17,7 +18,11 @@ const walk = (dir) => {
     else if (entry.name.endsWith('.test.js')) files.push(path);
   }
 };
-for (const root of roots.length > 0 ? roots : ['dist/test']) walk(root);
+// A root that is a file is run as it is: `node scripts/run-tests.mjs dist/test/unit/x/y.test.js`.
+for (const root of roots.length > 0 ? roots : ['dist/test']) {
+  if (statSync(root).isFile()) files.push(root);
+  else walk(root);
+}
 if (files.length === 0) {
   console.error(`no test files under ${roots.join(', ')}`);
   process.exit(2);

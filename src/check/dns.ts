@@ -1,137 +1,100 @@
 /**
- * The DNS questions `check` asks, as one port ({@link CheckDns}) and its production form on the
- * system resolver. TXT goes through the resolver's own seam (`createSystemDns`), so `check`
- * sees exactly what the daemon sees; MX and A/AAAA use c-ares the same way (a fresh `Resolver`
- * per lookup, cancelled at its deadline); TLSA, which c-ares cannot ask, goes through the
- * {@link TlsaSource} port (./tlsa-dns.ts). Answers are values: nothing expected is thrown.
+ * The DNS questions `check` asks, as one port ({@link CheckDns}), built on the two clients the
+ * daemon has, not on copies of them:
+ *
+ * - TXT (`_mta-sts`, `_smtp._tls`) through the MTA-STS resolver's own seam (`createSystemDns`,
+ *   src/resolver/dns.ts), so `check` sees exactly what the daemon sees;
+ * - MX, A/AAAA and TLSA through the DANE side's DNSSEC client (src/dane/dnssec-client.ts): DO
+ *   set, the AD bit read, TCP when truncated. A TLSA answer's `secure` is the validating
+ *   resolver's AD bit, which is what `dane-tlsa` reports as `validated`.
+ *
+ * Both ask one resolver: `--resolver` (the syntax of the config's `dns.resolver`), by default
+ * the first nameserver of /etc/resolv.conf. Answers are values: nothing expected is thrown.
  */
-import { Resolver } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import { createSystemDns, DNS_TIMEOUT_CODE, DNS_TIMEOUT_DIVISOR, DNS_TRIES, DNS_UNKNOWN_CODE } from '../resolver/dns.js';
+import { createDnssecDns } from '../dane/dnssec-client.js';
+import { formatResolverAddress, systemResolverAddress, type ResolverAddress } from '../dane/resolver-address.js';
+import type { DnssecDns, MxRecord } from '../dane/types.js';
+import { createSystemDns } from '../resolver/dns.js';
 import type { DnsPort } from '../resolver/types.js';
-import type { TlsaSource } from './tlsa.js';
-import { createDnsPacketTlsaSource } from './tlsa-dns.js';
+import type { TlsaAnswer } from './tlsa.js';
 
-/** One answer: records, a negative answer, or a DNS error with its code (c-ares' or ours). */
+export type { MxRecord } from '../dane/types.js';
+
+/** One answer: records, a negative answer, or a DNS error with its stable code. */
 export type DnsAnswer<T> =
   | { readonly kind: 'records'; readonly records: readonly T[] }
   | { readonly kind: 'nxdomain' | 'nodata' }
   | { readonly kind: 'error'; readonly code: string; readonly message: string };
-
-export interface MxRecord {
-  readonly preference: number;
-  /** Lower-case, without the final dot. */
-  readonly exchange: string;
-}
 
 export interface Address {
   readonly address: string;
   readonly family: 4 | 6;
 }
 
-export interface CheckDns extends TlsaSource {
+export interface CheckDns {
   /** TXT records, each the list of its strings. */
   txt(name: string, timeoutMs: number): Promise<DnsAnswer<readonly string[]>>;
   mx(name: string, timeoutMs: number): Promise<DnsAnswer<MxRecord>>;
-  /** A then AAAA records; `records` when either family has some. */
+  /** A and AAAA records; `records` when either family has some. */
   addresses(name: string, timeoutMs: number): Promise<DnsAnswer<Address>>;
+  /** The TLSA RRset at `name`, with the AD bit as `secure`. */
+  tlsa(name: string, timeoutMs: number): Promise<TlsaAnswer>;
 }
 
-export interface SystemCheckDnsOptions {
-  /** Resolver addresses (`127.0.0.1:5353`); default: /etc/resolv.conf. */
-  readonly servers?: readonly string[];
-}
-
-function codeOf(err: unknown): string {
-  return typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string' ? err.code : DNS_UNKNOWN_CODE;
-}
-
-function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
-/** The production {@link CheckDns}: the system resolver (or `servers`). */
-export function createSystemCheckDns(options: SystemCheckDnsOptions = {}): CheckDns {
-  const servers = options.servers === undefined ? undefined : [...options.servers];
-  const txtPort: DnsPort = createSystemDns(servers === undefined ? {} : { servers });
-  const tlsa = createDnsPacketTlsaSource(servers === undefined ? {} : { servers });
-
-  /** Run `work` on a fresh Resolver cancelled at the deadline; `expired()` tells a cancel from the deadline. */
-  async function withDeadline<T>(timeoutMs: number, work: (r: Resolver, expired: () => boolean) => Promise<T>): Promise<T> {
-    const deadline = Math.max(1, Math.floor(timeoutMs));
-    const resolver = new Resolver({ timeout: Math.max(1, Math.floor(deadline / DNS_TIMEOUT_DIVISOR)), tries: DNS_TRIES });
-    if (servers !== undefined) resolver.setServers(servers);
-    let expired = false;
-    const timer = setTimeout(() => {
-      expired = true;
-      resolver.cancel();
-    }, deadline);
-    try {
-      return await work(resolver, () => expired);
-    } finally {
-      clearTimeout(timer);
+/** The records of an answer of either client, without what `check` does not judge. */
+function plain<T, R>(a: { kind: 'records'; records: readonly T[] } | { kind: 'nxdomain' | 'nodata' } | { kind: 'error'; code: string; message: string }, map: (r: T) => R): DnsAnswer<R> {
+  switch (a.kind) {
+    case 'records':
+      return { kind: 'records', records: a.records.map(map) };
+    case 'nxdomain':
+    case 'nodata':
+      return { kind: a.kind };
+    case 'error':
+      return { kind: 'error', code: a.code, message: a.message };
+    default: {
+      const _never: never = a;
+      return _never;
     }
   }
+}
 
-  function failure(err: unknown, expired: boolean, what: string, timeoutMs: number): DnsAnswer<never> {
-    if (expired) return { kind: 'error', code: DNS_TIMEOUT_CODE, message: `${what} timed out after ${timeoutMs} ms` };
-    const code = codeOf(err);
-    if (code === 'ENOTFOUND') return { kind: 'nxdomain' };
-    if (code === 'ENODATA') return { kind: 'nodata' };
-    return { kind: 'error', code, message: `${what}: ${messageOf(err)}` };
-  }
+/** A and AAAA together: records if either has some, else the first error, else NXDOMAIN if either says so. */
+function both(v4: DnsAnswer<Address>, v6: DnsAnswer<Address>): DnsAnswer<Address> {
+  const records = [...(v4.kind === 'records' ? v4.records : []), ...(v6.kind === 'records' ? v6.records : [])];
+  if (records.length > 0) return { kind: 'records', records };
+  const error = [v4, v6].find((a) => a.kind === 'error');
+  if (error !== undefined) return error;
+  return v4.kind === 'nxdomain' || v6.kind === 'nxdomain' ? { kind: 'nxdomain' } : { kind: 'nodata' };
+}
 
+/** `check`'s port on the resolver's TXT seam and the DANE side's DNSSEC client. */
+export function createCheckDns(txtPort: DnsPort, dnssec: DnssecDns): CheckDns {
   return {
     async txt(name, timeoutMs) {
-      const answer = await txtPort.resolveTxt(name, timeoutMs);
-      switch (answer.kind) {
-        case 'records':
-          return { kind: 'records', records: answer.records };
-        case 'nxdomain':
-        case 'nodata':
-          return { kind: answer.kind };
-        case 'error':
-          return { kind: 'error', code: answer.code, message: answer.message };
-        default: {
-          const _never: never = answer;
-          return _never;
-        }
-      }
+      return plain(await txtPort.resolveTxt(name, timeoutMs), (r: readonly string[]) => r);
     },
-
-    mx(name, timeoutMs) {
-      return withDeadline(timeoutMs, async (resolver, expired) => {
-        try {
-          const records = await resolver.resolveMx(name);
-          if (records.length === 0) return { kind: 'nodata' };
-          return {
-            kind: 'records',
-            records: records.map((r) => ({ preference: r.priority, exchange: r.exchange.toLowerCase().replace(/\.$/, '') })),
-          };
-        } catch (err) {
-          return failure(err, expired(), `MX lookup of ${name}`, timeoutMs);
-        }
-      });
+    async mx(name, timeoutMs) {
+      return plain(await dnssec.query(name, 'MX', timeoutMs), (r: MxRecord) => r);
     },
-
-    addresses(name, timeoutMs) {
+    async addresses(name, timeoutMs) {
       const literal = isIP(name);
-      if (literal === 4 || literal === 6) return Promise.resolve({ kind: 'records', records: [{ address: name, family: literal }] });
-      return withDeadline(timeoutMs, async (resolver, expired): Promise<DnsAnswer<Address>> => {
-        const [v4, v6] = await Promise.allSettled([resolver.resolve4(name), resolver.resolve6(name)]);
-        const records: Address[] = [
-          ...(v4.status === 'fulfilled' ? v4.value.map((address) => ({ address, family: 4 as const })) : []),
-          ...(v6.status === 'fulfilled' ? v6.value.map((address) => ({ address, family: 6 as const })) : []),
-        ];
-        if (records.length > 0) return { kind: 'records', records };
-        // Both negative: NXDOMAIN if either says so, else NODATA; otherwise the first real error.
-        const answers = [v4, v6].map((r) => (r.status === 'rejected' ? failure(r.reason, expired(), `address lookup of ${name}`, timeoutMs) : ({ kind: 'nodata' } as const)));
-        const error = answers.find((a) => a.kind === 'error');
-        if (error !== undefined) return error;
-        return answers.some((a) => a.kind === 'nxdomain') ? { kind: 'nxdomain' } : { kind: 'nodata' };
-      });
+      if (literal === 4 || literal === 6) return { kind: 'records', records: [{ address: name, family: literal }] };
+      const [v4, v6] = await Promise.all([dnssec.query(name, 'A', timeoutMs), dnssec.query(name, 'AAAA', timeoutMs)]);
+      return both(
+        plain(v4, (address: string) => ({ address, family: 4 as const })),
+        plain(v6, (address: string) => ({ address, family: 6 as const })),
+      );
     },
-
-    lookupTlsa: (name, timeoutMs) => tlsa.lookupTlsa(name, timeoutMs),
+    tlsa: (name, timeoutMs) => dnssec.query(name, 'TLSA', timeoutMs),
   };
+}
+
+/**
+ * The production {@link CheckDns}: every question to `resolver` (`--resolver`), by default the
+ * first nameserver of /etc/resolv.conf (c-ares's TXT lookups then keep the system's list).
+ */
+export function createSystemCheckDns(resolver?: ResolverAddress): CheckDns {
+  const txtPort = createSystemDns(resolver === undefined ? {} : { servers: [formatResolverAddress(resolver)] });
+  return createCheckDns(txtPort, createDnssecDns(resolver ?? systemResolverAddress()));
 }

@@ -9,7 +9,8 @@ import type { Address, CheckDns, DnsAnswer } from './dns.js';
 import { isNullMx, MAX_MX_CHECKED, sortMx, type DomainFacts, type MxHostFacts } from './facts.js';
 import { probeHttps } from './https-probe.js';
 import { probeSmtp } from './smtp-probe.js';
-import { tlsaName, type TlsaAnswer } from './tlsa.js';
+import { tlsaName } from '../dane/tlsa.js';
+import type { TlsaAnswer } from './tlsa.js';
 import { TLSRPT_LABEL } from './tlsrpt-record.js';
 import { DNS_TIMEOUT_CODE } from '../resolver/dns.js';
 import { POLICY_HOST_LABEL } from '../resolver/https-fetcher.js';
@@ -87,6 +88,7 @@ export interface GatherOptions {
 }
 
 const PASSED = { kind: 'error', code: DNS_TIMEOUT_CODE as string, message: 'not asked: the run timed out' } as const;
+const TLSA_PASSED: TlsaAnswer = { kind: 'error', code: 'EDANE_DNS_TIMEOUT', message: 'not asked: the run timed out' };
 
 function sortedAddresses(answer: DnsAnswer<Address>): Address[] {
   if (answer.kind !== 'records') return [];
@@ -117,7 +119,7 @@ export async function gatherDomain(domain: string, o: GatherOptions): Promise<Do
     const mxHosts = await mapBounded(checked, MX_HOST_CONCURRENCY, async (r): Promise<MxHostFacts> => {
       const [addresses, tlsa] = await Promise.all([
         ask((t) => o.dns.addresses(r.exchange, t)),
-        d.expired ? Promise.resolve<TlsaAnswer>(PASSED) : o.dns.lookupTlsa(tlsaName(r.exchange), Math.max(1, d.step(o.dnsTimeoutMs))),
+        d.expired ? Promise.resolve(TLSA_PASSED) : o.dns.tlsa(tlsaName(r.exchange), Math.max(1, d.step(o.dnsTimeoutMs))),
       ]);
       const probes = await mapBounded(sortedAddresses(addresses), ADDRESS_CONCURRENCY, async (a) => ({
         address: a.address,

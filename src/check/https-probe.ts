@@ -12,6 +12,7 @@ import type { LookupFunction } from 'node:net';
 import type { ConnectionOptions, SecureContext, TLSSocket } from 'node:tls';
 import { MAX_POLICY_BYTES, POLICY_PATH, USER_AGENT } from '../resolver/https-fetcher.js';
 import { certFactsOf, type CertFacts } from './cert.js';
+import { describeSocketError, errorCodeOf } from './socket-error.js';
 
 export type HttpsStage = 'connect' | 'tls' | 'response';
 
@@ -47,16 +48,6 @@ export interface HttpsProbeOptions {
   readonly timeoutMs: number;
   readonly signal?: AbortSignal;
   readonly context: SecureContext;
-}
-
-function codeOf(err: unknown, fallback: string): string {
-  return typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string' ? err.code : fallback;
-}
-
-function describe(err: unknown): string {
-  if (typeof err === 'object' && err !== null && 'reason' in err && typeof err.reason === 'string') return err.reason;
-  const message = err instanceof Error ? err.message : String(err);
-  return /:error:[0-9A-F]+:[^:]*:[^:]*:([^:]+):/.exec(message)?.[1] ?? message.split('\n')[0] ?? message;
 }
 
 function header(v: string | string[] | undefined): string | undefined {
@@ -116,14 +107,14 @@ export function probeHttps(o: HttpsProbeOptions): Promise<HttpsProbe> {
       });
     });
     req.on('error', (err) => {
-      const code = codeOf(err, 'ECHECK_HTTP');
+      const code = errorCodeOf(err, 'ECHECK_HTTP');
       switch (stage) {
         case 'connect':
-          return finish({ kind: 'connect-failed', code, message: describe(err) });
+          return finish({ kind: 'connect-failed', code, message: describeSocketError(err) });
         case 'tls':
-          return finish({ kind: 'tls-failed', code, message: describe(err) });
+          return finish({ kind: 'tls-failed', code, message: describeSocketError(err) });
         case 'response':
-          return finish(tlsFacts === undefined ? { kind: 'tls-failed', code, message: describe(err) } : { kind: 'http-failed', code, message: describe(err), tls: tlsFacts });
+          return finish(tlsFacts === undefined ? { kind: 'tls-failed', code, message: describeSocketError(err) } : { kind: 'http-failed', code, message: describeSocketError(err), tls: tlsFacts });
         default: {
           const _never: never = stage;
           return _never;
@@ -162,7 +153,7 @@ export function probeHttps(o: HttpsProbeOptions): Promise<HttpsProbe> {
         size += chunk.length;
       });
       res.on('end', done);
-      res.on('error', (err) => finish({ kind: 'http-failed', code: codeOf(err, 'ECHECK_HTTP'), message: describe(err), tls: tlsNow }));
+      res.on('error', (err) => finish({ kind: 'http-failed', code: errorCodeOf(err, 'ECHECK_HTTP'), message: describeSocketError(err), tls: tlsNow }));
     });
     req.end();
   });

@@ -6,9 +6,10 @@
 import { mxMatches } from '../policy/domain.js';
 import type { StsPolicy } from '../policy/types.js';
 import { isOutsideValidity, judgeCert, namesHost, namesMatchingPatterns } from './cert.js';
-import { isNullMx, type DomainFacts, type MxHostFacts } from './facts.js';
+import { isNullMx, sortMx, type DomainFacts, type MxHostFacts } from './facts.js';
 import type { SmtpProbe } from './smtp-probe.js';
-import { formatTlsa, matchTlsa, tlsaName } from './tlsa.js';
+import { formatTlsa, tlsaName } from '../dane/tlsa.js';
+import { matchTlsa } from './tlsa.js';
 import { finding, pass, type CheckResult } from './types.js';
 
 const TLS_OK = new Set(['TLSv1.2', 'TLSv1.3']); // RFC 8461 §4.2 via RFC 7525
@@ -80,22 +81,24 @@ function judgeProbe(h: MxHostFacts, address: string, p: SmtpProbe, facts: Domain
   return { address, verified, ...(verified ? {} : { problem: 'the certificate does not verify' }), dane };
 }
 
-/** `dane-tlsa` of one address that completed TLS; returns its DANE standing. */
+/**
+ * `dane-tlsa` of one address that completed TLS; returns its DANE standing. `validated` is the
+ * AD bit of the DNSSEC client's answer: RFC 7672 §2.2, DANE senders use only validated records.
+ */
 function judgeDane(h: MxHostFacts, address: string, chainDer: readonly Buffer[], out: CheckResult[]): AddressView['dane'] {
   const t = h.tlsa;
   if (t.kind !== 'records') return 'none';
   const subject = `${h.host} ${address}`;
   const name = tlsaName(h.host);
-  const ev = { name, host: h.host, address, validated: t.validated, ad: 'ad' in t ? t.ad : null, records: t.records.map(formatTlsa) };
+  const ev = { name, host: h.host, address, validated: t.secure, records: t.records.map(formatTlsa) };
   const m = matchTlsa(t.records, chainDer);
-  if (t.validated === 'no') {
-    // RFC 7672 §2.2: TLSA records that DNSSEC did not validate are not used by DANE senders.
+  if (!t.secure) {
     out.push(finding('dane-tlsa', 'warning', `TLSA records at ${name} are not DNSSEC-validated: DANE senders ignore them (sign the zone, or remove them)`, { ...ev, match: m }, subject));
     return 'none';
   }
   switch (m.kind) {
     case 'match':
-      out.push(pass('dane-tlsa', `TLSA ${m.record.slice(0, 20)}… matches the ${m.position === 0 ? 'certificate' : 'chain'} (DNSSEC validated: ${t.validated})`, { ...ev, match: m }, subject));
+      out.push(pass('dane-tlsa', `TLSA ${m.record.slice(0, 20)}… matches the ${m.position === 0 ? 'certificate' : 'chain'} (DNSSEC-validated)`, { ...ev, match: m }, subject));
       return 'match';
     case 'no-match':
       out.push(finding('dane-tlsa', 'error', `no TLSA record at ${name} matches the certificate presented: DANE senders will not deliver here`, { ...ev, match: m }, subject));
@@ -119,11 +122,11 @@ function judgeTlsaLookup(h: MxHostFacts, out: CheckResult[]): void {
       return;
     case 'nxdomain':
     case 'nodata':
-      out.push(pass('dane-tlsa', `no TLSA record at ${name}: DANE not published`, { name, dns: t.kind, validated: t.validated }, h.host));
+      out.push(pass('dane-tlsa', `no TLSA record at ${name}: DANE not published`, { name, dns: t.kind, validated: t.secure }, h.host));
       return;
     case 'error':
-      // A DANE sender defers mail when the TLSA lookup fails (RFC 7672 §2.2): a SERVFAIL is an error.
-      out.push(finding('dane-tlsa', t.code === 'ESERVFAIL' ? 'error' : 'warning', `TLSA lookup at ${name} failed: ${t.code}`, { name, code: t.code, detail: t.message }, h.host));
+      // A DANE sender defers mail when the TLSA lookup fails (RFC 7672 §2.2): a SERVFAIL (bogus) is an error.
+      out.push(finding('dane-tlsa', t.code === 'EDANE_DNS_SERVFAIL' ? 'error' : 'warning', `TLSA lookup at ${name} failed: ${t.code}`, { name, code: t.code, detail: t.message }, h.host));
       return;
     default: {
       const _never: never = t;
@@ -152,7 +155,7 @@ export function judgeMx(facts: DomainFacts, policy: StsPolicy | undefined): { re
       if (isNullMx(mx.records)) {
         out.push(finding('mx-dns', 'warning', 'null MX (RFC 7505): the domain takes no mail, an MTA-STS policy is moot', { mx: mx.records }));
       } else {
-        const sorted = [...mx.records].sort((a, b) => a.preference - b.preference || (a.exchange < b.exchange ? -1 : 1));
+        const sorted = sortMx(mx.records);
         out.push(pass('mx-dns', sorted.map((r) => `${r.preference} ${r.exchange}`).join(', '), { mx: sorted }));
         dnsHosts = sorted.map((r) => r.exchange);
       }

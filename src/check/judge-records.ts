@@ -1,10 +1,11 @@
 /**
- * The two TXT records: `_mta-sts` (sts-txt) with the resolver's own parser, its findings
- * reported instead of applied, and `_smtp._tls` (tlsrpt-txt). Pure.
+ * The two TXT records: `_mta-sts` (sts-txt) decided by the resolver's own `selectStsRecord`
+ * and parser (src/resolver/discovery.ts, src/policy/sts-record.ts), its findings reported
+ * instead of applied, and `_smtp._tls` (tlsrpt-txt). Pure.
  */
 import { isStsRecordCandidate, parseStsRecord } from '../policy/sts-record.js';
 import type { PolicyMode, StsRecord } from '../policy/types.js';
-import { stsRecordName } from '../resolver/discovery.js';
+import { selectStsRecord, stsRecordName } from '../resolver/discovery.js';
 import type { DnsAnswer } from './dns.js';
 import { isTlsrptCandidate, parseTlsrptRecord, TLSRPT_LABEL } from './tlsrpt-record.js';
 import { finding, pass, type CheckResult } from './types.js';
@@ -41,28 +42,49 @@ export function judgeStsTxt(domain: string, answer: DnsAnswer<readonly string[]>
       return _never;
     }
   }
-  const records = answer.records.map((strings) => ({ strings, text: strings.join('') }));
-  const candidates = records.filter((r) => isStsRecordCandidate(r.text));
-  const nearMisses = records.flatMap((r) => {
-    const reason = nearMissReason(r.text);
-    return reason === undefined ? [] : [{ record: r.text, reason }];
+  // The resolver's own decision (RFC 8461 §3.1), reported instead of applied.
+  const selected = selectStsRecord(answer.records);
+  const texts = answer.records.map((strings) => strings.join(''));
+  const nearMisses = texts.flatMap((record) => {
+    const reason = nearMissReason(record);
+    return reason === undefined ? [] : [{ record, reason }];
   });
-  const evidence = { name, records: records.map((r) => r.strings), nearMisses };
-  if (candidates.length === 0) {
-    const why = nearMisses.length > 0 ? `: senders discard ${nearMisses.map((n) => `${JSON.stringify(n.record)} (${n.reason})`).join(', ')}` : '';
-    return { result: finding('sts-txt', 'error', `no MTA-STS record at ${name}${why}`, evidence) };
+  const evidence = { name, records: answer.records, nearMisses };
+  switch (selected.kind) {
+    case 'record':
+      break;
+    case 'none':
+      switch (selected.reason) {
+        case 'nxdomain':
+        case 'nodata':
+        case 'no-sts-record': {
+          const why = nearMisses.length > 0 ? `: senders discard ${nearMisses.map((n) => `${JSON.stringify(n.record)} (${n.reason})`).join(', ')}` : '';
+          return { result: finding('sts-txt', 'error', `no MTA-STS record at ${name}${why}`, evidence) };
+        }
+        case 'multiple-sts-records':
+          return { result: finding('sts-txt', 'error', `${texts.filter(isStsRecordCandidate).length} MTA-STS records at ${name}: senders ignore them all (RFC 8461 §3.1)`, evidence) };
+        case 'invalid-sts-record': {
+          const only = texts.find(isStsRecordCandidate) ?? '';
+          return { result: finding('sts-txt', 'error', `invalid MTA-STS record ${JSON.stringify(only)}: ${problemsText(selected.problems)}`, { ...evidence, problems: selected.problems }) };
+        }
+        default: {
+          const _never: never = selected.reason;
+          return _never;
+        }
+      }
+    case 'error':
+      return { result: finding('sts-txt', 'error', `TXT ${name}: ${selected.code}`, { name, code: selected.code, detail: selected.message }) };
+    default: {
+      const _never: never = selected;
+      return _never;
+    }
   }
-  if (candidates.length > 1) {
-    return { result: finding('sts-txt', 'error', `${candidates.length} MTA-STS records at ${name}: senders ignore them all (RFC 8461 §3.1)`, evidence) };
-  }
-  const only = candidates[0]!;
-  const parsed = parseStsRecord(only.text);
-  if (!parsed.ok) {
-    return { result: finding('sts-txt', 'error', `invalid MTA-STS record ${JSON.stringify(only.text)}: ${problemsText(parsed.problems)}`, { ...evidence, problems: parsed.problems }) };
-  }
-  const record = parsed.value;
-  const ev = { ...evidence, record: record.text, id: record.id, extensions: record.extensions, warnings: parsed.warnings };
-  const notes = [...parsed.warnings.map((w) => `${w.message} [${w.code}]`), ...nearMisses.map((n) => `another record ${JSON.stringify(n.record)} is discarded (${n.reason})`)];
+  const record = selected.record;
+  // The parser's warnings (a duplicated field): the resolver logs them, senders go on.
+  const parsed = parseStsRecord(record.text);
+  const warnings = parsed.ok ? parsed.warnings : [];
+  const ev = { ...evidence, record: record.text, id: record.id, extensions: record.extensions, warnings };
+  const notes = [...warnings.map((w) => `${w.message} [${w.code}]`), ...nearMisses.map((n) => `another record ${JSON.stringify(n.record)} is discarded (${n.reason})`)];
   if (notes.length > 0) return { result: finding('sts-txt', 'warning', `MTA-STS record id ${record.id}, but: ${notes.join('; ')}`, ev), record };
   return { result: pass('sts-txt', `one valid MTA-STS record, id ${record.id}`, ev), record };
 }

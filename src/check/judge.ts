@@ -1,6 +1,7 @@
 /**
  * All checks of one domain from its facts: the one place the judges are put together. Pure.
  */
+import { DANE_DNS_ERROR_CODES, faultSideOf, type DaneDnsErrorCode } from '../dane/types.js';
 import { isLocalDnsFault } from '../resolver/local-fault.js';
 import type { DomainFacts } from './facts.js';
 import { judgeMx } from './judge-mx.js';
@@ -21,10 +22,16 @@ export interface JudgeInput {
   readonly cut: boolean;
 }
 
+/** True for a code of this host's side: the resolver's (c-ares) local faults, and the DNSSEC client's local side. */
+function isLocalCode(code: string): boolean {
+  if (DANE_DNS_ERROR_CODES.has(code)) return faultSideOf(code as DaneDnsErrorCode) === 'local';
+  return isLocalDnsFault(code);
+}
+
 /** A DNS error code of this host (its resolver unreachable, no descriptors), if any answer has one. */
 function localFault(f: DomainFacts): string | undefined {
   const answers = [f.stsTxt, f.tlsrptTxt, f.mx, f.policyAddresses, ...f.mxHosts.map((h) => h.addresses), ...f.mxHosts.map((h) => h.tlsa)];
-  for (const a of answers) if (a.kind === 'error' && isLocalDnsFault(a.code)) return `${a.code}: ${a.message}`;
+  for (const a of answers) if (a.kind === 'error' && isLocalCode(a.code)) return `${a.code}: ${a.message}`;
   return undefined;
 }
 

@@ -8,6 +8,7 @@
 import net from 'node:net';
 import tls, { type SecureContext } from 'node:tls';
 import { certFactsOf, type CertFacts } from './cert.js';
+import { describeSocketError, errorCodeOf } from './socket-error.js';
 import { ehloKeywords, formatReply, SmtpReplyReader, type SmtpReply } from './smtp-reply.js';
 
 /** How long a polite QUIT may take before the connection is dropped. */
@@ -44,17 +45,6 @@ export interface SmtpProbeOptions {
   readonly context: SecureContext;
   /** The name we greet with. */
   readonly ehloName: string;
-}
-
-function codeOf(err: unknown, fallback: string): string {
-  return typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string' ? err.code : fallback;
-}
-
-/** OpenSSL's short reason rather than its raw dump. */
-function describe(err: unknown): string {
-  if (typeof err === 'object' && err !== null && 'reason' in err && typeof err.reason === 'string') return err.reason;
-  const message = err instanceof Error ? err.message : String(err);
-  return /:error:[0-9A-F]+:[^:]*:[^:]*:([^:]+):/.exec(message)?.[1] ?? message.split('\n')[0] ?? message;
 }
 
 export function probeSmtp(o: SmtpProbeOptions): Promise<SmtpProbe> {
@@ -147,7 +137,7 @@ export function probeSmtp(o: SmtpProbeOptions): Promise<SmtpProbe> {
         if (facts === undefined) return finish({ kind: 'tls-failed', banner, ehlo, code: 'ECHECK_NO_CERTIFICATE', message: 'no certificate presented' });
         finish({ kind: 'tls', banner, ehlo, protocol: s.getProtocol() ?? 'unknown', cipher: s.getCipher().name, cert: facts.cert, chainDer: facts.chainDer });
       });
-      secure.on('error', (err) => finish({ kind: 'tls-failed', banner, ehlo, code: codeOf(err, 'ECHECK_TLS'), message: describe(err) }));
+      secure.on('error', (err) => finish({ kind: 'tls-failed', banner, ehlo, code: errorCodeOf(err, 'ECHECK_TLS'), message: describeSocketError(err) }));
     };
 
     socket.on('connect', () => {
@@ -163,8 +153,8 @@ export function probeSmtp(o: SmtpProbeOptions): Promise<SmtpProbe> {
       }
     });
     socket.on('error', (err) => {
-      if (stage === 'connect') finish({ kind: 'connect-failed', code: codeOf(err, 'ECHECK_CONNECT'), message: describe(err) });
-      else if (stage !== 'tls') finish({ kind: 'smtp-error', stage, reply: [], message: `connection error: ${describe(err)}` });
+      if (stage === 'connect') finish({ kind: 'connect-failed', code: errorCodeOf(err, 'ECHECK_CONNECT'), message: describeSocketError(err) });
+      else if (stage !== 'tls') finish({ kind: 'smtp-error', stage, reply: [], message: `connection error: ${describeSocketError(err)}` });
     });
     socket.on('close', () => {
       if (stage !== 'connect' && stage !== 'tls') finish({ kind: 'smtp-error', stage, reply: [], message: 'the server closed the connection' });

@@ -12,9 +12,12 @@
  * tlsrpt-ext-name  = (ALPHA / DIGIT) *31(ALPHA / DIGIT / "_" / "-" / ".")
  * tlsrpt-ext-value = 1*(%x21-3A / %x3C / %x3E-7E)
  * ```
+ * The extension name and value rules are RFC 8461's (sts-ext-name, sts-ext-value), so they
+ * are the MTA-STS record parser's own (src/policy/sts-record.ts).
  * RFC 8460 §3: records not starting with `v=TLSRPTv1` are discarded; with not exactly one left
  * the domain does not do TLSRPT. Report URIs are `mailto:` or `https:` (§3, §5.3, §5.4).
  */
+import { EXT_NAME, EXT_VALUE } from '../policy/sts-record.js';
 import type { ParseProblem } from '../policy/types.js';
 
 /** RFC 8460 §3: the record lives at this label under the policy domain. */
@@ -32,8 +35,6 @@ export type TlsrptParse =
   | { readonly ok: false; readonly problems: readonly ParseProblem[] };
 
 const CANDIDATE = /^v=TLSRPTv1[ \t]*(;|$)/;
-const EXT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$/;
-const EXT_VALUE = /^[\x21-\x3A\x3C\x3E-\x7E]+$/;
 
 export function isTlsrptCandidate(text: string): boolean {
   return CANDIDATE.test(text);

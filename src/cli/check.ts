@@ -5,6 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import type { CheckDns } from '../check/dns.js';
 import { createSystemCheckDns } from '../check/dns.js';
+import { parseResolverAddress, type ResolverAddress } from '../dane/resolver-address.js';
 import { formatJunit } from '../check/junit.js';
 import { formatJson, formatText } from '../check/output.js';
 import { DEFAULT_TIMEOUT_S, runCheck } from '../check/run.js';
@@ -14,7 +15,7 @@ import { parseArgs, stringOption } from './args.js';
 import { commandHelp, optionSpecs } from './help.js';
 import { EXIT_ERROR, EXIT_OK, PROGRAM, processIo, usageError, type CliIo } from './io.js';
 
-/** Seams for tests; production uses the system resolver, port 443 and the system's roots. */
+/** Seams for tests; production uses --resolver (or the system's), port 443 and the system's roots. */
 export interface CheckCommandDeps {
   readonly dns?: CheckDns;
   readonly policyPort?: number;
@@ -29,8 +30,13 @@ export interface CheckCommandDeps {
 /** Longest --timeout accepted, in seconds: a checker that waits an hour is stuck. */
 export const MAX_TIMEOUT_S = 3600;
 
-function wantsColour(io: CliIo): boolean {
-  return io === processIo && process.stdout.isTTY === true && process.env['NO_COLOR'] === undefined && process.env['TERM'] !== 'dumb';
+/**
+ * Colour only on a terminal: the report goes to this process's stdout, which is a TTY, and
+ * neither NO_COLOR (no-color.org) nor TERM=dumb says otherwise. Pipes, files, cron mail and CI
+ * logs get plain text.
+ */
+export function wantsColour(toProcessStdout: boolean, isTty: boolean | undefined, env: NodeJS.ProcessEnv): boolean {
+  return toProcessStdout && isTty === true && env['NO_COLOR'] === undefined && env['TERM'] !== 'dumb';
 }
 
 export async function checkCommand(argv: readonly string[], io: CliIo, deps: CheckCommandDeps = {}): Promise<number> {
@@ -55,6 +61,14 @@ export async function checkCommand(argv: readonly string[], io: CliIo, deps: Che
     return usageError(io, `--timeout must be seconds, more than 0 and at most ${MAX_TIMEOUT_S}, got ${JSON.stringify(timeoutText)}`, 'check');
   }
 
+  const resolverText = stringOption(args.options, 'resolver');
+  let resolver: ResolverAddress | undefined;
+  if (resolverText !== undefined) {
+    const parsed = parseResolverAddress(resolverText);
+    if (!parsed.ok) return usageError(io, `--resolver: ${parsed.message}`, 'check');
+    resolver = parsed.address;
+  }
+
   const statePath = stringOption(args.options, 'state');
   let state;
   if (statePath !== undefined) {
@@ -67,7 +81,7 @@ export async function checkCommand(argv: readonly string[], io: CliIo, deps: Che
   }
 
   const { report, state: next } = await runCheck(domains, {
-    dns: deps.dns ?? createSystemCheckDns(),
+    dns: deps.dns ?? createSystemCheckDns(resolver),
     mxPort,
     timeoutMs: Math.round(timeoutS * 1000),
     ...(deps.policyPort !== undefined ? { policyPort: deps.policyPort } : {}),
@@ -82,7 +96,7 @@ export async function checkCommand(argv: readonly string[], io: CliIo, deps: Che
   if (junit === '-') {
     io.out(formatJunit(report));
   } else {
-    io.out(json ? formatJson(report) : formatText(report, deps.colour ?? wantsColour(io)));
+    io.out(json ? formatJson(report) : formatText(report, deps.colour ?? wantsColour(io === processIo, process.stdout.isTTY, process.env)));
     if (junit !== undefined) {
       try {
         writeFileSync(junit, formatJunit(report));

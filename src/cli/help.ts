@@ -71,7 +71,7 @@ export const COMMANDS: Readonly<Record<CommandName, CommandHelp>> = {
     notes: ['Exit status: 0 valid (a summary is printed); 2 every problem is listed as FILE:LINE:COL: path: message [CODE].'],
   },
   check: {
-    synopsis: 'check DOMAIN... [--json | --junit FILE] [--strict] [--state FILE] [--mx-port N] [--timeout S]',
+    synopsis: 'check DOMAIN... [--json | --junit FILE] [--strict] [--state FILE] [--mx-port N] [--timeout S] [--resolver IP[:PORT]]',
     summary:
       "Validate a domain owner's MTA-STS, TLSRPT and DANE setup as senders see it: TXT records, policy host and file, every MX host's STARTTLS and certificate, the sender's view (docs/check.md).",
     options: [
@@ -81,6 +81,12 @@ export const COMMANDS: Readonly<Record<CommandName, CommandHelp>> = {
       { name: 'state', arg: 'FILE', text: "a previous run's state (created if missing, then updated): a policy changed under the same TXT id is an error" },
       { name: 'mx-port', arg: 'N', default: '25', text: 'SMTP port of the MX hosts' },
       { name: 'timeout', arg: 'S', default: '60', text: 'the whole run, in seconds; one MX or policy host conversation gets at most a third of it (20 s at most)' },
+      {
+        name: 'resolver',
+        arg: 'IP[:PORT]',
+        default: 'the first nameserver of /etc/resolv.conf',
+        text: 'the resolver every question goes to, as dns.resolver in the config ("IP", "IP:PORT", "[IPV6]:PORT"); it must validate DNSSEC for dane-tlsa to see the AD bit',
+      },
       HELP,
     ],
     notes: ['Exit status: 0 every check passed (warnings allowed); 1 a check failed, or a warning with --strict; 2 the check could not run (usage, DNS of this host, --timeout reached).'],

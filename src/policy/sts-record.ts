@@ -38,9 +38,10 @@ const VERSION = 'v=STSv1';
 // and `*WSP` before `;` is allowed, so `v=STSv1 ;` qualifies while `v=STSv10;` does not.
 const CANDIDATE = /^v=STSv1[ \t]*;/;
 const ID_VALUE = /^[A-Za-z0-9]{1,32}$/;
-const EXT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$/;
-// %x21-3A / %x3C / %x3E-7E: printable ASCII except space, ";" and "=".
-const EXT_VALUE = /^[\x21-\x3A\x3C\x3E-\x7E]+$/;
+/** sts-ext-name (RFC 8461 §3.1), also RFC 8460's tlsrpt-ext-name (src/check/tlsrpt-record.ts). */
+export const EXT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$/;
+/** sts-ext-value, also tlsrpt-ext-value: %x21-3A / %x3C / %x3E-7E, printable ASCII but space, ";" and "=". */
+export const EXT_VALUE = /^[\x21-\x3A\x3C\x3E-\x7E]+$/;
 const LEADING_WSP = /^[ \t]+/;
 const TRAILING_WSP = /[ \t]+$/;
 

@@ -4,17 +4,22 @@
  * host on 127.0.0.2:443 and real SMTP servers on 127.0.0.x:25 with certificates from the test
  * CA (trusted through NODE_EXTRA_CA_CERTS, as an operator would). One domain has 3 MX hosts, one
  * of which never answers: the run still ends within --timeout. JUnit output is validated with
- * xmllint.
+ * xmllint. DANE with real DNSSEC: a zone signed at test time (ldns-signzone), served by nsd and
+ * validated by unbound with the zone's key as trust anchor (harness/signed-dns.ts); `check
+ * --resolver` asks it, so `dane-tlsa` reports `validated: true` from the AD bit, and the same
+ * records through a resolver that does not validate are `validated: false`.
  */
 import { integrationGate } from './harness/gate.js';
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash, X509Certificate } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { findBinary } from './harness/binaries.js';
 import { NetNs, type RunResult } from './harness/netns.js';
+import { dnssecPrerequisiteProblem, NON_VALIDATING_RESOLVER, SignedDns, VALIDATING_RESOLVER } from './harness/signed-dns.js';
 import { repoRoot, stopChild, waitForLine } from './harness/world.js';
 import type { ZoneFile } from '../world/dns-server.js';
 import type { FakeHttpsConfig } from '../world/https-server.js';
@@ -26,18 +31,36 @@ const worldDir = join(repoRoot, 'dist/test/world');
 const bin = join(repoRoot, 'bin/mta-sts-bridge.js');
 const POLICY = (mx: readonly string[], mode = 'enforce'): string => ['version: STSv1', `mode: ${mode}`, ...mx.map((m) => `mx: ${m}`), 'max_age: 1209600', ''].join('\r\n');
 
-const gate = integrationGate(() => (findBinary('xmllint') === undefined ? 'xmllint not found: apt-get install libxml2-utils (bash .ci/run installs it)' : undefined));
+const gate = integrationGate(
+  () => (findBinary('xmllint') === undefined ? 'xmllint not found: apt-get install libxml2-utils (bash .ci/run installs it)' : undefined),
+  dnssecPrerequisiteProblem,
+);
+
+/** Two domains in the signed zone: TLSA matching the MX certificate, and a stale TLSA record. */
+function signedZone(spkiSha256: string): { apex: string; records: string[] } {
+  const site = (label: string, tlsa: string): string[] => [
+    `_mta-sts.${label} IN TXT "v=STSv1; id=1"`,
+    `_smtp._tls.${label} IN TXT "v=TLSRPTv1; rua=mailto:tlsrpt@${label}.signed.test"`,
+    `mta-sts.${label} IN A 127.0.0.2`,
+    `${label} IN MX 10 mx.${label}`,
+    `mx.${label} IN A 127.0.0.10`,
+    `_25._tcp.mx.${label} IN TLSA 3 1 1 ${tlsa}`,
+  ];
+  return { apex: 'signed.test', records: [...site('dane', spkiSha256), ...site('stale', 'ab'.repeat(32))] };
+}
 
 describe('check in a network namespace, MX hosts on port 25', { skip: gate.skip }, () => {
   let ns: NetNs;
   let dir: string;
+  let signed: SignedDns | undefined;
   const children: ChildProcess[] = [];
 
   before(async () => {
     gate.assertReady();
     dir = mkdtempSync(join(tmpdir(), 'msb-check-it-'));
     const pki = await createTestPki(join(dir, 'pki'));
-    const mxCert = await pki.issueLeaf({ names: ['mx1.example.test', 'mx.good.test'] });
+    const mxCert = await pki.issueLeaf({ names: ['mx1.example.test', 'mx.good.test', 'mx.dane.signed.test', 'mx.stale.signed.test'] });
+    const spki = new X509Certificate(readFileSync(mxCert.certPath)).publicKey.export({ type: 'spki', format: 'der' });
     const zone: ZoneFile = {
       zones: ['test'],
       ttl: 0,
@@ -62,6 +85,8 @@ describe('check in a network namespace, MX hosts on port 25', { skip: gate.skip 
       hosts: {
         'mta-sts.example.test': { response: { kind: 'body', body: POLICY(['mx1.example.test', 'mx2.example.test', 'mx3.example.test']) } },
         'mta-sts.good.test': { response: { kind: 'body', body: POLICY(['mx.good.test']) } },
+        'mta-sts.dane.signed.test': { response: { kind: 'body', body: POLICY(['mx.dane.signed.test']) } },
+        'mta-sts.stale.signed.test': { response: { kind: 'body', body: POLICY(['mx.stale.signed.test']) } },
       },
     };
     const smtp: SmtpListenerFile[] = [
@@ -82,9 +107,12 @@ describe('check in a network namespace, MX hosts on port 25', { skip: gate.skip 
     const web = start('https-server.js', [join(dir, 'https.json')]);
     const mail = start('smtp-server.js', [join(dir, 'smtp.json')]);
     await Promise.all([waitForLine(dns, 'stdout', /^READY/), waitForLine(web, 'stdout', /^READY/), waitForLine(mail, 'stdout', /^READY/)]);
+    mkdirSync(join(dir, 'signed'));
+    signed = await SignedDns.start(ns, join(dir, 'signed'), { signed: [signedZone(createHash('sha256').update(spki).digest('hex'))], unsigned: [] });
   });
 
   after(async () => {
+    if (signed !== undefined) await signed.stop();
     await Promise.all(children.map((c) => stopChild(c)));
     if (ns !== undefined) await ns.destroy();
     if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
@@ -123,7 +151,37 @@ describe('check in a network namespace, MX hosts on port 25', { skip: gate.skip 
     const doc = JSON.parse(r.stdout) as { domains: Array<{ checks: Array<{ id: string; evidence: Record<string, unknown> }> }> };
     const checks = doc.domains[0]?.checks ?? [];
     assert.equal(checks.find((c) => c.id === 'sts-txt')?.evidence['id'], '1');
-    assert.deepEqual(checks.find((c) => c.id === 'mx-cert')?.evidence['dnsNames'], ['mx1.example.test', 'mx.good.test']);
-    assert.equal(checks.find((c) => c.id === 'dane-tlsa')?.evidence['dns'], 'nxdomain', 'TLSA asked of the system resolver');
+    assert.deepEqual(checks.find((c) => c.id === 'mx-cert')?.evidence['dnsNames'], ['mx1.example.test', 'mx.good.test', 'mx.dane.signed.test', 'mx.stale.signed.test']);
+    assert.equal(checks.find((c) => c.id === 'dane-tlsa')?.evidence['dns'], 'nxdomain', 'TLSA asked of the system resolver (/etc/resolv.conf, no --resolver)');
+  });
+
+  type JsonReport = { domains: Array<{ domain: string; result: string; checks: Array<{ id: string; level: string; subject?: string; evidence: Record<string, unknown> }> }> };
+  const daneOf = (doc: JsonReport, domain: string) => doc.domains.find((d) => d.domain === domain)?.checks.find((c) => c.id === 'dane-tlsa' && c.subject === `mx.${domain} 127.0.0.10`);
+
+  it('DANE through a validating resolver (unbound over a signed zone): validated TLSA matching the certificate passes, a stale one fails', async () => {
+    const r = await check(['--resolver', VALIDATING_RESOLVER, '--json', 'dane.signed.test', 'stale.signed.test']);
+    const doc = JSON.parse(r.stdout) as JsonReport;
+    const good = daneOf(doc, 'dane.signed.test');
+    assert.equal(good?.level, 'info', JSON.stringify(doc, null, 2));
+    assert.equal(good?.evidence['validated'], true, 'the AD bit of the validating resolver');
+    assert.equal(doc.domains[0]?.result, 'pass', JSON.stringify(doc.domains[0]?.checks.filter((c) => c.level !== 'info')));
+    const stale = daneOf(doc, 'stale.signed.test');
+    assert.equal(stale?.level, 'error');
+    assert.equal(stale?.evidence['validated'], true);
+    assert.equal(doc.domains[1]?.checks.find((c) => c.id === 'sender-view')?.level, 'error', 'DANE senders deliver to no MX host');
+    assert.equal(r.code, 1, r.stderr);
+  });
+
+  it('the same records through a resolver that does not validate: validated false, a warning, no refusal', async () => {
+    const r = await check(['--resolver', `${NON_VALIDATING_RESOLVER}:53`, '--json', 'dane.signed.test', 'stale.signed.test']);
+    const doc = JSON.parse(r.stdout) as JsonReport;
+    for (const domain of ['dane.signed.test', 'stale.signed.test']) {
+      const c = daneOf(doc, domain);
+      assert.equal(c?.level, 'warning', `${domain}: ${JSON.stringify(c)}`);
+      assert.equal(c?.evidence['validated'], false);
+      assert.equal(doc.domains.find((d) => d.domain === domain)?.checks.find((x) => x.id === 'sender-view')?.level, 'info');
+    }
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.equal((await check(['--strict', '--resolver', NON_VALIDATING_RESOLVER, 'dane.signed.test'])).code, 1, 'the warning fails with --strict');
   });
 });

@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
-import { checkCommand, type CheckCommandDeps } from '../../../src/cli/check.js';
+import { checkCommand, wantsColour, type CheckCommandDeps } from '../../../src/cli/check.js';
 import { main } from '../../../src/cli/main.js';
 import { captureIo } from '../cli/capture.js';
 import { xmllint } from './xmllint.js';
@@ -104,6 +104,46 @@ describe('check: outputs', () => {
   });
 });
 
+describe('check: colour only on a TTY', () => {
+  it('colours the report on a terminal, never in a pipe, with NO_COLOR or TERM=dumb', () => {
+    assert.equal(wantsColour(true, true, { TERM: 'xterm' }), true);
+    assert.equal(wantsColour(true, false, { TERM: 'xterm' }), false, 'a pipe or a file');
+    assert.equal(wantsColour(true, undefined, {}), false);
+    assert.equal(wantsColour(true, true, { NO_COLOR: '1' }), false);
+    assert.equal(wantsColour(true, true, { TERM: 'dumb' }), false);
+    assert.equal(wantsColour(false, true, {}), false, 'not the process stdout');
+  });
+  it('without a colour choice, output captured (not a TTY) has no escape sequences; with colour it has', async () => {
+    const { colour: _ignored, ...rest } = deps();
+    const io = captureIo();
+    await checkCommand(['--mx-port', String(world.smtpPort), 'fail.test'], io, rest);
+    assert.doesNotMatch(io.stdout(), new RegExp(String.fromCharCode(27)));
+    assert.match((await check(['fail.test'], { colour: true })).out, new RegExp(`${String.fromCharCode(27)}\\[`));
+  });
+});
+
+describe('check: --resolver', () => {
+  it('sends every question to the resolver given (TXT, MX, addresses and TLSA), through the production clients', async () => {
+    const { dns: _ignored, ...rest } = deps();
+    const io = captureIo();
+    const status = await checkCommand(['--mx-port', String(world.smtpPort), '--resolver', world.resolver, '--json', 'pass.test'], io, rest);
+    assert.equal(status, 0, io.stdout() + io.stderr());
+    const doc = JSON.parse(io.stdout()) as { domains: Array<{ checks: Array<{ id: string; evidence: Record<string, unknown> }> }> };
+    const checks = doc.domains[0]?.checks ?? [];
+    assert.equal(checks.find((c) => c.id === 'sts-txt')?.evidence['id'], '1');
+    assert.equal(checks.find((c) => c.id === 'dane-tlsa')?.evidence['dns'], 'nxdomain');
+    const asked = world.dns.queries.filter((q) => q.name === '_25._tcp.mx1.ok.test' || q.name === 'pass.test').map((q) => q.type);
+    assert.ok(asked.includes('TLSA') && asked.includes('MX'), JSON.stringify(asked));
+  });
+  it('a resolver nobody answers at: the domain could not be checked (exit 2), not a finding about it', async () => {
+    const { dns: _ignored, ...rest } = deps();
+    const io = captureIo();
+    const status = await checkCommand(['--mx-port', String(world.smtpPort), '--resolver', '127.0.0.1:9', '--timeout', '3', 'pass.test'], io, rest);
+    assert.equal(status, 2, io.stdout());
+    assert.match(io.stdout(), /ERROR ECHECK_LOCAL/);
+  });
+});
+
 describe('check: --state', () => {
   it('records the policy per TXT id; a changed body under the same id then fails', async () => {
     const state = join(dir, 'state.json');
@@ -139,6 +179,8 @@ describe('check: usage', () => {
     [['--timeout', '0', 'a.test'], /--timeout must be seconds/],
     [['--json', '--junit', '-', 'a.test'], /both want standard output/],
     [['--verbose', 'a.test'], /unknown option --verbose/],
+    [['--resolver', 'ns.example.test', 'a.test'], /--resolver: .*not "IP", "IP:PORT" or "\[IPV6\]:PORT"/],
+    [['--resolver', '127.0.0.1:0', 'a.test'], /--resolver: bad port/],
   ] as const) {
     it(`refuses ${JSON.stringify(args)} with exit 2`, async () => {
       const io = captureIo();
@@ -151,7 +193,7 @@ describe('check: usage', () => {
     const io = captureIo();
     assert.equal(await main(['check', '--help'], io), 0);
     assert.match(io.stdout(), /^Usage: mta-sts-bridge check DOMAIN\.\.\. \[--json \| --junit FILE\]/);
-    for (const o of ['--json', '--junit FILE', '--strict', '--state FILE', '--mx-port N', '--timeout S']) assert.ok(io.stdout().includes(o), o);
+    for (const o of ['--json', '--junit FILE', '--strict', '--state FILE', '--mx-port N', '--timeout S', '--resolver IP[:PORT]']) assert.ok(io.stdout().includes(o), o);
     const help = captureIo();
     assert.equal(await main(['help'], help), 0);
     assert.match(help.stdout(), /check DOMAIN\.\.\./);

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { CHECK_IDS } from '../../../src/check/types.js';
+import { COMMANDS } from '../../../src/cli/help.js';
 
 const doc = readFileSync(fileURLToPath(new URL('../../../../docs/check.md', import.meta.url)), 'utf8');
 
@@ -19,6 +20,20 @@ describe('docs/check.md', () => {
   it('documents every code a domain error can carry and the exit statuses', () => {
     for (const code of ['ECHECK_TIMEOUT', 'ECHECK_LOCAL', 'ECHECK_DOMAIN', 'ECHECK_INTERNAL', 'ECHECK_STATE', 'ECHECK_OUTPUT']) assert.ok(doc.includes(`\`${code}\``), code);
     for (const exit of ['| 0 |', '| 1 |', '| 2 |']) assert.ok(doc.includes(exit), exit);
+  });
+  it('has a row for every option of check (the table help.ts keeps for --help and the man page)', () => {
+    const start = doc.indexOf('```\n') + 4;
+    const synopsis = doc.slice(start, doc.indexOf('```', start));
+    for (const o of COMMANDS.check.options) {
+      if (o.name === 'help') continue;
+      const label = `--${o.name}${o.arg !== undefined ? ` ${o.arg}` : ''}`;
+      assert.ok(doc.includes(`| \`${label}\` |`), `no row for ${label}`);
+      assert.ok(synopsis.includes(label), `${label} not in the synopsis`);
+    }
+  });
+  it('shows the terminal and JSON output of a validated DANE match', () => {
+    assert.match(doc, /ok {2}dane-tlsa \[[^\]]+\]: TLSA 3 1 1 [0-9a-f]{14}… matches the certificate \(DNSSEC-validated\)/);
+    assert.match(doc, /"validated": true/);
   });
   it('shows a cron and a CI example and the JSON schema', () => {
     assert.match(doc, /\/etc\/cron\.d\//);

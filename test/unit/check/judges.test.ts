@@ -189,7 +189,7 @@ describe('the run without a network', () => {
     txt: async () => ({ kind: 'nxdomain' }),
     mx: async () => ({ kind: 'nxdomain' }),
     addresses: async () => ({ kind: 'nodata' }),
-    lookupTlsa: async () => ({ kind: 'nxdomain', validated: 'unknown' }),
+    tlsa: async () => ({ kind: 'nxdomain', secure: false, owner: 'x', ttl: 0 }),
     ...over,
   });
   it(`checks the first ${MAX_MX_CHECKED} MX hosts by preference and lists the rest as not checked`, async () => {

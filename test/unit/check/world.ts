@@ -2,14 +2,16 @@
  * A small fake internet for `check` unit tests, all in this process on loopback: the project's
  * DNS server on a free port, one HTTPS policy host (127.0.0.1, a free port, certificates by
  * SNI), and SMTP servers each on its own 127.0.0.x address sharing one free port (--mx-port).
- * TLSA answers come from a map (the test DNS server does not serve TLSA).
+ * Every question goes to the test DNS server through the production clients (TXT through the
+ * resolver's seam, MX, A/AAAA and TLSA through the DANE side's DNSSEC client); zones given to
+ * {@link CheckWorld.secureZones} are answered with the AD bit, standing in for a validating
+ * resolver (the real one, unbound over signed zones, is in the check-netns integration test).
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSystemCheckDns, type CheckDns } from '../../../src/check/dns.js';
 import { runCheck, type RunOptions } from '../../../src/check/run.js';
-import type { TlsaAnswer } from '../../../src/check/tlsa.js';
 import type { CheckReport, CheckResult, DomainReport } from '../../../src/check/types.js';
 import { FakeDns, type NameRecords } from '../../world/dns-server.js';
 import { FakeHttps, type FakeHttpsOptions, type HostBehaviour } from '../../world/https-server.js';
@@ -48,7 +50,6 @@ export function serves(body: string, extra: Partial<{ contentType: string | null
 }
 
 export class CheckWorld {
-  readonly tlsa = new Map<string, TlsaAnswer>();
   readonly smtp: FakeSmtp[] = [];
   readonly listeners: FakeHttps[] = [];
   #records: Record<string, NameRecords> = {};
@@ -106,14 +107,18 @@ export class CheckWorld {
     this.dns.set(r);
   }
 
+  /** Answers in these zones carry the AD bit (when the query sets DO or AD). */
+  secureZones(zones: readonly string[]): void {
+    this.dns.setSecureZones(zones);
+  }
+
+  /** `--resolver 127.0.0.1:<port>` of the test DNS server. */
+  get resolver(): string {
+    return `127.0.0.1:${this.dnsPort}`;
+  }
+
   checkDns(): CheckDns {
-    const system = createSystemCheckDns({ servers: [`127.0.0.1:${this.dnsPort}`] });
-    return {
-      txt: (n, t) => system.txt(n, t),
-      mx: (n, t) => system.mx(n, t),
-      addresses: (n, t) => system.addresses(n, t),
-      lookupTlsa: async (n) => this.tlsa.get(n) ?? { kind: 'nxdomain', validated: 'unknown' },
-    };
+    return createSystemCheckDns({ host: '127.0.0.1', port: this.dnsPort, family: 4 });
   }
 
   options(extra: Partial<RunOptions> = {}): RunOptions {
