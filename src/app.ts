@@ -17,7 +17,7 @@ import type { DnsPort, PolicyFetcher } from './resolver/types.js';
 import type { ProtocolAdapter } from './protocol/types.js';
 import { cacheFileLocation, openCache } from './cache/registry.js';
 import { createSystemDns } from './resolver/dns.js';
-import { createHttpsFetcher } from './resolver/https-fetcher.js';
+import { createLazyHttpsFetcher } from './resolver/lazy-fetcher.js';
 import { Resolver } from './resolver/resolver.js';
 import { createLookupService, type StoppableLookupService } from './lookup-service.js';
 import { startServer, type BoundListener, type ServerHandle } from './server/server.js';
@@ -173,7 +173,8 @@ export async function startApp(config: BridgeConfig, options: AppOptions): Promi
   };
   try {
     const dns = options.dns ?? createSystemDns();
-    const fetcher = options.fetcher ?? createHttpsFetcher(dns);
+    // Loaded at the first fetch: node:https and node:tls are not needed to answer from the cache.
+    const fetcher = options.fetcher ?? createLazyHttpsFetcher(dns);
     const inheritedFds = options.inheritedFds ?? inheritedFromEnvironment();
     const baseAdapterFor = options.adapterFor ?? registryAdapterFor;
     const adapterFor =

@@ -1,0 +1,43 @@
+#!/usr/bin/env node
+// One ES module bundle of the CLI (dist/bundle/cli/), built from tsc's output (dist/src,
+// dist/adapters) by esbuild. Start-up parses a few files instead of about 150 modules; the
+// commands stay lazily loaded (`splitting`: each dynamic import is its own chunk).
+// Native and optional modules (better-sqlite3, unix-dgram, pg, ioredis) stay external: node
+// resolves them from node_modules as before. The bundle sits three levels under the package
+// root, like dist/src/cli/, so `new URL('../../../package.json', import.meta.url)` still finds
+// package.json. Without esbuild (dev dependencies omitted) nothing is built and bin/ uses
+// dist/src directly.
+import { rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const outdir = join(root, 'dist', 'bundle', 'cli');
+let esbuild;
+try {
+  esbuild = createRequire(import.meta.url)('esbuild');
+} catch {
+  console.error('mta-sts-bridge: esbuild not installed: no bundle, bin/ runs dist/src');
+  process.exit(0);
+}
+rmSync(join(root, 'dist', 'bundle'), { recursive: true, force: true });
+await esbuild.build({
+  absWorkingDir: root,
+  entryPoints: { main: 'dist/src/cli/main.js' },
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  outdir,
+  chunkNames: '[name]-[hash]',
+  external: ['better-sqlite3', 'unix-dgram', 'pg', 'pg-native', 'ioredis'],
+  minifyWhitespace: true,
+  minifySyntax: true,
+  keepNames: true,
+  legalComments: 'none',
+  logLevel: 'warning',
+  // Bundled CommonJS (winston and its dependencies) calls require() for node: built-ins.
+  banner: { js: "import { createRequire as __bundleRequire } from 'node:module'; const require = __bundleRequire(import.meta.url);" },
+});
