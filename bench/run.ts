@@ -189,6 +189,16 @@ function cpuTicks(pid: number): number {
 }
 const TICK = 100; // USER_HZ on Linux
 
+/** CPU ticks of the main thread only (its task id is the pid): what delays the event loop. */
+function mainThreadTicks(pid: number): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return Number(f[11]) + Number(f[12]);
+  } catch {
+    return NaN;
+  }
+}
+
 let loadgenPath = '';
 
 function loadgen(args: readonly string[]): Promise<LoadResult> {
@@ -358,13 +368,18 @@ async function inside(opts: Options): Promise<void> {
         if (t !== 'ceiling') {
           // Cold storm: STORM new domains on STORM_CONNS connections (each asked once) while
           // CONNS other connections keep asking cached domains for the storm's floor.
+          const s0 = { all: cpuTicks(child.pid!), main: mainThreadTicks(child.pid!) };
           const [storm, cached] = await Promise.all([
             loadgen(['--port', String(PORT), '--domains', join(work, 'storm.txt'), '--conns', String(STORM_CONNS), '--once', '--timeout', '60']),
             loadgen(['--port', String(PORT), '--domains', join(work, 'warm.txt'), '--conns', String(CONNS), '--warmup', '0', '--seconds', String(floor)]),
           ]);
           row.storm = { storm, cached };
+          // CPU the target spent during the storm: all threads, and its main thread alone (which
+          // also answered the cached connections); less noisy than latency on a shared machine.
+          const stormCpu = { all: (cpuTicks(child.pid!) - s0.all) * 1000 / TICK, main: (mainThreadTicks(child.pid!) - s0.main) * 1000 / TICK };
           log(`${''.padEnd(9)} storm ${storm.seconds.toFixed(2)} s (floor ${floor.toFixed(2)} s = ${(storm.seconds / floor).toFixed(2)}×), storm replies ${JSON.stringify(storm.replies)} errors ${storm.errors}; ` +
-            `cached during storm: ${fmtInt(cached.lookups_per_s)}/s p50 ${ms(cached.p50_us)} ms p99 ${ms(cached.p99_us)} ms max ${ms(cached.max_us)} ms errors ${cached.errors} replies ${JSON.stringify(cached.replies)}`);
+            `cached during storm: ${fmtInt(cached.lookups_per_s)}/s p50 ${ms(cached.p50_us)} ms p99 ${ms(cached.p99_us)} ms max ${ms(cached.max_us)} ms errors ${cached.errors} replies ${JSON.stringify(cached.replies)}; ` +
+            `target CPU during the storm ${stormCpu.all.toFixed(0)} ms (main thread ${Number.isNaN(stormCpu.main) ? 'n/a' : `${stormCpu.main.toFixed(0)} ms`})`);
         }
         rows.push(row);
         await stop(child);
