@@ -39,18 +39,21 @@ interface Options {
   only: Set<Target>;
   seconds: number;
   inside: string | undefined;
+  /** Directory for `node --cpu-prof` profiles of the bridge's warm-path and storm runs. */
+  cpuProf: string | undefined;
 }
 
 function parseOptions(argv: readonly string[]): Options {
-  const o: Options = { quick: false, only: new Set(['ceiling', 'bridge', 'python']), seconds: 0, inside: undefined };
+  const o: Options = { quick: false, only: new Set(['ceiling', 'bridge', 'python']), seconds: 0, inside: undefined, cpuProf: undefined };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') o.quick = true;
     else if (a === '--only') o.only = new Set((argv[++i] ?? '').split(',').filter(Boolean) as Target[]);
     else if (a === '--seconds') o.seconds = Number(argv[++i]);
     else if (a === '--inside') o.inside = argv[++i];
+    else if (a === '--cpu-prof') o.cpuProf = resolve(argv[++i] ?? '.');
     else {
-      process.stderr.write(`usage: run.js [--quick] [--only ceiling,bridge,python] [--seconds N]\nunknown option ${String(a)}\n`);
+      process.stderr.write(`usage: run.js [--quick] [--only ceiling,bridge,python] [--seconds N] [--cpu-prof DIR]\nunknown option ${String(a)}\n`);
       process.exit(2);
     }
   }
@@ -308,6 +311,12 @@ async function inside(opts: Options): Promise<void> {
           writeFileSync(cfg, `host: 127.0.0.1\nport: ${PORT}\ncache:\n  type: internal\n  options:\n    cache_size: ${cacheSize}\n`);
           const logPath = join(work, `${tag}.log`);
           const env = { ...process.env, NODE_EXTRA_CA_CERTS: pki.caCertPath, HOME: work };
+          if (opts.cpuProf !== undefined && !tag.endsWith('-mem')) {
+            // The shebang's flag plus a CPU profile, written when the daemon exits on SIGTERM.
+            // One directory per run: the main thread's and the fetch worker's profiles.
+            const args = ['--max-semi-space-size=1', '--cpu-prof', `--cpu-prof-dir=${join(opts.cpuProf, tag)}`];
+            return { child: start(process.execPath, [...args, join(root, 'bin/mta-sts-bridge.js'), 'serve', '-c', cfg], env, logPath), logPath };
+          }
           return { child: start(join(root, 'bin/mta-sts-bridge.js'), ['serve', '-c', cfg], env, logPath), logPath };
         },
       },
