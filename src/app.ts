@@ -167,7 +167,8 @@ export async function startApp(config: BridgeConfig, options: AppOptions): Promi
     const dns = options.dns ?? createSystemDns();
     // TLS and HTTP of policy fetches run in a worker thread: a storm of new domains does not
     // delay cached answers (worker-fetcher.ts). Started at the first fetch.
-    const fetcher = options.fetcher ?? (ownFetcher = createWorkerFetcher(dns));
+    // With the system resolver, the worker resolves the policy host with its own (equal) one.
+    const fetcher = options.fetcher ?? (ownFetcher = createWorkerFetcher(dns, options.dns === undefined ? { systemDns: {} } : {}));
     const inheritedFds = options.inheritedFds ?? inheritedFromEnvironment();
     const baseAdapterFor = options.adapterFor ?? registryAdapterFor;
     const adapterFor =

@@ -26,4 +26,10 @@ export type FromFetchWorker =
 export interface FetchWorkerData {
   readonly port?: number;
   readonly ca?: string;
+  /**
+   * The worker resolves the policy host itself with the system resolver (these options, as for
+   * createSystemDns) when the daemon's DNS seam is that same system resolver; otherwise (a seam
+   * given by a test or a caller) it asks the main thread.
+   */
+  readonly systemDns?: { readonly servers?: readonly string[] };
 }

@@ -3,11 +3,12 @@
  * certificate checks, no redirects, size cap, one deadline, media type) off the main thread, so
  * TLS handshakes and HTTP parsing of a burst of new domains do not delay cached answers.
  *
- * The policy host's address is resolved by the main thread's DNS seam (a `lookup` message), so
- * the fetch uses the same resolver as the TXT lookup. Results go back as plain data.
+ * The policy host's address is resolved with the same resolver as the TXT lookup: the system
+ * resolver, in this thread, when the daemon uses it (`systemDns`), else the main thread's DNS
+ * seam (a `lookup` message). Results go back as plain data.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { DnsLookupError } from './dns.js';
+import { createSystemDns, DnsLookupError } from './dns.js';
 import type { FetchWorkerData, FromFetchWorker, ToFetchWorker } from './fetch-messages.js';
 import { createHttpsFetcher } from './https-fetcher.js';
 import type { DnsPort } from './types.js';
@@ -21,7 +22,7 @@ let nextLookup = 0;
 
 const send = (message: FromFetchWorker): void => port.postMessage(message);
 
-const dns: DnsPort = {
+const proxied: DnsPort = {
   // The fetcher never asks for TXT records.
   resolveTxt: () => Promise.resolve({ kind: 'error', code: 'EINTERNAL', message: 'no TXT lookups in the fetch worker' }),
   lookupAddresses: (host, timeoutMs) =>
@@ -32,6 +33,7 @@ const dns: DnsPort = {
     }),
 };
 
+const dns: DnsPort = data.systemDns !== undefined ? createSystemDns(data.systemDns) : proxied;
 const fetcher = createHttpsFetcher(dns, {
   ...(data.port !== undefined ? { port: data.port } : {}),
   ...(data.ca !== undefined ? { ca: data.ca } : {}),

@@ -1,8 +1,9 @@
 /**
  * The daemon's {@link PolicyFetcher}: the HTTPS fetcher (https-fetcher.ts) run in one worker
  * thread (fetch-worker.ts), so that a storm of new domains (TLS handshakes, HTTP parsing) does
- * not delay the cached answers the main thread gives. The main thread only resolves the policy
- * host through its DNS seam when the worker asks, and receives a compact `FetchResult`.
+ * not delay the cached answers the main thread gives. The policy host is resolved in the worker
+ * when the daemon's DNS seam is the system resolver (`systemDns`), else by the main thread's seam
+ * when the worker asks; the main thread receives a compact `FetchResult`.
  *
  * - One worker, started at the first fetch (start-up and idle memory stay as without it) and
  *   stopped after `idleMs` without a fetch; it never keeps the process alive while idle.
@@ -31,6 +32,11 @@ export interface WorkerFetcherOptions {
   readonly ca?: string;
   readonly idleMs?: number;
   readonly graceMs?: number;
+  /**
+   * `dns` is the system resolver made with these options (createSystemDns): the worker then
+   * resolves the policy host itself with an equal one, sparing the main thread those queries.
+   */
+  readonly systemDns?: { readonly servers?: readonly string[] };
   /** The worker's script; tests give one that misbehaves. */
   readonly workerUrl?: URL;
 }
@@ -55,6 +61,7 @@ export function createWorkerFetcher(dns: DnsPort, options: WorkerFetcherOptions 
   const data: FetchWorkerData = {
     ...(options.port !== undefined ? { port: options.port } : {}),
     ...(options.ca !== undefined ? { ca: options.ca } : {}),
+    ...(options.systemDns !== undefined ? { systemDns: { ...(options.systemDns.servers !== undefined ? { servers: [...options.systemDns.servers] } : {}) } } : {}),
   };
   const pending = new Map<number, Pending>();
   let nextId = 0;
@@ -147,7 +154,7 @@ export function createWorkerFetcher(dns: DnsPort, options: WorkerFetcherOptions 
     try {
       w = new Worker(workerUrl, { workerData: data });
     } catch {
-      inProcess = createHttpsFetcher(dns, data);
+      inProcess = createHttpsFetcher(dns, { ...(data.port !== undefined ? { port: data.port } : {}), ...(data.ca !== undefined ? { ca: data.ca } : {}) });
       return undefined;
     }
     w.on('message', (m: FromFetchWorker) => onMessage(w, m));

@@ -14,6 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import { MAX_POLICY_BYTES, POLICY_PATH } from '../../../src/resolver/https-fetcher.js';
 import type { DnsPort, FetchResult } from '../../../src/resolver/types.js';
 import { createWorkerFetcher, type WorkerPolicyFetcher } from '../../../src/resolver/worker-fetcher.js';
+import { FakeDns } from '../../world/dns-server.js';
 import { FakeHttps, type HostBehaviour } from '../../world/https-server.js';
 import { createTestPki, type TestPki } from '../../world/pki.js';
 
@@ -135,6 +136,26 @@ describe('worker fetcher: the same outcomes as the in-process fetcher', () => {
     assert.ok(Date.now() - start < 800 + 1500);
     const hang = domainWith({ response: { kind: 'hang' } });
     expectError(await fetcher.fetch(hang, 700), 'EFETCH_TIMEOUT', /during headers/);
+  });
+});
+
+describe('worker fetcher: the system resolver in the worker', () => {
+  it('resolves the policy host with its own system resolver, not through the main thread', async () => {
+    const domain = domainWith({ response: { kind: 'body', body: POLICY } });
+    const world = new FakeDns({ zones: ['test'], records: { [`mta-sts.${domain}`]: { A: ['127.0.0.1'] } } });
+    const { port: dnsPort } = await world.start();
+    const f = createWorkerFetcher(dnsDouble, { port: server.port, ca: pki.caCertPem, systemDns: { servers: [`127.0.0.1:${dnsPort}`] } });
+    try {
+      const before = asked.length;
+      const r = await f.fetch(domain, TIMEOUT);
+      assert.equal(r.kind, 'ok', JSON.stringify(r));
+      assert.equal(asked.length, before, 'the main thread seam was not asked');
+      assert.ok(world.queries.some((q) => q.name === `mta-sts.${domain}` && q.type === 'A'), JSON.stringify(world.queries));
+      expectError(await f.fetch('missing.test', TIMEOUT), 'EFETCH_DNS', /ENOTFOUND/);
+    } finally {
+      await f.close();
+      await world.stop();
+    }
   });
 });
 
