@@ -20,8 +20,8 @@ import type { FetchWorkerData, FromFetchWorker, ToFetchWorker } from './fetch-me
 import { createHttpsFetcher, HTTPS_PORT, POLICY_HOST_LABEL, POLICY_PATH } from './https-fetcher.js';
 import type { DnsPort, FetchResult, PolicyFetcher } from './types.js';
 
-/** A fetch worker with nothing to do for this long is stopped (restarted at the next fetch). */
-export const FETCH_WORKER_IDLE_MS = 60_000;
+/** A fetch worker with nothing to do for this long is stopped (restarted at the next fetch): its ~10 MB of RSS is not kept after a burst. */
+export const FETCH_WORKER_IDLE_MS = 10_000;
 /** How long past a fetch's own deadline the main thread waits for the worker's answer. */
 export const FETCH_WORKER_GRACE_MS = 2_000;
 
