@@ -18,6 +18,8 @@ export type ToFetchWorker =
 
 /** Worker → main thread. */
 export type FromFetchWorker =
+  /** The worker loaded its code and listens: from now on a crash is a crash, not a missing file. */
+  | { readonly kind: 'ready' }
   | { readonly kind: 'result'; readonly id: number; readonly result: FetchResult }
   /** Resolve the policy host through the daemon's DNS seam (the same resolver as the TXT lookup). */
   | { readonly kind: 'lookup'; readonly id: number; readonly host: string; readonly timeoutMs: number };

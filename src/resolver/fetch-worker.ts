@@ -62,3 +62,5 @@ port.on('message', (message: ToFetchWorker) => {
     }
   }
 });
+
+send({ kind: 'ready' });

@@ -10,7 +10,9 @@
  * - A worker that exits or fails to answer within the fetch's deadline plus a grace period
  *   fails its pending fetches with `ELOCAL_FAULT` (not the remote's fault: no back-off, a
  *   cached policy still applies) and is replaced at the next fetch.
- * - When no worker can be started at all, fetches run on the main thread as before.
+ * - When no worker can be started at all (the constructor throws, or the thread ends before its
+ *   code is loaded, e.g. files unreadable after a privilege drop), fetches run on the main
+ *   thread as before, the pending ones included.
  *
  * Never throws or rejects: every outcome is a `FetchResult`.
  */
@@ -50,6 +52,7 @@ export interface WorkerPolicyFetcher extends PolicyFetcher {
 
 interface Pending {
   readonly domain: string;
+  readonly timeoutMs: number;
   readonly resolve: (r: FetchResult) => void;
   readonly guard: NodeJS.Timeout;
 }
@@ -68,8 +71,13 @@ export function createWorkerFetcher(dns: DnsPort, options: WorkerFetcherOptions 
   let worker: Worker | undefined;
   let idleTimer: NodeJS.Timeout | undefined;
   let lastUsed = 0;
+  let closing = false;
   /** Set when no worker can be started: fetch on the main thread from then on. */
   let inProcess: PolicyFetcher | undefined;
+  /** Workers that loaded their code. */
+  const ready = new WeakSet<Worker>();
+  const inProcessFetcher = (): PolicyFetcher =>
+    createHttpsFetcher(dns, { ...(data.port !== undefined ? { port: data.port } : {}), ...(data.ca !== undefined ? { ca: data.ca } : {}) });
 
   const urlOf = (domain: string): string => {
     const port = options.port ?? HTTPS_PORT;
@@ -96,9 +104,22 @@ export function createWorkerFetcher(dns: DnsPort, options: WorkerFetcherOptions 
   };
 
   /** Fail every pending fetch and drop the worker (it exited, or is stuck). */
-  const abandon = (w: Worker, why: string): void => {
+  const abandon = (w: Worker, why: string, mayFallBack = true): void => {
     if (worker !== w) return;
     worker = undefined;
+    if (mayFallBack && !ready.has(w) && !closing) {
+      // It never ran: no thread can be had here. Fetch on the main thread, these ones too.
+      inProcess ??= inProcessFetcher();
+      const fallback = inProcess;
+      for (const [id, p] of [...pending]) {
+        const entry = pending.get(id);
+        if (entry === undefined) continue;
+        pending.delete(id);
+        clearTimeout(entry.guard);
+        void fallback.fetch(p.domain, p.timeoutMs).then(entry.resolve);
+      }
+      return;
+    }
     for (const [id, p] of [...pending]) settle(id, localFault(p.domain, `policy fetch worker ${why}`));
   };
 
@@ -125,6 +146,9 @@ export function createWorkerFetcher(dns: DnsPort, options: WorkerFetcherOptions 
 
   const onMessage = (w: Worker, message: FromFetchWorker): void => {
     switch (message.kind) {
+      case 'ready':
+        ready.add(w);
+        break;
       case 'result':
         settle(message.id, message.result);
         break;
@@ -154,7 +178,7 @@ export function createWorkerFetcher(dns: DnsPort, options: WorkerFetcherOptions 
     try {
       w = new Worker(workerUrl, { workerData: data });
     } catch {
-      inProcess = createHttpsFetcher(dns, { ...(data.port !== undefined ? { port: data.port } : {}), ...(data.ca !== undefined ? { ca: data.ca } : {}) });
+      inProcess = inProcessFetcher();
       return undefined;
     }
     w.on('message', (m: FromFetchWorker) => onMessage(w, m));
@@ -178,16 +202,17 @@ export function createWorkerFetcher(dns: DnsPort, options: WorkerFetcherOptions 
       return new Promise<FetchResult>((resolve) => {
         const guard = setTimeout(() => {
           // The worker missed the fetch's own deadline by the grace period: it is stuck.
-          abandon(w, `did not answer within ${waitMs} ms`);
+          abandon(w, `did not answer within ${waitMs} ms`, false);
           void w.terminate();
         }, waitMs);
-        pending.set(id, { domain, resolve, guard });
+        pending.set(id, { domain, timeoutMs, resolve, guard });
         w.ref();
         const message: ToFetchWorker = { kind: 'fetch', id, domain, timeoutMs };
         w.postMessage(message);
       });
     },
     async close() {
+      closing = true;
       if (idleTimer !== undefined) clearTimeout(idleTimer);
       idleTimer = undefined;
       const w = worker;

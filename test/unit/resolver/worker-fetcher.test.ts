@@ -177,7 +177,7 @@ describe('worker fetcher: the thread', () => {
 
   it('a worker that exits fails its fetches with ELOCAL_FAULT and is replaced', async () => {
     const script = join(dir, 'exits.mjs');
-    await writeFile(script, "import { parentPort } from 'node:worker_threads';\nparentPort.on('message', () => process.exit(7));\n");
+    await writeFile(script, "import { parentPort } from 'node:worker_threads';\nparentPort.on('message', () => process.exit(7));\nparentPort.postMessage({ kind: 'ready' });\n");
     const f = createWorkerFetcher(dnsDouble, { workerUrl: pathToFileURL(script) });
     try {
       const e = expectError(await f.fetch('a.test', TIMEOUT), 'ELOCAL_FAULT', /exited \(code 7\)/);
@@ -190,7 +190,7 @@ describe('worker fetcher: the thread', () => {
 
   it('a worker that never answers is given up after the deadline and the grace period', async () => {
     const script = join(dir, 'silent.mjs');
-    await writeFile(script, "import { parentPort } from 'node:worker_threads';\nparentPort.on('message', () => undefined);\n");
+    await writeFile(script, "import { parentPort } from 'node:worker_threads';\nparentPort.on('message', () => undefined);\nparentPort.postMessage({ kind: 'ready' });\n");
     const f = createWorkerFetcher(dnsDouble, { workerUrl: pathToFileURL(script), graceMs: 100 });
     try {
       const start = Date.now();
@@ -198,6 +198,22 @@ describe('worker fetcher: the thread', () => {
       const took = Date.now() - start;
       assert.ok(took >= 290 && took < 3000, `took ${took} ms`);
       await eventually(() => !f.running);
+    } finally {
+      await f.close();
+    }
+  });
+
+  it('a worker that cannot load its code: the fetches run on the main thread, with every check', async () => {
+    const script = join(dir, 'broken.mjs');
+    await writeFile(script, "throw new Error('cannot load');\n");
+    const f = createWorkerFetcher(dnsDouble, { port: server.port, ca: pki.caCertPem, workerUrl: pathToFileURL(script) });
+    try {
+      const domain = domainWith({ response: { kind: 'body', body: POLICY } });
+      const r = await f.fetch(domain, TIMEOUT);
+      assert.equal(r.kind, 'ok', JSON.stringify(r));
+      assert.equal(f.running, false);
+      const other = domainWith({ cert: { names: ['www.other.test'] }, response: { kind: 'body', body: POLICY } });
+      expectError(await f.fetch(other, TIMEOUT), 'EFETCH_CERT_NAME');
     } finally {
       await f.close();
     }
