@@ -39,18 +39,21 @@ interface Options {
   only: Set<Target>;
   seconds: number;
   inside: string | undefined;
+  /** Directory for `node --cpu-prof` profiles of the bridge's warm-path and storm runs. */
+  cpuProf: string | undefined;
 }
 
 function parseOptions(argv: readonly string[]): Options {
-  const o: Options = { quick: false, only: new Set(['ceiling', 'bridge', 'python']), seconds: 0, inside: undefined };
+  const o: Options = { quick: false, only: new Set(['ceiling', 'bridge', 'python']), seconds: 0, inside: undefined, cpuProf: undefined };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') o.quick = true;
     else if (a === '--only') o.only = new Set((argv[++i] ?? '').split(',').filter(Boolean) as Target[]);
     else if (a === '--seconds') o.seconds = Number(argv[++i]);
     else if (a === '--inside') o.inside = argv[++i];
+    else if (a === '--cpu-prof') o.cpuProf = resolve(argv[++i] ?? '.');
     else {
-      process.stderr.write(`usage: run.js [--quick] [--only ceiling,bridge,python] [--seconds N]\nunknown option ${String(a)}\n`);
+      process.stderr.write(`usage: run.js [--quick] [--only ceiling,bridge,python] [--seconds N] [--cpu-prof DIR]\nunknown option ${String(a)}\n`);
       process.exit(2);
     }
   }
@@ -189,6 +192,16 @@ function cpuTicks(pid: number): number {
 }
 const TICK = 100; // USER_HZ on Linux
 
+/** CPU ticks of the main thread only (its task id is the pid): what delays the event loop. */
+function mainThreadTicks(pid: number): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return Number(f[11]) + Number(f[12]);
+  } catch {
+    return NaN;
+  }
+}
+
 let loadgenPath = '';
 
 function loadgen(args: readonly string[]): Promise<LoadResult> {
@@ -298,6 +311,12 @@ async function inside(opts: Options): Promise<void> {
           writeFileSync(cfg, `host: 127.0.0.1\nport: ${PORT}\ncache:\n  type: internal\n  options:\n    cache_size: ${cacheSize}\n`);
           const logPath = join(work, `${tag}.log`);
           const env = { ...process.env, NODE_EXTRA_CA_CERTS: pki.caCertPath, HOME: work };
+          if (opts.cpuProf !== undefined && !tag.endsWith('-mem')) {
+            // The shebang's flag plus a CPU profile, written when the daemon exits on SIGTERM.
+            // One directory per run: the main thread's and the fetch worker's profiles.
+            const args = ['--max-semi-space-size=1', '--cpu-prof', `--cpu-prof-dir=${join(opts.cpuProf, tag)}`];
+            return { child: start(process.execPath, [...args, join(root, 'bin/mta-sts-bridge.js'), 'serve', '-c', cfg], env, logPath), logPath };
+          }
           return { child: start(join(root, 'bin/mta-sts-bridge.js'), ['serve', '-c', cfg], env, logPath), logPath };
         },
       },
@@ -358,13 +377,18 @@ async function inside(opts: Options): Promise<void> {
         if (t !== 'ceiling') {
           // Cold storm: STORM new domains on STORM_CONNS connections (each asked once) while
           // CONNS other connections keep asking cached domains for the storm's floor.
+          const s0 = { all: cpuTicks(child.pid!), main: mainThreadTicks(child.pid!) };
           const [storm, cached] = await Promise.all([
             loadgen(['--port', String(PORT), '--domains', join(work, 'storm.txt'), '--conns', String(STORM_CONNS), '--once', '--timeout', '60']),
             loadgen(['--port', String(PORT), '--domains', join(work, 'warm.txt'), '--conns', String(CONNS), '--warmup', '0', '--seconds', String(floor)]),
           ]);
           row.storm = { storm, cached };
+          // CPU the target spent during the storm: all threads, and its main thread alone (which
+          // also answered the cached connections); less noisy than latency on a shared machine.
+          const stormCpu = { all: (cpuTicks(child.pid!) - s0.all) * 1000 / TICK, main: (mainThreadTicks(child.pid!) - s0.main) * 1000 / TICK };
           log(`${''.padEnd(9)} storm ${storm.seconds.toFixed(2)} s (floor ${floor.toFixed(2)} s = ${(storm.seconds / floor).toFixed(2)}×), storm replies ${JSON.stringify(storm.replies)} errors ${storm.errors}; ` +
-            `cached during storm: ${fmtInt(cached.lookups_per_s)}/s p50 ${ms(cached.p50_us)} ms p99 ${ms(cached.p99_us)} ms max ${ms(cached.max_us)} ms errors ${cached.errors} replies ${JSON.stringify(cached.replies)}`);
+            `cached during storm: ${fmtInt(cached.lookups_per_s)}/s p50 ${ms(cached.p50_us)} ms p99 ${ms(cached.p99_us)} ms max ${ms(cached.max_us)} ms errors ${cached.errors} replies ${JSON.stringify(cached.replies)}; ` +
+            `target CPU during the storm ${stormCpu.all.toFixed(0)} ms (main thread ${Number.isNaN(stormCpu.main) ? 'n/a' : `${stormCpu.main.toFixed(0)} ms`})`);
         }
         rows.push(row);
         await stop(child);

@@ -24,7 +24,9 @@ try {
 rmSync(join(root, 'dist', 'bundle'), { recursive: true, force: true });
 await esbuild.build({
   absWorkingDir: root,
-  entryPoints: { main: 'dist/src/cli/main.js' },
+  // The fetch worker's code is loaded by URL beside the chunk that starts it
+  // (src/resolver/worker-fetcher.ts): it is an entry of its own, written next to main.js.
+  entryPoints: { main: 'dist/src/cli/main.js', 'fetch-worker': 'dist/src/resolver/fetch-worker.js' },
   bundle: true,
   splitting: true,
   format: 'esm',

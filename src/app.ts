@@ -17,7 +17,7 @@ import type { DnsPort, PolicyFetcher } from './resolver/types.js';
 import type { ProtocolAdapter } from './protocol/types.js';
 import { cacheFileLocation, openCache } from './cache/registry.js';
 import { createSystemDns } from './resolver/dns.js';
-import { createLazyHttpsFetcher } from './resolver/lazy-fetcher.js';
+import { createWorkerFetcher, type WorkerPolicyFetcher } from './resolver/worker-fetcher.js';
 import { Resolver } from './resolver/resolver.js';
 import { createLookupService, type StoppableLookupService } from './lookup-service.js';
 import { startServer, type BoundListener, type ServerHandle } from './server/server.js';
@@ -112,6 +112,8 @@ export async function startApp(config: BridgeConfig, options: AppOptions): Promi
   let server: ServerHandle | undefined;
   let warm: WarmQueue | undefined;
   let resolver: Resolver | undefined;
+  /** The fetch worker this app started (none when a fetcher was given). */
+  let ownFetcher: WorkerPolicyFetcher | undefined;
   // Lookups accepted before the resolver exists (bound, not yet dropped and opened) wait here.
   let resolverReady!: (r: Resolver) => void;
   const resolverPromise = new Promise<Resolver>((resolve) => (resolverReady = resolve));
@@ -173,8 +175,10 @@ export async function startApp(config: BridgeConfig, options: AppOptions): Promi
   };
   try {
     const dns = options.dns ?? createSystemDns();
-    // Loaded at the first fetch: node:https and node:tls are not needed to answer from the cache.
-    const fetcher = options.fetcher ?? createLazyHttpsFetcher(dns);
+    // TLS and HTTP of policy fetches run in a worker thread: a storm of new domains does not
+    // delay cached answers (worker-fetcher.ts). Started at the first fetch.
+    // With the system resolver, the worker resolves the policy host with its own (equal) one.
+    const fetcher = options.fetcher ?? (ownFetcher = createWorkerFetcher(dns, options.dns === undefined ? { systemDns: {} } : {}));
     const inheritedFds = options.inheritedFds ?? inheritedFromEnvironment();
     const baseAdapterFor = options.adapterFor ?? registryAdapterFor;
     const adapterFor =
@@ -220,6 +224,7 @@ export async function startApp(config: BridgeConfig, options: AppOptions): Promi
     await warm?.stop();
     await server?.close(false);
     if (ownCache) await cache?.close().catch(() => undefined);
+    await ownFetcher?.close();
     throw err;
   }
   const openedServer = server;
@@ -371,6 +376,7 @@ export async function startApp(config: BridgeConfig, options: AppOptions): Promi
         // Running warm-ups still write to the cache: let them finish before it closes.
         await warm?.stop();
         lookupNow.stop();
+        await ownFetcher?.close();
         if (ownCache) await openedCache.close();
       })();
       return stopping;

@@ -94,8 +94,22 @@ export function createNetstringDecoder(maxPayload: number): NetstringDecoder {
                 );
               }
             } else if (byte === COLON && state.digits > 0) {
+              const length = state.value;
+              if (length > 0 && chunk.length - i > length) {
+                // The whole payload and its comma are in this chunk (Postfix's usual request): one
+                // copy into Node's small-buffer pool, no zero-filled allocation of its own.
+                const after = chunk[i + length] as number;
+                if (after !== COMMA) {
+                  return fail(out, 'ENETSTRING_MISSING_COMMA', `expected ',' after netstring payload, got ${printable(after)}`);
+                }
+                out.push({ kind: 'payload', payload: Buffer.from(chunk.subarray(i, i + length)) });
+                i += length + 1;
+                state.value = 0;
+                state.digits = 0;
+                break;
+              }
               // Bounded by maxPayload above, so this allocation is bounded too.
-              const buffer = Buffer.alloc(state.value);
+              const buffer = Buffer.alloc(length);
               state = state.value === 0 ? { at: 'comma', buffer } : { at: 'payload', buffer, filled: 0 };
             } else {
               return fail(

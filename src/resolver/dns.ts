@@ -4,10 +4,14 @@
  * lookups see the same recursive resolver the MTA uses. c-ares does not chase CNAMEs itself;
  * it accepts the CNAME chain plus target records that a recursive resolver returns.
  *
- * Every lookup gets its own short-lived `Resolver`, so that a deadline can `cancel()` exactly
- * that lookup (cancel() is channel-wide) and no answer is cached between lookups (the resolver
- * core owns caching and freshness). The cost is a resolv.conf read per lookup and no memory of
- * dead servers between lookups; both are small at this daemon's query rate.
+ * Each lookup has a `Resolver` (a c-ares channel) to itself while it runs, so that a deadline can
+ * `cancel()` exactly that lookup (cancel() is channel-wide). Creating a channel costs its first
+ * query a resolv.conf read and socket set-up (~0.5 ms of the main thread, measured: most of a
+ * cold storm's main-thread work), so a channel whose lookup ended without a cancel goes back to
+ * a small pool, per per-try timeout, for at most {@link DNS_CHANNEL_MAX_AGE_MS}: a resolv.conf
+ * change or a dead server is remembered no longer than that. Node's channels cache no answers
+ * (the resolver core owns caching and freshness; a unit test checks that a reused channel sees
+ * a changed record).
  */
 import type { LookupAddress, LookupOptions } from 'node:dns';
 import { Resolver } from 'node:dns/promises';
@@ -22,6 +26,13 @@ import type { DnsPort, TxtAnswer } from './types.js';
 export const DNS_TRIES = 2;
 /** Divisor of the caller's deadline giving c-ares' first per-try timeout (T + 2T = deadline). */
 export const DNS_TIMEOUT_DIVISOR = 3;
+/** A pooled channel is used for new lookups this long after its creation, then dropped. */
+export const DNS_CHANNEL_MAX_AGE_MS = 5_000;
+/** Idle channels kept per DNS seam (each holds a UDP socket while pooled). */
+export const DNS_CHANNEL_POOL_SIZE = 16;
+/** Per-try timeouts are rounded down to this step so that lookups with nearby deadlines share channels. */
+const DNS_TRY_STEP_MS = 100;
+
 /** Code of a lookup that reached its deadline: the code c-ares uses for its own timeout. */
 export const DNS_TIMEOUT_CODE = 'ETIMEOUT';
 /** Code of a failure that carried no code of its own (should not happen with c-ares). */
@@ -76,29 +87,74 @@ export function createSystemDns(options: SystemDnsOptions = {}): DnsPort {
     }
   }
 
+  /** Idle channels by per-try timeout, oldest first; each with its creation time. */
+  const pool = new Map<number, Array<{ resolver: Resolver; born: number }>>();
+  let pooled = 0;
+  let pruneTimer: NodeJS.Timeout | undefined;
+
+  const prune = (): void => {
+    const oldest = Date.now() - DNS_CHANNEL_MAX_AGE_MS;
+    for (const [key, list] of pool) {
+      while (list.length > 0 && (list[0] as { born: number }).born <= oldest) {
+        list.shift();
+        pooled -= 1;
+      }
+      if (list.length === 0) pool.delete(key);
+    }
+    if (pooled > 0 && pruneTimer === undefined) {
+      pruneTimer = setTimeout(() => {
+        pruneTimer = undefined;
+        prune();
+      }, DNS_CHANNEL_MAX_AGE_MS);
+      pruneTimer.unref();
+    }
+  };
+
+  const take = (tryMs: number): { resolver: Resolver; born: number } => {
+    const list = pool.get(tryMs);
+    const oldest = Date.now() - DNS_CHANNEL_MAX_AGE_MS;
+    while (list !== undefined && list.length > 0) {
+      const found = list.pop() as { resolver: Resolver; born: number };
+      pooled -= 1;
+      if (found.born > oldest) return found;
+    }
+    const resolver = new Resolver({ timeout: tryMs, tries: DNS_TRIES });
+    if (servers !== undefined) resolver.setServers(servers);
+    return { resolver, born: Date.now() };
+  };
+
+  const give = (tryMs: number, channel: { resolver: Resolver; born: number }): void => {
+    if (pooled >= DNS_CHANNEL_POOL_SIZE || channel.born <= Date.now() - DNS_CHANNEL_MAX_AGE_MS) return;
+    let list = pool.get(tryMs);
+    if (list === undefined) pool.set(tryMs, (list = []));
+    list.push(channel);
+    pooled += 1;
+    prune();
+  };
+
   /**
-   * Run `work` with a fresh Resolver and cancel it at the deadline. `timedOut()` tells the work's
-   * result handling whether an ECANCELLED came from the deadline.
+   * Run `work` with a channel of its own and cancel it at the deadline. `timedOut()` tells the
+   * work's result handling whether an ECANCELLED came from the deadline. A channel that was not
+   * cancelled goes back to the pool.
    */
   async function withDeadline<T>(
     timeoutMs: number,
     work: (resolver: Resolver, timedOut: () => boolean) => Promise<T>,
   ): Promise<T> {
     const deadline = Math.max(1, Math.floor(Number.isFinite(timeoutMs) ? timeoutMs : 1));
-    const resolver = new Resolver({
-      timeout: Math.max(1, Math.floor(deadline / DNS_TIMEOUT_DIVISOR)),
-      tries: DNS_TRIES,
-    });
-    if (servers !== undefined) resolver.setServers(servers);
+    const exactTry = Math.max(1, Math.floor(deadline / DNS_TIMEOUT_DIVISOR));
+    const tryMs = exactTry >= DNS_TRY_STEP_MS ? exactTry - (exactTry % DNS_TRY_STEP_MS) : exactTry;
+    const channel = take(tryMs);
     let expired = false;
     const timer = setTimeout(() => {
       expired = true;
-      resolver.cancel();
+      channel.resolver.cancel();
     }, deadline);
     try {
-      return await work(resolver, () => expired);
+      return await work(channel.resolver, () => expired);
     } finally {
       clearTimeout(timer);
+      if (!expired) give(tryMs, channel);
     }
   }
 

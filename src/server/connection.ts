@@ -397,7 +397,10 @@ export class Connection<Req> implements TurnTaker {
   private progress(): void {
     if (this.isClosed) return;
 
-    this.socket.cork();
+    // Corked only when more than one reply could go out here: a lone reply (Postfix asks one at
+    // a time) is written straight to the socket, without the stream's buffering round trip.
+    const corked = this.backlog.length + this.slots.length > 1;
+    if (corked) this.socket.cork();
     let wrote = false;
     // Requests answered at once (answerNow) settle as they start and never call back here, so
     // writing them may free the room that waiting requests need: go on until neither starting
@@ -434,7 +437,7 @@ export class Connection<Req> implements TurnTaker {
       }
       if (started === 0 && shifted === 0) break;
     }
-    this.socket.uncork();
+    if (corked) this.socket.uncork();
     if (wrote) this.lastActivity = Date.now();
 
     if (this.ending !== undefined && !this.finished && this.slots.length === 0 && this.backlog.length === 0) {

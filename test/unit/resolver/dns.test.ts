@@ -443,3 +443,34 @@ describe('FakeDns', () => {
     }
   });
 });
+
+describe('system DNS: channels reused between lookups', () => {
+  it('a reused channel caches nothing: a changed record is seen at once, even with a long TTL', async () => {
+    const cached = new FakeDns({ zones: ['test'], ttl: 3600, records: { 'ttl.test': { TXT: ['one'], A: ['127.0.0.21'] } } });
+    const { port: p } = await cached.start();
+    try {
+      const seam = createSystemDns({ servers: [`127.0.0.1:${p}`] });
+      assert.deepEqual(await seam.resolveTxt('ttl.test', TIMEOUT_MS), { kind: 'records', records: [['one']] });
+      assert.deepEqual(await seam.lookupAddresses('ttl.test', TIMEOUT_MS), [{ address: '127.0.0.21', family: 4 }]);
+      cached.set({ 'ttl.test': { TXT: ['two'], A: ['127.0.0.22'] } });
+      assert.deepEqual(await seam.resolveTxt('ttl.test', TIMEOUT_MS), { kind: 'records', records: [['two']] });
+      assert.deepEqual(await seam.lookupAddresses('ttl.test', TIMEOUT_MS), [{ address: '127.0.0.22', family: 4 }]);
+      cached.set({});
+      assert.deepEqual(await seam.resolveTxt('ttl.test', TIMEOUT_MS), { kind: 'nxdomain' });
+      assert.equal(cached.queries.filter((q) => q.name === 'ttl.test' && q.type === 'TXT').length, 3, 'every lookup asked the server');
+    } finally {
+      await cached.stop();
+    }
+  });
+
+  it('concurrent lookups each get their own answer, and a lookup after a deadline still works', async () => {
+    const names = ['txt.test', 'upper.test', 'txt-only.test', 'alias.test'];
+    const answers = await Promise.all(Array.from({ length: 24 }, (_, i) => dns.resolveTxt(names[i % names.length] as string, TIMEOUT_MS)));
+    for (const [i, a] of answers.entries()) {
+      assert.deepEqual(a, await dns.resolveTxt(names[i % names.length] as string, TIMEOUT_MS));
+    }
+    const late = await dns.resolveTxt('drop.test', 300);
+    assert.equal(late.kind === 'error' && late.code, 'ETIMEOUT');
+    assert.deepEqual(await dns.resolveTxt('txt.test', 300), { kind: 'records', records: [['hello'], ['two ', 'strings']] });
+  });
+});
