@@ -11,7 +11,7 @@ import { describeRedisConnection, redactDsn } from '../cache/describe-connection
 import { cacheFileLocation } from '../cache/registry.js';
 import { preflight } from '../server/preflight.js';
 import { parseArgs, stringOption } from './args.js';
-import { reusePortWarning } from '../config/reuse-port.js';
+import { reusePortWarning } from './reuse-port.js';
 import { EXIT_ERROR, EXIT_OK, PROGRAM, type CliIo, usageError } from './io.js';
 import { commandHelp, optionSpecs } from './help.js';
 

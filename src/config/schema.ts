@@ -9,7 +9,7 @@ import { isAbsolute } from 'node:path';
 import { z } from 'zod';
 import { redactDsn, redactUrl } from '../cache/describe-connection.js';
 import { DANE_DEFAULTS } from '../dane/decision.js';
-import { parseResolverAddress } from '../dane/resolver-address.js';
+import { parseResolverAddress, type ResolverAddress } from '../dane/resolver-address.js';
 import { toPolicyDomain } from '../policy/domain.js';
 import { checkHost, checkUnixPath, formatListenAddress, listenAddressKey, parseListenAddress, PORT_MAX, PORT_MIN } from './address.js';
 import type { ConfigProblemCode } from './problems.js';
@@ -305,7 +305,7 @@ export function dsnProblem(dsn: string): string | undefined {
   }
   return ['postgres:', 'postgresql:'].includes(url.protocol) ? undefined : `the scheme must be postgresql:// or postgres://, found "${url.protocol}//"`;
 }
-const postgresOptions = obj({
+export const postgresCacheSchema = obj({
   dsn: need(
     str().transform((s, ctx) => (dsnProblem(s) === undefined ? s : fail(ctx, 'ECONFIG_BAD_VALUE', dsnProblem(s) ?? ''))),
     'missing "dsn" (postgresql://user@host:5432/database)',
@@ -314,14 +314,15 @@ const postgresOptions = obj({
   min_size: size(100, 0).optional(), // connections open on demand: ignored
   max_size: size(100).default(10), // asyncpg's default; PostgreSQL's default max_connections is 100
   cache_size: cacheSize,
-}).transform((o): T.PostgresCacheConfig => ({ type: 'postgres', dsn: o.dsn, timeoutMs: o.timeout * 1000, poolSize: o.max_size, cacheSize: o.cache_size }));
+}).transform((o) => ({ type: 'postgres' as const, dsn: o.dsn, timeoutMs: o.timeout * 1000, poolSize: o.max_size, cacheSize: o.cache_size }));
 
+export const memoryCacheSchema = obj({ cache_size: cacheSize }).transform((o) => ({ type: 'internal' as const, cacheSize: o.cache_size }));
 const CACHE_OPTIONS = {
-  internal: obj({ cache_size: cacheSize }).transform((o): T.MemoryCacheConfig => ({ type: 'internal', cacheSize: o.cache_size })),
+  internal: memoryCacheSchema,
   sqlite: sqliteOptions,
   redis: redisOptions,
   redis_sentinel: sentinelOptions,
-  postgres: postgresOptions,
+  postgres: postgresCacheSchema,
 } as const;
 const NEEDS_OPTIONS: Readonly<Record<string, string>> = {
   redis: 'a redis cache needs options: "url" (redis://host:port/db) or "cluster_nodes"',
@@ -338,7 +339,7 @@ const cache = obj({
   return sub(ctx, CACHE_OPTIONS[c.type], c.options ?? {}, ['options']) ?? z.NEVER;
 });
 
-const policyDelegation = obj({
+export const policyDelegationSchema = obj({
   queue_size: size(1_000_000).default(DEFAULT_WARM_QUEUE_SIZE), // bounds memory (names are ≤ 253 bytes)
   concurrency: size(256).default(DEFAULT_WARM_CONCURRENCY), // each may hold a DNS query and an HTTPS connection
   skip_domains: list
@@ -353,10 +354,10 @@ const policyDelegation = obj({
       }),
     )
     .default([]),
-}).transform((o): T.PolicyDelegationConfig => ({ queueSize: o.queue_size, concurrency: o.concurrency, skipDomains: o.skip_domains }));
+}).transform((o) => ({ queueSize: o.queue_size, concurrency: o.concurrency, skipDomains: o.skip_domains }));
 
 /** The background refresher (RFC 8461 §3.3, §10.2): the Python tool's four keys, then our `jitter`. */
-const proactive = obj({
+export const proactiveSchema = obj({
   enabled: bool.default(true), // ours: on (RFC 8461 §3.3 SHOULD); the Python tool's default is off
   interval: size(31_557_600).default(86_400), // daily (§10.2); at most max_age's maximum, a year
   concurrency_limit: size(10_000).default(100),
@@ -364,28 +365,28 @@ const proactive = obj({
   // Ours: runs start up to 10% early at random, so a fleet restarted together spreads out; at most
   // half, so a refresh lease (interval × (1 − jitter)) ends before its holder's next run.
   jitter: num({ min: 0, max: 0.5 }).default(0.1),
-}).transform((p): T.ProactiveFetchingConfig => ({ enabled: p.enabled, intervalSec: p.interval, concurrencyLimit: p.concurrency_limit, graceRatio: p.grace_ratio, jitter: p.jitter }));
+}).transform((p) => ({ enabled: p.enabled, intervalSec: p.interval, concurrencyLimit: p.concurrency_limit, graceRatio: p.grace_ratio, jitter: p.jitter }));
 
-const logging = obj({
+export const loggingSchema = obj({
   level: oneOf(['error', 'warn', 'info', 'debug'], { warning: 'warn' }).default('info'), // info: one line per decision
   format: oneOf(['text', 'json']).default('text'),
 });
 
-const metrics = obj({ address: need(str(), 'missing "address" (HOST:PORT or [IPV6]:PORT, e.g. 127.0.0.1:9464)') }).transform((m, ctx): T.MetricsConfig => {
+export const metricsSchema = obj({ address: need(str(), 'missing "address" (HOST:PORT or [IPV6]:PORT, e.g. 127.0.0.1:9464)') }).transform((m, ctx): { host: string; port: number } => {
   const parsed = parseListenAddress(m.address);
   if (!parsed.ok) return fail(ctx, 'ECONFIG_ADDRESS', `"${m.address}": ${parsed.reason}`, ['address']);
   if (parsed.address.kind !== 'tcp' || m.address.startsWith('inet:')) return fail(ctx, 'ECONFIG_ADDRESS', `"${m.address}": the metrics listener takes HOST:PORT or [IPV6]:PORT`, ['address']);
   return { host: parsed.address.host, port: parsed.address.port };
 });
 
-const dns = obj({
+export const dnsSchema = obj({
   resolver: str()
     .transform((s, ctx) => {
       const parsed = parseResolverAddress(s);
       return parsed.ok ? parsed.address : fail(ctx, 'ECONFIG_ADDRESS', `"${s}": ${parsed.message}`);
     })
     .optional(),
-}).transform((d): T.DnsConfig => (d.resolver === undefined ? {} : { resolver: d.resolver }));
+}).transform((d): { resolver?: ResolverAddress } => (d.resolver === undefined ? {} : { resolver: d.resolver }));
 
 // ---- Listeners --------------------------------------------------------------------------------
 /** systemd `FileDescriptorName=`: at most 255 printable ASCII characters, no ':' (sd_listen_fds_with_names(3)). */
@@ -429,7 +430,7 @@ const ROOT = {
   shutdown_timeout: seconds(600, 20), // systemd's TimeoutStopSec is 90 s
   cache_grace: num({ min: 0, max: 86_400 }).default(60), // RFC 8461 §10.2: check for updates about daily
   cache: cache.optional(),
-  proactive_policy_fetching: proactive.default(proactive.parse({})),
+  proactive_policy_fetching: proactiveSchema.default(proactiveSchema.parse({})),
   default_zone: zoneSchema.default(zoneSchema.parse({})),
   zones: zones.default({}),
   logfile: z.unknown().optional(), // in the Python tool's early example, never read: accepted, ignored
@@ -440,15 +441,15 @@ const ROOT = {
   negative_cache_size: size(CACHE_ENTRIES_MAX, 0).default(100_000),
   idle_timeout: seconds(3_600, 60), // Postfix drops idle socketmap connections after 10 s itself
   request_timeout: seconds(300, 10), // ends a client sending a byte now and then
-  logging: logging.default(logging.parse({})),
-  policy_delegation: policyDelegation.default(policyDelegation.parse({})),
+  logging: loggingSchema.default(loggingSchema.parse({})),
+  policy_delegation: policyDelegationSchema.default(policyDelegationSchema.parse({})),
   state_directory: str()
     .refine(isAbsolute, { params: { code: 'ECONFIG_BAD_VALUE' }, error: (iss) => `must be an absolute path, found "${String(iss.input)}"` })
     .optional(),
   user: account('a user or group name or a numeric id', /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}\$?$/).optional(),
   group: account('a user or group name or a numeric id', /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}\$?$/).optional(),
-  metrics: metrics.optional(),
-  dns: dns.optional(),
+  metrics: metricsSchema.optional(),
+  dns: dnsSchema.optional(),
 };
 /** Every top-level key: the Python tool's, then ours. */
 export const TOP_LEVEL_KEYS = Object.keys(ROOT) as (keyof typeof ROOT)[];
@@ -634,7 +635,7 @@ export const DEFAULT_ZONE: T.ZoneConfig = Object.freeze(zoneSchema.parse({}));
 
 /** The policy delegation defaults, for configs built in code without the block. */
 export function defaultPolicyDelegation(): T.PolicyDelegationConfig {
-  return policyDelegation.parse({});
+  return policyDelegationSchema.parse({});
 }
 
 /** Freezes a plain-data tree, so no consumer can change the config another one reads. */
