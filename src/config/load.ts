@@ -4,7 +4,8 @@
  */
 import { ConfigError, configErrorFromProblems, formatProblem, type ConfigLoadResult, type ConfigProblem } from './problems.js';
 import { readConfigFile, tooLarge } from './read-file.js';
-import { buildConfig, buildDefaultConfig, CONFIG_FILE_MAX_BYTES, deepFreeze } from './schema.js';
+import { buildDefaultConfig, deepFreeze } from './defaults.js';
+import { buildConfig, CONFIG_FILE_MAX_BYTES } from './schema.js';
 import type { BridgeConfig } from './types.js';
 import { readYaml } from './yaml-source.js';
 

@@ -12,6 +12,7 @@ import { DANE_DEFAULTS } from '../dane/decision.js';
 import { parseResolverAddress, type ResolverAddress } from '../dane/resolver-address.js';
 import { toPolicyDomain } from '../policy/domain.js';
 import { checkHost, checkUnixPath, formatListenAddress, listenAddressKey, parseListenAddress, PORT_MAX, PORT_MIN } from './address.js';
+import { DEFAULT_SQLITE_TIMEOUT_SEC } from './defaults.js';
 import type { ConfigProblemCode } from './problems.js';
 import { didYouMean } from './suggest.js';
 import type * as T from './types.js';
@@ -27,8 +28,6 @@ const CACHE_ENTRIES_MAX = 10_000_000;
 const BACKEND_TIMEOUT_MAX_SEC = 30;
 
 // ---- Defaults shared with code outside the loader ---------------------------------------------
-/** Python tool `defaults.SQLITE_TIMEOUT`: seconds to wait for another process's write lock. */
-export const DEFAULT_SQLITE_TIMEOUT_SEC = 5;
 /** Ours: a thousand waiting domains (under a megabyte) and 4 at once (polite to policy hosts). */
 export const DEFAULT_WARM_QUEUE_SIZE = 1000;
 export const DEFAULT_WARM_CONCURRENCY = 4;
@@ -164,7 +163,10 @@ const zones = z.unknown().transform((map, ctx): Record<string, T.ZoneConfig> => 
   for (const [name, block] of Object.entries(map)) {
     // Postfix sends "NAME KEY" and the server splits at the first space: such a name never matches.
     if (/\s/.test(name) || name === '') fail(ctx, 'ECONFIG_BAD_VALUE', 'a zone name must be one word: Postfix sends "NAME KEY" separated by a space', [name], 'key');
-    else out.push([name, sub(ctx, zoneSchema, block, [name]) ?? DEFAULT_ZONE]);
+    else {
+      const zone = sub(ctx, zoneSchema, block, [name]);
+      if (zone !== undefined) out.push([name, zone]);
+    }
   }
   return Object.fromEntries(out); // own properties: even a zone called "__proto__" stays plain data
 });
@@ -623,26 +625,7 @@ function pathText(path: readonly PropertyKey[]): string {
   return path.reduce<string>((p, s) => (typeof s === 'number' ? `${p}[${s}]` : p === '' ? String(s) : `${p}.${String(s)}`), '');
 }
 
-/** The embedded defaults (`serve` without `-c`): what an empty file gives. */
-export function buildDefaultConfig(): T.BridgeConfig {
-  const built = buildConfig(null).config;
-  if (built === undefined) throw new Error('the built-in defaults do not validate');
-  return deepFreeze(built);
-}
-
-/** The zone every key a zone block leaves out comes from. */
-export const DEFAULT_ZONE: T.ZoneConfig = Object.freeze(zoneSchema.parse({}));
-
-/** The policy delegation defaults, for configs built in code without the block. */
-export function defaultPolicyDelegation(): T.PolicyDelegationConfig {
-  return policyDelegationSchema.parse({});
-}
-
-/** Freezes a plain-data tree, so no consumer can change the config another one reads. */
-export function deepFreeze<V>(value: V): V {
-  if (typeof value === 'object' && value !== null) {
-    Object.freeze(value);
-    for (const child of Object.values(value)) deepFreeze(child);
-  }
-  return value;
+/** What the schema gives an empty file: the embedded defaults (defaults.ts holds a checked copy). */
+export function schemaDefaults(): T.BridgeConfig | undefined {
+  return buildConfig(null).config;
 }
