@@ -10,7 +10,7 @@
 import { parseArgs } from 'node:util';
 import { LineCounter, parseDocument } from 'yaml';
 import { parseConfigText } from '../src/config/load.js';
-import { CONFIG_FILE_MAX_BYTES } from '../src/config/limits.js';
+import { CONFIG_FILE_MAX_BYTES } from '../src/config/schema.js';
 import { machineContext, printTable } from './report.js';
 
 /** `zones:` with `n` zones of one key each (about 25 bytes a zone). */

@@ -7,12 +7,11 @@ import { defaultConfig, parseConfigText } from '../config/load.js';
 import { formatListenAddress } from '../config/address.js';
 import { formatProblem } from '../config/problems.js';
 import { readConfigFile } from '../config/read-file.js';
-import { redactDsn } from '../config/validate-cache-postgres.js';
-import { describeRedisConnection } from '../config/validate-cache-redis.js';
+import { describeRedisConnection, redactDsn } from '../cache/describe-connection.js';
 import { cacheFileLocation } from '../cache/registry.js';
 import { preflight } from '../server/preflight.js';
 import { parseArgs, stringOption } from './args.js';
-import { reusePortWarning } from '../config/reuse-port.js';
+import { reusePortWarning } from './reuse-port.js';
 import { EXIT_ERROR, EXIT_OK, PROGRAM, type CliIo, usageError } from './io.js';
 import { commandHelp, optionSpecs } from './help.js';
 

@@ -5,7 +5,12 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import { posix } from 'node:path';
 import type { ListenAddress } from './types.js';
-import { PORT_MAX, PORT_MIN, UNIX_PATH_MAX_BYTES } from './limits.js';
+
+/** RFC 9293 §3.1: 16-bit ports; 0 would bind "any port", which no map client could find. */
+export const PORT_MIN = 1;
+export const PORT_MAX = 65535;
+/** unix(7) on Linux: `sun_path` is 108 bytes with the NUL; a longer path fails confusingly at bind. */
+export const UNIX_PATH_MAX_BYTES = 107;
 
 /** A parsed address, or why the text is not one. */
 export type AddressParse = { ok: true; address: ListenAddress } | { ok: false; reason: string };

@@ -1,16 +1,13 @@
 /**
  * Loading the configuration: YAML text → validated BridgeConfig, or every problem with its
- * dotted path and line. The only module that reads raw YAML; everything else gets BridgeConfig.
+ * dotted path and line. The rules are declared in schema.ts; yaml-source.ts reads the YAML.
  */
-import { LineCounter, parseDocument } from 'yaml';
-import { buildDefaultConfig, deepFreeze } from './defaults.js';
-import { indexDocument } from './document-index.js';
-import { CONFIG_FILE_MAX_BYTES } from './limits.js';
-import { expansionBudget, pathText, problemAt, resolveNode, type ReadContext } from './node-reader.js';
 import { ConfigError, configErrorFromProblems, formatProblem, type ConfigLoadResult, type ConfigProblem } from './problems.js';
 import { readConfigFile, tooLarge } from './read-file.js';
+import { buildDefaultConfig, deepFreeze } from './defaults.js';
+import { buildConfig, CONFIG_FILE_MAX_BYTES } from './schema.js';
 import type { BridgeConfig } from './types.js';
-import { validateRoot } from './validate.js';
+import { readYaml } from './yaml-source.js';
 
 export { ConfigError, formatProblem, type ConfigLoadResult, type ConfigProblem } from './problems.js';
 
@@ -18,7 +15,7 @@ export { ConfigError, formatProblem, type ConfigLoadResult, type ConfigProblem }
  * Parses and validates config text. Never throws for bad input: problems come back as values,
  * sorted by line. Problems carry no file name: pass `fileName` to `formatProblem(s)` for output.
  * Text over CONFIG_FILE_MAX_BYTES is refused unparsed (ECONFIG_TOO_LARGE). The work is linear in
- * the text's size: see document-index.ts and the alias budget in node-reader.ts.
+ * the text's size: see document-index.ts and the alias budget in yaml-source.ts.
  */
 export function parseConfigText(text: string, fileName: string): ConfigLoadResult {
   void fileName; // part of the agreed signature; see the TSDoc above
@@ -26,36 +23,13 @@ export function parseConfigText(text: string, fileName: string): ConfigLoadResul
   if (text.length > CONFIG_FILE_MAX_BYTES / 3 && Buffer.byteLength(text, 'utf8') > CONFIG_FILE_MAX_BYTES) {
     return { ok: false, problems: [tooLarge(`the text is ${Buffer.byteLength(text, 'utf8')} bytes`)] };
   }
-  const lines = new LineCounter();
-  const doc = parseDocument(text, {
-    lineCounter: lines,
-    keepSourceTokens: true,
-    prettyErrors: false,
-    // The library compares each key with every earlier one (quadratic); indexDocument uses a set.
-    uniqueKeys: false,
-    // PyYAML (the Python tool's loader) honours `<<: *anchor`; so do we.
-    merge: true,
-  });
-  const index = indexDocument(doc);
-  const ctx: ReadContext = { aliasTargets: index.aliasTargets, lines, problems: [], warnings: [], expansion: expansionBudget() };
-
-  for (const repeated of index.repeatedKeys) {
-    const path = repeated.key === undefined ? pathText(repeated.parent) : pathText([...repeated.parent, repeated.key]);
-    const message = repeated.key === undefined ? 'a key appears twice in the same mapping' : `"${repeated.key}" appears twice in the same mapping; keep one`;
-    ctx.problems.push(problemAt(ctx, 'ECONFIG_DUPLICATE_KEY', path, repeated.keyNode, message));
-  }
-  let syntaxBroken = false;
-  for (const e of doc.errors) {
-    syntaxBroken = true;
-    ctx.problems.push(locate(lines, 'ECONFIG_SYNTAX', '', e.pos[0], yamlMessage(e.message) + syntaxHint(text, lines, e.pos[0])));
-  }
-  for (const w of doc.warnings) ctx.warnings.push(locate(lines, 'ECONFIG_YAML_WARNING', '', w.pos[0], yamlMessage(w.message)));
+  const source = readYaml(text);
   // A tree with syntax errors in it would only produce confusing follow-up problems.
-  if (syntaxBroken) return { ok: false, problems: byLine(ctx.problems) };
-
-  const config = validateRoot(ctx, resolveNode(ctx, doc.contents));
-  if (ctx.problems.length > 0) return { ok: false, problems: byLine(ctx.problems) };
-  return { ok: true, config: deepFreeze(config), warnings: byLine(ctx.warnings) };
+  if (source.problems.some((p) => p.code === 'ECONFIG_SYNTAX')) return { ok: false, problems: byLine(source.problems) };
+  const built = buildConfig(source.value);
+  const problems = [...source.problems, ...built.problems.map(source.locate)];
+  if (problems.length > 0 || built.config === undefined) return { ok: false, problems: byLine(problems) };
+  return { ok: true, config: deepFreeze(built.config), warnings: byLine([...source.warnings, ...built.warnings.map(source.locate)]) };
 }
 
 /**
@@ -90,27 +64,6 @@ export function defaultConfig(): BridgeConfig {
 /** Problems of a failed `parseConfigText`, one per line, for CLI output. */
 export function formatProblems(fileName: string, problems: readonly ConfigProblem[]): string {
   return problems.map((p) => formatProblem(fileName, p)).join('\n');
-}
-
-function locate(lines: LineCounter, code: ConfigProblem['code'], path: string, offset: number, message: string): ConfigProblem {
-  const problem = problemAt({ lines }, code, path, null, message);
-  const pos = lines.linePos(offset);
-  problem.line = pos.line;
-  problem.column = pos.col;
-  return problem;
-}
-
-// yaml's messages end with "at line N, column M" when prettyErrors is on; keep them short either way.
-function yamlMessage(message: string): string {
-  return message.replace(/ at line \d+, column \d+:?[\s\S]*$/, '');
-}
-
-// An unquoted `[::1]:8461` starts a YAML flow list; say so, since the parser's words do not.
-function syntaxHint(text: string, lines: LineCounter, offset: number): string {
-  const line = lines.linePos(offset).line;
-  const start = lines.lineStarts[line - 1] ?? 0;
-  const end = lines.lineStarts[line] ?? text.length;
-  return /:\s*\[[0-9A-Fa-f:.%]*\]:/.test(text.slice(start, end)) ? ' (quote IPv6 addresses: "[::1]:8461")' : '';
 }
 
 function byLine(problems: ConfigProblem[]): ConfigProblem[] {

@@ -4,7 +4,7 @@
  * /dev/zero), is read at most one byte beyond the limit.
  */
 import { open, type FileHandle } from 'node:fs/promises';
-import { CONFIG_FILE_MAX_BYTES } from './limits.js';
+import { CONFIG_FILE_MAX_BYTES } from './schema.js';
 import type { ConfigProblem } from './problems.js';
 
 export type ConfigFileRead =

@@ -1,7 +1,9 @@
 /**
  * "Did you mean" hints for misspelt keys and values.
  */
-import { SUGGESTION_MAX_DISTANCE } from './limits.js';
+
+/** Edit distance at or under which an unknown word gets a "did you mean" hint. */
+export const SUGGESTION_MAX_DISTANCE = 3;
 
 /**
  * Edit distance with adjacent transpositions (optimal string alignment), case-insensitive,

@@ -1,6 +1,6 @@
 import type { DaneSettings } from '../dane/decision.js';
-import type { ResolverAddress } from '../dane/resolver-address.js';
-import type { DaneQueryType } from '../dane/types.js';
+import type { z } from 'zod';
+import type * as S from './schema.js';
 /**
  * The validated, normalized configuration. Produced only by src/config/load.ts from YAML
  * (or from the embedded defaults); every other module reads this shape and never raw YAML.
@@ -49,12 +49,6 @@ export interface ListenerConfig {
   readonly maxConnections?: number;
   /** Where this listener came from, for messages: 'listeners[2]', 'host/port', 'path'. */
   readonly origin: string;
-}
-
-export interface MemoryCacheConfig {
-  readonly type: 'internal';
-  /** Maximum number of policy entries kept (lru-cache `max`). */
-  readonly cacheSize: number;
 }
 
 /** `cache: {type: sqlite}`: policies in one SQLite file, so they survive a restart. See README.md, "Policy caches". */
@@ -116,35 +110,21 @@ export interface RedisCacheConfig {
   readonly cacheSize: number;
 }
 
-/** `cache: {type: postgres}`: policies in one PostgreSQL table, shared by a fleet. See README.md, "Redis and PostgreSQL caches". */
-export interface PostgresCacheConfig {
-  readonly type: 'postgres';
-  /** libpq-style connection URI or key=value string (`options.dsn`, the Python tool's key). */
-  readonly dsn: string;
-  /** Longest wait for a connection and for one statement (`options.timeout`, seconds there). */
-  readonly timeoutMs: number;
-  /** Connections in the pool (`options.max_size`, asyncpg's key in the Python tool). */
-  readonly poolSize: number;
-  /** Entries kept in the in-process memory layer in front of the database (`options.cache_size`). */
-  readonly cacheSize: number;
-}
+/** The blocks whose shape is exactly what the schema (schema.ts) outputs. */
+export type MemoryCacheConfig = Readonly<z.output<typeof S.memoryCacheSchema>>;
+/** `cache: {type: postgres}`: policies in one PostgreSQL table, shared by a fleet. */
+export type PostgresCacheConfig = Readonly<z.output<typeof S.postgresCacheSchema>>;
+export type LoggingConfig = Readonly<z.output<typeof S.loggingSchema>>;
+/** `policy_delegation:`: the background warm-up fed by `protocol: policy` listeners. */
+export type PolicyDelegationConfig = Readonly<z.output<typeof S.policyDelegationSchema>>;
+/** `dns: {resolver}` (docs/dane.md): the DANE side's validating resolver. */
+export type DnsConfig = Readonly<z.output<typeof S.dnsSchema>>;
+/** `metrics: {address: HOST:PORT}`; port 0 (only in configs built in code) picks a free port. */
+export type MetricsConfig = Readonly<z.output<typeof S.metricsSchema>>;
+/** `proactive_policy_fetching:`: the background refresher of cached policies (RFC 8461 §3.3, §10.2). */
+export type ProactiveFetchingConfig = Readonly<z.output<typeof S.proactiveSchema>>;
 
 export type CacheConfig = MemoryCacheConfig | SqliteCacheConfig | RedisCacheConfig | PostgresCacheConfig;
-
-export interface LoggingConfig {
-  readonly level: 'error' | 'warn' | 'info' | 'debug';
-  readonly format: 'text' | 'json';
-}
-
-/** `policy_delegation:`: the background warm-up fed by `protocol: policy` listeners. */
-export interface PolicyDelegationConfig {
-  /** Domains waiting to be resolved before new ones are dropped. */
-  readonly queueSize: number;
-  /** Resolutions running at once. */
-  readonly concurrency: number;
-  /** Never warmed: `example.org` (that domain) or `.example.org` (its subdomains), lower-case A-labels. */
-  readonly skipDomains: readonly string[];
-}
 
 export interface BridgeConfig {
   readonly listeners: readonly ListenerConfig[];
@@ -175,34 +155,4 @@ export interface BridgeConfig {
   readonly metrics?: MetricsConfig;
   /** `dns:`: the DANE side's validating resolver; absent: /etc/resolv.conf's first nameserver. */
   readonly dns?: DnsConfig;
-}
-
-/** `dns: {resolver, probe}` (docs/dane.md). */
-export interface DnsConfig {
-  readonly resolver?: ResolverAddress;
-  /** `dns.probe`: what the start-up probe asks (Postfix's `dnssec_probe`); absent: NS of the root. */
-  readonly probe?: { readonly type: DaneQueryType; readonly name: string };
-}
-
-/** `metrics: {address: HOST:PORT}`: where `/metrics` and `/healthz` are served over HTTP. */
-export interface MetricsConfig {
-  readonly host: string;
-  /** 0 (only in configs built in code, e.g. tests) picks a free port. */
-  readonly port: number;
-}
-
-/**
- * `proactive_policy_fetching:`: the background refresher of cached policies (RFC 8461 §3.3,
- * §10.2). The first four keys are the Python tool's; see README.md, "Proactive refresh of cached policies".
- */
-export interface ProactiveFetchingConfig {
-  readonly enabled: boolean;
-  /** Seconds from the start of one refresh run to the start of the next, at most (`interval`). */
-  readonly intervalSec: number;
-  /** Domains refreshed at the same time (`concurrency_limit`). */
-  readonly concurrencyLimit: number;
-  /** A policy fetched less than intervalSec / graceRatio seconds ago is not refreshed (`grace_ratio`). */
-  readonly graceRatio: number;
-  /** Ours: each run starts up to this fraction of the interval early, at random (`jitter`, 0 = never). */
-  readonly jitter: number;
 }

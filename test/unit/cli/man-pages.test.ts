@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { COMMAND_NAMES, COMMANDS, optionLabel } from '../../../src/cli/help.js';
-import { TOP_LEVEL_KEYS } from '../../../src/config/validate.js';
+import { TOP_LEVEL_KEYS } from '../../../src/config/schema.js';
 
 const MAN_DIR = fileURLToPath(new URL('../../../man/', import.meta.url));
 const PACKAGE = JSON.parse(readFileSync(fileURLToPath(new URL('../../../../package.json', import.meta.url)), 'utf8')) as { man: string[] };

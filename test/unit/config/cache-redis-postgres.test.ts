@@ -5,8 +5,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { summarize } from '../../../src/cli/check-config.js';
-import { dsnProblem, redactDsn } from '../../../src/config/validate-cache-postgres.js';
-import { redactUrl, redisUrlProblem } from '../../../src/config/validate-cache-redis.js';
+import { redactDsn, redactUrl } from '../../../src/cache/describe-connection.js';
+import { dsnProblem, redisUrlProblem } from '../../../src/config/schema.js';
 import { expectConfig, expectProblems, type ExpectedProblem } from './config-helpers.js';
 
 const redis = (options: string): string => `cache:\n  type: redis\n  options:\n${options}`;

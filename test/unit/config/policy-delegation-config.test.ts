@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULT_WARM_CONCURRENCY, DEFAULT_WARM_QUEUE_SIZE } from '../../../src/config/validate-policy-delegation.js';
+import { DEFAULT_WARM_CONCURRENCY, DEFAULT_WARM_QUEUE_SIZE } from '../../../src/config/schema.js';
 import { expectConfig, expectProblems, type ExpectedProblem } from './config-helpers.js';
 
 describe('policy_delegation config', () => {

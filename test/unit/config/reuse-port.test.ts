@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkConfigCommand } from '../../../src/cli/check-config.js';
-import { nodeHasReusePort, reusePortWarning, setsReusePort } from '../../../src/config/reuse-port.js';
+import { nodeHasReusePort, reusePortWarning, setsReusePort } from '../../../src/cli/reuse-port.js';
 import { captureIo } from '../cli/capture.js';
 
 describe('reuse_port and the running Node', () => {

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { checkConfigCommand } from '../../../src/cli/check-config.js';
 import { ConfigError, loadConfigFile, parseConfigText } from '../../../src/config/load.js';
-import { CONFIG_ALIAS_EXPANSION_MAX, CONFIG_FILE_MAX_BYTES } from '../../../src/config/limits.js';
+import { CONFIG_ALIAS_EXPANSION_MAX, CONFIG_FILE_MAX_BYTES } from '../../../src/config/schema.js';
 import { captureIo } from '../cli/capture.js';
 import { expectConfig } from './config-helpers.js';
 

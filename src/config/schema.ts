@@ -1,0 +1,644 @@
+/**
+ * The configuration, declared once (zod): every key with its type, range and default. Key names
+ * follow the Python postfix-mta-sts-resolver (`mta-sts-daemon.yml`) so its files load unchanged,
+ * and its defaults (`defaults.py`) where a key is shared; "ours" marks our own choices. Each rule
+ * reports a stable ECONFIG_* code; yaml-source.ts adds the line. `buildConfig` takes plain data
+ * (from YAML, or `{}` for the embedded defaults) and never throws.
+ */
+import { isAbsolute } from 'node:path';
+import { z } from 'zod';
+import { redactDsn, redactUrl } from '../cache/describe-connection.js';
+import { DANE_DEFAULTS } from '../dane/decision.js';
+import { parseResolverAddress, type ResolverAddress } from '../dane/resolver-address.js';
+import { parseDnssecProbe } from '../dane/probe-spec.js';
+import type { DaneQueryType } from '../dane/types.js';
+import { toPolicyDomain } from '../policy/domain.js';
+import { checkHost, checkUnixPath, formatListenAddress, listenAddressKey, parseListenAddress, PORT_MAX, PORT_MIN } from './address.js';
+import { DEFAULT_SQLITE_TIMEOUT_SEC } from './defaults.js';
+import type { ConfigProblemCode } from './problems.js';
+import { didYouMean } from './suggest.js';
+import type * as T from './types.js';
+
+// ---- Limits (each says where it comes from, so it can be argued with) -------------------------
+/** Largest config file (1 MiB; 40,000 one-line zones take ~600 KB); issue 13: 50 MB took 3 GB. */
+export const CONFIG_FILE_MAX_BYTES = 1_048_576;
+/** Entries read through aliases and `<<` merges, whole file: bounds an "alias bomb" to ~1 s. */
+export const CONFIG_ALIAS_EXPANSION_MAX = 250_000;
+/** Memory sanity bound of every cache (entries): ten million is gigabytes already. */
+const CACHE_ENTRIES_MAX = 10_000_000;
+/** Postfix's socketmap client gives up after 100 s (dict_sockmap.c): every wait stays well below. */
+const BACKEND_TIMEOUT_MAX_SEC = 30;
+
+// ---- Defaults shared with code outside the loader ---------------------------------------------
+/** Ours: a thousand waiting domains (under a megabyte) and 4 at once (polite to policy hosts). */
+export const DEFAULT_WARM_QUEUE_SIZE = 1000;
+export const DEFAULT_WARM_CONCURRENCY = 4;
+/** Our own key prefix, so a shared Redis never holds bare domain names as keys. */
+const DEFAULT_REDIS_PREFIX = 'mta-sts-bridge:';
+
+/** A problem found by the schema; yaml-source.ts turns it into a ConfigProblem with a line. */
+export interface Issue {
+  readonly code: ConfigProblemCode;
+  readonly path: readonly PropertyKey[];
+  readonly message: string;
+  /** Locate at the key ('key'), the enclosing mapping ('parent') or a sibling key's value. */
+  readonly on?: string | undefined;
+}
+type Ctx = z.RefinementCtx;
+
+function fail(ctx: Ctx, code: ConfigProblemCode, message: string, path: PropertyKey[] = [], on?: string): never {
+  ctx.addIssue({ code: 'custom', message, path, params: { code, on } });
+  return z.NEVER;
+}
+
+/** A short description of what was found instead, for type errors. */
+export function describe(v: unknown): string {
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'string') return `the string ${JSON.stringify(v)}`;
+  if (typeof v === 'number') return `the number ${String(v)}`;
+  return v !== null && typeof v === 'object' ? 'a mapping' : String(v);
+}
+
+// ---- Scalars ----------------------------------------------------------------------------------
+interface NumberRule {
+  readonly integer?: boolean;
+  readonly min?: number;
+  /** Exclusive lower bound. */
+  readonly above?: number;
+  readonly max?: number;
+}
+const bool = z.unknown().transform((v, ctx) => (typeof v === 'boolean' ? v : fail(ctx, 'ECONFIG_TYPE', `must be true or false, found ${describe(v)}`)));
+const num = (r: NumberRule) =>
+  z.unknown().transform((v, ctx): number => {
+    const low = r.min !== undefined ? `at least ${r.min}` : r.above !== undefined ? `greater than ${r.above}` : undefined;
+    const range = [low, r.max !== undefined ? `at most ${r.max}` : undefined].filter((x) => x !== undefined).join(' and ');
+    const want = `must be ${r.integer === true ? 'an integer' : 'a number'}${range === '' ? '' : ` ${range}`}`;
+    if (typeof v !== 'number' || !Number.isFinite(v) || (r.integer === true && !Number.isInteger(v))) return fail(ctx, 'ECONFIG_TYPE', `${want}, found ${describe(v)}`);
+    if ((r.min !== undefined && v < r.min) || (r.above !== undefined && v <= r.above) || (r.max !== undefined && v > r.max)) {
+      return fail(ctx, 'ECONFIG_RANGE', `${want}, found ${v}`);
+    }
+    return v;
+  });
+const str = (nonEmpty = true) =>
+  z.unknown().transform((v, ctx): string => {
+    if (typeof v !== 'string') return fail(ctx, 'ECONFIG_TYPE', `must be a string, found ${describe(v)}`);
+    return nonEmpty && v.trim() === '' ? fail(ctx, 'ECONFIG_BAD_VALUE', 'must not be empty') : v;
+  });
+const oneOf = <V extends string>(values: readonly V[], aliases: Readonly<Record<string, V>> = {}) =>
+  str().transform((s, ctx): V => {
+    if ((values as readonly string[]).includes(s)) return s as V;
+    if (Object.hasOwn(aliases, s)) return aliases[s] as V;
+    return fail(ctx, 'ECONFIG_BAD_VALUE', `must be one of ${values.map((x) => `"${x}"`).join(', ')}, found "${s}"${didYouMean(s, values)}`);
+  });
+/** A value that must be given: MISSING_KEY, located at the enclosing mapping. */
+const need = <S extends z.ZodType<unknown, unknown>>(schema: S, message: string) =>
+  z.unknown().optional().transform((v, ctx): unknown => (v === undefined ? fail(ctx, 'ECONFIG_MISSING_KEY', message, [], 'parent') : v)).pipe(schema);
+const size = (max: number, min = 1) => num({ integer: true, min, max });
+const cacheSize = size(CACHE_ENTRIES_MAX).default(10_000); // Python tool `defaults.INTERNAL_CACHE_SIZE`
+const seconds = (max: number, dflt: number) => num({ above: 0, max }).default(dflt);
+const list = z.unknown().transform((v, ctx): unknown[] => (Array.isArray(v) ? v : fail(ctx, 'ECONFIG_TYPE', `must be a list, found ${describe(v)}`)));
+/** Parses `v` with `schema` inside a transform, its issues placed under `path`; undefined when it fails. */
+function sub<S extends z.ZodType>(ctx: Ctx, schema: S, v: unknown, path: PropertyKey[] = []): z.output<S> | undefined {
+  const r = schema.safeParse(v);
+  if (r.success) return r.data;
+  for (const i of r.error.issues) ctx.addIssue({ ...(i as z.core.$ZodIssueCustom), path: [...path, ...i.path] });
+  return undefined;
+}
+/** A mapping with exactly these keys (unknown ones get a did-you-mean hint). */
+const KNOWN = '\0known:';
+const obj = <S extends z.core.$ZodLooseShape>(shape: S) =>
+  z.strictObject(shape, {
+    error: (iss) =>
+      iss.code === 'unrecognized_keys' ? KNOWN + Object.keys(shape).join('\0') : `must be a mapping (key: value lines), found ${describe(iss.input)}`,
+  });
+
+/** A unix socket file mode: PyYAML's 0666 (octal), 0o666, decimal 438, or the strings "0666", "0o666", "666". */
+const fileMode = z.unknown().transform((v, ctx): number => {
+  let value = v;
+  if (typeof v === 'string') {
+    const m = /^(?:0o?)?([0-7]{1,4})$/.exec(v.trim());
+    if (m?.[1] === undefined) {
+      const why = /^0[0-9]+$/.test(v) ? 'an octal file mode (digits 0-7 only)' : 'an octal file mode such as 0666 or 0o660';
+      return fail(ctx, 'ECONFIG_BAD_VALUE', `"${v}" is not ${why}`);
+    }
+    value = Number.parseInt(m[1], 8);
+  }
+  if (typeof value !== 'number' || !Number.isInteger(value)) return fail(ctx, 'ECONFIG_TYPE', `must be an octal file mode such as 0666 or 0o660, found ${describe(v)}`);
+  if (value >= 0 && value <= 0o777) return value; // permission bits only: chmod(2) on a socket ignores the rest
+  const hint = /^[0-7]{3}$/.test(String(value)) ? ` (did you mean 0${value}? without the leading 0 it is the decimal number ${value})` : '';
+  return fail(ctx, 'ECONFIG_RANGE', `must be a file mode between 0 and 0777, found ${value} (0o${value.toString(8)})${hint}`);
+});
+/** A user or group: a name as useradd(8) takes it (32 characters, `$` for machine accounts) or a numeric id. */
+const account = (what: string, nameRule = /^[A-Za-z_][A-Za-z0-9_.-]*\$?$/) =>
+  z
+    .unknown()
+    .transform((v) => (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v < 2 ** 32 - 1 ? String(v) : v))
+    .pipe(str())
+    .transform((s, ctx) => (/^[0-9]+$/.test(s) || (nameRule.test(s) && s.length <= 32) ? s : fail(ctx, 'ECONFIG_BAD_VALUE', `must be ${what}, found ${JSON.stringify(s)}`)));
+
+// ---- Blocks -----------------------------------------------------------------------------------
+/** A zone block fills left-out keys from these defaults, not from `default_zone` (the Python tool's rule). */
+export const zoneSchema = obj({
+  strict_testing: bool.default(false), // Python tool: `testing` policies are reported, not enforced (RFC 8461 §5)
+  timeout: seconds(60, 10), // total for TXT + HTTPS (Python: 4 s per step); max far below Postfix's 100 s
+  require_sni: bool.default(true), // RFC 8461 §5.1; Postfix 3.4+ understands servername=hostname
+  tlsrpt: bool.default(false), // Postfix 3.9 and older reject the TLSRPT attributes: opt-in
+  dns_error: oneOf(['no-policy', 'temp'], { no_policy: 'no-policy', tempfail: 'temp' }).default('no-policy'), // RFC 8461 §5
+  dane: bool.optional(),
+  dane_level: oneOf(['dane', 'dane-only']).optional(),
+  dane_lookup_failure: oneOf(['temp', 'sts']).optional(),
+}).transform((z): T.ZoneConfig => {
+  const dane = z.dane === undefined && z.dane_level === undefined && z.dane_lookup_failure === undefined;
+  return {
+    strictTesting: z.strict_testing,
+    timeoutSec: z.timeout,
+    requireSni: z.require_sni,
+    tlsrpt: z.tlsrpt,
+    dnsErrorAnswer: z.dns_error,
+    ...(dane ? {} : { dane: { enabled: z.dane ?? DANE_DEFAULTS.enabled, level: z.dane_level ?? DANE_DEFAULTS.level, lookupFailure: z.dane_lookup_failure ?? DANE_DEFAULTS.lookupFailure } }),
+  };
+});
+
+const zones = z.unknown().transform((map, ctx): Record<string, T.ZoneConfig> => {
+  if (map === null || typeof map !== 'object' || Array.isArray(map)) return fail(ctx, 'ECONFIG_TYPE', `must be a mapping (key: value lines), found ${describe(map)}`);
+  const out: [string, T.ZoneConfig][] = [];
+  for (const [name, block] of Object.entries(map)) {
+    // Postfix sends "NAME KEY" and the server splits at the first space: such a name never matches.
+    if (/\s/.test(name) || name === '') fail(ctx, 'ECONFIG_BAD_VALUE', 'a zone name must be one word: Postfix sends "NAME KEY" separated by a space', [name], 'key');
+    else {
+      const zone = sub(ctx, zoneSchema, block, [name]);
+      if (zone !== undefined) out.push([name, zone]);
+    }
+  }
+  return Object.fromEntries(out); // own properties: even a zone called "__proto__" stays plain data
+});
+
+const sqliteOptions = obj({
+  filename: str()
+    .refine((f) => f !== ':memory:', { params: { code: 'ECONFIG_BAD_VALUE' }, message: 'an in-memory SQLite database persists nothing; use "type: internal" instead' })
+    .default('policy-cache.sqlite'), // ours: inside the state directory (src/cache/state-dir.ts)
+  threads: size(1024).optional(), // the Python tool's pool size: accepted, ignored
+  timeout: seconds(BACKEND_TIMEOUT_MAX_SEC, DEFAULT_SQLITE_TIMEOUT_SEC), // better-sqlite3 waits synchronously
+  cache_size: cacheSize,
+  on_corrupt: oneOf(['move', 'refuse']).default('move'),
+}).transform((o): T.SqliteCacheConfig => ({ type: 'sqlite', filename: o.filename, timeoutSec: o.timeout, cacheSize: o.cache_size, onCorrupt: o.on_corrupt }));
+
+/** Why `text` is not a usable Redis URL (never repeating a password), or undefined. */
+export function redisUrlProblem(text: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return `must be a URL such as redis://127.0.0.1:6379/0, found "${redactUrl(text)}"`;
+  }
+  if (!['redis:', 'rediss:', 'unix:'].includes(url.protocol)) return `the scheme must be redis://, rediss:// (TLS) or unix://, found "${url.protocol}//"`;
+  if (url.protocol === 'unix:') {
+    if (!url.pathname.startsWith('/') || url.pathname === '/') return "a unix:// URL needs the socket's absolute path: unix:///run/redis/redis.sock";
+    const db = url.searchParams.get('db');
+    return db !== null && !/^[0-9]+$/.test(db) ? `?db= must be a database number, found "${db}"` : undefined;
+  }
+  if (url.hostname === '') return `names no host, found "${redactUrl(text)}"`;
+  return /^\/?(?:[0-9]+)?$/.test(url.pathname) ? undefined : `the path must be a database number (/0), found "${url.pathname}"`;
+}
+
+const redisUrl = str().transform((s, ctx) => {
+  const problem = redisUrlProblem(s);
+  return problem === undefined ? s : fail(ctx, 'ECONFIG_BAD_VALUE', problem);
+});
+const clusterNodes = list.transform((items, ctx): T.RedisConnection => {
+  if (items.length === 0) fail(ctx, 'ECONFIG_BAD_VALUE', 'must list at least one node (redis://host:port)');
+  let scheme: string | undefined;
+  const urls = items.map((item, i) => {
+    if (typeof item !== 'string') return fail(ctx, 'ECONFIG_TYPE', `must be a URL string (redis://host:port), found ${describe(item)}`, [i]);
+    const text = item.includes('://') ? item : `redis://${item}`;
+    const problem = redisUrlProblem(text);
+    const url = problem === undefined ? new URL(text) : undefined;
+    if (url === undefined || url.protocol === 'unix:') return fail(ctx, 'ECONFIG_BAD_VALUE', problem ?? 'cluster nodes are reached over TCP: redis://host:port or rediss://host:port', [i]);
+    if (scheme !== undefined && url.protocol !== scheme) fail(ctx, 'ECONFIG_BAD_VALUE', `every node must use the same scheme (${scheme}//): TLS is all or nothing in a cluster`, [i]);
+    scheme ??= url.protocol;
+    return url;
+  });
+  if (!urls.every((u) => u instanceof URL)) return z.NEVER;
+  const auth = urls.find((u) => u.password !== '');
+  return {
+    kind: 'cluster',
+    nodes: urls.map((u) => ({ host: u.hostname.replace(/^\[(.*)\]$/, '$1'), port: u.port === '' ? 6379 : Number(u.port) })), // Redis's default port
+    tls: scheme === 'rediss:',
+    ...(auth !== undefined && auth.username !== '' ? { username: decodeURIComponent(auth.username) } : {}),
+    ...(auth !== undefined ? { password: decodeURIComponent(auth.password) } : {}),
+  };
+});
+/** `[["sentinel1", 26379], "sentinel2:26379", "sentinel3"]`: the Python tool's pairs, or host[:port]. */
+const sentinelList = list.transform((items, ctx): T.HostPort[] => {
+  if (items.length === 0) return fail(ctx, 'ECONFIG_BAD_VALUE', 'must list at least one sentinel');
+  return items.map((item, i) => {
+    let hp: T.HostPort | undefined;
+    if (Array.isArray(item) && item.length === 2 && typeof item[0] === 'string' && item[0] !== '') {
+      const p: unknown = item[1];
+      hp = { host: item[0], port: typeof p === 'number' ? p : typeof p === 'string' && /^[0-9]+$/.test(p) ? Number(p) : NaN };
+    } else if (typeof item === 'string') {
+      const m = /^(?:\[([^\]]+)\]|([^:\s]+))(?::([0-9]+))?$/.exec(item);
+      if (m !== null) hp = { host: m[1] ?? m[2] ?? '', port: m[3] === undefined ? 26379 : Number(m[3]) }; // Sentinel's default port
+    }
+    if (hp !== undefined && Number.isInteger(hp.port) && hp.port >= PORT_MIN && hp.port <= PORT_MAX) return hp;
+    return fail(ctx, 'ECONFIG_BAD_VALUE', `must be [host, port] or "host:port" with a port ${PORT_MIN}..${PORT_MAX}, found ${describe(item)}`, [i]);
+  });
+});
+const redisCommon = {
+  // Glob characters would make the SCAN pattern match other programs' keys.
+  prefix: str()
+    .refine((p) => p.length <= 200 && !/[\s*?[\]\\]/.test(p), {
+      params: { code: 'ECONFIG_BAD_VALUE' },
+      error: (iss) => `must be at most 200 characters without spaces or * ? [ ] \\, found "${String(iss.input)}"`,
+    })
+    .default(DEFAULT_REDIS_PREFIX),
+  // Ours: 1 s (Python: 5 s); a hung Redis costs a lookup that long before the memory layer answers.
+  socket_timeout: seconds(BACKEND_TIMEOUT_MAX_SEC, 1),
+  socket_connect_timeout: seconds(BACKEND_TIMEOUT_MAX_SEC, 1),
+  max_connections: num({ integer: true, min: 1 }).optional(), // one pipelined connection: ignored
+  cache_size: cacheSize,
+};
+const redisCache = (o: { prefix: string; socket_timeout: number; socket_connect_timeout: number; cache_size: number }, connection: T.RedisConnection): T.RedisCacheConfig => ({
+  type: 'redis',
+  connection,
+  prefix: o.prefix,
+  commandTimeoutMs: o.socket_timeout * 1000,
+  connectTimeoutMs: o.socket_connect_timeout * 1000,
+  cacheSize: o.cache_size,
+});
+const redisOptions = obj({ url: redisUrl.optional(), address: redisUrl.optional(), cluster_nodes: clusterNodes.optional(), ...redisCommon }).transform((o, ctx) => {
+  if (o.url !== undefined && o.address !== undefined) return fail(ctx, 'ECONFIG_BAD_VALUE', '"address" is the older name of "url": give only one of them', ['address'], 'key');
+  const single = o.url ?? o.address;
+  if (single !== undefined && o.cluster_nodes !== undefined) {
+    return fail(ctx, 'ECONFIG_BAD_VALUE', `give either "${o.url !== undefined ? 'url' : 'address'}" (one server) or "cluster_nodes" (a Redis Cluster), not both`, ['cluster_nodes'], 'key');
+  }
+  if (single !== undefined) return redisCache(o, { kind: 'url', url: single });
+  if (o.cluster_nodes !== undefined) return redisCache(o, o.cluster_nodes);
+  return fail(ctx, 'ECONFIG_MISSING_KEY', 'missing "url" (redis://host:port/db, rediss:// for TLS, unix:///path/redis.sock) or "cluster_nodes"', ['url'], 'parent');
+});
+const secret = str(false).optional();
+const sentinelOptions = obj({
+  sentinel_master_name: need(str(), 'missing "sentinel_master_name" (the name the sentinels monitor, e.g. mymaster)'),
+  sentinels: need(sentinelList, 'missing "sentinels" (a list of [host, port])'),
+  username: secret,
+  password: secret,
+  sentinel_password: secret,
+  db: size(1_000_000, 0).default(0), // Redis refuses a missing database; this only rejects nonsense
+  ssl: bool.default(false),
+  ...redisCommon,
+}).transform((o) =>
+  redisCache(o, {
+    kind: 'sentinel',
+    masterName: o.sentinel_master_name,
+    sentinels: o.sentinels,
+    db: o.db,
+    tls: o.ssl,
+    ...(o.username !== undefined ? { username: o.username } : {}),
+    ...(o.password !== undefined ? { password: o.password } : {}),
+    ...(o.sentinel_password !== undefined ? { sentinelPassword: o.sentinel_password } : {}),
+  }),
+);
+
+/** Why `dsn` is not a libpq connection URI (asyncpg, the Python tool's driver, takes only those), or undefined. */
+export function dsnProblem(dsn: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(dsn);
+  } catch {
+    return `must be a connection URI such as postgresql://user@host:5432/database, found "${redactDsn(dsn)}"`;
+  }
+  return ['postgres:', 'postgresql:'].includes(url.protocol) ? undefined : `the scheme must be postgresql:// or postgres://, found "${url.protocol}//"`;
+}
+export const postgresCacheSchema = obj({
+  dsn: need(
+    str().transform((s, ctx) => (dsnProblem(s) === undefined ? s : fail(ctx, 'ECONFIG_BAD_VALUE', dsnProblem(s) ?? ''))),
+    'missing "dsn" (postgresql://user@host:5432/database)',
+  ),
+  timeout: seconds(BACKEND_TIMEOUT_MAX_SEC, 2), // ours: room for TCP + TLS + SCRAM on a slow network
+  min_size: size(100, 0).optional(), // connections open on demand: ignored
+  max_size: size(100).default(10), // asyncpg's default; PostgreSQL's default max_connections is 100
+  cache_size: cacheSize,
+}).transform((o) => ({ type: 'postgres' as const, dsn: o.dsn, timeoutMs: o.timeout * 1000, poolSize: o.max_size, cacheSize: o.cache_size }));
+
+export const memoryCacheSchema = obj({ cache_size: cacheSize }).transform((o) => ({ type: 'internal' as const, cacheSize: o.cache_size }));
+const CACHE_OPTIONS = {
+  internal: memoryCacheSchema,
+  sqlite: sqliteOptions,
+  redis: redisOptions,
+  redis_sentinel: sentinelOptions,
+  postgres: postgresCacheSchema,
+} as const;
+const NEEDS_OPTIONS: Readonly<Record<string, string>> = {
+  redis: 'a redis cache needs options: "url" (redis://host:port/db) or "cluster_nodes"',
+  redis_sentinel: 'a redis_sentinel cache needs options: "sentinel_master_name" and "sentinels"',
+  postgres: 'a postgres cache needs options: {dsn: "postgresql://user@host/database"}',
+};
+/** No block: the persistent SQLite default; a block without `type` is the Python tool's `internal`. */
+const cache = obj({
+  type: oneOf(['internal', 'sqlite', 'redis', 'redis_sentinel', 'postgres'], { memory: 'internal' }).default('internal'),
+  options: z.unknown().optional(),
+}).transform((c, ctx): T.CacheConfig => {
+  const needs = NEEDS_OPTIONS[c.type];
+  if (c.options === undefined && needs !== undefined) return fail(ctx, 'ECONFIG_MISSING_KEY', needs, ['options'], 'type');
+  return sub(ctx, CACHE_OPTIONS[c.type], c.options ?? {}, ['options']) ?? z.NEVER;
+});
+
+export const policyDelegationSchema = obj({
+  queue_size: size(1_000_000).default(DEFAULT_WARM_QUEUE_SIZE), // bounds memory (names are ≤ 253 bytes)
+  concurrency: size(256).default(DEFAULT_WARM_CONCURRENCY), // each may hold a DNS query and an HTTPS connection
+  skip_domains: list
+    .transform((items, ctx) =>
+      items.map((item, i) => {
+        if (item === null) return fail(ctx, 'ECONFIG_TYPE', 'an empty entry; write a domain such as example.org or .example.org', [i]);
+        const text = sub(ctx, str(), item, [i]);
+        if (text === undefined) return '';
+        const checked = toPolicyDomain(text.startsWith('.') ? text.slice(1) : text);
+        if (checked.ok) return text.startsWith('.') ? `.${checked.domain}` : checked.domain;
+        return fail(ctx, 'ECONFIG_BAD_VALUE', `"${text}" is not a domain name (example.org) or a parent domain (.example.org): ${checked.message}`, [i]);
+      }),
+    )
+    .default([]),
+}).transform((o) => ({ queueSize: o.queue_size, concurrency: o.concurrency, skipDomains: o.skip_domains }));
+
+/** The background refresher (RFC 8461 §3.3, §10.2): the Python tool's four keys, then our `jitter`. */
+export const proactiveSchema = obj({
+  enabled: bool.default(true), // ours: on (RFC 8461 §3.3 SHOULD); the Python tool's default is off
+  interval: size(31_557_600).default(86_400), // daily (§10.2); at most max_age's maximum, a year
+  concurrency_limit: size(10_000).default(100),
+  grace_ratio: num({ above: 0 }).default(2),
+  // Ours: runs start up to 10% early at random, so a fleet restarted together spreads out; at most
+  // half, so a refresh lease (interval × (1 − jitter)) ends before its holder's next run.
+  jitter: num({ min: 0, max: 0.5 }).default(0.1),
+}).transform((p) => ({ enabled: p.enabled, intervalSec: p.interval, concurrencyLimit: p.concurrency_limit, graceRatio: p.grace_ratio, jitter: p.jitter }));
+
+export const loggingSchema = obj({
+  level: oneOf(['error', 'warn', 'info', 'debug'], { warning: 'warn' }).default('info'), // info: one line per decision
+  format: oneOf(['text', 'json']).default('text'),
+});
+
+export const metricsSchema = obj({ address: need(str(), 'missing "address" (HOST:PORT or [IPV6]:PORT, e.g. 127.0.0.1:9464)') }).transform((m, ctx): { host: string; port: number } => {
+  const parsed = parseListenAddress(m.address);
+  if (!parsed.ok) return fail(ctx, 'ECONFIG_ADDRESS', `"${m.address}": ${parsed.reason}`, ['address']);
+  if (parsed.address.kind !== 'tcp' || m.address.startsWith('inet:')) return fail(ctx, 'ECONFIG_ADDRESS', `"${m.address}": the metrics listener takes HOST:PORT or [IPV6]:PORT`, ['address']);
+  return { host: parsed.address.host, port: parsed.address.port };
+});
+
+export const dnsSchema = obj({
+  resolver: str()
+    .transform((s, ctx) => {
+      const parsed = parseResolverAddress(s);
+      return parsed.ok ? parsed.address : fail(ctx, 'ECONFIG_ADDRESS', `"${s}": ${parsed.message}`);
+    })
+    .optional(),
+  probe: str()
+    .transform((s, ctx) => {
+      const parsed = parseDnssecProbe(s);
+      return parsed.ok ? parsed.probe : fail(ctx, 'ECONFIG_BAD_VALUE', `"${s}": ${parsed.message}`);
+    })
+    .optional(),
+}).transform(
+  (d): { resolver?: ResolverAddress; probe?: { type: DaneQueryType; name: string } } => ({
+    ...(d.resolver === undefined ? {} : { resolver: d.resolver }),
+    ...(d.probe === undefined ? {} : { probe: d.probe }),
+  }),
+);
+
+// ---- Listeners --------------------------------------------------------------------------------
+/** systemd `FileDescriptorName=`: at most 255 printable ASCII characters, no ':' (sd_listen_fds_with_names(3)). */
+const fdName = str().refine((n) => n.length <= 255 && /^[\x21-\x39\x3b-\x7e]+$/.test(n), {
+  params: { code: 'ECONFIG_BAD_VALUE' },
+  error: (iss) => `"${String(iss.input)}" cannot be a systemd FileDescriptorName: use at most 255 printable characters, no spaces and no ":"`,
+});
+const listenAddress = z
+  .unknown()
+  .transform((v, ctx) => (Array.isArray(v) ? fail(ctx, 'ECONFIG_TYPE', `must be a string, found ${describe(v)}; quote IPv6 addresses: "[::1]:8461"`) : v))
+  .pipe(str())
+  .transform((text, ctx): T.ListenAddress => {
+  const parsed = parseListenAddress(text);
+  return parsed.ok ? parsed.address : fail(ctx, 'ECONFIG_ADDRESS', `"${text}": ${parsed.reason}`);
+});
+const unixOnly = (problems: Issue[], path: PropertyKey[], key: string, what = 'unix sockets (address "unix:/path")'): number =>
+  problems.push({ code: 'ECONFIG_BAD_VALUE', path, on: 'key', message: `"${key}" applies only to ${what}` });
+/** One `listeners:` entry; `reuse_port` left out takes the top-level value (the caller's). */
+const listenerEntry = obj({
+  protocol: oneOf(['socketmap', 'tcp_table', 'policy', 'exim']).default('socketmap'),
+  address: need(listenAddress, 'missing "address" (HOST:PORT, [IPV6]:PORT or unix:/path)'),
+  mode: fileMode.optional(),
+  zone: str().optional(),
+  reuse_port: bool.optional(),
+  name: fdName.optional(),
+  owner: account('a user name or numeric uid').optional(),
+  group: account('a group name or numeric gid').optional(),
+  max_connections: size(10_000_000).optional(), // far above any fd limit a daemon gets
+});
+
+// ---- The whole file ---------------------------------------------------------------------------
+const ROOT = {
+  // postfix-mta-sts-resolver: one socketmap listener; a non-null `path` wins over host/port
+  host: str().transform((h, ctx) => (checkHost(h) === undefined ? h : fail(ctx, 'ECONFIG_ADDRESS', checkHost(h) ?? ''))).default('127.0.0.1'),
+  port: num({ integer: true, min: PORT_MIN, max: PORT_MAX }).default(8461),
+  path: str()
+    .transform((p, ctx) => (checkUnixPath(p, false) === undefined ? p : fail(ctx, 'ECONFIG_ADDRESS', checkUnixPath(p, false) ?? '')))
+    .optional(),
+  mode: fileMode.optional(),
+  reuse_port: bool.default(true), // lets a second instance take over during a restart
+  shutdown_timeout: seconds(600, 20), // systemd's TimeoutStopSec is 90 s
+  cache_grace: num({ min: 0, max: 86_400 }).default(60), // RFC 8461 §10.2: check for updates about daily
+  cache: cache.optional(),
+  proactive_policy_fetching: proactiveSchema.default(proactiveSchema.parse({})),
+  default_zone: zoneSchema.default(zoneSchema.parse({})),
+  zones: zones.default({}),
+  logfile: z.unknown().optional(), // in the Python tool's early example, never read: accepted, ignored
+  // mta-sts-bridge
+  listeners: list.optional(),
+  // Ours: 5 minutes of "no MTA-STS" spares a DNS query per delivery, yet a new policy is seen soon (§3.3)
+  negative_cache_ttl: num({ min: 0, max: 86_400 }).default(300),
+  negative_cache_size: size(CACHE_ENTRIES_MAX, 0).default(100_000),
+  idle_timeout: seconds(3_600, 60), // Postfix drops idle socketmap connections after 10 s itself
+  request_timeout: seconds(300, 10), // ends a client sending a byte now and then
+  logging: loggingSchema.default(loggingSchema.parse({})),
+  policy_delegation: policyDelegationSchema.default(policyDelegationSchema.parse({})),
+  state_directory: str()
+    .refine(isAbsolute, { params: { code: 'ECONFIG_BAD_VALUE' }, error: (iss) => `must be an absolute path, found "${String(iss.input)}"` })
+    .optional(),
+  user: account('a user or group name or a numeric id', /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}\$?$/).optional(),
+  group: account('a user or group name or a numeric id', /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}\$?$/).optional(),
+  metrics: metricsSchema.optional(),
+  dns: dnsSchema.optional(),
+};
+/** Every top-level key: the Python tool's, then ours. */
+export const TOP_LEVEL_KEYS = Object.keys(ROOT) as (keyof typeof ROOT)[];
+
+/** Zod's issues as ours: custom issues carry their code; the rest are type and unknown-key problems. */
+function issuesOf(error: z.ZodError, base: readonly PropertyKey[]): Issue[] {
+  const unknownFirst = [...error.issues].sort((a, b) => Number(b.code === 'unrecognized_keys') - Number(a.code === 'unrecognized_keys'));
+  return unknownFirst.flatMap((i): Issue[] => {
+    const path = [...base, ...i.path];
+    if (i.code === 'unrecognized_keys') {
+      const known = i.message.startsWith(KNOWN) ? i.message.slice(KNOWN.length).split('\0') : [];
+      return i.keys.map((k) => ({ code: 'ECONFIG_UNKNOWN_KEY', path: [...path, k], on: 'key', message: `unknown key "${k}"${didYouMean(k, known)}` }));
+    }
+    const params = (i as { params?: { code?: ConfigProblemCode; on?: string } }).params;
+    return [{ code: params?.code ?? 'ECONFIG_TYPE', path, message: i.message, on: params?.on }];
+  });
+}
+
+/** What `buildConfig` found: the config when there is no problem, and the warnings. */
+export interface Built {
+  readonly config: T.BridgeConfig | undefined;
+  readonly problems: Issue[];
+  readonly warnings: Issue[];
+}
+
+/** Validates a document root (plain data; null for an empty file) into a BridgeConfig. */
+export function buildConfig(root: unknown): Built {
+  const problems: Issue[] = [];
+  const warnings: Issue[] = [];
+  const ignored = (path: PropertyKey[], message: string): number => warnings.push({ code: 'ECONFIG_IGNORED', path, on: 'key', message });
+  if (root !== null && (typeof root !== 'object' || Array.isArray(root))) {
+    const message = `the configuration must be a mapping of keys (like "port: 8461"), found ${describe(root)}`;
+    return { config: undefined, problems: [{ code: 'ECONFIG_TYPE', path: [], message }], warnings };
+  }
+  const raw = (root ?? {}) as Record<string, unknown>;
+  const given = (key: string): boolean => raw[key] !== undefined;
+  const top: Partial<{ [K in keyof typeof ROOT]: z.output<(typeof ROOT)[K]> }> = {};
+  for (const key of Object.keys(raw)) if (!Object.hasOwn(ROOT, key)) problems.push({ code: 'ECONFIG_UNKNOWN_KEY', path: [key], on: 'key', message: `unknown key "${key}"${didYouMean(key, TOP_LEVEL_KEYS)}` });
+  for (const key of TOP_LEVEL_KEYS) {
+    const r = ROOT[key].safeParse(raw[key]);
+    if (r.success) Object.assign(top, { [key]: r.data });
+    else for (const issue of issuesOf(r.error, [key])) problems.push(issue);
+  }
+  if (given('logfile')) ignored(['logfile'], 'ignored: logs go to stderr (the Python resolver never read this key either)');
+  if (top.group !== undefined && !given('user')) problems.push({ code: 'ECONFIG_BAD_VALUE', path: ['group'], message: 'needs "user:" too (the group alone is never dropped to)' });
+
+  const listeners = readListeners(raw, top, problems, ignored);
+  const state = top.state_directory === undefined ? {} : { stateDirectory: top.state_directory };
+  let cacheConfig: T.CacheConfig = { type: 'sqlite', filename: 'policy-cache.sqlite', timeoutSec: DEFAULT_SQLITE_TIMEOUT_SEC, cacheSize: 10_000, onCorrupt: 'move', ...state };
+  if (given('cache')) {
+    if (top.cache?.type === 'sqlite') cacheConfig = { ...top.cache, ...state };
+    else if (top.cache !== undefined) cacheConfig = top.cache;
+    const options = (raw['cache'] as { options?: Record<string, unknown> } | undefined)?.options ?? {};
+    const why: Readonly<Record<string, [string, string]>> = {
+      sqlite: ['threads', 'ignored: one connection serves every lookup here (statements take microseconds)'],
+      redis: ['max_connections', 'ignored: one connection (per Redis node) carries every command, pipelined'],
+      postgres: ['min_size', 'ignored: connections are opened on demand and closed when idle'],
+    };
+    const hit = why[top.cache?.type ?? ''];
+    if (hit !== undefined && options[hit[0]] !== undefined) ignored(['cache', 'options', hit[0]], hit[1]);
+  }
+  if (problems.length > 0 || listeners === undefined) return { config: undefined, problems, warnings };
+  const t = top as Required<typeof top>;
+  const config: T.BridgeConfig = {
+    listeners,
+    shutdownTimeoutSec: t.shutdown_timeout,
+    cacheGraceSec: t.cache_grace,
+    negativeCacheTtlSec: t.negative_cache_ttl,
+    negativeCacheSize: t.negative_cache_size,
+    idleTimeoutSec: t.idle_timeout,
+    requestTimeoutSec: t.request_timeout,
+    cache: cacheConfig,
+    defaultZone: t.default_zone,
+    zones: t.zones,
+    logging: t.logging,
+    policyDelegation: t.policy_delegation,
+    proactiveFetching: t.proactive_policy_fetching,
+    ...(top.user !== undefined ? { user: top.user } : {}),
+    ...(top.group !== undefined ? { group: top.group } : {}),
+    ...(top.metrics !== undefined ? { metrics: top.metrics } : {}),
+    ...(top.dns !== undefined ? { dns: top.dns } : {}),
+  };
+  return { config, problems, warnings };
+}
+
+/**
+ * The shorthand `host`/`port`/`path`/`mode` (one socketmap listener, as the Python tool opens) and
+ * our `listeners:` list. Written together, both apply; with neither, 127.0.0.1:8461.
+ */
+function readListeners(
+  raw: Record<string, unknown>,
+  top: Partial<{ [K in keyof typeof ROOT]: z.output<(typeof ROOT)[K]> }>,
+  problems: Issue[],
+  ignored: (path: PropertyKey[], message: string) => void,
+): T.ListenerConfig[] | undefined {
+  const given = (key: string): boolean => raw[key] !== undefined;
+  const result: { listener: T.ListenerConfig; path: PropertyKey[] }[] = [];
+  const reusePort = top.reuse_port ?? true;
+  if (given('path')) {
+    for (const k of ['host', 'port']) if (given(k)) ignored([k], 'ignored because "path" is set: a unix socket is opened instead (the Python resolver does the same)');
+    if (top.path !== undefined) {
+      const mode = top.mode === undefined ? {} : { mode: top.mode };
+      result.push({ listener: { protocol: 'socketmap', address: { kind: 'unix', path: top.path }, ...mode, reusePort: false, origin: 'path' }, path: ['path'] });
+    }
+  } else {
+    if (given('mode')) ignored(['mode'], 'ignored: "mode" applies only to a unix socket ("path")');
+    if ((given('host') || given('port') || !given('listeners')) && top.host !== undefined && top.port !== undefined) {
+      const address = { kind: 'tcp' as const, host: top.host, port: top.port };
+      result.push({ listener: { protocol: 'socketmap', address, reusePort, origin: 'host/port' }, path: [given('host') ? 'host' : 'port'] });
+    }
+  }
+  const zoneNames = Object.keys(top.zones ?? {});
+  const named: { name: string; origin: string; path: PropertyKey[] }[] = [];
+  const entries = top.listeners ?? [];
+  entries.forEach((item, i) => {
+    const path = ['listeners', i];
+    if (item === null) return problems.push({ code: 'ECONFIG_TYPE', path, message: 'an empty entry; each listener needs at least an "address"' });
+    const r = listenerEntry.safeParse(item);
+    const raw = item as Record<string, unknown>;
+    const address = typeof raw['address'] === 'string' ? parseListenAddress(raw['address']) : undefined;
+    // Keys for one kind of socket, checked whatever else is wrong with the entry.
+    const tcp = address?.ok === true && address.address.kind === 'tcp';
+    for (const key of tcp ? ['mode', 'owner', 'group'] : []) if (raw[key] !== undefined) unixOnly(problems, [...path, key], key);
+    if (address?.ok === true && !tcp && raw['reuse_port'] !== undefined) unixOnly(problems, [...path, 'reuse_port'], 'reuse_port', 'TCP addresses');
+    if (address?.ok === true && typeof raw['name'] === 'string') named.push({ name: raw['name'], origin: pathText(path), path: [...path, 'name'] });
+    if (!r.success) return problems.push(...issuesOf(r.error, path));
+    const l = r.data;
+    const origin = pathText(path);
+    if (l.zone !== undefined && !zoneNames.includes(l.zone)) {
+      const listed = zoneNames.length === 0 ? 'no zones are defined under "zones"' : `defined zones: ${zoneNames.slice(0, 10).join(', ')}${zoneNames.length > 10 ? `, … (${zoneNames.length} in all)` : ''}`;
+      const hint = i < 16 ? didYouMean(l.zone, zoneNames) : ''; // each hint compares with every zone name
+      return problems.push({ code: 'ECONFIG_UNKNOWN_ZONE', path: [...path, 'zone'], message: `zone "${l.zone}" is not defined${hint}; ${listed}` });
+    }
+    if (l.zone !== undefined && l.protocol === 'socketmap') ignored([...path, 'zone'], 'ignored for socketmap: each request names its zone (the map name in main.cf)');
+    const unix = l.address.kind === 'unix';
+    const listener: T.ListenerConfig = {
+      protocol: l.protocol,
+      address: l.address,
+      reusePort: unix ? false : (l.reuse_port ?? reusePort),
+      origin,
+      ...(l.name !== undefined ? { name: l.name } : {}),
+      ...(l.owner !== undefined ? { owner: l.owner } : {}),
+      ...(l.group !== undefined ? { group: l.group } : {}),
+      ...(l.mode !== undefined ? { mode: l.mode } : {}),
+      ...(l.zone !== undefined ? { zone: l.zone } : {}),
+      ...(l.max_connections !== undefined ? { maxConnections: l.max_connections } : {}),
+    };
+    return result.push({ listener, path: [...path, 'address'] });
+  });
+  if (Array.isArray(top.listeners) && entries.length === 0 && result.length === 0 && !given('path') && !given('host') && !given('port')) {
+    problems.push({ code: 'ECONFIG_NO_LISTENER', path: ['listeners'], message: 'an empty list opens no socket at all; remove "listeners" to get the default 127.0.0.1:8461' });
+  }
+  // systemd tells listeners apart by name, the kernel by address: both must be unique.
+  const names = new Map<string, string>();
+  for (const { name, origin, path } of named) {
+    const first = names.get(name);
+    if (first === undefined) names.set(name, origin);
+    else problems.push({ code: 'ECONFIG_BAD_VALUE', path, on: 'address', message: `name "${name}" is already used by ${first}` });
+  }
+  const addresses = new Map<string, string>();
+  for (const { listener: l, path } of result) {
+    const key = listenAddressKey(l.address);
+    const first = addresses.get(key);
+    if (first === undefined) addresses.set(key, l.origin);
+    else problems.push({ code: 'ECONFIG_DUPLICATE_LISTENER', path, message: `${formatListenAddress(l.address)} is already opened by ${first}` });
+  }
+  return problems.length > 0 ? undefined : result.map((r) => r.listener);
+}
+
+function pathText(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((p, s) => (typeof s === 'number' ? `${p}[${s}]` : p === '' ? String(s) : `${p}.${String(s)}`), '');
+}
+
+/** What the schema gives an empty file: the embedded defaults (defaults.ts holds a checked copy). */
+export function schemaDefaults(): T.BridgeConfig | undefined {
+  return buildConfig(null).config;
+}
