@@ -87,7 +87,13 @@ for major in "${majors[@]}"; do
 
   echo "--- unit and contract tests on $version"
   (cd "$dir/project" && PATH="$dir/node/bin:$PATH" "$node_bin" scripts/run-tests.mjs dist/test/unit dist/test/contract) \
-    >"$dir/tests.log" 2>&1 || { tail -n 80 "$dir/tests.log"; echo "node-lines: tests failed on $version" >&2; exit 1; }
+    >"$dir/tests.log" 2>&1 || {
+      # The failing tests with their error blocks (TAP: "not ok" and the YAML block under it).
+      awk '/^ *not ok |✖/{p=40} p>0{print; p--}' "$dir/tests.log" | head -n 400
+      grep -E '^# (tests|pass|fail|skipped) ' "$dir/tests.log" || tail -n 20 "$dir/tests.log"
+      echo "node-lines: tests failed on $version" >&2
+      exit 1
+    }
   tail -n 8 "$dir/tests.log"
   # The closing counts: "# tests N" (TAP, Node 20-22 without a TTY) or "ℹ tests N" (spec).
   tests_line="$(grep -E '^(# |ℹ )(tests|pass|fail|skipped) [0-9]+$' "$dir/tests.log" | sed 's/^[#ℹ] //' | tr '\n' ' ')"
