@@ -43,6 +43,7 @@ free_port() {
 }
 
 summary=()
+failed=()
 for major in "${majors[@]}"; do
   t0=$SECONDS
   dir="$work/node$major"
@@ -91,8 +92,8 @@ for major in "${majors[@]}"; do
       # The failing tests with their error blocks (TAP: "not ok" and the YAML block under it).
       awk '/^ *not ok |✖/{p=40} p>0{print; p--}' "$dir/tests.log" | head -n 400
       grep -E '^# (tests|pass|fail|skipped) ' "$dir/tests.log" || tail -n 20 "$dir/tests.log"
-      echo "node-lines: tests failed on $version" >&2
-      exit 1
+      echo "node-lines: tests failed on $version (the smoke still runs)" >&2
+      failed+=("Node $version: unit/contract tests")
     }
   tail -n 8 "$dir/tests.log"
   # The closing counts: "# tests N" (TAP, Node 20-22 without a TTY) or "ℹ tests N" (spec).
@@ -149,3 +150,7 @@ done
 
 echo "=== node lines"
 printf '%s\n' "${summary[@]}"
+if [ "${#failed[@]}" -gt 0 ]; then
+  printf 'FAILED: %s\n' "${failed[@]}" >&2
+  exit 1
+fi
