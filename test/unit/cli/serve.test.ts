@@ -38,6 +38,22 @@ async function configFile(name: string, port: number, extra = ''): Promise<strin
   return path;
 }
 
+/**
+ * Resolve once `read()` matches `pattern`; fail after `timeoutMs` or when `exited` settles first.
+ * A child's log lines come through a pipe that is read independently of its sockets (and winston
+ * writes them a tick after the event), so a line is waited for, never read at one instant.
+ */
+async function waitForOutput(read: () => string, pattern: RegExp, exited: Promise<unknown>, timeoutMs = 20_000): Promise<void> {
+  let gone = false;
+  void exited.then(() => (gone = true));
+  const deadline = Date.now() + timeoutMs;
+  while (!pattern.test(read())) {
+    if (gone) assert.fail(`the process ended before printing ${pattern}:\n${read()}`);
+    if (Date.now() > deadline) assert.fail(`no ${pattern} within ${timeoutMs} ms:\n${read()}`);
+    await sleep(20);
+  }
+}
+
 /** Connect (retrying while the daemon starts), send, and collect until `done` says so. */
 async function exchange(port: number, request: string, done: (data: string) => boolean): Promise<string> {
   for (let attempt = 0; ; attempt++) {
@@ -72,17 +88,14 @@ describe('serve (the real binary)', () => {
     let stderr = '';
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (d: string) => (stderr += d));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    // 'close', not 'exit': only then has every byte of stderr been read.
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
     try {
+      await waitForOutput(() => stderr, new RegExp(`info server: listening listener=127\\.0\\.0\\.1:${port} .*protocol=socketmap`), exited);
       const reply = await exchange(port, netstring('postfix .parent.example') + netstring('postfix .example.com'), (d) =>
         d === netstring('NOTFOUND ').repeat(2),
       );
       assert.equal(reply, netstring('NOTFOUND ').repeat(2));
-      // The listener accepts (and answers keys that need no resolver) before the cache is open and
-      // the "listening" line is written, and a reply on the socket may overtake the stderr pipe.
-      const listening = new RegExp(`info server: listening listener=127\\.0\\.0\\.1:${port} .*protocol=socketmap`);
-      for (let waited = 0; !listening.test(stderr) && waited < 5000; waited += 20) await sleep(20);
-      assert.match(stderr, listening);
 
       const t0 = Date.now();
       child.kill('SIGTERM');
@@ -106,7 +119,7 @@ describe('serve (the real binary)', () => {
       let stderr = '';
       child.stderr.setEncoding('utf8');
       child.stderr.on('data', (d: string) => (stderr += d));
-      const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+      const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
       assert.equal(code, 1);
       assert.match(stderr, /error main: cannot start reason=".*is already in use" code=ELISTEN_IN_USE/);
     } finally {
