@@ -97,11 +97,26 @@ export function readYaml(text: string): YamlSource {
     return false;
   };
 
+  // The collections being read, outermost first: an alias to one of them is a cycle.
+  const open = new Set<Node>();
   const plain = (raw: unknown, path: PropertyKey[], key: Node | null): unknown => {
     const node = resolve(raw);
     if (node === null) return null;
     at.set(pathText(path), { node, key });
     if (isScalar(node)) return scalar(node);
+    if (open.has(node)) {
+      problems.push(problem('ECONFIG_TYPE', path, isAlias(raw) ? (raw as Node) : node, 'an alias names a list or mapping that contains it: the value would never end'));
+      budget = -1;
+      return null;
+    }
+    open.add(node);
+    try {
+      return plainCollection(node, path);
+    } finally {
+      open.delete(node);
+    }
+  };
+  const plainCollection = (node: Node, path: PropertyKey[]): unknown => {
     if (isSeq(node)) return node.items.map((item, i) => (budget < 0 ? null : plain(item, [...path, i], null)));
     if (!isMap(node)) return null;
     const out: Record<string, unknown> = {};

@@ -102,6 +102,24 @@ describe('config size limits', () => {
   });
 });
 
+describe('aliases that name what contains them', () => {
+  // Found by the config fuzzer (seed 8461): "&a\n- *a" recursed until the stack overflowed.
+  for (const [what, text] of [
+    ['a list holding itself', '&a \n- *a'],
+    ['a mapping holding itself', 'zones: &z\n  x: *z\n'],
+    ['a cycle through a merge key', 'zones: &z\n  x:\n    <<: *z\n'],
+  ] as const) {
+    it(`${what}: a located ECONFIG_TYPE problem, not a crash`, () => {
+      const result = parseConfigText(text, 'x.yml');
+      assert.equal(result.ok, false);
+      if (result.ok) return;
+      const cycle = result.problems.find((p) => p.message.includes('contains it'));
+      assert.ok(cycle !== undefined || what.includes('merge'), JSON.stringify(result.problems));
+      for (const p of result.problems) assert.match(p.code, /^ECONFIG_/);
+    });
+  }
+});
+
 describe('config loading is linear', () => {
   it('40,000 zones (under 1 MiB) load in well under 5 s of CPU (the quadratic duplicate check took 13 s)', () => {
     const text = manyZones(40_000);
