@@ -44,15 +44,11 @@ import {
   type TLSSocket,
 } from 'node:tls';
 import { lookupFunctionFor } from './dns.js';
+import { HTTPS_PORT, POLICY_HOST_LABEL, POLICY_PATH, policyUrl } from './policy-url.js';
 import { isLocalDnsFault, isLocalErrno } from './local-fault.js';
 import type { CertificateInfo, DnsPort, FetchErrorCode, FetchResult, FetchTimings, PolicyFetcher } from './types.js';
 
-/** RFC 8461 §3.3: the policy file lives at this path on `mta-sts.<domain>`. */
-export const POLICY_PATH = '/.well-known/mta-sts.txt';
-/** RFC 8461 §3.3: the policy host name is the policy domain with this label in front. */
-export const POLICY_HOST_LABEL = 'mta-sts';
-/** RFC 8461 §3.3: HTTPS on the default port. */
-export const HTTPS_PORT = 443;
+export { HTTPS_PORT, POLICY_HOST_LABEL, POLICY_PATH } from './policy-url.js';
 /** RFC 8461 §3.3 suggests a maximum body size of 64 KiB. */
 export const MAX_POLICY_BYTES = 64 * 1024;
 /** RFC 8461 §3.3: TLS 1.2 or newer (RFC 7525). */
@@ -265,7 +261,7 @@ function fetchPolicyFile(
   secureContext: SecureContext,
 ): Promise<FetchResult> {
   const host = `${POLICY_HOST_LABEL}.${policyDomain}`;
-  const url = `https://${host}${port === HTTPS_PORT ? '' : `:${port}`}${POLICY_PATH}`;
+  const url = policyUrl(policyDomain, port);
   const deadlineMs = Number.isFinite(timeoutMs) ? Math.max(1, Math.floor(timeoutMs)) : 1;
   const started = performance.now();
   const elapsed = (): number => Math.round(performance.now() - started);

@@ -8,9 +8,15 @@
  * answered as a local fault (ELOCAL_FAULT: this host's problem, not the policy host's) and the
  * next fetch tries again.
  */
+import type { HttpsFetcherOptions } from './https-fetcher.js';
+import { policyUrl } from './policy-url.js';
 import type { DnsPort, FetchResult, PolicyFetcher } from './types.js';
 
-export function createLazyHttpsFetcher(dns: DnsPort, load: () => Promise<PolicyFetcher> = () => loadHttpsFetcher(dns)): PolicyFetcher {
+export function createLazyHttpsFetcher(
+  dns: DnsPort,
+  options: HttpsFetcherOptions = {},
+  load: () => Promise<PolicyFetcher> = () => loadHttpsFetcher(dns, options),
+): PolicyFetcher {
   let loading: Promise<PolicyFetcher> | undefined;
   return {
     async fetch(policyDomain: string, timeoutMs: number): Promise<FetchResult> {
@@ -21,7 +27,7 @@ export function createLazyHttpsFetcher(dns: DnsPort, load: () => Promise<PolicyF
         loading = undefined;
         return {
           kind: 'error',
-          url: `https://mta-sts.${policyDomain}/.well-known/mta-sts.txt`,
+          url: policyUrl(policyDomain, options.port),
           code: 'ELOCAL_FAULT',
           message: `cannot load the HTTPS fetcher: ${(err as Error).message}`,
           timings: { totalMs: 0 },
@@ -32,7 +38,7 @@ export function createLazyHttpsFetcher(dns: DnsPort, load: () => Promise<PolicyF
   };
 }
 
-async function loadHttpsFetcher(dns: DnsPort): Promise<PolicyFetcher> {
+async function loadHttpsFetcher(dns: DnsPort, options: HttpsFetcherOptions): Promise<PolicyFetcher> {
   const { createHttpsFetcher } = await import('./https-fetcher.js');
-  return createHttpsFetcher(dns);
+  return createHttpsFetcher(dns, options);
 }

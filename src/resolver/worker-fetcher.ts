@@ -19,7 +19,8 @@
 import { Worker } from 'node:worker_threads';
 import { DNS_UNKNOWN_CODE } from './dns.js';
 import type { FetchWorkerData, FromFetchWorker, ToFetchWorker } from './fetch-messages.js';
-import { createHttpsFetcher, HTTPS_PORT, POLICY_HOST_LABEL, POLICY_PATH } from './https-fetcher.js';
+import { createLazyHttpsFetcher } from './lazy-fetcher.js';
+import { policyUrl } from './policy-url.js';
 import type { DnsPort, FetchResult, PolicyFetcher } from './types.js';
 
 /** A fetch worker with nothing to do for this long is stopped (restarted at the next fetch): its ~10 MB of RSS is not kept after a burst. */
@@ -30,7 +31,7 @@ export const FETCH_WORKER_GRACE_MS = 2_000;
 export interface WorkerFetcherOptions {
   /** Port of the policy host; 443 except in tests. */
   readonly port?: number;
-  /** Extra trusted roots (PEM), as for createHttpsFetcher. */
+  /** Extra trusted roots (PEM), as for https-fetcher.ts's createHttpsFetcher. */
   readonly ca?: string;
   readonly idleMs?: number;
   readonly graceMs?: number;
@@ -76,13 +77,11 @@ export function createWorkerFetcher(dns: DnsPort, options: WorkerFetcherOptions 
   let inProcess: PolicyFetcher | undefined;
   /** Workers that loaded their code. */
   const ready = new WeakSet<Worker>();
+  // Loaded only if it is ever needed: node:https and node:tls stay out of start-up.
   const inProcessFetcher = (): PolicyFetcher =>
-    createHttpsFetcher(dns, { ...(data.port !== undefined ? { port: data.port } : {}), ...(data.ca !== undefined ? { ca: data.ca } : {}) });
+    createLazyHttpsFetcher(dns, { ...(data.port !== undefined ? { port: data.port } : {}), ...(data.ca !== undefined ? { ca: data.ca } : {}) });
 
-  const urlOf = (domain: string): string => {
-    const port = options.port ?? HTTPS_PORT;
-    return `https://${POLICY_HOST_LABEL}.${domain}${port === HTTPS_PORT ? '' : `:${port}`}${POLICY_PATH}`;
-  };
+  const urlOf = (domain: string): string => policyUrl(domain, options.port);
   const localFault = (domain: string, message: string): FetchResult => ({
     kind: 'error',
     url: urlOf(domain),

@@ -24,7 +24,7 @@ describe('createLazyHttpsFetcher', () => {
   it('loads the fetcher once, at the first fetch, for concurrent fetches too', async () => {
     let loads = 0;
     const calls: string[] = [];
-    const lazy = createLazyHttpsFetcher(dns, async () => {
+    const lazy = createLazyHttpsFetcher(dns, {}, async () => {
       loads += 1;
       return recordingFetcher(calls);
     });
@@ -41,7 +41,7 @@ describe('createLazyHttpsFetcher', () => {
   it('answers a failed load as a local fault and loads again at the next fetch', async () => {
     let loads = 0;
     const calls: string[] = [];
-    const lazy = createLazyHttpsFetcher(dns, async () => {
+    const lazy = createLazyHttpsFetcher(dns, {}, async () => {
       loads += 1;
       if (loads === 1) throw new Error('ENOENT: chunk gone');
       return recordingFetcher(calls);
