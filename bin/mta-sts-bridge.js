@@ -5,7 +5,7 @@
 // `env -S` splits the flags (GNU coreutils 8.30+, FreeBSD, macOS).
 // Thin launcher: the compiled CLI lives in dist/ (built by `npm install` in a checkout
 // through the `prepare` script, or by `npm run build`; shipped built in the npm package).
-import { main } from '../dist/src/cli/main.js';
+import { main } from '../dist/main/cli/main.js';
 
 // Once a command has finished, a leftover handle (a keep-alive socket, a DNS timer of an
 // abandoned lookup) must not keep the process alive: exit after this grace period. The timer

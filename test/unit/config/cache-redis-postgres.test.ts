@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { summarize } from '../../../src/cli/check-config.js';
+import { summarize } from '../../../main/cli/check-config.js';
 import { dsnProblem, redactDsn } from '../../../src/config/validate-cache-postgres.js';
 import { redactUrl, redisUrlProblem } from '../../../src/config/validate-cache-redis.js';
 import { expectConfig, expectProblems, type ExpectedProblem } from './config-helpers.js';

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
-import { startApp, type App } from '../../../src/app.js';
+import { startApp, type App } from '../../../main/app.js';
 import { defaultConfig } from '../../../src/config/load.js';
 import type { BridgeConfig } from '../../../src/config/types.js';
 import type { PolicyCache } from '../../../src/cache/types.js';

@@ -1,18 +1,18 @@
 /**
  * `check-config`: validate a configuration file and summarize it, or list every problem;
- * then check what `serve` would refuse at startup (src/server/preflight.ts).
+ * then check what `serve` would refuse at startup (main/preflight.ts).
  */
-import type { BridgeConfig, ListenerConfig } from '../config/types.js';
-import { defaultConfig, parseConfigText } from '../config/load.js';
-import { formatListenAddress } from '../config/address.js';
-import { formatProblem } from '../config/problems.js';
-import { readConfigFile } from '../config/read-file.js';
-import { redactDsn } from '../config/validate-cache-postgres.js';
-import { describeRedisConnection } from '../config/validate-cache-redis.js';
-import { cacheFileLocation } from '../cache/registry.js';
-import { preflight } from '../server/preflight.js';
+import type { BridgeConfig, ListenerConfig } from '../../src/config/types.js';
+import { defaultConfig, parseConfigText } from '../../src/config/load.js';
+import { formatListenAddress } from '../../src/config/address.js';
+import { formatProblem } from '../../src/config/problems.js';
+import { readConfigFile } from '../../src/config/read-file.js';
+import { redactDsn } from '../../src/config/validate-cache-postgres.js';
+import { describeRedisConnection } from '../../src/config/validate-cache-redis.js';
+import { cacheFileLocation } from '../../adapters/cache/registry.js';
+import { preflight } from '../preflight.js';
 import { parseArgs, stringOption } from './args.js';
-import { reusePortWarning } from '../config/reuse-port.js';
+import { reusePortWarning } from '../../src/config/reuse-port.js';
 import { EXIT_ERROR, EXIT_OK, PROGRAM, type CliIo, usageError } from './io.js';
 import { commandHelp, optionSpecs } from './help.js';
 

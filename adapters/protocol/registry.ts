@@ -1,13 +1,13 @@
 /**
  * The protocol registry: the one place src/ reaches into adapters/protocol/.
  */
-import type { ProtocolName } from '../config/types.js';
-import { BridgeError } from '../errors.js';
-import type { ProtocolAdapter } from './types.js';
-import { socketmapAdapter } from '../../adapters/protocol/socketmap.js';
-import { policyDelegationAdapter } from '../../adapters/protocol/policy-delegation.js';
-import { tcpTableAdapter } from '../../adapters/protocol/tcp-table.js';
-import { eximAdapter } from '../../adapters/protocol/exim.js';
+import type { ProtocolName } from '../../src/config/types.js';
+import { BridgeError } from '../../src/errors.js';
+import type { ProtocolAdapter } from '../../src/protocol/types.js';
+import { socketmapAdapter } from './socketmap.js';
+import { policyDelegationAdapter } from './policy-delegation.js';
+import { tcpTableAdapter } from './tcp-table.js';
+import { eximAdapter } from './exim.js';
 
 /**
  * The adapter serving `protocol`. Throws BridgeError ECONFIG_UNSUPPORTED for protocols the

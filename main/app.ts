@@ -8,34 +8,33 @@
  */
 import type { Logger } from 'winston';
 import { readFileSync } from 'node:fs';
-import type { BridgeConfig, ListenerConfig, LoggingConfig, ProtocolName, ZoneConfig } from './config/types.js';
-import type { PolicyCache } from './cache/types.js';
-import type { Clock } from './clock.js';
-import type { DaneService } from './dane/service.js';
-import { systemClock } from './clock.js';
-import type { DnsPort, PolicyFetcher } from './resolver/types.js';
-import type { ProtocolAdapter } from './protocol/types.js';
-import { cacheFileLocation, openCache } from './cache/registry.js';
-import { createSystemDns } from './resolver/dns.js';
-import { createHttpsFetcher } from './resolver/https-fetcher.js';
-import { Resolver } from './resolver/resolver.js';
-import { createLookupService, type StoppableLookupService } from './lookup-service.js';
-import { startServer, type BoundListener, type ServerHandle } from './server/server.js';
-import { readListenFds, unsetListenEnv, type InheritedFd } from './server/socket-activation.js';
-import { emptyWarmStats, WarmQueue } from './warm/queue.js';
-import { Refresher } from './refresh/refresher.js';
-import { defaultPolicyDelegation } from './config/defaults.js';
-import { BridgeError } from './errors.js';
-import type { LookupService } from './lookup.js';
-import type { WarmService } from './warm/types.js';
-import { formatListenAddress } from './config/address.js';
-import { describeRunAs, dropPrivileges, prepareStateDirectory, type RunAs } from './privileges.js';
-import { describeChanges, planReload, type ReloadContext, type RestartNeeded } from './reload.js';
-import { adapterFor as registryAdapterFor } from './protocol/registry.js';
-import { NO_METRICS, type Metrics } from './metrics/types.js';
-import type { PrometheusMetrics } from './metrics/prometheus.js';
-import { measuredAdapter, measuredLookup } from './metrics/instrument.js';
-import type { MetricsHttpHandle } from './server/metrics-http.js';
+import type { BridgeConfig, ListenerConfig, LoggingConfig, ProtocolName, ZoneConfig } from '../src/config/types.js';
+import type { PolicyCache } from '../src/cache/types.js';
+import type { Clock } from '../src/clock.js';
+import type { DaneService } from '../src/dane/service.js';
+import { systemClock } from '../src/clock.js';
+import type { DnsPort, PolicyFetcher } from '../src/resolver/types.js';
+import type { ProtocolAdapter } from '../src/protocol/types.js';
+import { cacheFileLocation, openCache } from '../adapters/cache/registry.js';
+import type { Resolver } from '../src/resolver/resolver.js';
+import { buildResolverStack, daneClient, type ResolverTuning } from './resolver-stack.js';
+import { createLookupService, type StoppableLookupService } from '../src/lookup-service.js';
+import { startServer, type BoundListener, type ServerHandle } from '../src/server/server.js';
+import { readListenFds, unsetListenEnv, type InheritedFd } from '../src/server/socket-activation.js';
+import { emptyWarmStats, WarmQueue } from '../src/warm/queue.js';
+import { Refresher } from '../src/refresh/refresher.js';
+import { defaultPolicyDelegation } from '../src/config/defaults.js';
+import { BridgeError } from '../src/errors.js';
+import type { LookupService } from '../src/lookup.js';
+import type { WarmService } from '../src/warm/types.js';
+import { formatListenAddress } from '../src/config/address.js';
+import { describeRunAs, dropPrivileges, prepareStateDirectory, type RunAs } from '../src/privileges.js';
+import { describeChanges, planReload, type ReloadContext, type RestartNeeded } from '../src/reload.js';
+import { adapterFor as registryAdapterFor } from '../adapters/protocol/registry.js';
+import { NO_METRICS, type Metrics } from '../src/metrics/types.js';
+import type { PrometheusMetrics } from '../src/metrics/prometheus.js';
+import { measuredAdapter, measuredLookup } from '../src/metrics/instrument.js';
+import type { MetricsHttpHandle } from '../src/server/metrics-http.js';
 
 /** Seams of the composition root; production passes only `log`. Tests replace the network. */
 export interface AppOptions {
@@ -123,12 +122,10 @@ export async function startApp(config: BridgeConfig, options: AppOptions): Promi
   // The DANE side exists only when a zone asks for it (docs/dane.md); `dane: false` everywhere
   // leaves every answer exactly as without it.
   const daneFor = async (c: BridgeConfig): Promise<DaneService | undefined> => {
-    if (![c.defaultZone, ...Object.values(c.zones)].some((z) => z.dane?.enabled === true)) return undefined;
-    const { createDaneService } = await import('./dane/service.js');
-    const { createDnssecDns } = await import('./dane/dnssec-client.js');
-    const { systemResolverAddress } = await import('./dane/resolver-address.js');
-    const address = c.dns?.resolver ?? systemResolverAddress();
-    const service = createDaneService({ dns: createDnssecDns(address), resolver: address, clock, log });
+    const client = await daneClient({ zones: [c.defaultZone, ...Object.values(c.zones)], resolver: c.dns?.resolver });
+    if (client === undefined) return undefined;
+    const { createDaneService } = await import('../src/dane/service.js');
+    const service = createDaneService({ dns: client.dns, resolver: client.resolver, clock, log });
     // A warning at start when the resolver does not validate; never delays the start.
     void service.probe();
     return service;
@@ -138,7 +135,7 @@ export async function startApp(config: BridgeConfig, options: AppOptions): Promi
   // Metrics are kept only when someone can read them (a `metrics:` listener).
   // prom-client is loaded only then: a daemon without metrics does not carry it.
   const prometheus: PrometheusMetrics | undefined =
-    config.metrics !== undefined ? new (await import('./metrics/prometheus.js')).PrometheusMetrics() : undefined;
+    config.metrics !== undefined ? new (await import('../src/metrics/prometheus.js')).PrometheusMetrics() : undefined;
   const metrics: Metrics = prometheus ?? NO_METRICS;
   const lookup: LookupService = {
     lookup: (domain, zoneName) => lookupNow.lookup(domain, zoneName),
@@ -162,12 +159,10 @@ export async function startApp(config: BridgeConfig, options: AppOptions): Promi
     );
   };
   try {
-    const dns = options.dns ?? createSystemDns();
-    const fetcher = options.fetcher ?? createHttpsFetcher(dns);
     const inheritedFds = options.inheritedFds ?? inheritedFromEnvironment();
     const baseAdapterFor = options.adapterFor ?? registryAdapterFor;
     const adapterFor =
-      prometheus !== undefined ? (protocol: ProtocolName) => measuredAdapter(baseAdapterFor(protocol), protocol, metrics) : options.adapterFor;
+      prometheus !== undefined ? (protocol: ProtocolName) => measuredAdapter(baseAdapterFor(protocol), protocol, metrics) : baseAdapterFor;
     server = await startServer(config.listeners, {
       lookup,
       log,
@@ -176,7 +171,7 @@ export async function startApp(config: BridgeConfig, options: AppOptions): Promi
       // Always a port, so that a policy listener added by a reload finds its warm-up.
       warm: warmPort,
       ...(inheritedFds.length > 0 ? { inheritedFds } : {}),
-      ...(adapterFor !== undefined ? { adapterFor } : {}),
+      adapterFor,
       ...(options.requestsPerTurn !== undefined ? { requestsPerTurn: options.requestsPerTurn } : {}),
     });
     if (options.dropTo !== undefined) {
@@ -188,12 +183,7 @@ export async function startApp(config: BridgeConfig, options: AppOptions): Promi
       log.info('privileges dropped', { component: 'main', user: describeRunAs(options.dropTo), uid: options.dropTo.uid, gid: options.dropTo.gid });
     }
     cache ??= await openCache(config.cache, log);
-    resolver = new Resolver({
-      cache,
-      dns,
-      fetcher,
-      clock,
-      log,
+    const tuning: ResolverTuning = {
       get cacheGraceSec() {
         return live.config.cacheGraceSec;
       },
@@ -202,7 +192,8 @@ export async function startApp(config: BridgeConfig, options: AppOptions): Promi
       },
       negativeCacheSize: config.negativeCacheSize,
       ...(prometheus !== undefined ? { metrics, onLocalFault: (code: string) => metrics.localFault(code) } : {}),
-    });
+    };
+    resolver = (await buildResolverStack({ clock, dns: options.dns, fetcher: options.fetcher, cache: { cache, tuning, log } })).resolver;
     resolverReady(resolver);
     warm = newWarmQueue(config);
   } catch (err) {
@@ -239,7 +230,7 @@ export async function startApp(config: BridgeConfig, options: AppOptions): Promi
       },
     };
     try {
-      const { startMetricsEndpoint } = await import('./metrics/endpoint.js');
+      const { startMetricsEndpoint } = await import('../src/metrics/endpoint.js');
       metricsHttp = await startMetricsEndpoint(config.metrics, {
         prometheus,
         cache: openedCache,

@@ -3,12 +3,12 @@
  */
 import type { Writable } from 'node:stream';
 import { startApp, type App, type AppOptions } from '../app.js';
-import { createLogger, isLogFormat, isLogLevel, LOG_FORMATS, LOG_LEVELS, reconfigureLogger } from '../log/logger.js';
-import { stderrIsJournal } from '../log/journal.js';
-import { ConfigError } from '../config/problems.js';
-import type { BridgeConfig } from '../config/types.js';
-import { createNotifier, type Notifier } from '../systemd/notify.js';
-import { describeRunAs, planRunAs, type RunAs } from '../privileges.js';
+import { createLogger, isLogFormat, isLogLevel, LOG_FORMATS, LOG_LEVELS, reconfigureLogger } from '../../src/log/logger.js';
+import { stderrIsJournal } from '../../src/log/journal.js';
+import { ConfigError } from '../../src/config/problems.js';
+import type { BridgeConfig } from '../../src/config/types.js';
+import { createNotifier, type Notifier } from '../../src/systemd/notify.js';
+import { describeRunAs, planRunAs, type RunAs } from '../../src/privileges.js';
 import { parseArgs, stringOption } from './args.js';
 import { loadConfigOrReport } from './config-source.js';
 import { EXIT_ERROR, EXIT_NEGATIVE, EXIT_OK, packageVersion, type CliIo, usageError } from './io.js';
@@ -228,7 +228,7 @@ async function reloadFrom(configPath: string | undefined, app: App, mainLog: Mai
   }
   let next: BridgeConfig;
   try {
-    const { loadConfigFileWithWarnings } = await import('../config/load.js');
+    const { loadConfigFileWithWarnings } = await import('../../src/config/load.js');
     const loaded = await loadConfigFileWithWarnings(configPath);
     logConfigWarnings(mainLog, loaded.warnings);
     next = loaded.config;
