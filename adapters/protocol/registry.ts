@@ -16,13 +16,13 @@ import { eximAdapter } from './exim.js';
 export function adapterFor(protocol: ProtocolName): ProtocolAdapter {
   switch (protocol) {
     case 'socketmap':
-      return socketmapAdapter as ProtocolAdapter;
+      return socketmapAdapter;
     case 'policy':
-      return policyDelegationAdapter as ProtocolAdapter;
+      return policyDelegationAdapter;
     case 'tcp_table':
-      return tcpTableAdapter as ProtocolAdapter;
+      return tcpTableAdapter;
     case 'exim':
-      return eximAdapter as ProtocolAdapter;
+      return eximAdapter;
     default: {
       const _never: never = protocol;
       throw new BridgeError('ECONFIG_UNSUPPORTED', `unknown protocol ${String(_never)}`);

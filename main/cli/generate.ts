@@ -116,7 +116,7 @@ export async function generateCommand(argv: readonly string[], io: CliIo, deps: 
   const typeArg = opt('type');
   if (typeArg !== undefined && !isType(typeArg)) return usageError(io, `--type must be one of ${MAP_TYPES.join(', ')}, not ${JSON.stringify(typeArg)}`, 'generate');
   if (typeArg !== undefined && !postfixFormat) return usageError(io, `--type applies to the postfix formats only (the ${format} map is a text file)`, 'generate');
-  const type: MapType | undefined = postfixFormat ? ((typeArg as MapType | undefined) ?? 'lmdb') : undefined;
+  const type: MapType | undefined = postfixFormat ? ((typeArg) ?? 'lmdb') : undefined;
 
   const concurrencyArg = opt('concurrency');
   const concurrency = concurrencyArg === undefined ? DEFAULT_CONCURRENCY : Number(concurrencyArg);

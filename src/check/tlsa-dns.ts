@@ -107,7 +107,7 @@ function exchangeUdp(server: { host: string; port: number }, query: Buffer, id: 
       clearTimeout(timer);
       socket.close();
       if (packet !== undefined) resolve(packet);
-      else reject(err);
+      else reject(err ?? new Error('no answer'));
     };
     socket.on('error', (err) => finish(err));
     socket.on('message', (msg) => {
@@ -137,7 +137,7 @@ function exchangeTcp(server: { host: string; port: number }, query: Buffer, id: 
       clearTimeout(timer);
       socket.destroy();
       if (packet !== undefined) resolve(packet);
-      else reject(err);
+      else reject(err ?? new Error('no answer'));
     };
     socket.on('error', (err) => finish(err));
     socket.on('connect', () => {

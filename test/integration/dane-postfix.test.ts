@@ -16,7 +16,7 @@ import { createTestPki } from '../world/pki.js';
 import { sendMail, spkiSha256, startDeliveringPostfix, startSink, stopSink, useValidatingResolver } from './harness/dane-world.js';
 import { Daemon, postmap } from './harness/daemon.js';
 import { integrationPrerequisiteProblem, NetNs } from './harness/netns.js';
-import { PostfixInstance, postfixPrerequisiteProblem } from './harness/postfix-instance.js';
+import { type PostfixInstance, postfixPrerequisiteProblem } from './harness/postfix-instance.js';
 import { dnssecPrerequisiteProblem, SignedDns } from './harness/signed-dns.js';
 
 const MX_GOOD = '127.0.0.40';

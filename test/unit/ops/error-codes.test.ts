@@ -1,7 +1,7 @@
 /**
  * Every error code is documented, and every documented code exists: codes are part of the
  * product's contract (scripts and log searches depend on them). Source codes are the string
- * literals shaped like a code in src/ and adapters/; documented codes are those written as
+ * literals shaped like a code in src/, adapters/ and main/; documented codes are those written as
  * `ECODE` in README.md and docs/. Codes that come from Node, the OS or c-ares and are only
  * passed through are on an explicit list.
  */
@@ -34,7 +34,7 @@ function files(dir: string, ext: string): string[] {
 
 function sourceCodes(): Map<string, string> {
   const found = new Map<string, string>();
-  for (const file of [...files(join(root, 'src'), '.ts'), ...files(join(root, 'adapters'), '.ts')]) {
+  for (const file of ['src', 'adapters', 'main'].flatMap((d) => files(join(root, d), '.ts'))) {
     // A quoted literal, or a code in brackets inside a message (`... [ECODE]`).
     for (const m of readFileSync(file, 'utf8').matchAll(/'(E[A-Z][A-Z0-9_]{2,})'|\[(E[A-Z][A-Z0-9_]{2,})\]/g)) {
       const code = (m[1] ?? m[2]) as string;
