@@ -4,15 +4,18 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
-/** What src/ must never import: adapters and the composition root sit on top of it. */
-const LAYERING = {
-  patterns: [
-    {
-      regex: '^(\\.\\./)+(adapters|main)(/|$)',
-      message: 'src/ must not import adapters/ or main/ (the composition root wires them: main/).',
-    },
-  ],
-};
+/**
+ * The layers: main/ (the composition root: CLI and daemon wiring) -> adapters/ (protocols,
+ * cache backends, map syntax) -> src/ (core and ports). Nothing imports a layer above it:
+ * src/ never imports adapters/ or main/, adapters/ never imports main/. Static imports, type
+ * imports and re-exports are no-restricted-imports' part, import() the selector's.
+ */
+const ABOVE_SRC = '^(\\.\\./)+(adapters|main)(/|$)';
+const ABOVE_ADAPTERS = '^(\\.\\./)+main(/|$)';
+const layering = (regex, message) => ({
+  'no-restricted-imports': ['error', { patterns: [{ regex, message }] }],
+  'no-restricted-syntax': ['error', { selector: `ImportExpression[source.value=/${regex.replaceAll('/', '\\/')}/]`, message }],
+});
 
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'coverage/'] },
@@ -61,7 +64,11 @@ export default tseslint.config(
   },
   {
     files: ['src/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', LAYERING] },
+    rules: layering(ABOVE_SRC, 'src/ must not import adapters/ or main/: the composition root (main/) wires adapters to the core.'),
+  },
+  {
+    files: ['adapters/**/*.ts'],
+    rules: layering(ABOVE_ADAPTERS, 'adapters/ must not import main/: the composition root sits on top of the adapters.'),
   },
   {
     files: ['**/*.js', '**/*.mjs'],
