@@ -57,7 +57,7 @@ export interface AppOptions {
    * directory is handed to it first, and the cache is opened only after the drop. Connections
    * accepted meanwhile wait for the cache.
    */
-  readonly dropTo?: RunAs;
+  readonly dropTo?: RunAs | undefined;
   /** Applies a reloaded `logging:` section (the CLI keeps its overrides); absent: level only. */
   readonly applyLogging?: (logging: LoggingConfig) => void;
 }
@@ -80,14 +80,14 @@ export interface App {
   /** The configuration in force (changes with a reload). */
   readonly config: BridgeConfig;
   /** Who the daemon runs as after start (the privilege drop, if any). */
-  readonly runAs?: RunAs;
+  readonly runAs?: RunAs | undefined;
   /**
    * Apply `next` (a loaded, valid configuration) to the running daemon: see src/reload.ts for
    * what can change. Never drops a connection or a cached policy. Reloads are serialized.
    */
   reload(next: BridgeConfig): Promise<ReloadOutcome>;
   /** The `/metrics` and `/healthz` HTTP listener, when `metrics:` is configured. */
-  readonly metricsHttp?: MetricsHttpHandle;
+  readonly metricsHttp?: MetricsHttpHandle | undefined;
   /** Where the core reports metrics (the no-op when `metrics:` is absent). */
   readonly metrics: Metrics;
   /**
@@ -257,7 +257,7 @@ export async function startApp(config: BridgeConfig, options: AppOptions): Promi
     const proactive = c.proactiveFetching;
     return proactive?.enabled === true
       ? new Refresher(
-          { cache: openedCache, target: theResolver, clock, log, ...(prometheus !== undefined ? { metrics } : {}) },
+          { cache: openedCache, target: theResolver, clock, log, metrics: prometheus },
           {
             intervalSec: proactive.intervalSec,
             concurrencyLimit: proactive.concurrencyLimit,
@@ -329,8 +329,8 @@ export async function startApp(config: BridgeConfig, options: AppOptions): Promi
     get config(): BridgeConfig {
       return live.config;
     },
-    ...(options.dropTo !== undefined ? { runAs: options.dropTo } : {}),
-    ...(metricsHttp !== undefined ? { metricsHttp } : {}),
+    runAs: options.dropTo,
+    metricsHttp,
     metrics,
     reload(next: BridgeConfig): Promise<ReloadOutcome> {
       const run = reloading.then(() => reloadOnce(next));

@@ -48,12 +48,12 @@ export interface GenerateDeps {
   readonly clock: Clock;
   readonly tools: PostfixTools;
   readonly pid?: number;
-  readonly onProgress?: (done: number, total: number) => void;
+  readonly onProgress?: ((done: number, total: number) => void) | undefined;
   /**
    * The DANE finding of a domain, in a zone with `dane: true` (docs/dane.md); absent: no DANE
    * side (the map holds MTA-STS answers only). Not used offline.
    */
-  readonly daneFinding?: (domain: string, timeoutMs: number) => Promise<DaneFinding>;
+  readonly daneFinding?: ((domain: string, timeoutMs: number) => Promise<DaneFinding>) | undefined;
   /** Tests: called between the steps of the atomic write. */
   readonly onWriteStep?: (step: WriteStep) => void;
 }

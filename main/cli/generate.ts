@@ -228,7 +228,7 @@ export async function generateCommand(argv: readonly string[], io: CliIo, deps: 
     const bar = (deps.progress ?? process.stderr.isTTY === true) ? progressBar(deps.progressWrite ?? ((t) => void process.stderr.write(t))) : undefined;
     const report = await runGenerate(
       { domains, output, format, type, zoneName: zoneName ?? 'default', zone, dryRun, concurrency, offline },
-      { cache, resolver, clock, tools, pid, ...(bar !== undefined ? { onProgress: bar.update } : {}), ...(daneFinding !== undefined ? { daneFinding } : {}) },
+      { cache, resolver, clock, tools, pid, onProgress: bar?.update, daneFinding },
     );
     bar?.end();
     await closeState(cache);

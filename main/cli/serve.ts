@@ -79,12 +79,7 @@ export async function serveCommand(argv: readonly string[], io: CliIo, deps: Ser
 
   // Lines for the journal get priority prefixes and no timestamp (systemd.exec(5), JOURNAL_STREAM).
   const journal = deps.logStream === undefined && stderrIsJournal();
-  const log = createLogger(config.logging, {
-    ...(level !== undefined ? { level } : {}),
-    ...(format !== undefined ? { format } : {}),
-    ...(deps.logStream !== undefined ? { stream: deps.logStream } : {}),
-    journal,
-  });
+  const log = createLogger(config.logging, { level, format, stream: deps.logStream, journal });
   const mainLog = log.child({ component: 'main' });
   mainLog.info('starting', { version: packageVersion(), config: configPath ?? '(embedded defaults)', pid: process.pid });
   logConfigWarnings(mainLog, loaded.warnings);
@@ -112,8 +107,8 @@ export async function serveCommand(argv: readonly string[], io: CliIo, deps: Ser
     app = await startApp(config, {
       ...deps.appOptions,
       log,
-      ...(dropTo !== undefined ? { dropTo } : {}),
-      applyLogging: (logging) => reconfigureLogger(log, logging, { ...(level !== undefined ? { level } : {}), ...(format !== undefined ? { format } : {}), journal }),
+      dropTo,
+      applyLogging: (logging) => reconfigureLogger(log, logging, { level, format, journal }),
     });
   } catch (err) {
     const code = (err as { code?: unknown }).code;

@@ -33,11 +33,11 @@ const RESERVED_KEYS = new Set(['level', 'message', 'component', 'timestamp']);
 
 export interface LoggerOptions {
   /** Overrides `cfg.level` (the CLI's `-v LEVEL`). */
-  readonly level?: LogLevel;
+  readonly level?: LogLevel | undefined;
   /** Where lines go; stderr by default (tests pass a stream to capture them). */
-  readonly stream?: Writable;
+  readonly stream?: Writable | undefined;
   /** Overrides `cfg.format` (the CLI's `--log-format`). */
-  readonly format?: LogFormat;
+  readonly format?: LogFormat | undefined;
   /**
    * Lines go to the systemd journal: text lines get a `<N>` priority prefix and no timestamp
    * (journald stamps them). Detected from `$JOURNAL_STREAM` when absent and `stream` is stderr.
