@@ -126,8 +126,11 @@ export async function startApp(config: BridgeConfig, options: AppOptions): Promi
     if (client === undefined) return undefined;
     const { createDaneService } = await import('../src/dane/service.js');
     const service = createDaneService({ dns: client.dns, resolver: client.resolver, clock, log });
-    // A warning at start when the resolver does not validate; never delays the start.
-    void service.probe();
+    // A warning at start when the resolver does not validate; never delays the start, and a
+    // failure of the probe itself is logged, never an unhandled rejection.
+    service.probe().catch((err: unknown) => {
+      log.warn('the DNSSEC resolver probe failed', { component: 'dane', code: 'EINTERNAL', reason: (err as Error).message });
+    });
     return service;
   };
   let daneNow = await daneFor(config);
@@ -338,7 +341,13 @@ export async function startApp(config: BridgeConfig, options: AppOptions): Promi
       return run;
     },
     stop(graceful = true): Promise<void> {
-      if (!graceful && stopping !== undefined) void openedServer.close(false);
+      // The forced close ends what the graceful stop under way waits for; its own failure is
+      // logged (the stop under way reports through its promise).
+      if (!graceful && stopping !== undefined) {
+        openedServer.close(false).catch((err: unknown) => {
+          serverLog.error('forced close failed', { code: 'EINTERNAL', reason: (err as Error).message });
+        });
+      }
       stopping ??= (async () => {
         await reloading;
         // Stopped first: no refresh starts from here on. The ones under way (bounded by the

@@ -174,7 +174,9 @@ export async function serveCommand(argv: readonly string[], io: CliIo, deps: Ser
           timeoutSec,
           connections: app.server.connectionCount(),
         });
-        void app.stop(false);
+        app.stop(false).catch((err: unknown) => {
+          mainLog.error('forced stop failed', { code: 'EINTERNAL', reason: (err as Error).message });
+        });
       }, timeoutSec * 1000);
       void app.stop(true).then(
         () => {

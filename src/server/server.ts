@@ -219,7 +219,9 @@ export async function startServer(listeners: readonly ListenerConfig[], deps: Se
       removed.add(l);
       // The listening socket closes at once (net.Server.close); the promise waits for the
       // connections it accepted, which the daemon's stop awaits through listenersClosed.
-      void l.close();
+      l.close().catch((err: unknown) => {
+        log.error('closing a removed listener failed', { listener: address, code: 'EINTERNAL', reason: (err as Error).message });
+      });
       return true;
     },
     connectionCount: () => connections.size,
