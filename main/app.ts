@@ -162,6 +162,9 @@ export async function startApp(config: BridgeConfig, options: AppOptions): Promi
     );
   };
   try {
+    // The network parts first, as the listeners' start must not wait for them later (the
+    // fetcher's TLS context takes a few ms); the resolver over them once the cache is open.
+    const network = await buildResolverStack({ clock, dns: options.dns, fetcher: options.fetcher });
     const inheritedFds = options.inheritedFds ?? inheritedFromEnvironment();
     const baseAdapterFor = options.adapterFor ?? registryAdapterFor;
     const adapterFor =
@@ -196,7 +199,7 @@ export async function startApp(config: BridgeConfig, options: AppOptions): Promi
       negativeCacheSize: config.negativeCacheSize,
       ...(prometheus !== undefined ? { metrics, onLocalFault: (code: string) => metrics.localFault(code) } : {}),
     };
-    resolver = (await buildResolverStack({ clock, dns: options.dns, fetcher: options.fetcher, cache: { cache, tuning, log } })).resolver;
+    resolver = (await buildResolverStack({ clock, dns: network.dns, fetcher: network.fetcher, cache: { cache, tuning, log } })).resolver;
     resolverReady(resolver);
     warm = newWarmQueue(config);
   } catch (err) {
