@@ -15,7 +15,7 @@ cd "$root"
 majors=("$@")
 [ "${#majors[@]}" -gt 0 ] || majors=(22 24)
 
-[ -f dist/src/cli/main.js ] || { echo "node-lines: dist/ missing: run npm ci (or npm run build) first" >&2; exit 2; }
+[ -f dist/main/cli/main.js ] || { echo "node-lines: dist/ missing: run npm ci (or npm run build) first" >&2; exit 2; }
 [ -d node_modules/better-sqlite3 ] || { echo "node-lines: node_modules missing: run npm ci first" >&2; exit 2; }
 command -v postmap >/dev/null || { echo "node-lines: postmap not found (Debian package postfix)" >&2; exit 2; }
 

@@ -7,7 +7,7 @@
  * answers `{type:'stats'}` with RSS figures (peak sampled every 50 ms) and log volume.
  */
 import { Writable } from 'node:stream';
-import { startApp } from '../src/app.js';
+import { startApp } from '../main/app.js';
 import { buildDefaultConfig } from '../src/config/defaults.js';
 import type { BridgeConfig, LoggingConfig } from '../src/config/types.js';
 import { createLogger } from '../src/log/logger.js';

@@ -6,7 +6,7 @@
  *
  *   npm run build && node dist/bench/hot-path.js [--iterations 300000]
  */
-import { Buffer } from 'node:buffer';
+import { type Buffer } from 'node:buffer';
 import { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { MemoryPolicyCache } from '../adapters/cache/memory.js';

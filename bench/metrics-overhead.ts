@@ -15,7 +15,7 @@ import { createLogger } from '../src/log/logger.js';
 import { measuredAdapter, measuredLookup } from '../src/metrics/instrument.js';
 import { PrometheusMetrics } from '../src/metrics/prometheus.js';
 import { parsePolicyFile } from '../src/policy/policy-file.js';
-import type { HandlerContext, ProtocolAdapter } from '../src/protocol/types.js';
+import type { HandlerContext } from '../src/protocol/types.js';
 import { benchDomain, benchPolicyText } from './fake-network.js';
 import { forceGc, startHeapMeter } from './heap-meter.js';
 import { fmtBytes, fmtInt, machineContext, printTable } from './report.js';
@@ -63,7 +63,7 @@ async function main(): Promise<void> {
   const measured = measuredLookup(stub, 'socketmap', metrics);
   const log = createLogger({ level: 'warn', format: 'text' }, { stream: new NullSink() });
   const ctx: HandlerContext = { lookup: stub, log };
-  const plainAdapter = socketmapAdapter as ProtocolAdapter<SocketmapRequest>;
+  const plainAdapter = socketmapAdapter;
   const measuredSocketmap = measuredAdapter(plainAdapter, 'socketmap', metrics);
   const requests: SocketmapRequest[] = domains.map((d) => ({ mapName: 'postfix', key: d }));
 

@@ -475,7 +475,7 @@ async function inside(opts: Options): Promise<void> {
         `${r.storm ? r.storm.storm.seconds.toFixed(2) : '–'} | ${r.storm ? ms(r.storm.cached.p99_us) : '–'} | ${(r.startRssKiB / 1024).toFixed(1)} MB |`);
     }
     log();
-    const ratio = (a: Row[], b: Row[], f: (r: Row) => number): number[] => a.map((r, i) => (b[i] ? f(r) / f(b[i]!) : NaN)).filter((x) => !Number.isNaN(x));
+    const ratio = (a: Row[], b: Row[], f: (r: Row) => number): number[] => a.map((r, i) => (b[i] ? f(r) / f(b[i]) : NaN)).filter((x) => !Number.isNaN(x));
     const list = (xs: number[], d = 2): string => (xs.length ? xs.map((x) => x.toFixed(d)).join(', ') : 'n/a');
     const rCeil = ratio(br, ceil, (r) => r.load.lookups_per_s);
     const rPy = ratio(br, pyr, (r) => r.load.lookups_per_s);

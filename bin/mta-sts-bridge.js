@@ -7,11 +7,11 @@
 // through the `prepare` script, or by `npm run build`; shipped built in the npm package).
 // `npm run build` also bundles it (scripts/bundle.mjs: dist/bundle/cli/, a few files instead of
 // ~150 modules, which starts the daemon ~100 ms sooner); the bundle is used unless tsc wrote
-// dist/src after it (a `tsc`-only rebuild), so a stale bundle never runs.
+// dist/main after it (a `tsc`-only rebuild), so a stale bundle never runs.
 import { statSync } from 'node:fs';
 
 const BUNDLE = new URL('../dist/bundle/cli/main.js', import.meta.url);
-const COMPILED = new URL('../dist/src/cli/main.js', import.meta.url);
+const COMPILED = new URL('../dist/main/cli/main.js', import.meta.url);
 
 function bundleIsCurrent() {
   try {

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Renders the man pages into dist/man/ with marked-man, from Markdown assembled out of the
 // documentation itself, so the pages cannot drift from it:
-//   docs/man/mta-sts-bridge.8.md      + the option table of every command (dist/src/cli/help.js,
+//   docs/man/mta-sts-bridge.8.md      + the option table of every command (dist/main/cli/help.js,
 //                                       the same table --help prints and the parser uses)
 //   docs/man/mta-sts-bridge.yml.5.md  + docs/configuration.md (everything after its title)
 // Run by `npm run build`, after tsc.
@@ -16,7 +16,7 @@ const source = join(root, 'docs', 'man');
 const target = join(root, 'dist', 'man');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 const markedMan = join(dirname(createRequire(import.meta.url).resolve('marked-man/package.json')), 'bin', 'marked-man.js');
-const help = await import(pathToFileURL(join(root, 'dist', 'src', 'cli', 'help.js')).href);
+const help = await import(pathToFileURL(join(root, 'dist', 'main', 'cli', 'help.js')).href);
 
 /** Markdown for every command: synopsis, summary, options with defaults, notes. */
 function commandsMarkdown() {

@@ -4,7 +4,7 @@
 // commands stay lazily loaded (`splitting`: each dynamic import is its own chunk).
 // Native and optional modules (better-sqlite3, unix-dgram, pg, ioredis) stay external: node
 // resolves them from node_modules as before. The bundle sits three levels under the package
-// root, like dist/src/cli/, so `new URL('../../../package.json', import.meta.url)` still finds
+// root, like dist/main/cli/, so `new URL('../../../package.json', import.meta.url)` still finds
 // package.json. Without esbuild (dev dependencies omitted) nothing is built and bin/ uses
 // dist/src directly.
 import { rmSync } from 'node:fs';
@@ -26,7 +26,7 @@ await esbuild.build({
   absWorkingDir: root,
   // The fetch worker's code is loaded by URL beside the chunk that starts it
   // (src/resolver/worker-fetcher.ts): it is an entry of its own, written next to main.js.
-  entryPoints: { main: 'dist/src/cli/main.js', 'fetch-worker': 'dist/src/resolver/fetch-worker.js' },
+  entryPoints: { main: 'dist/main/cli/main.js', 'fetch-worker': 'dist/src/resolver/fetch-worker.js' },
   bundle: true,
   splitting: true,
   format: 'esm',

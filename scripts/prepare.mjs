@@ -20,7 +20,7 @@ if (hasTypescript) {
   const r = spawnSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
   process.exit(r.status ?? 1);
 }
-if (existsSync(join(root, 'dist', 'src', 'cli', 'main.js'))) {
+if (existsSync(join(root, 'dist', 'main', 'cli', 'main.js'))) {
   console.error('mta-sts-bridge: no TypeScript (dev dependencies omitted): keeping the built dist/');
   process.exit(0);
 }

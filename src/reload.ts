@@ -1,7 +1,7 @@
 /**
  * Configuration reload (SIGHUP): what of a new configuration can be applied to the running
  * daemon, and what needs a restart. Pure: the running configuration, the new one and who the
- * daemon runs as go in; a plan comes out, applied by the composition root (src/app.ts).
+ * daemon runs as go in; a plan comes out, applied by the composition root (main/app.ts).
  */
 import { formatListenAddress } from './config/address.js';
 import type { BridgeConfig, ListenerConfig } from './config/types.js';

@@ -9,7 +9,7 @@
  * dead or hung server costs a lookup at most that long before the resilient layer
  * (src/cache/resilient.ts) answers from memory.
  *
- * Loaded late by src/cache/registry.ts, so a user of another backend never loads pg.
+ * Loaded late by adapters/cache/registry.ts, so a user of another backend never loads pg.
  */
 import pg from 'pg';
 import type { PolicyCache, PolicyEntry } from '../../src/cache/types.js';

@@ -13,7 +13,7 @@
  * resilient layer (src/cache/resilient.ts) then answers from memory and probes with back-off,
  * while ioredis reconnects in the background.
  *
- * Loaded late by src/cache/registry.ts, so a user of another backend never loads ioredis.
+ * Loaded late by adapters/cache/registry.ts, so a user of another backend never loads ioredis.
  */
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { PolicyCache, PolicyEntry } from '../../src/cache/types.js';

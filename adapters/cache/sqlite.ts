@@ -9,7 +9,7 @@
  * and in WAL readers never wait for writers, so the event loop is held for microseconds;
  * only a writer waiting on another process's write lock can block, up to the busy timeout.
  *
- * Loaded late by src/cache/registry.ts, so a memory-cache user never loads the native module.
+ * Loaded late by adapters/cache/registry.ts, so a memory-cache user never loads the native module.
  */
 import { closeSync, existsSync, lstatSync, mkdirSync, openSync, renameSync } from 'node:fs';
 import { dirname } from 'node:path';

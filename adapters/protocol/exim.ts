@@ -132,7 +132,6 @@ export const eximWarmReply: AnswerFormatter<string | undefined> = (result) => {
   return ASCII_ONLY.test(line) ? line : undefined;
 };
 
-// eslint-disable-next-line no-control-regex
 const ASCII_ONLY = /^[\x00-\x7f]*$/;
 
 /** The Exim `${readsocket}` protocol adapter. */

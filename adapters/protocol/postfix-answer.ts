@@ -42,7 +42,6 @@ export type PolicyStringOmission = 'brace' | 'control-character' | 'edge-whitesp
 export function policyStringProblem(key: string, value: string): PolicyStringOmission | undefined {
   const text = key + value;
   if (/[{}]/.test(text)) return 'brace';
-  // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(text)) return 'control-character';
   if (key.length === 0 || /^\s|\s$/.test(key) || /^\s|\s$/.test(value)) return 'edge-whitespace';
   return undefined;

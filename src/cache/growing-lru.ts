@@ -7,6 +7,6 @@
  */
 import { LRUCache } from 'lru-cache';
 
-export function growingLru<K extends {}, V extends {}>(maxEntries: number): LRUCache<K, V> {
+export function growingLru<K extends NonNullable<unknown>, V extends NonNullable<unknown>>(maxEntries: number): LRUCache<K, V> {
   return new LRUCache<K, V>({ maxSize: Math.max(1, maxEntries), sizeCalculation: () => 1 });
 }

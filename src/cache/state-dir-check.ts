@@ -1,6 +1,6 @@
 /**
  * Can the daemon's user create and write its SQLite cache? Checked without creating anything
- * (`check-config`, src/server/preflight.ts), for the account that will run the daemon: by
+ * (`check-config`, main/preflight.ts), for the account that will run the daemon: by
  * default this process's, or another one (the configured `user:` after a privilege drop) given
  * as ids. The same refusals as `serve`, with the same code, ECACHE_OPEN.
  *
@@ -13,8 +13,8 @@ import { access, lstat, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { SqliteCacheConfig } from '../config/types.js';
 import { BridgeError } from '../errors.js';
-import { describeInspection } from './cache-file-inspection.js';
-import { cacheFileLocation, inspectSqliteCacheFile, type OpenCacheDeps } from './registry.js';
+import { describeInspection, type CacheFileInspection } from './cache-file-inspection.js';
+import { cacheFileLocation, type OpenCacheDeps } from './cache-location.js';
 
 /** The account whose rights are checked. */
 export interface RunAccount {
@@ -100,9 +100,12 @@ export async function checkStateDirectory(dir: string, account: RunAccount = cur
  * What `serve` would refuse about the sqlite cache of `config`, for `account`: no state
  * directory, one that cannot be created or written, a file that is not writable or that
  * SqlitePolicyCache would refuse (another program's, the Python tool's, damaged, newer).
+ * `inspect` reads an existing file without changing it (the SQLite adapter's, passed in by
+ * the composition root: inspectSqliteCacheFile in adapters/cache/registry.ts).
  */
 export async function checkSqliteCache(
   config: SqliteCacheConfig,
+  inspect: (path: string) => Promise<CacheFileInspection>,
   account: RunAccount = currentAccount(),
   deps: OpenCacheDeps = {},
 ): Promise<BridgeError | undefined> {
@@ -121,6 +124,6 @@ export async function checkSqliteCache(
   if (st.isSymbolicLink()) st = await stat(where.path).catch(() => st);
   if (!st.isFile()) return fail(`${where.path} is not a regular file`);
   if (!(await allowed(where.path, st, account, R | W))) return fail(`${where.path} is not readable and writable by ${who(account)}`);
-  const message = describeInspection(where.path, await inspectSqliteCacheFile(where.path), config.onCorrupt ?? 'move');
+  const message = describeInspection(where.path, await inspect(where.path), config.onCorrupt ?? 'move');
   return message === undefined ? undefined : fail(message);
 }

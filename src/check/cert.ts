@@ -5,7 +5,7 @@
  * the resolver's own `dnsIdMatches`), and days until expiry.
  */
 import { readFileSync } from 'node:fs';
-import { createSecureContext, rootCertificates, type DetailedPeerCertificate, type PeerCertificate, type SecureContext, type TLSSocket } from 'node:tls';
+import { createSecureContext, rootCertificates, type DetailedPeerCertificate, type SecureContext, type TLSSocket } from 'node:tls';
 import { mxMatches } from '../policy/domain.js';
 import { certificateInfo, dnsIdMatches, dnsSubjectAltNames, MIN_TLS_VERSION } from '../resolver/https-fetcher.js';
 import { finding, type CheckId, type CheckResult } from './types.js';
@@ -38,7 +38,7 @@ function iso(text: string | undefined): string {
 export function certFactsOf(socket: TLSSocket): { cert: CertFacts; chainDer: Buffer[] } | undefined {
   const peer = socket.getPeerCertificate(true);
   if (peer === null || typeof peer !== 'object' || peer.raw === undefined) return undefined;
-  const info = certificateInfo(peer as PeerCertificate);
+  const info = certificateInfo(peer);
   const error = socket.authorizationError;
   const cert: CertFacts = {
     subject: info.subject,

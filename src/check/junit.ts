@@ -12,7 +12,6 @@ import type { CheckReport, CheckResult, DomainReport } from './types.js';
 export const JUNIT_SUITES_NAME = 'mta-sts-bridge check';
 
 /** Characters XML 1.0 cannot carry at all, even escaped: replaced by U+FFFD. */
-// eslint-disable-next-line no-control-regex
 const NOT_XML = /[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
 export function xmlSafe(text: string): string {
@@ -91,6 +90,6 @@ export function formatJunit(report: CheckReport): string {
     },
   };
   const builder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '@_', format: true, suppressBooleanAttributes: false, suppressEmptyNode: true });
-  const xml = builder.build(doc) as string;
+  const xml = builder.build(doc);
   return xml.endsWith('\n') ? xml : `${xml}\n`;
 }

@@ -54,7 +54,6 @@ function counts(checks: readonly CheckResult[]): string {
 
 /** Control characters from the network never reach the terminal as such. */
 function printable(text: string): string {
-  // eslint-disable-next-line no-control-regex
   return text.replace(/[\x00-\x08\x0b-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 

@@ -96,7 +96,7 @@ const need = <S extends z.ZodType<unknown, unknown>>(schema: S, message: string)
 const size = (max: number, min = 1) => num({ integer: true, min, max });
 const cacheSize = size(CACHE_ENTRIES_MAX).default(10_000); // Python tool `defaults.INTERNAL_CACHE_SIZE`
 const seconds = (max: number, dflt: number) => num({ above: 0, max }).default(dflt);
-const list = z.unknown().transform((v, ctx): unknown[] => (Array.isArray(v) ? v : fail(ctx, 'ECONFIG_TYPE', `must be a list, found ${describe(v)}`)));
+const list = z.unknown().transform((v, ctx): unknown[] => (Array.isArray(v) ? (v as unknown[]) : fail(ctx, 'ECONFIG_TYPE', `must be a list, found ${describe(v)}`)));
 /** Parses `v` with `schema` inside a transform, its issues placed under `path`; undefined when it fails. */
 function sub<S extends z.ZodType>(ctx: Ctx, schema: S, v: unknown, path: PropertyKey[] = []): z.output<S> | undefined {
   const r = schema.safeParse(v);

@@ -24,7 +24,7 @@ export interface YamlSource {
   readonly problems: ConfigProblem[];
   readonly warnings: ConfigProblem[];
   /** `line:col` for an issue of the schema (see `problemOf`). */
-  locate(issue: Issue): ConfigProblem;
+  readonly locate: (issue: Issue) => ConfigProblem;
 }
 
 /** `a.b`, `a["odd.key"]`, `a[2]`: the dotted path of key and index segments. */
@@ -105,7 +105,7 @@ export function readYaml(text: string): YamlSource {
     at.set(pathText(path), { node, key });
     if (isScalar(node)) return scalar(node);
     if (open.has(node)) {
-      problems.push(problem('ECONFIG_TYPE', path, isAlias(raw) ? (raw as Node) : node, 'an alias names a list or mapping that contains it: the value would never end'));
+      problems.push(problem('ECONFIG_TYPE', path, isAlias(raw) ? raw : node, 'an alias names a list or mapping that contains it: the value would never end'));
       budget = -1;
       return null;
     }

@@ -31,11 +31,11 @@ export interface DaneServiceOptions {
   readonly log: Logger;
   readonly maxEntries?: number;
   /** The probe name (default: Postfix's `dnssec_probe` default, NS of the root). */
-  readonly probe?: { readonly type: DaneQueryType; readonly name: string };
+  readonly probe?: { readonly type: DaneQueryType; readonly name: string } | undefined;
   /** Hears every finding looked up (not cached ones reused): for metrics. */
-  readonly onFinding?: (finding: DaneFinding) => void;
+  readonly onFinding?: ((finding: DaneFinding) => void) | undefined;
   /** Hears every probe result: for metrics. */
-  readonly onProbe?: (result: ProbeResult) => void;
+  readonly onProbe?: ((result: ProbeResult) => void) | undefined;
 }
 
 export interface DaneService {

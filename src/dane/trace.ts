@@ -24,7 +24,7 @@ export function tracingDns(inner: DnssecDns): TracingDns {
     async query<T extends DaneQueryType>(name: string, type: T, timeoutMs: number): Promise<DnssecAnswer<T>> {
       const started = Date.now();
       const answer = await inner.query(name, type, timeoutMs);
-      queries.push({ type, name, ms: Date.now() - started, answer: answer as DnssecAnswer<DaneQueryType> });
+      queries.push({ type, name, ms: Date.now() - started, answer: answer });
       return answer;
     },
   };
@@ -42,7 +42,7 @@ function recordText(type: DaneQueryType, record: RecordsOf[DaneQueryType]): stri
     case 'A':
     case 'AAAA':
     case 'NS':
-      return String(record);
+      return record as RecordsOf['A' | 'AAAA' | 'NS'];
     default: {
       const _never: never = type;
       return _never;

@@ -12,8 +12,7 @@
 import { closeSync, fsyncSync, openSync, readdirSync, renameSync, unlinkSync, writeSync, existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { GenerateError, messageOf } from './errors.js';
-import type { MapType } from './map-format.js';
-import { indexSuffix, type PostfixTools } from './postfix-tools.js';
+import { indexSuffix, type MapType, type PostfixTools } from './postfix-tools.js';
 
 /** The steps of a write, for tests that check the target between every two of them. */
 export type WriteStep = 'text-written' | 'indexed' | 'index-renamed' | 'source-renamed';

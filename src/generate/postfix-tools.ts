@@ -5,7 +5,10 @@
  */
 import { execFile } from 'node:child_process';
 import { GenerateError } from './errors.js';
-import type { MapType } from './map-format.js';
+
+/** Postfix table types `generate` can build; `texthash` is read by Postfix without postmap. */
+export const MAP_TYPES = ['lmdb', 'cdb', 'hash', 'btree', 'texthash'] as const;
+export type MapType = (typeof MAP_TYPES)[number];
 
 /** Longest a postmap run may take; a map of 100,000 lines builds in a few seconds. */
 export const POSTMAP_TIMEOUT_MS = 5 * 60 * 1000;

@@ -5,6 +5,7 @@
  */
 import winston from 'winston';
 import type { Writable } from 'node:stream';
+import { inspect } from 'node:util';
 import type { LoggingConfig } from '../config/types.js';
 import { priorityPrefix, stderrIsJournal } from './journal.js';
 
@@ -32,11 +33,11 @@ const RESERVED_KEYS = new Set(['level', 'message', 'component', 'timestamp']);
 
 export interface LoggerOptions {
   /** Overrides `cfg.level` (the CLI's `-v LEVEL`). */
-  readonly level?: LogLevel;
+  readonly level?: LogLevel | undefined;
   /** Where lines go; stderr by default (tests pass a stream to capture them). */
-  readonly stream?: Writable;
+  readonly stream?: Writable | undefined;
   /** Overrides `cfg.format` (the CLI's `--log-format`). */
-  readonly format?: LogFormat;
+  readonly format?: LogFormat | undefined;
   /**
    * Lines go to the systemd journal: text lines get a `<N>` priority prefix and no timestamp
    * (journald stamps them). Detected from `$JOURNAL_STREAM` when absent and `stream` is stderr.
@@ -138,11 +139,16 @@ export function orderedFields(info: Record<string, unknown>): Array<[string, unk
  */
 export function formatTextLine(info: Record<string, unknown>, time: Date | undefined): string {
   const component = typeof info['component'] === 'string' ? info['component'] : 'main';
-  let line = `${time === undefined ? '' : `${time.toISOString()} `}${String(info['level'])} ${component}: ${oneLine(String(info['message'] ?? ''))}`;
+  let line = `${time === undefined ? '' : `${time.toISOString()} `}${String(info['level'])} ${component}: ${oneLine(messageText(info['message']))}`;
   for (const [key, value] of orderedFields(info)) {
     line += ` ${key}=${textValue(value)}`;
   }
   return line;
+}
+
+/** A log message as text: winston passes the string given to it; anything else is shown as inspect(3) would. */
+function messageText(message: unknown): string {
+  return typeof message === 'string' ? message : message === undefined ? '' : inspect(message, { breakLength: Infinity });
 }
 
 /**
@@ -160,14 +166,14 @@ export function formatJsonLine(info: Record<string, unknown>, time: Date): strin
     time: time.toISOString(),
     level: info['level'],
     component: typeof info['component'] === 'string' ? info['component'] : 'main',
-    msg: String(info['message'] ?? ''),
+    msg: messageText(info['message']),
   };
   for (const [key, value] of orderedFields(info)) obj[key] = jsonValue(value);
   try {
     return JSON.stringify(obj);
   } catch {
     // Circular or BigInt values: fall back to their string forms rather than lose the event.
-    for (const key of Object.keys(obj)) obj[key] = typeof obj[key] === 'object' ? String(obj[key]) : obj[key];
+    for (const key of Object.keys(obj)) obj[key] = typeof obj[key] === 'object' && obj[key] !== null ? inspect(obj[key], { breakLength: Infinity }) : obj[key];
     return JSON.stringify(obj, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
   }
 }
@@ -204,11 +210,9 @@ function plainText(value: unknown): string {
 }
 
 function quoteIfNeeded(s: string): string {
-  // eslint-disable-next-line no-control-regex
   return s === '' || /[\s"=\u0000-\u001f\u007f]/.test(s) ? JSON.stringify(s) : s;
 }
 
 function oneLine(s: string): string {
-  // eslint-disable-next-line no-control-regex
   return s.replace(/[\r\n\u0000-\u001f\u007f]/g, (c) => JSON.stringify(c).slice(1, -1));
 }

@@ -55,10 +55,10 @@ export function measuredAdapter<Req>(adapter: ProtocolAdapter<Req>, protocol: Lo
     return found;
   };
   const wrapped = Object.create(adapter) as ProtocolAdapter<Req>;
-  const answerNow = adapter.answerNow;
+  const answerNow = adapter.answerNow?.bind(adapter);
   if (answerNow !== undefined) {
     Object.defineProperty(wrapped, 'answerNow', {
-      value: (request: Req, ctx: HandlerContext): Reply | undefined => answerNow.call(adapter, request, measuredContext(ctx)),
+      value: (request: Req, ctx: HandlerContext): Reply | undefined => answerNow(request, measuredContext(ctx)),
     });
   }
   Object.defineProperty(wrapped, 'handle', {

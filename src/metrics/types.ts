@@ -1,6 +1,6 @@
 /**
  * The Metrics port: what the core reports for monitoring. The core calls it on events; the
- * composition root (src/app.ts) chooses the implementation: the no-op below when no `metrics:`
+ * composition root (main/app.ts) chooses the implementation: the no-op below when no `metrics:`
  * listener is configured, src/metrics/prometheus.ts otherwise. Every label value passed here is
  * from a bounded set (protocol and zone names from the config, enums, error codes); never a domain.
  */

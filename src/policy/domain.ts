@@ -93,7 +93,6 @@ export function toPolicyDomain(input: string): DomainCheck {
   if (name.length === 0) return { ok: false, code: 'EDOMAIN_INVALID', message: 'empty domain name' };
   if (isIP(name) !== 0) return { ok: false, code: 'EDOMAIN_IP_LITERAL', message: `${name} is an IP address` };
   // domainToASCII applies UTS #46 mapping (lower-casing included); '' means invalid.
-  // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u0020\u007f%/\\?#@:[\]]/.test(name)) {
     return { ok: false, code: 'EDOMAIN_INVALID', message: `invalid characters in ${JSON.stringify(input)}` };
   }

@@ -60,7 +60,6 @@ const BOM = '\uFEFF';
 const WSP_ONLY = /^[ \t]*$/;
 const WSP_EDGES = /^[ \t]+|[ \t]+$/g;
 // CTLs other than HTAB; LF never occurs inside a line and a CRLF's CR is removed before this.
-// eslint-disable-next-line no-control-regex
 const CONTROL_CHAR = /[\x00-\x08\x0A-\x1F\x7F]/;
 const KEY = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$/;
 const MAX_AGE = /^[0-9]{1,10}$/;

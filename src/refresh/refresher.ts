@@ -57,7 +57,7 @@ export interface RefresherDeps {
   /** Uniform in [0, 1); Math.random by default. */
   readonly random?: () => number;
   /** Every refresh outcome is reported here (nothing when absent). */
-  readonly metrics?: Metrics;
+  readonly metrics?: Metrics | undefined;
 }
 
 /** Counts of one run, logged at its end and kept for tests and `lastRun`. */

@@ -229,7 +229,7 @@ export function lookupFunctionFor(dns: DnsPort, timeoutMs: number): LookupFuncti
   return (hostname, options, callback) => {
     // Old-style callers pass a family number; LookupFunction's type says object, be lenient.
     const opts: LookupOptions =
-      typeof options === 'object' && options !== null ? options : { family: options as unknown as number };
+      typeof options === 'object' && options !== null ? options : { family: options };
     const family = requestedFamily(opts.family);
     const all = opts.all === true;
     dns.lookupAddresses(hostname, timeoutMs).then(

@@ -129,7 +129,7 @@ export async function adoptListener(
 
 /**
  * Everything about a unix socket's place that can be checked without creating it (shared
- * with `check-config`, src/server/preflight.ts): the configured owner and group resolve to
+ * with `check-config`, main/preflight.ts): the configured owner and group resolve to
  * ids (-1: unchanged), the directory exists, is writable by this process, and is safe (see
  * socket-directory.ts). Throws BridgeError ELISTEN_FAILED or ELISTEN_UNSAFE_DIRECTORY.
  */

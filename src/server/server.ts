@@ -7,7 +7,6 @@ import type { Logger } from 'winston';
 import type { ListenerConfig, ProtocolName } from '../config/types.js';
 import type { LookupService } from '../lookup.js';
 import type { HandlerContext, ProtocolAdapter } from '../protocol/types.js';
-import { adapterFor as defaultAdapterFor } from '../protocol/registry.js';
 import { Connection, type ConnectionLimits } from './connection.js';
 import { adoptListener, openListener, type OpenListener } from './listener.js';
 import { matchInheritedFds, type InheritedFd } from './socket-activation.js';
@@ -33,8 +32,11 @@ export interface ServerDeps {
   readonly requestsPerTurn?: number;
   /** The fd soft limit the default `max_connections` derives from (fd-limit.ts); read when absent. */
   readonly fdLimit?: number;
-  /** Adapter lookup; the protocol registry by default (tests pass fakes). */
-  readonly adapterFor?: (protocol: ProtocolName) => ProtocolAdapter;
+  /**
+   * The adapter serving each protocol: the composition root passes the protocol registry
+   * (adapters/protocol/registry.ts), tests pass fakes. The server knows no protocol itself.
+   */
+  readonly adapterFor: (protocol: ProtocolName) => ProtocolAdapter;
   readonly limits?: ConnectionLimits;
   /** Background cache warm-up handed to adapters (policy delegation). */
   readonly warm?: WarmService;
@@ -87,7 +89,7 @@ export interface ServerHandle {
  */
 export async function startServer(listeners: readonly ListenerConfig[], deps: ServerDeps): Promise<ServerHandle> {
   const log = deps.log.child({ component: 'server' });
-  const resolveAdapter = deps.adapterFor ?? defaultAdapterFor;
+  const resolveAdapter = deps.adapterFor;
   // Resolve every adapter first, so an unsupported protocol fails before any socket is bound.
   const adapters = listeners.map((l) => resolveAdapter(l.protocol));
   // Likewise an fd systemd passed that no listener claims.
@@ -217,7 +219,9 @@ export async function startServer(listeners: readonly ListenerConfig[], deps: Se
       removed.add(l);
       // The listening socket closes at once (net.Server.close); the promise waits for the
       // connections it accepted, which the daemon's stop awaits through listenersClosed.
-      void l.close();
+      l.close().catch((err: unknown) => {
+        log.error('closing a removed listener failed', { listener: address, code: 'EINTERNAL', reason: (err as Error).message });
+      });
       return true;
     },
     connectionCount: () => connections.size,

@@ -1,6 +1,5 @@
 import { Buffer } from 'node:buffer';
 import { eximAdapter } from '../../adapters/protocol/exim.js';
-import type { ProtocolAdapter } from '../../src/protocol/types.js';
 import { runProtocolAdapterContract, type ReplySplit } from './protocol-adapter.contract.js';
 
 /** The reply line (`enforce|testing|none|defer|error ...\n`), at most one per connection. */
@@ -15,7 +14,7 @@ function splitLine(bytes: Uint8Array): ReplySplit {
 }
 
 runProtocolAdapterContract('exim', {
-  adapter: eximAdapter as ProtocolAdapter,
+  adapter: eximAdapter,
   oneShot: true,
   requests: (domains) => Buffer.from(domains.map((d) => `${d}\n`).join(''), 'latin1'),
   splitReplies: splitLine,

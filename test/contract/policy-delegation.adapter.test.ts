@@ -1,6 +1,5 @@
 import { Buffer } from 'node:buffer';
 import { policyDelegationAdapter } from '../../adapters/protocol/policy-delegation.js';
-import type { ProtocolAdapter } from '../../src/protocol/types.js';
 import { runProtocolAdapterContract, type ReplySplit } from './protocol-adapter.contract.js';
 
 /** Complete `action=...\n\n` blocks at the start of `bytes`. */
@@ -27,7 +26,7 @@ const request = (recipient: Buffer | string): Buffer =>
   ]);
 
 runProtocolAdapterContract('policy delegation', {
-  adapter: policyDelegationAdapter as ProtocolAdapter,
+  adapter: policyDelegationAdapter,
   oneShot: false,
   requests: (domains) => Buffer.concat(domains.map((d) => request(`user@${d}`))),
   splitReplies: splitBlocks,

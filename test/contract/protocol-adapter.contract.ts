@@ -16,7 +16,6 @@ import assert from 'node:assert/strict';
 import { Buffer } from 'node:buffer';
 import { execSync } from 'node:child_process';
 import net from 'node:net';
-import type { Logger } from 'winston';
 import type { ListenerConfig, ProtocolName } from '../../src/config/types.js';
 import type { LookupResult, LookupService } from '../../src/lookup.js';
 import type { HandlerContext, ProtocolAdapter } from '../../src/protocol/types.js';
@@ -255,7 +254,7 @@ export function runProtocolAdapterContract(name: string, spec: ProtocolAdapterCo
       assert.deepEqual(errors, [], 'nothing logged at level error');
     });
 
-    const ctx: HandlerContext = { lookup, log: mem.log as Logger };
+    const ctx: HandlerContext = { lookup, log: mem.log };
 
     /** The exact reply bytes for `requestBytes`, from the adapter's own decoder and handler. */
     async function expectedReplies(requestBytes: Uint8Array): Promise<Buffer> {

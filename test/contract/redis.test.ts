@@ -66,7 +66,7 @@ describe('redis backend: keys, TTLs, SCAN', () => {
       const pttl = await raw.pttl('layout:policy:layout-only.example');
       const want = 86_400_000 + EXPIRED_RETENTION_MS;
       assert.ok(pttl <= want && pttl > want - 60_000, `pttl ${pttl} close to ${want}`);
-      assert.equal(JSON.parse((await raw.get('layout:policy:layout-only.example')) ?? '').domain, 'layout-only.example');
+      assert.equal((JSON.parse((await raw.get('layout:policy:layout-only.example')) ?? '') as { domain: unknown }).domain, 'layout-only.example');
     }));
 
   it('entries() sees only its own prefix: other programs\' keys and other prefixes are ignored', () =>
@@ -194,7 +194,7 @@ describe('redis backend: a dead or hung Redis never holds a lookup', () => {
         await new Promise((r) => setTimeout(r, 100));
       }
       assert.equal(cache.stats().pending, 0);
-      assert.equal(JSON.parse((await raw.get('resilient:policy:learned.example')) ?? '{}').domain, 'learned.example');
+      assert.equal((JSON.parse((await raw.get('resilient:policy:learned.example')) ?? '{}') as { domain: unknown }).domain, 'learned.example');
     } finally {
       await cache.close();
     }

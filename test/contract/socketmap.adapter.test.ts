@@ -1,7 +1,6 @@
 import { Buffer } from 'node:buffer';
 import { encodeNetstring } from '../../adapters/protocol/netstring.js';
 import { socketmapAdapter } from '../../adapters/protocol/socketmap.js';
-import type { ProtocolAdapter } from '../../src/protocol/types.js';
 import { runProtocolAdapterContract, type ReplySplit } from './protocol-adapter.contract.js';
 
 /** Complete netstrings at the start of `bytes`. */
@@ -25,7 +24,7 @@ function splitNetstrings(bytes: Uint8Array): ReplySplit {
 }
 
 runProtocolAdapterContract('socketmap', {
-  adapter: socketmapAdapter as ProtocolAdapter,
+  adapter: socketmapAdapter,
   oneShot: false,
   requests: (domains) => Buffer.concat(domains.map((d) => encodeNetstring(`postfix ${d}`))),
   splitReplies: splitNetstrings,

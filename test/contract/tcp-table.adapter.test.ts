@@ -1,6 +1,5 @@
 import { Buffer } from 'node:buffer';
 import { tcpTableAdapter } from '../../adapters/protocol/tcp-table.js';
-import type { ProtocolAdapter } from '../../src/protocol/types.js';
 import { runProtocolAdapterContract, type ReplySplit } from './protocol-adapter.contract.js';
 
 /** Complete `200|400|500 <text>\n` lines at the start of `bytes`. */
@@ -20,7 +19,7 @@ function splitLines(bytes: Uint8Array): ReplySplit {
 }
 
 runProtocolAdapterContract('tcp_table', {
-  adapter: tcpTableAdapter as ProtocolAdapter,
+  adapter: tcpTableAdapter,
   oneShot: false,
   requests: (domains) => Buffer.from(domains.map((d) => `get ${d}\n`).join(''), 'latin1'),
   splitReplies: splitLines,

@@ -112,7 +112,7 @@ const policy: Target<PolicyRequest> = {
         // Own properties only: a name like "constructor" is not a kept attribute.
         if (Object.hasOwn(KEPT_FIELDS, name)) request[KEPT_FIELDS[name as (typeof KEPT_NAMES)[number]]] = value;
       }
-      return { wire: Buffer.from(`${attrs.map(([n, v]) => `${n}=${v}\n`).join('')}\n`, 'utf8'), request: request as PolicyRequest };
+      return { wire: Buffer.from(`${attrs.map(([n, v]) => `${n}=${v}\n`).join('')}\n`, 'utf8'), request: request };
     }),
 };
 

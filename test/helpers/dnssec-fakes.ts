@@ -9,7 +9,7 @@ export class ScriptedDnssec implements DnssecDns {
   gate: Promise<void> | undefined;
 
   set<T extends DaneQueryType>(type: T, name: string, answer: DnssecAnswer<T>): this {
-    this.answers.set(`${type} ${name}`, answer as AnyAnswer);
+    this.answers.set(`${type} ${name}`, answer);
     return this;
   }
   records<T extends DaneQueryType>(type: T, name: string, records: ReadonlyArray<RecordsOf[T]>, secure = true, ttl = 300): this {

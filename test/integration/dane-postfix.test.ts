@@ -18,7 +18,7 @@ import { after, before, describe, it } from 'node:test';
 import { sendMail, spkiSha256, startDeliveringPostfix, startSink, stopSink, useValidatingResolver } from './harness/dane-world.js';
 import { Daemon, postmap } from './harness/daemon.js';
 import { integrationPrerequisiteProblem, NetNs } from './harness/netns.js';
-import { PostfixInstance, postfixPrerequisiteProblem } from './harness/postfix-instance.js';
+import { type PostfixInstance, postfixPrerequisiteProblem } from './harness/postfix-instance.js';
 import { dnssecPrerequisiteProblem, SignedDns } from './harness/signed-dns.js';
 import { FakeInternet, POLICY_HOST_ADDRESS, policyBody, servesPolicy } from './harness/world.js';
 

@@ -174,7 +174,7 @@ describe('generate with the real postmap against a fake internet', { skip: gate.
     const conf = join(dir, 'exim.conf');
     writeFileSync(conf, '# -be only\n');
     for (const d of COMPARED) {
-      const e = await eximExpand(ns, conf, `\${lookup{${d}}lsearch{${out}}{\$value}{NOTFOUND}}`);
+      const e = await eximExpand(ns, conf, `\${lookup{${d}}lsearch{${out}}{$value}{NOTFOUND}}`);
       assert.equal(e.code, 0, e.stderr);
       assert.equal(e.stdout.replace(/\n$/, ''), written.get(d) ?? 'NOTFOUND', d);
       assert.ok(written.get(d) === undefined || written.get(d)!.startsWith('enforce '));

@@ -76,7 +76,7 @@ describe('npm pack + npm install -g + the installed mta-sts-bridge', { timeout: 
 
   it('the tarball installs dist/ (nothing to compile but the native addons) and the man pages', () => {
     const pkgDir = join(dir, 'prefix', 'lib', 'node_modules', 'mta-sts-bridge');
-    assert.ok(existsSync(join(pkgDir, 'dist', 'src', 'cli', 'main.js')));
+    assert.ok(existsSync(join(pkgDir, 'dist', 'main', 'cli', 'main.js')));
     assert.ok(!existsSync(join(pkgDir, 'src')), 'TypeScript sources are not shipped');
     assert.ok(!existsSync(join(pkgDir, 'node_modules', 'typescript')), 'no dev dependency installed');
     assert.ok(existsSync(join(dir, 'prefix', 'share', 'man', 'man8', 'mta-sts-bridge.8')));

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { parsePostfixKey } from '../../../adapters/protocol/postfix-key.js';
 import type { PostfixKey } from '../../../adapters/protocol/postfix-key.js';
 
-type Want = string | 'parent-domain' | 'ip-literal' | 'invalid';
+/** A policy domain, or a skip reason: 'parent-domain', 'ip-literal', 'invalid' (SKIPS). */
+type Want = string;
 const SKIPS = new Set(['parent-domain', 'ip-literal', 'invalid']);
 
 /** key -> policy domain, or the skip reason. */

@@ -238,7 +238,8 @@ describe('socketmap handle', () => {
     assert.equal(e?.['error'], 'boom');
   });
   it('never rejects: a rejecting lookup with a non-Error value', async () => {
-    const { ctx } = setup(() => Promise.reject('nope' as unknown as Error));
+    const notAnError: unknown = 'nope';
+    const { ctx } = setup(() => Promise.reject(notAnError));
     assert.equal(await ask(ctx, 'postfix', 'example.com'), 'TEMP internal error');
   });
   it('never rejects even when the logger throws', async () => {

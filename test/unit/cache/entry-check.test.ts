@@ -11,7 +11,7 @@ import { after, describe, it } from 'node:test';
 import { MemoryPolicyCache } from '../../../adapters/cache/memory.js';
 import { SqlitePolicyCache } from '../../../adapters/cache/sqlite.js';
 import { checkStoredEntry } from '../../../src/cache/entry-check.js';
-import { cacheCommand, isoTime } from '../../../src/cli/cache.js';
+import { cacheCommand, isoTime } from '../../../main/cli/cache.js';
 import { Resolver } from '../../../src/resolver/resolver.js';
 import { sampleEntry } from '../../contract/policy-cache.contract.js';
 import { FakeClock, memoryLogger, policyText, ScriptedDns, ScriptedFetcher, testZone } from '../../helpers/fakes.js';

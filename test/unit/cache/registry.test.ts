@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { cacheFileLocation, openCache, openPersistentBackend } from '../../../src/cache/registry.js';
+import { cacheFileLocation, openCache, openPersistentBackend } from '../../../adapters/cache/registry.js';
 import { ResilientPolicyCache } from '../../../src/cache/resilient.js';
 import type { SqliteCacheConfig } from '../../../src/config/types.js';
 import { BridgeError } from '../../../src/errors.js';
@@ -93,7 +93,7 @@ describe('cache registry: sqlite', () => {
 
   it('the memory cache never loads the native SQLite module; the sqlite cache does', () => {
     // In a fresh process: this one has loaded it already. /proc/self/maps lists loaded shared objects.
-    const registry = new URL('../../../src/cache/registry.js', import.meta.url).href;
+    const registry = new URL('../../../adapters/cache/registry.js', import.meta.url).href;
     const probe = (config: string): string =>
       execFileSync(
         process.execPath,

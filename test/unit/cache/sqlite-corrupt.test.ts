@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { SqlitePolicyCache } from '../../../adapters/cache/sqlite.js';
-import { openCache } from '../../../src/cache/registry.js';
+import { openCache } from '../../../adapters/cache/registry.js';
 import { sampleEntry } from '../../contract/policy-cache.contract.js';
 import { memoryLogger } from '../../helpers/fakes.js';
 

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { SqlitePolicyCache } from '../../../adapters/cache/sqlite.js';
-import { openCache } from '../../../src/cache/registry.js';
+import { openCache } from '../../../adapters/cache/registry.js';
 import { memoryLogger } from '../../helpers/fakes.js';
 
 const root = mkdtempSync(join(tmpdir(), 'msb-safety-'));

@@ -8,7 +8,8 @@ import { chmod, chown, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { allowedByMode, checkSqliteCache, checkStateDirectory, currentAccount, type RunAccount } from '../../../src/cache/state-dir-check.js';
-import { preflight } from '../../../src/server/preflight.js';
+import { preflight } from '../../../main/preflight.js';
+import { inspectSqliteCacheFile } from '../../../adapters/cache/registry.js';
 import { defaultConfig } from '../../../src/config/load.js';
 
 const NOBODY: RunAccount = { uid: 65534, gid: 65534, groups: [] };
@@ -72,16 +73,16 @@ describe('checkStateDirectory', () => {
 
   it('checkSqliteCache and preflight take the account: ECACHE_OPEN for nobody, fine for this process', { skip: root ? false : 'needs root' }, async () => {
     const config = { type: 'sqlite' as const, filename: join(dir, 'nobody-cannot', 'cache.sqlite'), timeoutSec: 1, cacheSize: 10 };
-    const err = await checkSqliteCache(config, NOBODY);
+    const err = await checkSqliteCache(config, inspectSqliteCacheFile, NOBODY);
     assert.equal(err?.code, 'ECACHE_OPEN');
-    assert.equal(await checkSqliteCache(config), undefined);
+    assert.equal(await checkSqliteCache(config, inspectSqliteCacheFile), undefined);
     const full = { ...defaultConfig(), listeners: [], cache: config };
     assert.deepEqual((await preflight(full, { account: NOBODY })).map((p) => p.code), ['ECACHE_OPEN']);
     assert.deepEqual(await preflight(full), []);
   });
 
   it('no state directory at all (no HOME, nothing configured): ECACHE_OPEN saying how to set one', async () => {
-    const err = await checkSqliteCache({ type: 'sqlite', filename: 'policy-cache.sqlite', timeoutSec: 1, cacheSize: 10 }, currentAccount(), { env: {}, homeDir: '' });
+    const err = await checkSqliteCache({ type: 'sqlite', filename: 'policy-cache.sqlite', timeoutSec: 1, cacheSize: 10 }, inspectSqliteCacheFile, currentAccount(), { env: {}, homeDir: '' });
     assert.equal(err?.code, 'ECACHE_OPEN');
     assert.match(err?.message ?? '', /no state directory: set STATE_DIRECTORY/);
   });

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { CHECK_IDS } from '../../../src/check/types.js';
-import { COMMANDS } from '../../../src/cli/help.js';
+import { COMMANDS } from '../../../main/cli/help.js';
 
 const doc = readFileSync(fileURLToPath(new URL('../../../../docs/check.md', import.meta.url)), 'utf8');
 

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseArgs, type OptionSpec } from '../../../src/cli/args.js';
+import { parseArgs, type OptionSpec } from '../../../main/cli/args.js';
 
 const specs: OptionSpec[] = [
   { name: 'config', short: 'c', value: true },

@@ -1,5 +1,5 @@
 /** A CliIo that records what a command prints. */
-import type { CliIo } from '../../../src/cli/io.js';
+import type { CliIo } from '../../../main/cli/io.js';
 
 export function captureIo(): CliIo & { stdout: () => string; stderr: () => string } {
   let out = '';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { checkConfigCommand, summarize } from '../../../src/cli/check-config.js';
+import { checkConfigCommand, summarize } from '../../../main/cli/check-config.js';
 import { defaultConfig } from '../../../src/config/load.js';
 import { captureIo } from './capture.js';
 

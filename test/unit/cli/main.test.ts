@@ -1,8 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { main } from '../../../src/cli/main.js';
-import { COMMAND_NAMES, COMMANDS, optionLabel } from '../../../src/cli/help.js';
+import { main } from '../../../main/cli/main.js';
+import { COMMAND_NAMES, COMMANDS, optionLabel } from '../../../main/cli/help.js';
 import { captureIo } from './capture.js';
 
 const version = (JSON.parse(readFileSync(new URL('../../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;

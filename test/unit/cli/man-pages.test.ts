@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { COMMAND_NAMES, COMMANDS, optionLabel } from '../../../src/cli/help.js';
+import { COMMAND_NAMES, COMMANDS, optionLabel } from '../../../main/cli/help.js';
 import { TOP_LEVEL_KEYS } from '../../../src/config/schema.js';
 
 const MAN_DIR = fileURLToPath(new URL('../../../man/', import.meta.url));

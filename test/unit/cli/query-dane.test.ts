@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { queryCommand } from '../../../src/cli/query.js';
+import { queryCommand } from '../../../main/cli/query.js';
 import { EE, ScriptedDnssec } from '../../helpers/dnssec-fakes.js';
 import { ScriptedDns, ScriptedFetcher } from '../../helpers/fakes.js';
 import { captureIo } from './capture.js';

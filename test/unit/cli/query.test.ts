@@ -1,8 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { queryCommand } from '../../../src/cli/query.js';
-import { exitCodeFor, runQuery, type QueryReport } from '../../../src/cli/query-run.js';
-import { formatQueryReport } from '../../../src/cli/query-format.js';
+import { queryCommand } from '../../../main/cli/query.js';
+import { exitCodeFor, runQuery, type QueryReport } from '../../../main/cli/query-run.js';
+import { formatQueryReport } from '../../../main/cli/query-format.js';
 import { FakeClock, ScriptedDns, ScriptedFetcher, policyText, testZone } from '../../helpers/fakes.js';
 import { captureIo } from './capture.js';
 

@@ -7,7 +7,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { serveCommand } from '../../../src/cli/serve.js';
+import { serveCommand } from '../../../main/cli/serve.js';
 import { ScriptedDns, ScriptedFetcher, policyText } from '../../helpers/fakes.js';
 import { captureIo } from './capture.js';
 

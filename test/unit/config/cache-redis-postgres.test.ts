@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { summarize } from '../../../src/cli/check-config.js';
+import { summarize } from '../../../main/cli/check-config.js';
 import { redactDsn, redactUrl } from '../../../src/cache/describe-connection.js';
 import { dsnProblem, redisUrlProblem } from '../../../src/config/schema.js';
 import { expectConfig, expectProblems, type ExpectedProblem } from './config-helpers.js';

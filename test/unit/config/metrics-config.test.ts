@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { summarize } from '../../../src/cli/check-config.js';
+import { summarize } from '../../../main/cli/check-config.js';
 import { defaultConfig } from '../../../src/config/load.js';
 import { expectConfig, expectProblems } from './config-helpers.js';
 

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { checkConfigCommand } from '../../../src/cli/check-config.js';
-import { nodeHasReusePort, reusePortWarning, setsReusePort } from '../../../src/cli/reuse-port.js';
+import { checkConfigCommand } from '../../../main/cli/check-config.js';
+import { nodeHasReusePort, reusePortWarning, setsReusePort } from '../../../main/cli/reuse-port.js';
 import { captureIo } from '../cli/capture.js';
 
 describe('reuse_port and the running Node', () => {

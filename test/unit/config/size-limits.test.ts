@@ -8,7 +8,7 @@ import { mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { checkConfigCommand } from '../../../src/cli/check-config.js';
+import { checkConfigCommand } from '../../../main/cli/check-config.js';
 import { ConfigError, loadConfigFile, parseConfigText } from '../../../src/config/load.js';
 import { CONFIG_ALIAS_EXPANSION_MAX, CONFIG_FILE_MAX_BYTES } from '../../../src/config/schema.js';
 import { captureIo } from '../cli/capture.js';

@@ -41,7 +41,7 @@ describe('DANE answers', () => {
 
 describe('generate with DANE', () => {
   it('writes dane for every map format, never dane-only', async () => {
-    const { decideEntry } = await import('../../../src/generate/map-format.js');
+    const { decideEntry } = await import('../../../adapters/map/map-format.js');
     for (const format of ['postfix', 'postfix-tlsrpt', 'exim-lsearch'] as const) {
       assert.deepEqual(decideEntry(dane('dane'), format), { kind: 'entry', value: 'dane' });
     }
@@ -49,7 +49,7 @@ describe('generate with DANE', () => {
     assert.deepEqual(decideEntry(base, 'postfix'), { kind: 'entry', value: 'secure match=mx.example.test servername=hostname' });
   });
   it('runGenerate turns a dane-only zone into dane entries', async () => {
-    const { runGenerate } = await import('../../../src/generate/run.js');
+    const { runGenerate } = await import('../../../main/cli/generate-run.js');
     const { mkdtempSync, readFileSync, rmSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');
     const { join } = await import('node:path');

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ZoneConfig } from '../../../src/config/types.js';
-import { decideEntry, diffMaps, formatDiff, MAP_FORMATS, MAP_HEADER, parseMap, renderMap, type MapEntry } from '../../../src/generate/map-format.js';
+import { decideEntry, diffMaps, formatDiff, MAP_FORMATS, MAP_HEADER, parseMap, renderMap, type MapEntry } from '../../../adapters/map/map-format.js';
 import type { LookupResult } from '../../../src/lookup.js';
 import type { PolicyMode } from '../../../src/policy/types.js';
 import type { Resolution } from '../../../src/resolver/types.js';

@@ -2,7 +2,7 @@
  * Every error code is documented, and every documented code exists: codes are part of the
  * product's contract (scripts and log searches depend on them). docs/errors.md is THE page of
  * codes: every code the source throws or logs is listed there. Source codes are the string
- * literals shaped like a code in src/ and adapters/; documented codes are those written as
+ * literals shaped like a code in src/, adapters/ and main/; documented codes are those written as
  * `ECODE`. Every code written anywhere in README.md or docs/ (errors.md included) must exist in
  * the source, so no page names a code that is gone. Codes that come from Node, the OS or c-ares
  * and are only passed through are on an explicit list.
@@ -36,7 +36,7 @@ function files(dir: string, ext: string): string[] {
 
 function sourceCodes(): Map<string, string> {
   const found = new Map<string, string>();
-  for (const file of [...files(join(root, 'src'), '.ts'), ...files(join(root, 'adapters'), '.ts')]) {
+  for (const file of ['src', 'adapters', 'main'].flatMap((d) => files(join(root, d), '.ts'))) {
     // A quoted literal, or a code in brackets inside a message (`... [ECODE]`).
     for (const m of readFileSync(file, 'utf8').matchAll(/'(E[A-Z][A-Z0-9_]{2,})'|\[(E[A-Z][A-Z0-9_]{2,})\]/g)) {
       const code = (m[1] ?? m[2]) as string;

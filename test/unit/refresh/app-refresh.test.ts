@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MemoryPolicyCache } from '../../../adapters/cache/memory.js';
-import { startApp } from '../../../src/app.js';
+import { startApp } from '../../../main/app.js';
 import { defaultConfig } from '../../../src/config/load.js';
 import type { BridgeConfig } from '../../../src/config/types.js';
 import { FakeClock, ScriptedDns, ScriptedFetcher, memoryLogger, policyText } from '../../helpers/fakes.js';

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { startApp } from '../../../src/app.js';
+import { startApp } from '../../../main/app.js';
 import { defaultConfig } from '../../../src/config/load.js';
 import type { BridgeConfig } from '../../../src/config/types.js';
 import { BridgeError } from '../../../src/errors.js';

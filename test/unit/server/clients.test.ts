@@ -11,7 +11,8 @@ import net from 'node:net';
 import type { ListenerConfig, ProtocolName } from '../../../src/config/types.js';
 import { startServer, type ServerHandle, type ServerDeps } from '../../../src/server/server.js';
 import { CLIENT_LOG_LINES_PER_INTERVAL } from '../../../src/server/log-limiter.js';
-import { startApp } from '../../../src/app.js';
+import { startApp } from '../../../main/app.js';
+import { adapterFor } from '../../../adapters/protocol/registry.js';
 import { parseConfigText } from '../../../src/config/load.js';
 import { ScriptedDns, ScriptedFetcher, memoryLogger } from '../../helpers/fakes.js';
 import { FakeLookup, policy, policyResolution } from '../adapters/fixtures.js';
@@ -35,7 +36,7 @@ async function serve(
   deps: Partial<ServerDeps> = {},
 ): Promise<{ server: ServerHandle; port: number; lines: Array<Record<string, unknown>> }> {
   const { log, lines } = memoryLogger();
-  const server = await startServer([config], { lookup, log, idleTimeoutSec: 60, ...deps });
+  const server = await startServer([config], { lookup, log, idleTimeoutSec: 60, adapterFor, ...deps });
   servers.push(server);
   const port = server.listeners[0]?.port;
   assert.ok(port !== undefined && port > 0);
@@ -201,7 +202,7 @@ describe('max_connections', () => {
 
   it('the default derives from the fd limit, split across listeners', async () => {
     const { log } = memoryLogger();
-    const server = await startServer([listener('socketmap'), listener('tcp_table')], { lookup, log, idleTimeoutSec: 60, fdLimit: 1024 });
+    const server = await startServer([listener('socketmap'), listener('tcp_table')], { lookup, log, idleTimeoutSec: 60, fdLimit: 1024, adapterFor });
     servers.push(server);
     assert.deepEqual(
       server.listeners.map((l) => l.maxConnections),

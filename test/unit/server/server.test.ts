@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { ListenerConfig } from '../../../src/config/types.js';
 import { BridgeError } from '../../../src/errors.js';
 import { startServer } from '../../../src/server/server.js';
-import { adapterFor } from '../../../src/protocol/registry.js';
+import { adapterFor } from '../../../adapters/protocol/registry.js';
 import { memoryLogger } from '../../helpers/fakes.js';
 import { fakeAdapter, unusedLookup } from './fake-adapter.js';
 
@@ -168,7 +168,7 @@ describe('adapterFor', () => {
   it('fails before binding anything when a listener uses an unsupported protocol', async () => {
     const { log } = memoryLogger();
     await assert.rejects(
-      startServer([tcp, { ...tcp, protocol: 'smtp' as ListenerConfig['protocol'] }], { lookup: unusedLookup, log, idleTimeoutSec: 0 }),
+      startServer([tcp, { ...tcp, protocol: 'smtp' as ListenerConfig['protocol'] }], { lookup: unusedLookup, log, idleTimeoutSec: 0, adapterFor }),
       (err: unknown) => err instanceof BridgeError && err.code === 'ECONFIG_UNSUPPORTED',
     );
   });

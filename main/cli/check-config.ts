@@ -1,15 +1,15 @@
 /**
  * `check-config`: validate a configuration file and summarize it, or list every problem;
- * then check what `serve` would refuse at startup (src/server/preflight.ts).
+ * then check what `serve` would refuse at startup (main/preflight.ts).
  */
-import type { BridgeConfig, ListenerConfig } from '../config/types.js';
-import { defaultConfig, parseConfigText } from '../config/load.js';
-import { formatListenAddress } from '../config/address.js';
-import { formatProblem } from '../config/problems.js';
-import { readConfigFile } from '../config/read-file.js';
-import { describeRedisConnection, redactDsn } from '../cache/describe-connection.js';
-import { cacheFileLocation } from '../cache/registry.js';
-import { preflight } from '../server/preflight.js';
+import type { BridgeConfig, ListenerConfig } from '../../src/config/types.js';
+import { defaultConfig, parseConfigText } from '../../src/config/load.js';
+import { formatListenAddress } from '../../src/config/address.js';
+import { formatProblem } from '../../src/config/problems.js';
+import { readConfigFile } from '../../src/config/read-file.js';
+import { describeRedisConnection, redactDsn } from '../../src/cache/describe-connection.js';
+import { cacheFileLocation } from '../../adapters/cache/registry.js';
+import { preflight } from '../preflight.js';
 import { parseArgs, stringOption } from './args.js';
 import { reusePortWarning } from './reuse-port.js';
 import { EXIT_ERROR, EXIT_OK, PROGRAM, type CliIo, usageError } from './io.js';

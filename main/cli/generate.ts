@@ -5,25 +5,25 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { PolicyCache } from '../cache/types.js';
-import { openCache, openConfiguredCacheReadOnly, type ConfiguredCache, type OpenCacheDeps } from '../cache/registry.js';
-import { systemClock, type Clock } from '../clock.js';
-import { DEFAULT_SQLITE_TIMEOUT_SEC } from '../config/defaults.js';
-import { formatProblem } from '../config/problems.js';
-import type { CacheConfig, ZoneConfig } from '../config/types.js';
-import { cleanupStaleTemps } from '../generate/atomic-writer.js';
-import { parseDomainList } from '../generate/domain-list.js';
-import { GenerateError, messageOf } from '../generate/errors.js';
-import { JsonFilePolicyCache } from '../generate/json-state.js';
-import { acquireLock, systemLockDeps, type LockDeps } from '../generate/lock.js';
-import { formatDiff, MAP_FORMATS, MAP_TYPES, type MapFormat, type MapType } from '../generate/map-format.js';
-import { systemPostfixTools, type PostfixTools } from '../generate/postfix-tools.js';
-import { createGeneratorResolver, DEFAULT_CONCURRENCY, MAX_CONCURRENCY, runGenerate, summaryLine, type GenerateReport } from '../generate/run.js';
-import { createLogger, isLogLevel, LOG_LEVELS } from '../log/logger.js';
-import { toPolicyDomain } from '../policy/domain.js';
-import { createSystemDns } from '../resolver/dns.js';
-import { createHttpsFetcher } from '../resolver/https-fetcher.js';
-import type { DnsPort, PolicyFetcher } from '../resolver/types.js';
+import type { PolicyCache } from '../../src/cache/types.js';
+import { openCache, openConfiguredCacheReadOnly, type ConfiguredCache, type OpenCacheDeps } from '../../adapters/cache/registry.js';
+import { systemClock, type Clock } from '../../src/clock.js';
+import { DEFAULT_SQLITE_TIMEOUT_SEC } from '../../src/config/defaults.js';
+import { formatProblem } from '../../src/config/problems.js';
+import type { CacheConfig, ZoneConfig } from '../../src/config/types.js';
+import { cleanupStaleTemps } from '../../src/generate/atomic-writer.js';
+import { parseDomainList } from '../../src/generate/domain-list.js';
+import { GenerateError, messageOf } from '../../src/generate/errors.js';
+import { JsonFilePolicyCache } from '../../src/generate/json-state.js';
+import { acquireLock, systemLockDeps, type LockDeps } from '../../src/generate/lock.js';
+import { formatDiff, MAP_FORMATS, MAP_TYPES, type MapFormat, type MapType } from '../../adapters/map/map-format.js';
+import { systemPostfixTools, type PostfixTools } from '../../src/generate/postfix-tools.js';
+import { DEFAULT_CONCURRENCY, MAX_CONCURRENCY, runGenerate, summaryLine, type GenerateReport } from './generate-run.js';
+import { createLogger, isLogLevel, LOG_LEVELS } from '../../src/log/logger.js';
+import { toPolicyDomain } from '../../src/policy/domain.js';
+import type { DaneFinding } from '../../src/dane/types.js';
+import { BATCH_TUNING, buildResolverStack } from '../resolver-stack.js';
+import type { DnsPort, PolicyFetcher } from '../../src/resolver/types.js';
 import { parseArgs, stringOption } from './args.js';
 import { loadConfigOrReport } from './config-source.js';
 import { EXIT_ERROR, EXIT_NEGATIVE, EXIT_OK, PROGRAM, reportError, type CliIo, usageError } from './io.js';
@@ -116,7 +116,7 @@ export async function generateCommand(argv: readonly string[], io: CliIo, deps: 
   const typeArg = opt('type');
   if (typeArg !== undefined && !isType(typeArg)) return usageError(io, `--type must be one of ${MAP_TYPES.join(', ')}, not ${JSON.stringify(typeArg)}`, 'generate');
   if (typeArg !== undefined && !postfixFormat) return usageError(io, `--type applies to the postfix formats only (the ${format} map is a text file)`, 'generate');
-  const type: MapType | undefined = postfixFormat ? ((typeArg as MapType | undefined) ?? 'lmdb') : undefined;
+  const type: MapType | undefined = postfixFormat ? ((typeArg) ?? 'lmdb') : undefined;
 
   const concurrencyArg = opt('concurrency');
   const concurrency = concurrencyArg === undefined ? DEFAULT_CONCURRENCY : Number(concurrencyArg);
@@ -210,22 +210,25 @@ export async function generateCommand(argv: readonly string[], io: CliIo, deps: 
       for await (const batch of cache.entries()) for (const e of batch) all.push(e.domain);
       domains = all.sort();
     }
-    const dns = deps.dns ?? createSystemDns();
-    const fetcher = deps.fetcher ?? createHttpsFetcher(dns);
-    const resolver = createGeneratorResolver({ cache, dns, fetcher, clock, log });
     // The DANE side, only for a zone with `dane: true` (docs/dane.md), on the configured resolver.
-    let daneFinding: ((domain: string, timeoutMs: number) => Promise<import('../dane/types.js').DaneFinding>) | undefined;
-    if (zone.dane?.enabled === true && !offline) {
-      const { createDnssecDns } = await import('../dane/dnssec-client.js');
-      const { findDane } = await import('../dane/finding.js');
-      const { systemResolverAddress } = await import('../dane/resolver-address.js');
-      const dnssec = createDnssecDns(config.dns?.resolver ?? systemResolverAddress());
+    const stack = await buildResolverStack({
+      clock,
+      dns: deps.dns,
+      fetcher: deps.fetcher,
+      cache: { cache, tuning: BATCH_TUNING, log },
+      dane: offline ? undefined : { zones: [zone], resolver: config.dns?.resolver },
+    });
+    const resolver = stack.resolver;
+    let daneFinding: ((domain: string, timeoutMs: number) => Promise<DaneFinding>) | undefined;
+    if (stack.dane !== undefined) {
+      const { findDane } = await import('../../src/dane/finding.js');
+      const dnssec = stack.dane.dns;
       daneFinding = (domain, timeoutMs) => findDane(dnssec, domain, timeoutMs);
     }
     const bar = (deps.progress ?? process.stderr.isTTY === true) ? progressBar(deps.progressWrite ?? ((t) => void process.stderr.write(t))) : undefined;
     const report = await runGenerate(
       { domains, output, format, type, zoneName: zoneName ?? 'default', zone, dryRun, concurrency, offline },
-      { cache, resolver, clock, tools, pid, ...(bar !== undefined ? { onProgress: bar.update } : {}), ...(daneFinding !== undefined ? { daneFinding } : {}) },
+      { cache, resolver, clock, tools, pid, onProgress: bar?.update, daneFinding },
     );
     bar?.end();
     await closeState(cache);

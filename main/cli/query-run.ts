@@ -3,12 +3,12 @@
  * cache, then the answer Postfix would get. Network seams are passed in (tests fake them).
  */
 import { performance } from 'node:perf_hooks';
-import type { ZoneConfig } from '../config/types.js';
-import type { Clock } from '../clock.js';
-import type { ParseResult, StsPolicy } from '../policy/types.js';
-import type { Discovery, DnsPort, FetchResult, PolicyFetcher, Resolution } from '../resolver/types.js';
-import { discover, stsRecordName } from '../resolver/discovery.js';
-import { parsePolicyFile } from '../policy/policy-file.js';
+import type { ZoneConfig } from '../../src/config/types.js';
+import type { Clock } from '../../src/clock.js';
+import type { ParseResult, StsPolicy } from '../../src/policy/types.js';
+import type { Discovery, DnsPort, FetchResult, PolicyFetcher, Resolution } from '../../src/resolver/types.js';
+import { discover, stsRecordName } from '../../src/resolver/discovery.js';
+import { parsePolicyFile } from '../../src/policy/policy-file.js';
 import { postfixAnswer, type PostfixAnswer } from '../../adapters/protocol/postfix-answer.js';
 
 export type QueryOutcome = 'policy' | 'no-policy' | 'error';

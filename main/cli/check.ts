@@ -3,14 +3,14 @@
  * Exit 0 all passed, 1 a check failed (a warning too with --strict), 2 the check could not run.
  */
 import { writeFileSync } from 'node:fs';
-import type { CheckDns } from '../check/dns.js';
-import { createSystemCheckDns } from '../check/dns.js';
-import { parseResolverAddress, type ResolverAddress } from '../dane/resolver-address.js';
-import { formatJunit } from '../check/junit.js';
-import { formatJson, formatText } from '../check/output.js';
-import { DEFAULT_TIMEOUT_S, runCheck } from '../check/run.js';
-import { readState, writeState } from '../check/state.js';
-import { exitStatus } from '../check/types.js';
+import type { CheckDns } from '../../src/check/dns.js';
+import { createSystemCheckDns } from '../../src/check/dns.js';
+import { parseResolverAddress, type ResolverAddress } from '../../src/dane/resolver-address.js';
+import { formatJunit } from '../../src/check/junit.js';
+import { formatJson, formatText } from '../../src/check/output.js';
+import { DEFAULT_TIMEOUT_S, runCheck } from '../../src/check/run.js';
+import { readState, writeState } from '../../src/check/state.js';
+import { exitStatus } from '../../src/check/types.js';
 import { parseArgs, stringOption } from './args.js';
 import { commandHelp, optionSpecs } from './help.js';
 import { EXIT_ERROR, EXIT_OK, PROGRAM, processIo, usageError, type CliIo } from './io.js';

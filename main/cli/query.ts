@@ -1,21 +1,18 @@
 /**
  * `query DOMAIN`: resolve one domain now, without the cache, and show every step.
  */
-import { toPolicyDomain } from '../policy/domain.js';
-import { systemClock } from '../clock.js';
-import type { DnsPort, PolicyFetcher } from '../resolver/types.js';
-import { createSystemDns } from '../resolver/dns.js';
-import { createHttpsFetcher } from '../resolver/https-fetcher.js';
-import { formatProblem } from '../config/problems.js';
+import { toPolicyDomain } from '../../src/policy/domain.js';
+import { systemClock } from '../../src/clock.js';
+import type { DnsPort, PolicyFetcher } from '../../src/resolver/types.js';
+import { formatProblem } from '../../src/config/problems.js';
 import { parseArgs, stringOption } from './args.js';
 import { loadConfigOrReport } from './config-source.js';
 import { EXIT_ERROR, EXIT_OK, PROGRAM, type CliIo, usageError } from './io.js';
 import { exitCodeFor, runQuery, type QueryDeps } from './query-run.js';
 import { formatQueryReport } from './query-format.js';
-import type { ResolverAddress } from '../dane/resolver-address.js';
-import type { TracingDns } from '../dane/trace.js';
-import type { DnssecDns } from '../dane/types.js';
+import type { DnssecDns } from '../../src/dane/types.js';
 import { commandHelp, optionSpecs } from './help.js';
+import { buildResolverStack } from '../resolver-stack.js';
 
 /** Network seams; the system resolver and the real HTTPS fetcher by default. */
 export interface QueryCommandDeps {
@@ -27,14 +24,6 @@ export interface QueryCommandDeps {
 
 function isBufferJson(v: unknown): v is { type: 'Buffer'; data: number[] } {
   return typeof v === 'object' && v !== null && 'type' in v && v.type === 'Buffer' && 'data' in v && Array.isArray(v.data);
-}
-
-async function daneTracer(resolver: ResolverAddress | undefined, given: DnssecDns | undefined): Promise<TracingDns> {
-  const { tracingDns } = await import('../dane/trace.js');
-  if (given !== undefined) return tracingDns(given);
-  const { createDnssecDns } = await import('../dane/dnssec-client.js');
-  const { systemResolverAddress } = await import('../dane/resolver-address.js');
-  return tracingDns(createDnssecDns(resolver ?? systemResolverAddress()));
 }
 
 /** Name the default zone is shown under (as the lookup service logs it). */
@@ -76,23 +65,23 @@ export async function queryCommand(argv: readonly string[], io: CliIo, deps: Que
     zone = found;
   }
 
-  const dns = deps.dns ?? createSystemDns();
-  const seams: QueryDeps = { dns, fetcher: deps.fetcher ?? createHttpsFetcher(dns), clock: systemClock };
+  // No cache: `query` shows what a lookup finds now.
+  const stack = await buildResolverStack({ clock: systemClock, dns: deps.dns, fetcher: deps.fetcher, dane: { zones: [zone], resolver: config.dns?.resolver, dnssec: deps.dnssec } });
+  const seams: QueryDeps = { dns: stack.dns, fetcher: stack.fetcher, clock: systemClock };
   const daneSettings = zone.dane;
-  const withDane = daneSettings?.enabled === true;
   // The DANE side beside the MTA-STS steps, on a tracing client so every query is shown.
-  const daneDns = withDane ? await daneTracer(config.dns?.resolver, deps.dnssec) : undefined;
+  const daneDns = stack.dane === undefined ? undefined : (await import('../../src/dane/trace.js')).tracingDns(stack.dane.dns);
   const [report, finding] = await Promise.all([
     runQuery(checked.domain, zoneName ?? DEFAULT_ZONE_LABEL, zone, seams),
-    daneDns === undefined ? undefined : (await import('../dane/finding.js')).findDane(daneDns, checked.domain, zone.timeoutSec * 1000),
+    daneDns === undefined ? undefined : (await import('../../src/dane/finding.js')).findDane(daneDns, checked.domain, zone.timeoutSec * 1000),
   ]);
   if (finding === undefined || daneDns === undefined || daneSettings === undefined) {
     if (args.options.has('json')) io.out(`${JSON.stringify(report, null, 2)}\n`);
     else io.out(formatQueryReport(report));
     return exitCodeFor(report.outcome);
   }
-  const { decideDane } = await import('../dane/decision.js');
-  const { stsVerdictOf } = await import('../verdict.js');
+  const { decideDane } = await import('../../src/dane/decision.js');
+  const { stsVerdictOf } = await import('../../src/verdict.js');
   const { postfixAnswer } = await import('../../adapters/protocol/postfix-answer.js');
   const stsResult = { zoneName: zoneName ?? DEFAULT_ZONE_LABEL, zone, resolution: report.resolution };
   const decision = decideDane(daneSettings, stsVerdictOf(stsResult), finding);
@@ -101,8 +90,8 @@ export async function queryCommand(argv: readonly string[], io: CliIo, deps: Que
   if (args.options.has('json')) {
     io.out(`${JSON.stringify(withDaneReport, (_k, v: unknown) => (Buffer.isBuffer(v) ? v.toString('hex') : isBufferJson(v) ? Buffer.from(v.data).toString('hex') : v), 2)}\n`);
   } else {
-    const { formatTrace } = await import('../dane/trace.js');
-    const { formatDecision, formatFinding } = await import('../dane/report.js');
+    const { formatTrace } = await import('../../src/dane/trace.js');
+    const { formatDecision, formatFinding } = await import('../../src/dane/report.js');
     const lines = ['', 'DANE (RFC 7672)', ...formatTrace(daneDns.queries).map((l) => `   ${l}`), ...formatFinding(finding).map((l) => `   ${l}`), `   ${formatDecision(decision)}`, ''];
     io.out(`${formatQueryReport(withDaneReport)}${lines.join('\n')}`);
   }

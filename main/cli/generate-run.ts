@@ -4,21 +4,20 @@
  * and replace it atomically, unless that would make it worse (see `decideWrite`).
  */
 import { existsSync, readFileSync } from 'node:fs';
-import type { Logger } from 'winston';
-import type { PolicyCache } from '../cache/types.js';
-import type { Clock } from '../clock.js';
-import type { ZoneConfig } from '../config/types.js';
-import type { LookupResult } from '../lookup.js';
-import { decideDane } from '../dane/decision.js';
-import type { DaneFinding } from '../dane/types.js';
-import { stsVerdictOf } from '../verdict.js';
-import { Resolver } from '../resolver/resolver.js';
-import type { DnsPort, PolicyFetcher, Resolution } from '../resolver/types.js';
-import { writeMapAtomically, type WriteStep } from './atomic-writer.js';
-import { GenerateError, messageOf } from './errors.js';
-import { decideEntry, diffMaps, parseMap, renderMap, type MapDiff, type MapEntry, type MapFormat, type MapType } from './map-format.js';
-import { indexSuffix, type PostfixTools } from './postfix-tools.js';
-import { isRefreshDue } from './refresh-due.js';
+import type { PolicyCache } from '../../src/cache/types.js';
+import type { Clock } from '../../src/clock.js';
+import type { ZoneConfig } from '../../src/config/types.js';
+import type { LookupResult } from '../../src/lookup.js';
+import { decideDane } from '../../src/dane/decision.js';
+import type { DaneFinding } from '../../src/dane/types.js';
+import { stsVerdictOf } from '../../src/verdict.js';
+import type { Resolver } from '../../src/resolver/resolver.js';
+import type { Resolution } from '../../src/resolver/types.js';
+import { writeMapAtomically, type WriteStep } from '../../src/generate/atomic-writer.js';
+import { GenerateError, messageOf } from '../../src/generate/errors.js';
+import { decideEntry, diffMaps, parseMap, renderMap, type MapDiff, type MapEntry, type MapFormat, type MapType } from '../../adapters/map/map-format.js';
+import { indexSuffix, type PostfixTools } from '../../src/generate/postfix-tools.js';
+import { isRefreshDue } from '../../src/generate/refresh-due.js';
 
 /** Default number of domains resolved at once: 10,000 domains in minutes, gentle on one resolver. */
 export const DEFAULT_CONCURRENCY = 32;
@@ -44,17 +43,17 @@ export interface GenerateRequest {
 export interface GenerateDeps {
   /** The opened state. */
   readonly cache: PolicyCache;
-  /** Resolves one domain (createGeneratorResolver); unused when offline. */
+  /** Resolves one domain (main/resolver-stack.ts, BATCH_TUNING); unused when offline. */
   readonly resolver: Pick<Resolver, 'resolve' | 'refresh'>;
   readonly clock: Clock;
   readonly tools: PostfixTools;
   readonly pid?: number;
-  readonly onProgress?: (done: number, total: number) => void;
+  readonly onProgress?: ((done: number, total: number) => void) | undefined;
   /**
    * The DANE finding of a domain, in a zone with `dane: true` (docs/dane.md); absent: no DANE
    * side (the map holds MTA-STS answers only). Not used offline.
    */
-  readonly daneFinding?: (domain: string, timeoutMs: number) => Promise<DaneFinding>;
+  readonly daneFinding?: ((domain: string, timeoutMs: number) => Promise<DaneFinding>) | undefined;
   /** Tests: called between the steps of the atomic write. */
   readonly onWriteStep?: (step: WriteStep) => void;
 }
@@ -86,20 +85,6 @@ export interface GenerateReport {
   /** Sorted by domain. */
   readonly failed: readonly FailedDomain[];
   readonly seconds: number;
-}
-
-/** The daemon's resolver, tuned for a batch: check every TXT id (cache_grace 0), no negative cache. */
-export function createGeneratorResolver(seams: { cache: PolicyCache; dns: DnsPort; fetcher: PolicyFetcher; clock: Clock; log: Logger }): Resolver {
-  return new Resolver({
-    cache: seams.cache,
-    dns: seams.dns,
-    fetcher: seams.fetcher,
-    clock: seams.clock,
-    log: seams.log,
-    cacheGraceSec: 0,
-    negativeCacheTtlSec: 0,
-    negativeCacheSize: 1,
-  });
 }
 
 /** Why a resolution did not confirm the domain's current state, or undefined when it did. */

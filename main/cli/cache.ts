@@ -3,11 +3,11 @@
  * (the file, not a running daemon). A memory cache exists only inside a running daemon, so
  * there is nothing to open then.
  */
-import type { ConfiguredCache, OpenCacheDeps } from '../cache/registry.js';
-import { openConfiguredCacheReadOnly } from '../cache/registry.js';
-import type { PolicyCache, PolicyEntry } from '../cache/types.js';
-import { systemClock, type Clock } from '../clock.js';
-import { toPolicyDomain } from '../policy/domain.js';
+import type { ConfiguredCache, OpenCacheDeps } from '../../adapters/cache/registry.js';
+import { openConfiguredCacheReadOnly } from '../../adapters/cache/registry.js';
+import type { PolicyCache, PolicyEntry } from '../../src/cache/types.js';
+import { systemClock, type Clock } from '../../src/clock.js';
+import { toPolicyDomain } from '../../src/policy/domain.js';
 import { parseArgs, stringOption } from './args.js';
 import { loadConfigOrReport } from './config-source.js';
 import { EXIT_ERROR, EXIT_NEGATIVE, EXIT_OK, PROGRAM, reportError, type CliIo, usageError } from './io.js';

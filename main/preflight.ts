@@ -10,12 +10,12 @@
  * checked), ports below 1024 without the right to bind them, and a unix socket somebody already listens on (systemd with socket
  * activation, or the running daemon): its place was decided by whoever created it.
  */
-import type { BridgeConfig, ListenerConfig } from '../config/types.js';
-import { BridgeError, type BridgeErrorCode } from '../errors.js';
-import { checkSqliteCache, currentAccount, type RunAccount } from '../cache/state-dir-check.js';
-import { probeSharedBackend, type OpenCacheDeps } from '../cache/registry.js';
+import type { BridgeConfig, ListenerConfig } from '../src/config/types.js';
+import { BridgeError, type BridgeErrorCode } from '../src/errors.js';
+import { checkSqliteCache, currentAccount, type RunAccount } from '../src/cache/state-dir-check.js';
+import { inspectSqliteCacheFile, probeSharedBackend, type OpenCacheDeps } from '../adapters/cache/registry.js';
 import { lstat } from 'node:fs/promises';
-import { checkUnixSocketPlace, probeTcpHost, probeUnixSocket } from './listener.js';
+import { checkUnixSocketPlace, probeTcpHost, probeUnixSocket } from '../src/server/listener.js';
 
 export interface PreflightProblem {
   readonly code: BridgeErrorCode;
@@ -41,7 +41,7 @@ export async function preflight(config: BridgeConfig, options: PreflightOptions 
     case 'internal':
       break;
     case 'sqlite': {
-      const problem = await checkSqliteCache(cache, options.account ?? currentAccount(), options.cacheDeps);
+      const problem = await checkSqliteCache(cache, inspectSqliteCacheFile, options.account ?? currentAccount(), options.cacheDeps);
       if (problem !== undefined) problems.push({ code: problem.code, message: problem.message });
       break;
     }

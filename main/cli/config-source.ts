@@ -1,9 +1,9 @@
 /**
  * The configuration a subcommand runs with: the file given with `-c`, or the embedded defaults.
  */
-import type { BridgeConfig } from '../config/types.js';
-import type { ConfigProblem } from '../config/problems.js';
-import { buildDefaultConfig } from '../config/defaults.js';
+import type { BridgeConfig } from '../../src/config/types.js';
+import type { ConfigProblem } from '../../src/config/problems.js';
+import { buildDefaultConfig } from '../../src/config/defaults.js';
 import { reportError, type CliIo } from './io.js';
 
 export interface LoadedConfig {
@@ -17,7 +17,7 @@ export async function loadConfigOrReport(path: string | undefined, io: CliIo): P
   if (path === undefined) return { config: buildDefaultConfig(), warnings: [] };
   try {
     // The YAML reader is loaded only for a file: a daemon on the embedded defaults never loads it.
-    const { loadConfigFileWithWarnings } = await import('../config/load.js');
+    const { loadConfigFileWithWarnings } = await import('../../src/config/load.js');
     return await loadConfigFileWithWarnings(path);
   } catch (err) {
     reportError(io, err, path);

@@ -1,7 +1,7 @@
 /**
  * Human-readable rendering of a {@link QueryReport}. Pure.
  */
-import type { FetchTimings } from '../resolver/types.js';
+import type { FetchTimings } from '../../src/resolver/types.js';
 import type { PostfixAnswer } from '../../adapters/protocol/postfix-answer.js';
 import type { QueryReport } from './query-run.js';
 

@@ -2,9 +2,9 @@
  * What subcommands print through, so tests can capture output without touching the process.
  */
 import { readFileSync } from 'node:fs';
-import { BridgeError } from '../errors.js';
-import { formatProblem } from '../config/problems.js';
-import type { ConfigProblem } from '../config/problems.js';
+import { BridgeError } from '../../src/errors.js';
+import { formatProblem } from '../../src/config/problems.js';
+import type { ConfigProblem } from '../../src/config/problems.js';
 
 export interface CliIo {
   readonly out: (text: string) => void;

@@ -1,37 +1,23 @@
 /**
- * Opens the cache backend named by the config. Backends other than memory are loaded late
- * with import() so that a user of the memory cache never loads a database driver.
+ * The cache registry: opens the cache backend named by the config. The one place that knows
+ * every backend; the composition root (main/) calls it, src/ never does. Backends other than
+ * memory are loaded late with import() so that a user of the memory cache never loads a
+ * database driver.
  */
-import { homedir } from 'node:os';
 import type { Logger } from 'winston';
-import type { Clock } from '../clock.js';
-import type { CacheConfig, PostgresCacheConfig, RedisCacheConfig, SqliteCacheConfig } from '../config/types.js';
-import { describeRedisConnection, redactDsn } from './describe-connection.js';
-import { BridgeError } from '../errors.js';
-import type { CacheFileInspection } from './cache-file-inspection.js';
-import { ResilientPolicyCache } from './resilient.js';
-import { resolveStateFile, type StateFileChoice } from './state-dir.js';
-import type { PolicyCache } from './types.js';
+import type { CacheConfig, PostgresCacheConfig, RedisCacheConfig, SqliteCacheConfig } from '../../src/config/types.js';
+import { describeRedisConnection, redactDsn } from '../../src/cache/describe-connection.js';
+import { BridgeError } from '../../src/errors.js';
+import type { CacheFileInspection } from '../../src/cache/cache-file-inspection.js';
+import { ResilientPolicyCache } from '../../src/cache/resilient.js';
+import { cacheFileLocation, type OpenCacheDeps } from '../../src/cache/cache-location.js';
+import type { PolicyCache } from '../../src/cache/types.js';
 
-/** What opening a persistent cache depends on besides the config; production passes nothing. */
-export interface OpenCacheDeps {
-  readonly env?: Readonly<Record<string, string | undefined>>;
-  readonly homeDir?: string;
-  readonly clock?: Clock;
-}
-
-/** Where a persistent cache's file is (or why there is none): `$STATE_DIRECTORY`, `state_directory`, XDG. */
-export function cacheFileLocation(config: SqliteCacheConfig, deps: OpenCacheDeps = {}): StateFileChoice {
-  return resolveStateFile(config.filename, {
-    configured: config.stateDirectory,
-    env: deps.env ?? process.env,
-    homeDir: deps.homeDir ?? safeHomeDir(),
-  });
-}
+export { cacheFileLocation, type OpenCacheDeps };
 
 /** Look into an existing sqlite cache file without changing it (`check-config`). */
 export async function inspectSqliteCacheFile(path: string): Promise<CacheFileInspection> {
-  const { inspectSqliteFile } = await import('../../adapters/cache/sqlite-inspect.js');
+  const { inspectSqliteFile } = await import('./sqlite-inspect.js');
   return inspectSqliteFile(path);
 }
 
@@ -48,7 +34,7 @@ export async function probeSharedBackend(config: RedisCacheConfig | PostgresCach
     return;
   }
   try {
-    const { probePostgres } = await import('../../adapters/cache/postgres.js');
+    const { probePostgres } = await import('./postgres.js');
     await probePostgres({ dsn: config.dsn, timeoutMs: config.timeoutMs });
   } catch (err) {
     throw new BridgeError('ECACHE_OPEN', `cannot open ${config.type} cache at ${redactDsn(config.dsn)}: ${(err as Error).message}`, { cause: err });
@@ -67,7 +53,7 @@ export async function openPersistentBackend(
   if (!where.ok) throw new BridgeError('ECACHE_OPEN', `cannot open sqlite cache: ${where.message}`);
   let backend;
   try {
-    const { SqlitePolicyCache } = await import('../../adapters/cache/sqlite.js');
+    const { SqlitePolicyCache } = await import('./sqlite.js');
     backend = new SqlitePolicyCache({
       path: where.path,
       busyTimeoutMs: config.timeoutSec * 1000,
@@ -116,7 +102,7 @@ export async function openCache(config: CacheConfig, log: Logger, deps: OpenCach
   let cache: PolicyCache;
   switch (config.type) {
     case 'internal': {
-      const { MemoryPolicyCache } = await import('../../adapters/cache/memory.js');
+      const { MemoryPolicyCache } = await import('./memory.js');
       cache = new MemoryPolicyCache(config.cacheSize);
       break;
     }
@@ -170,7 +156,7 @@ export async function openSharedBackend(config: RedisCacheConfig | PostgresCache
   let backend: PolicyCache;
   try {
     if (config.type === 'redis') {
-      const { RedisPolicyCache } = await import('../../adapters/cache/redis.js');
+      const { RedisPolicyCache } = await import('./redis.js');
       backend = new RedisPolicyCache({
         connection: config.connection,
         prefix: config.prefix,
@@ -179,7 +165,7 @@ export async function openSharedBackend(config: RedisCacheConfig | PostgresCache
         ...(deps.clock !== undefined ? { clock: deps.clock } : {}),
       });
     } else {
-      const { PostgresPolicyCache } = await import('../../adapters/cache/postgres.js');
+      const { PostgresPolicyCache } = await import('./postgres.js');
       backend = new PostgresPolicyCache({
         dsn: config.dsn,
         timeoutMs: config.timeoutMs,
@@ -200,13 +186,4 @@ async function openSharedCache(config: RedisCacheConfig | PostgresCacheConfig, l
   const resilient = new ResilientPolicyCache(backend, { memorySize: config.cacheSize, log });
   log.info('cache opened', { component: 'cache', backend: backend.kind, server: backend.where, memory: config.cacheSize });
   return resilient;
-}
-
-function safeHomeDir(): string {
-  try {
-    return homedir();
-  } catch {
-    // No passwd entry and no $HOME (some containers): the state directory must then be given.
-    return '';
-  }
 }

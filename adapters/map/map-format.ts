@@ -14,17 +14,15 @@
  * Keys are exact policy domains only, never `.parent` forms (a subdomain never uses its
  * parent's policy, RFC 8461 §4.1).
  */
-import type { LookupResult } from '../lookup.js';
-import { isValidAsciiDomain } from '../policy/domain.js';
-import { postfixAnswer } from '../../adapters/protocol/postfix-answer.js';
-import { eximAnswer, formatEximAnswer } from '../../adapters/protocol/exim-answer.js';
+import type { LookupResult } from '../../src/lookup.js';
+import { isValidAsciiDomain } from '../../src/policy/domain.js';
+import { postfixAnswer } from '../protocol/postfix-answer.js';
+import { eximAnswer, formatEximAnswer } from '../protocol/exim-answer.js';
 
 export const MAP_FORMATS = ['postfix', 'postfix-tlsrpt', 'exim-lsearch', 'json'] as const;
 export type MapFormat = (typeof MAP_FORMATS)[number];
 
-/** Postfix table types `generate` can build; `texthash` is read by Postfix without postmap. */
-export const MAP_TYPES = ['lmdb', 'cdb', 'hash', 'btree', 'texthash'] as const;
-export type MapType = (typeof MAP_TYPES)[number];
+export { MAP_TYPES, type MapType } from '../../src/generate/postfix-tools.js';
 
 /** What one domain contributes to the map. */
 export type EntryDecision =

@@ -8,34 +8,33 @@
  */
 import type { Logger } from 'winston';
 import { readFileSync } from 'node:fs';
-import type { BridgeConfig, ListenerConfig, LoggingConfig, ProtocolName, ZoneConfig } from './config/types.js';
-import type { PolicyCache } from './cache/types.js';
-import type { Clock } from './clock.js';
-import type { DaneService } from './dane/service.js';
-import { systemClock } from './clock.js';
-import type { DnsPort, PolicyFetcher } from './resolver/types.js';
-import type { ProtocolAdapter } from './protocol/types.js';
-import { cacheFileLocation, openCache } from './cache/registry.js';
-import { createSystemDns } from './resolver/dns.js';
-import { createWorkerFetcher, type WorkerPolicyFetcher } from './resolver/worker-fetcher.js';
-import { Resolver } from './resolver/resolver.js';
-import { createLookupService, type StoppableLookupService } from './lookup-service.js';
-import { startServer, type BoundListener, type ServerHandle } from './server/server.js';
-import { readListenFds, unsetListenEnv, type InheritedFd } from './server/socket-activation.js';
-import { emptyWarmStats, WarmQueue } from './warm/queue.js';
-import { Refresher } from './refresh/refresher.js';
-import { defaultPolicyDelegation } from './config/defaults.js';
-import { BridgeError } from './errors.js';
-import type { LookupService } from './lookup.js';
-import type { WarmService } from './warm/types.js';
-import { formatListenAddress } from './config/address.js';
-import { describeRunAs, dropPrivileges, prepareStateDirectory, type RunAs } from './privileges.js';
-import { describeChanges, planReload, type ReloadContext, type RestartNeeded } from './reload.js';
-import { adapterFor as registryAdapterFor } from './protocol/registry.js';
-import { NO_METRICS, type Metrics } from './metrics/types.js';
-import type { PrometheusMetrics } from './metrics/prometheus.js';
-import { measuredAdapter, measuredLookup } from './metrics/instrument.js';
-import type { MetricsHttpHandle } from './server/metrics-http.js';
+import type { BridgeConfig, ListenerConfig, LoggingConfig, ProtocolName, ZoneConfig } from '../src/config/types.js';
+import type { PolicyCache } from '../src/cache/types.js';
+import type { Clock } from '../src/clock.js';
+import type { DaneService } from '../src/dane/service.js';
+import { systemClock } from '../src/clock.js';
+import type { DnsPort, PolicyFetcher } from '../src/resolver/types.js';
+import type { ProtocolAdapter } from '../src/protocol/types.js';
+import { cacheFileLocation, openCache } from '../adapters/cache/registry.js';
+import type { Resolver } from '../src/resolver/resolver.js';
+import { buildResolverStack, daneClient, type ResolverStack, type ResolverTuning } from './resolver-stack.js';
+import { createLookupService, type StoppableLookupService } from '../src/lookup-service.js';
+import { startServer, type BoundListener, type ServerHandle } from '../src/server/server.js';
+import { readListenFds, unsetListenEnv, type InheritedFd } from '../src/server/socket-activation.js';
+import { emptyWarmStats, WarmQueue } from '../src/warm/queue.js';
+import { Refresher } from '../src/refresh/refresher.js';
+import { defaultPolicyDelegation } from '../src/config/defaults.js';
+import { BridgeError } from '../src/errors.js';
+import type { LookupService } from '../src/lookup.js';
+import type { WarmService } from '../src/warm/types.js';
+import { formatListenAddress } from '../src/config/address.js';
+import { describeRunAs, dropPrivileges, prepareStateDirectory, type RunAs } from '../src/privileges.js';
+import { describeChanges, planReload, type ReloadContext, type RestartNeeded } from '../src/reload.js';
+import { adapterFor as registryAdapterFor } from '../adapters/protocol/registry.js';
+import { NO_METRICS, type Metrics } from '../src/metrics/types.js';
+import type { PrometheusMetrics } from '../src/metrics/prometheus.js';
+import { measuredAdapter, measuredLookup } from '../src/metrics/instrument.js';
+import type { MetricsHttpHandle } from '../src/server/metrics-http.js';
 
 /** Seams of the composition root; production passes only `log`. Tests replace the network. */
 export interface AppOptions {
@@ -58,7 +57,7 @@ export interface AppOptions {
    * directory is handed to it first, and the cache is opened only after the drop. Connections
    * accepted meanwhile wait for the cache.
    */
-  readonly dropTo?: RunAs;
+  readonly dropTo?: RunAs | undefined;
   /** Applies a reloaded `logging:` section (the CLI keeps its overrides); absent: level only. */
   readonly applyLogging?: (logging: LoggingConfig) => void;
 }
@@ -81,14 +80,14 @@ export interface App {
   /** The configuration in force (changes with a reload). */
   readonly config: BridgeConfig;
   /** Who the daemon runs as after start (the privilege drop, if any). */
-  readonly runAs?: RunAs;
+  readonly runAs?: RunAs | undefined;
   /**
    * Apply `next` (a loaded, valid configuration) to the running daemon: see src/reload.ts for
    * what can change. Never drops a connection or a cached policy. Reloads are serialized.
    */
   reload(next: BridgeConfig): Promise<ReloadOutcome>;
   /** The `/metrics` and `/healthz` HTTP listener, when `metrics:` is configured. */
-  readonly metricsHttp?: MetricsHttpHandle;
+  readonly metricsHttp?: MetricsHttpHandle | undefined;
   /** Where the core reports metrics (the no-op when `metrics:` is absent). */
   readonly metrics: Metrics;
   /**
@@ -112,8 +111,8 @@ export async function startApp(config: BridgeConfig, options: AppOptions): Promi
   let server: ServerHandle | undefined;
   let warm: WarmQueue | undefined;
   let resolver: Resolver | undefined;
-  /** The fetch worker this app started (none when a fetcher was given). */
-  let ownFetcher: WorkerPolicyFetcher | undefined;
+  /** DNS and fetcher (its worker thread is stopped with the app). */
+  let network: ResolverStack<undefined> | undefined;
   // Lookups accepted before the resolver exists (bound, not yet dropped and opened) wait here.
   let resolverReady!: (r: Resolver) => void;
   const resolverPromise = new Promise<Resolver>((resolve) => (resolverReady = resolve));
@@ -125,29 +124,29 @@ export async function startApp(config: BridgeConfig, options: AppOptions): Promi
   // Metrics are kept only when someone can read them (a `metrics:` listener).
   // prom-client is loaded only then: a daemon without metrics does not carry it.
   const prometheus: PrometheusMetrics | undefined =
-    config.metrics !== undefined ? new (await import('./metrics/prometheus.js')).PrometheusMetrics() : undefined;
+    config.metrics !== undefined ? new (await import('../src/metrics/prometheus.js')).PrometheusMetrics() : undefined;
   const metrics: Metrics = prometheus ?? NO_METRICS;
   // The DANE side exists only when a zone asks for it (docs/dane.md); `dane: false` everywhere
   // leaves every answer exactly as without it.
   const daneFor = async (c: BridgeConfig): Promise<DaneService | undefined> => {
-    if (![c.defaultZone, ...Object.values(c.zones)].some((z) => z.dane?.enabled === true)) return undefined;
-    const { createDaneService } = await import('./dane/service.js');
-    const { createDnssecDns } = await import('./dane/dnssec-client.js');
-    const { systemResolverAddress } = await import('./dane/resolver-address.js');
-    const address = c.dns?.resolver ?? systemResolverAddress();
-    const { daneLookupOutcome, daneResolverState } = await import('./metrics/dane.js');
+    const client = await daneClient({ zones: [c.defaultZone, ...Object.values(c.zones)], resolver: c.dns?.resolver });
+    if (client === undefined) return undefined;
+    const { createDaneService } = await import('../src/dane/service.js');
+    const { daneLookupOutcome, daneResolverState } = await import('../src/metrics/dane.js');
     const service = createDaneService({
-      dns: createDnssecDns(address),
-      resolver: address,
+      dns: client.dns,
+      resolver: client.resolver,
       clock,
       log,
-      ...(c.dns?.probe === undefined ? {} : { probe: c.dns.probe }),
-      ...(prometheus === undefined
-        ? {}
-        : { onFinding: (f) => metrics.daneLookup(daneLookupOutcome(f)), onProbe: (r) => metrics.daneResolver(daneResolverState(r)) }),
+      probe: c.dns?.probe,
+      onFinding: prometheus === undefined ? undefined : (f) => metrics.daneLookup(daneLookupOutcome(f)),
+      onProbe: prometheus === undefined ? undefined : (r) => metrics.daneResolver(daneResolverState(r)),
     });
-    // A warning at start when the resolver does not validate; never delays the start.
-    void service.probe();
+    // A warning at start when the resolver does not validate; never delays the start, and a
+    // failure of the probe itself is logged, never an unhandled rejection.
+    service.probe().catch((err: unknown) => {
+      log.warn('the DNSSEC resolver probe failed', { component: 'dane', code: 'EINTERNAL', reason: (err as Error).message });
+    });
     return service;
   };
   let daneNow = await daneFor(config);
@@ -174,15 +173,13 @@ export async function startApp(config: BridgeConfig, options: AppOptions): Promi
     );
   };
   try {
-    const dns = options.dns ?? createSystemDns();
-    // TLS and HTTP of policy fetches run in a worker thread: a storm of new domains does not
-    // delay cached answers (worker-fetcher.ts). Started at the first fetch.
-    // With the system resolver, the worker resolves the policy host with its own (equal) one.
-    const fetcher = options.fetcher ?? (ownFetcher = createWorkerFetcher(dns, options.dns === undefined ? { systemDns: {} } : {}));
+    // The network parts first (the DNS channel; policy fetches run in a worker thread started
+    // at the first fetch, unless a fetcher is given); the resolver over them once the cache is open.
+    network = await buildResolverStack({ clock, dns: options.dns, fetcher: options.fetcher, fetchIn: 'worker' });
     const inheritedFds = options.inheritedFds ?? inheritedFromEnvironment();
     const baseAdapterFor = options.adapterFor ?? registryAdapterFor;
     const adapterFor =
-      prometheus !== undefined ? (protocol: ProtocolName) => measuredAdapter(baseAdapterFor(protocol), protocol, metrics) : options.adapterFor;
+      prometheus !== undefined ? (protocol: ProtocolName) => measuredAdapter(baseAdapterFor(protocol), protocol, metrics) : baseAdapterFor;
     server = await startServer(config.listeners, {
       lookup,
       log,
@@ -191,7 +188,7 @@ export async function startApp(config: BridgeConfig, options: AppOptions): Promi
       // Always a port, so that a policy listener added by a reload finds its warm-up.
       warm: warmPort,
       ...(inheritedFds.length > 0 ? { inheritedFds } : {}),
-      ...(adapterFor !== undefined ? { adapterFor } : {}),
+      adapterFor,
       ...(options.requestsPerTurn !== undefined ? { requestsPerTurn: options.requestsPerTurn } : {}),
     });
     if (options.dropTo !== undefined) {
@@ -203,12 +200,7 @@ export async function startApp(config: BridgeConfig, options: AppOptions): Promi
       log.info('privileges dropped', { component: 'main', user: describeRunAs(options.dropTo), uid: options.dropTo.uid, gid: options.dropTo.gid });
     }
     cache ??= await openCache(config.cache, log);
-    resolver = new Resolver({
-      cache,
-      dns,
-      fetcher,
-      clock,
-      log,
+    const tuning: ResolverTuning = {
       get cacheGraceSec() {
         return live.config.cacheGraceSec;
       },
@@ -217,19 +209,21 @@ export async function startApp(config: BridgeConfig, options: AppOptions): Promi
       },
       negativeCacheSize: config.negativeCacheSize,
       ...(prometheus !== undefined ? { metrics, onLocalFault: (code: string) => metrics.localFault(code) } : {}),
-    });
+    };
+    resolver = (await buildResolverStack({ clock, dns: network.dns, fetcher: network.fetcher, cache: { cache, tuning, log } })).resolver;
     resolverReady(resolver);
     warm = newWarmQueue(config);
   } catch (err) {
     await warm?.stop();
     await server?.close(false);
     if (ownCache) await cache?.close().catch(() => undefined);
-    await ownFetcher?.close();
+    await network?.close();
     throw err;
   }
   const openedServer = server;
   const openedCache = cache;
   const theResolver = resolver;
+  const openedNetwork = network;
 
   const serverLog = log.child({ component: 'server' });
   for (const l of openedServer.listeners) {
@@ -255,7 +249,7 @@ export async function startApp(config: BridgeConfig, options: AppOptions): Promi
       },
     };
     try {
-      const { startMetricsEndpoint } = await import('./metrics/endpoint.js');
+      const { startMetricsEndpoint } = await import('../src/metrics/endpoint.js');
       metricsHttp = await startMetricsEndpoint(config.metrics, {
         prometheus,
         cache: openedCache,
@@ -282,7 +276,7 @@ export async function startApp(config: BridgeConfig, options: AppOptions): Promi
     const proactive = c.proactiveFetching;
     return proactive?.enabled === true
       ? new Refresher(
-          { cache: openedCache, target: theResolver, clock, log, ...(prometheus !== undefined ? { metrics } : {}) },
+          { cache: openedCache, target: theResolver, clock, log, metrics: prometheus },
           {
             intervalSec: proactive.intervalSec,
             concurrencyLimit: proactive.concurrencyLimit,
@@ -354,8 +348,8 @@ export async function startApp(config: BridgeConfig, options: AppOptions): Promi
     get config(): BridgeConfig {
       return live.config;
     },
-    ...(options.dropTo !== undefined ? { runAs: options.dropTo } : {}),
-    ...(metricsHttp !== undefined ? { metricsHttp } : {}),
+    runAs: options.dropTo,
+    metricsHttp,
     metrics,
     reload(next: BridgeConfig): Promise<ReloadOutcome> {
       const run = reloading.then(() => reloadOnce(next));
@@ -363,7 +357,13 @@ export async function startApp(config: BridgeConfig, options: AppOptions): Promi
       return run;
     },
     stop(graceful = true): Promise<void> {
-      if (!graceful && stopping !== undefined) void openedServer.close(false);
+      // The forced close ends what the graceful stop under way waits for; its own failure is
+      // logged (the stop under way reports through its promise).
+      if (!graceful && stopping !== undefined) {
+        openedServer.close(false).catch((err: unknown) => {
+          serverLog.error('forced close failed', { code: 'EINTERNAL', reason: (err as Error).message });
+        });
+      }
       stopping ??= (async () => {
         await reloading;
         // Stopped first: no refresh starts from here on. The ones under way (bounded by the
@@ -376,7 +376,7 @@ export async function startApp(config: BridgeConfig, options: AppOptions): Promi
         // Running warm-ups still write to the cache: let them finish before it closes.
         await warm?.stop();
         lookupNow.stop();
-        await ownFetcher?.close();
+        await openedNetwork.close();
         if (ownCache) await openedCache.close();
       })();
       return stopping;

@@ -3,12 +3,12 @@
  */
 import type { Writable } from 'node:stream';
 import { startApp, type App, type AppOptions } from '../app.js';
-import { createLogger, isLogFormat, isLogLevel, LOG_FORMATS, LOG_LEVELS, reconfigureLogger } from '../log/logger.js';
-import { stderrIsJournal } from '../log/journal.js';
-import { ConfigError } from '../config/problems.js';
-import type { BridgeConfig } from '../config/types.js';
-import { createNotifier, type Notifier } from '../systemd/notify.js';
-import { describeRunAs, planRunAs, type RunAs } from '../privileges.js';
+import { createLogger, isLogFormat, isLogLevel, LOG_FORMATS, LOG_LEVELS, reconfigureLogger } from '../../src/log/logger.js';
+import { stderrIsJournal } from '../../src/log/journal.js';
+import { ConfigError } from '../../src/config/problems.js';
+import type { BridgeConfig } from '../../src/config/types.js';
+import { createNotifier, type Notifier } from '../../src/systemd/notify.js';
+import { describeRunAs, planRunAs, type RunAs } from '../../src/privileges.js';
 import { parseArgs, stringOption } from './args.js';
 import { loadConfigOrReport } from './config-source.js';
 import { EXIT_ERROR, EXIT_NEGATIVE, EXIT_OK, packageVersion, type CliIo, usageError } from './io.js';
@@ -79,12 +79,7 @@ export async function serveCommand(argv: readonly string[], io: CliIo, deps: Ser
 
   // Lines for the journal get priority prefixes and no timestamp (systemd.exec(5), JOURNAL_STREAM).
   const journal = deps.logStream === undefined && stderrIsJournal();
-  const log = createLogger(config.logging, {
-    ...(level !== undefined ? { level } : {}),
-    ...(format !== undefined ? { format } : {}),
-    ...(deps.logStream !== undefined ? { stream: deps.logStream } : {}),
-    journal,
-  });
+  const log = createLogger(config.logging, { level, format, stream: deps.logStream, journal });
   const mainLog = log.child({ component: 'main' });
   mainLog.info('starting', { version: packageVersion(), config: configPath ?? '(embedded defaults)', pid: process.pid });
   logConfigWarnings(mainLog, loaded.warnings);
@@ -112,8 +107,8 @@ export async function serveCommand(argv: readonly string[], io: CliIo, deps: Ser
     app = await startApp(config, {
       ...deps.appOptions,
       log,
-      ...(dropTo !== undefined ? { dropTo } : {}),
-      applyLogging: (logging) => reconfigureLogger(log, logging, { ...(level !== undefined ? { level } : {}), ...(format !== undefined ? { format } : {}), journal }),
+      dropTo,
+      applyLogging: (logging) => reconfigureLogger(log, logging, { level, format, journal }),
     });
   } catch (err) {
     const code = (err as { code?: unknown }).code;
@@ -179,7 +174,9 @@ export async function serveCommand(argv: readonly string[], io: CliIo, deps: Ser
           timeoutSec,
           connections: app.server.connectionCount(),
         });
-        void app.stop(false);
+        app.stop(false).catch((err: unknown) => {
+          mainLog.error('forced stop failed', { code: 'EINTERNAL', reason: (err as Error).message });
+        });
       }, timeoutSec * 1000);
       void app.stop(true).then(
         () => {
@@ -228,7 +225,7 @@ async function reloadFrom(configPath: string | undefined, app: App, mainLog: Mai
   }
   let next: BridgeConfig;
   try {
-    const { loadConfigFileWithWarnings } = await import('../config/load.js');
+    const { loadConfigFileWithWarnings } = await import('../../src/config/load.js');
     const loaded = await loadConfigFileWithWarnings(configPath);
     logConfigWarnings(mainLog, loaded.warnings);
     next = loaded.config;
