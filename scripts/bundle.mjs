@@ -6,7 +6,11 @@
 // resolves them from node_modules as before. The bundle sits three levels under the package
 // root, like dist/main/cli/, so `new URL('../../../package.json', import.meta.url)` still finds
 // package.json. Without esbuild (dev dependencies omitted) nothing is built and bin/ uses
-// dist/src directly.
+// dist/main directly.
+// zod's entry re-exports every one of its ~50 message locales (`z.locales`), which esbuild keeps:
+// about 400 KB of the config chunk that every start with a config file parses. The config
+// schema never uses them (its messages are its own; zod's English default is imported by zod
+// itself from locales/en.js), so the namespace is replaced by an empty module.
 import { rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -40,6 +44,17 @@ await esbuild.build({
   keepNames: true,
   legalComments: 'none',
   logLevel: 'warning',
+  plugins: [
+    {
+      name: 'zod-without-locales',
+      setup(build) {
+        build.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+          /[/\\]node_modules[/\\]zod[/\\]/.test(args.importer) ? { path: 'zod-locales', namespace: 'zod-locales' } : undefined,
+        );
+        build.onLoad({ filter: /.*/, namespace: 'zod-locales' }, () => ({ contents: 'export {};', loader: 'js' }));
+      },
+    },
+  ],
   // Bundled CommonJS (winston and its dependencies) calls require() for node: built-ins.
   banner: { js: "import { createRequire as __bundleRequire } from 'node:module'; const require = __bundleRequire(import.meta.url);" },
 });
