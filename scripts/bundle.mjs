@@ -11,6 +11,9 @@
 // about 400 KB of the config chunk that every start with a config file parses. The config
 // schema never uses them (its messages are its own; zod's English default is imported by zod
 // itself from locales/en.js), so the namespace is replaced by an empty module.
+// winston's @dabh/diagnostics picks its development build unless NODE_ENV=production: a debug
+// printer for DEBUG=winston:* that loads node:tty (~1 MB of RSS at every start). The bundle
+// takes its production build (the same API, printing nothing); winston's logging is unchanged.
 import { rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -52,6 +55,16 @@ await esbuild.build({
           /[/\\]node_modules[/\\]zod[/\\]/.test(args.importer) ? { path: 'zod-locales', namespace: 'zod-locales' } : undefined,
         );
         build.onLoad({ filter: /.*/, namespace: 'zod-locales' }, () => ({ contents: 'export {};', loader: 'js' }));
+      },
+    },
+    {
+      name: 'winston-diagnostics-production',
+      setup(build) {
+        build.onResolve({ filter: /^\.\/development\.js$/ }, (args) =>
+          /[/\\]@dabh[/\\]diagnostics[/\\]node[/\\]index\.js$/.test(args.importer)
+            ? { path: join(dirname(args.importer), 'production.js') }
+            : undefined,
+        );
       },
     },
   ],

@@ -3,7 +3,6 @@
  * adapter a listener uses is wrapped so that the LookupService its handler sees reports each
  * answer to the Metrics port. Used only when metrics are on; otherwise nothing is wrapped.
  */
-import { performance } from 'node:perf_hooks';
 import type { AnswerFormatter, LookupResult, LookupService, WarmNote } from '../lookup.js';
 import type { HandlerContext, ProtocolAdapter, Reply } from '../protocol/types.js';
 import { daneAnswerOutcome } from './dane.js';

@@ -10,7 +10,6 @@
  * is someone else's this time. A failed refresh of a policy other than `none` is a warning
  * (the RFC's "alert the operator"); nothing that goes wrong ends the refresher.
  */
-import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'winston';
 import type { PolicyCache, PolicyEntry } from '../cache/types.js';
@@ -103,7 +102,7 @@ export class Refresher {
     private readonly options: RefresherOptions,
   ) {
     this.timing = { intervalMs: options.intervalSec * 1000, graceRatio: options.graceRatio, jitter: options.jitter };
-    this.owner = options.owner ?? `${safeHostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+    this.owner = options.owner ?? `${safeHostname()}:${process.pid}:${ownerSuffix()}`;
     this.log = deps.log.child({ component: 'refresher' });
     this.sleeper = deps.sleeper ?? realSleeper;
     this.random = deps.random ?? Math.random;
@@ -291,6 +290,17 @@ function errorText(err: unknown): string {
     return typeof code === 'string' ? `${code}: ${err.message}` : err.message;
   }
   return String(err);
+}
+
+/**
+ * Eight hex digits telling this process from an earlier one with the same host and pid (a lease
+ * of a crashed daemon). Uniqueness, not secrecy: anyone who can write leases can write policies,
+ * so Math.random serves, and node:crypto is not loaded at start for it.
+ */
+function ownerSuffix(): string {
+  return Math.floor(Math.random() * 0x1_0000_0000)
+    .toString(16)
+    .padStart(8, '0');
 }
 
 function safeHostname(): string {

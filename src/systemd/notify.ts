@@ -9,7 +9,7 @@
  * socket (`@name`; its sockaddr copy stops at the leading NUL): those go through
  * `systemd-notify --pid=<our pid>` run synchronously, so the order of messages is kept.
  */
-import { spawnSync } from 'node:child_process';
+import type * as ChildProcess from 'node:child_process';
 import { createRequire } from 'node:module';
 
 /** Where to send, read from the environment; undefined when not run under a notify unit. */
@@ -85,6 +85,8 @@ export function createNotifier(env: Readonly<Record<string, string | undefined>>
     if (target === undefined) return;
     const text = fields.join('\n');
     if (target.kind === 'abstract') {
+      // node:child_process only here (an abstract socket), not at every start.
+      const { spawnSync } = createRequire(import.meta.url)('node:child_process') as typeof ChildProcess;
       const r = spawnSync('systemd-notify', [`--pid=${process.pid}`, ...fields], { env: { ...process.env, NOTIFY_SOCKET: `@${target.name}` }, timeout: 5000, stdio: 'ignore' });
       if (r.error !== undefined || r.status !== 0) onError(`systemd-notify ${fields[0] ?? ''} failed: ${r.error?.message ?? `exit ${String(r.status)}`}`);
       return;
