@@ -575,16 +575,17 @@ function issuesOf(error: z.ZodError, base: readonly PropertyKey[]): Issue[] {
     const path = [...base, ...i.path];
     if (i.code === 'unrecognized_keys') {
       const known = i.message.startsWith(KNOWN) ? i.message.slice(KNOWN.length).split('\0') : [];
-      return i.keys.map((k) => ({
-        code: 'ECONFIG_UNKNOWN_KEY',
-        path: [...path, k],
-        on: 'key',
-        message: `unknown key "${k}"${didYouMean(k, known)}`,
-      }));
+      return i.keys.map((k) => unknownKey([...path, k], known));
     }
     const params = (i as { params?: { code?: ConfigProblemCode; on?: string } }).params;
     return [{ code: params?.code ?? 'ECONFIG_TYPE', path, message: i.message, on: params?.on }];
   });
+}
+
+/** An unknown key's problem, with a hint when a known key is close. */
+function unknownKey(path: PropertyKey[], known: readonly string[]): Issue {
+  const key = String(path.at(-1));
+  return { code: 'ECONFIG_UNKNOWN_KEY', path, on: 'key', message: `unknown key "${key}"${didYouMean(key, known)}` };
 }
 
 /** What `buildConfig` found: the config when there is no problem, and the warnings. */
@@ -606,14 +607,7 @@ export function buildConfig(root: unknown): Built {
   const raw = (root ?? {}) as Record<string, unknown>;
   const given = (key: string): boolean => raw[key] !== undefined;
   const top: Partial<{ [K in keyof typeof ROOT]: z.output<(typeof ROOT)[K]> }> = {};
-  for (const key of Object.keys(raw))
-    if (!Object.hasOwn(ROOT, key))
-      problems.push({
-        code: 'ECONFIG_UNKNOWN_KEY',
-        path: [key],
-        on: 'key',
-        message: `unknown key "${key}"${didYouMean(key, TOP_LEVEL_KEYS)}`,
-      });
+  for (const key of Object.keys(raw)) if (!Object.hasOwn(ROOT, key)) problems.push(unknownKey([key], TOP_LEVEL_KEYS));
   for (const key of TOP_LEVEL_KEYS) {
     const r = ROOT[key].safeParse(raw[key]);
     if (r.success) Object.assign(top, { [key]: r.data });
