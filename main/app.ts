@@ -23,11 +23,11 @@ import { startServer, type BoundListener, type ServerHandle } from '../src/serve
 import { readListenFds, unsetListenEnv, type InheritedFd } from '../src/server/socket-activation.js';
 import { emptyWarmStats, WarmQueue } from '../src/warm/queue.js';
 import { Refresher } from '../src/refresh/refresher.js';
-import { defaultPolicyDelegation } from '../src/config/defaults.js';
+import { DEFAULT_POLICY_DELEGATION } from '../src/config/defaults.js';
 import { BridgeError } from '../src/errors.js';
 import type { LookupService } from '../src/lookup.js';
 import type { WarmService } from '../src/warm/types.js';
-import { formatListenAddress } from '../src/config/address.js';
+import { formatListenAddress } from '../src/server/listen-address.js';
 import { describeRunAs, dropPrivileges, prepareStateDirectory, type RunAs } from '../src/privileges.js';
 import { describeChanges, planReload, type ReloadContext, type RestartNeeded } from '../src/reload.js';
 import { adapterFor as registryAdapterFor } from '../adapters/protocol/registry.js';
@@ -160,7 +160,7 @@ export async function startApp(config: BridgeConfig, options: AppOptions): Promi
   const newWarmQueue = (c: BridgeConfig): WarmQueue | undefined => {
     // Only policy delegation feeds the warm-up; without such a listener nothing is started.
     if (!c.listeners.some((l) => l.protocol === 'policy')) return undefined;
-    const pd = c.policyDelegation ?? defaultPolicyDelegation();
+    const pd = c.policyDelegation ?? DEFAULT_POLICY_DELEGATION;
     return new WarmQueue(
       { lookup: prometheus !== undefined ? measuredLookup(lookup, 'warm', metrics) : lookup, clock, log },
       {

@@ -3,7 +3,7 @@
  * daemon, and what needs a restart. Pure: the running configuration, the new one and who the
  * daemon runs as go in; a plan comes out, applied by the composition root (main/app.ts).
  */
-import { formatListenAddress } from './config/address.js';
+import { formatListenAddress } from './server/listen-address.js';
 import type { BridgeConfig, ListenerConfig } from './config/types.js';
 
 /** Who the daemon runs as now, for what only root could do. */

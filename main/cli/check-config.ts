@@ -4,7 +4,7 @@
  */
 import type { BridgeConfig, ListenerConfig } from '../../src/config/types.js';
 import { defaultConfig, parseConfigText } from '../../src/config/load.js';
-import { formatListenAddress } from '../../src/config/address.js';
+import { formatListenAddress } from '../../src/server/listen-address.js';
 import { formatProblem } from '../../src/config/problems.js';
 import { readConfigFile } from '../../src/config/read-file.js';
 import { describeRedisConnection, redactDsn } from '../../src/cache/describe-connection.js';

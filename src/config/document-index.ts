@@ -44,8 +44,7 @@ export function indexDocument(doc: Document): DocumentIndex {
       for (const pair of node.items) {
         if (!isPair(pair)) continue;
         const key = pair.key;
-        const v: unknown = isScalar(key) ? key.value : undefined;
-        const text = typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? ((key as { source?: string }).source ?? String(v)) : undefined;
+        const text = keyText(key);
         // yaml's equality for keys: the same node, or two scalars whose values are ===.
         if (isScalar(key) && !Number.isNaN(key.value)) {
           if (seen.has(key.value)) repeatedKeys.push({ keyNode: key, key: text, parent: segments(path) });
@@ -59,6 +58,15 @@ export function indexDocument(doc: Document): DocumentIndex {
     for (let i = children.length - 1; i >= 0; i--) stack.push(children[i] as { node: unknown; path: PathLink });
   }
   return { repeatedKeys, aliasTargets };
+}
+
+/** A mapping key as the config's path names it (a scalar's source text), or undefined for a non-scalar key. */
+export function keyText(key: unknown): string | undefined {
+  if (!isScalar(key)) return undefined;
+  const v = key.value;
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean') return key.source ?? String(v);
+  return undefined;
 }
 
 function segments(path: PathLink): (string | number)[] {

@@ -2,14 +2,16 @@
  * Loading the configuration: YAML text → validated BridgeConfig, or every problem with its
  * dotted path and line. The rules are declared in schema.ts; yaml-source.ts reads the YAML.
  */
-import { ConfigError, configErrorFromProblems, formatProblem, type ConfigLoadResult, type ConfigProblem } from './problems.js';
+import { ConfigError, configErrorFromProblems, type ConfigLoadResult, type ConfigProblem } from './problems.js';
 import { readConfigFile, tooLarge } from './read-file.js';
-import { buildDefaultConfig, deepFreeze } from './defaults.js';
+import { deepFreeze } from './defaults.js';
 import { buildConfig, CONFIG_FILE_MAX_BYTES } from './schema.js';
 import type { BridgeConfig } from './types.js';
 import { readYaml } from './yaml-source.js';
 
 export { ConfigError, formatProblem, type ConfigLoadResult, type ConfigProblem } from './problems.js';
+/** The embedded defaults (`serve` without `-c`): one socketmap listener on 127.0.0.1:8461. */
+export { buildDefaultConfig as defaultConfig } from './defaults.js';
 
 /**
  * Parses and validates config text. Never throws for bad input: problems come back as values,
@@ -54,16 +56,6 @@ export async function loadConfigFileWithWarnings(path: string): Promise<{ config
   const result = parseConfigText(read.text, path);
   if (!result.ok) throw configErrorFromProblems(path, result.problems);
   return { config: result.config, warnings: result.warnings };
-}
-
-/** The embedded defaults (`serve` without `-c`): one socketmap listener on 127.0.0.1:8461. */
-export function defaultConfig(): BridgeConfig {
-  return buildDefaultConfig();
-}
-
-/** Problems of a failed `parseConfigText`, one per line, for CLI output. */
-export function formatProblems(fileName: string, problems: readonly ConfigProblem[]): string {
-  return problems.map((p) => formatProblem(fileName, p)).join('\n');
 }
 
 function byLine(problems: ConfigProblem[]): ConfigProblem[] {

@@ -36,10 +36,18 @@ export interface ConfigProblem {
   message: string;
 }
 
+/** `a.b`, `a["odd.key"]`, `a[2]`: the dotted path of key and index segments. */
+export function pathText(segments: readonly PropertyKey[]): string {
+  return segments.reduce<string>((p, s) => {
+    if (typeof s === 'number') return `${p}[${s}]`;
+    const key = String(s);
+    if (/^[A-Za-z0-9_-]+$/.test(key)) return p === '' ? key : `${p}.${key}`;
+    return `${p}[${JSON.stringify(key)}]`;
+  }, '');
+}
+
 /** Outcome of validating config text: a config (perhaps with warnings) or every problem found. */
-export type ConfigLoadResult =
-  | { ok: true; config: BridgeConfig; warnings: ConfigProblem[] }
-  | { ok: false; problems: ConfigProblem[] };
+export type ConfigLoadResult = { ok: true; config: BridgeConfig; warnings: ConfigProblem[] } | { ok: false; problems: ConfigProblem[] };
 
 /** A config that cannot be used; `problems` holds each one, the message lists them all. */
 export class ConfigError extends BridgeError {

@@ -8,8 +8,7 @@ import { CONFIG_FILE_MAX_BYTES } from './schema.js';
 import type { ConfigProblem } from './problems.js';
 
 export type ConfigFileRead =
-  | { readonly ok: true; readonly text: string }
-  | { readonly ok: false; readonly problem: ConfigProblem; readonly cause?: unknown };
+  { readonly ok: true; readonly text: string } | { readonly ok: false; readonly problem: ConfigProblem; readonly cause?: unknown };
 
 /** The file's text (UTF-8), or an ECONFIG_READ / ECONFIG_TOO_LARGE problem. Never throws. */
 export async function readConfigFile(path: string): Promise<ConfigFileRead> {

@@ -9,13 +9,21 @@ import { isAbsolute } from 'node:path';
 import { z } from 'zod';
 import { redactDsn, redactUrl } from '../cache/describe-connection.js';
 import { DANE_DEFAULTS } from '../dane/decision.js';
-import { parseResolverAddress, type ResolverAddress } from '../dane/resolver-address.js';
+import { parseResolverAddress } from '../dane/resolver-address.js';
 import { parseDnssecProbe } from '../dane/probe-spec.js';
-import type { DaneQueryType } from '../dane/types.js';
 import { toPolicyDomain } from '../policy/domain.js';
-import { checkHost, checkUnixPath, formatListenAddress, listenAddressKey, parseListenAddress, PORT_MAX, PORT_MIN } from './address.js';
-import { DEFAULT_SQLITE_TIMEOUT_SEC } from './defaults.js';
-import type { ConfigProblemCode } from './problems.js';
+import {
+  checkHost,
+  checkUnixPath,
+  formatListenAddress,
+  listenAddressKey,
+  parseListenAddress,
+  PORT_MAX,
+  PORT_MIN,
+  type ListenAddress,
+} from '../server/listen-address.js';
+import * as D from './defaults.js';
+import { pathText, type ConfigProblemCode } from './problems.js';
 import { didYouMean } from './suggest.js';
 import type * as T from './types.js';
 
@@ -29,10 +37,10 @@ const CACHE_ENTRIES_MAX = 10_000_000;
 /** Postfix's socketmap client gives up after 100 s (dict_sockmap.c): every wait stays well below. */
 const BACKEND_TIMEOUT_MAX_SEC = 30;
 
-// ---- Defaults shared with code outside the loader ---------------------------------------------
-/** Ours: a thousand waiting domains (under a megabyte) and 4 at once (polite to policy hosts). */
-export const DEFAULT_WARM_QUEUE_SIZE = 1000;
-export const DEFAULT_WARM_CONCURRENCY = 4;
+// ---- Defaults: those of an empty file come from defaults.ts (plain data), the others are here ---
+const TOP = D.buildDefaultConfig();
+const ZONE = D.DEFAULT_ZONE;
+const P = D.DEFAULT_PROACTIVE_FETCHING;
 /** Our own key prefix, so a shared Redis never holds bare domain names as keys. */
 const DEFAULT_REDIS_PREFIX = 'mta-sts-bridge:';
 
@@ -51,6 +59,11 @@ function fail(ctx: Ctx, code: ConfigProblemCode, message: string, path: Property
   return z.NEVER;
 }
 
+/** The defined entries of `o`: a config leaves an absent optional key out, never sets it to undefined. */
+function present<O extends object>(o: O): { [K in keyof O]?: Exclude<O[K], undefined> } {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as { [K in keyof O]?: Exclude<O[K], undefined> };
+}
+
 /** A short description of what was found instead, for type errors. */
 export function describe(v: unknown): string {
   if (Array.isArray(v)) return 'a list';
@@ -67,13 +80,16 @@ interface NumberRule {
   readonly above?: number;
   readonly max?: number;
 }
-const bool = z.unknown().transform((v, ctx) => (typeof v === 'boolean' ? v : fail(ctx, 'ECONFIG_TYPE', `must be true or false, found ${describe(v)}`)));
+const bool = z
+  .unknown()
+  .transform((v, ctx) => (typeof v === 'boolean' ? v : fail(ctx, 'ECONFIG_TYPE', `must be true or false, found ${describe(v)}`)));
 const num = (r: NumberRule) =>
   z.unknown().transform((v, ctx): number => {
     const low = r.min !== undefined ? `at least ${r.min}` : r.above !== undefined ? `greater than ${r.above}` : undefined;
     const range = [low, r.max !== undefined ? `at most ${r.max}` : undefined].filter((x) => x !== undefined).join(' and ');
     const want = `must be ${r.integer === true ? 'an integer' : 'a number'}${range === '' ? '' : ` ${range}`}`;
-    if (typeof v !== 'number' || !Number.isFinite(v) || (r.integer === true && !Number.isInteger(v))) return fail(ctx, 'ECONFIG_TYPE', `${want}, found ${describe(v)}`);
+    if (typeof v !== 'number' || !Number.isFinite(v) || (r.integer === true && !Number.isInteger(v)))
+      return fail(ctx, 'ECONFIG_TYPE', `${want}, found ${describe(v)}`);
     if ((r.min !== undefined && v < r.min) || (r.above !== undefined && v <= r.above) || (r.max !== undefined && v > r.max)) {
       return fail(ctx, 'ECONFIG_RANGE', `${want}, found ${v}`);
     }
@@ -92,11 +108,19 @@ const oneOf = <V extends string>(values: readonly V[], aliases: Readonly<Record<
   });
 /** A value that must be given: MISSING_KEY, located at the enclosing mapping. */
 const need = <S extends z.ZodType<unknown, unknown>>(schema: S, message: string) =>
-  z.unknown().optional().transform((v, ctx): unknown => (v === undefined ? fail(ctx, 'ECONFIG_MISSING_KEY', message, [], 'parent') : v)).pipe(schema);
+  z
+    .unknown()
+    .optional()
+    .transform((v, ctx): unknown => (v === undefined ? fail(ctx, 'ECONFIG_MISSING_KEY', message, [], 'parent') : v))
+    .pipe(schema);
 const size = (max: number, min = 1) => num({ integer: true, min, max });
-const cacheSize = size(CACHE_ENTRIES_MAX).default(10_000); // Python tool `defaults.INTERNAL_CACHE_SIZE`
+const cacheSize = size(CACHE_ENTRIES_MAX).default(D.DEFAULT_CACHE_SIZE);
 const seconds = (max: number, dflt: number) => num({ above: 0, max }).default(dflt);
-const list = z.unknown().transform((v, ctx): unknown[] => (Array.isArray(v) ? (v as unknown[]) : fail(ctx, 'ECONFIG_TYPE', `must be a list, found ${describe(v)}`)));
+const list = z
+  .unknown()
+  .transform((v, ctx): unknown[] =>
+    Array.isArray(v) ? (v as unknown[]) : fail(ctx, 'ECONFIG_TYPE', `must be a list, found ${describe(v)}`),
+  );
 /** Parses `v` with `schema` inside a transform, its issues placed under `path`; undefined when it fails. */
 function sub<S extends z.ZodType>(ctx: Ctx, schema: S, v: unknown, path: PropertyKey[] = []): z.output<S> | undefined {
   const r = schema.safeParse(v);
@@ -109,7 +133,9 @@ const KNOWN = '\0known:';
 const obj = <S extends z.core.$ZodLooseShape>(shape: S) =>
   z.strictObject(shape, {
     error: (iss) =>
-      iss.code === 'unrecognized_keys' ? KNOWN + Object.keys(shape).join('\0') : `must be a mapping (key: value lines), found ${describe(iss.input)}`,
+      iss.code === 'unrecognized_keys'
+        ? KNOWN + Object.keys(shape).join('\0')
+        : `must be a mapping (key: value lines), found ${describe(iss.input)}`,
   });
 
 /** A unix socket file mode: PyYAML's 0666 (octal), 0o666, decimal 438, or the strings "0666", "0o666", "666". */
@@ -123,7 +149,8 @@ const fileMode = z.unknown().transform((v, ctx): number => {
     }
     value = Number.parseInt(m[1], 8);
   }
-  if (typeof value !== 'number' || !Number.isInteger(value)) return fail(ctx, 'ECONFIG_TYPE', `must be an octal file mode such as 0666 or 0o660, found ${describe(v)}`);
+  if (typeof value !== 'number' || !Number.isInteger(value))
+    return fail(ctx, 'ECONFIG_TYPE', `must be an octal file mode such as 0666 or 0o660, found ${describe(v)}`);
   if (value >= 0 && value <= 0o777) return value; // permission bits only: chmod(2) on a socket ignores the rest
   const hint = /^[0-7]{3}$/.test(String(value)) ? ` (did you mean 0${value}? without the leading 0 it is the decimal number ${value})` : '';
   return fail(ctx, 'ECONFIG_RANGE', `must be a file mode between 0 and 0777, found ${value} (0o${value.toString(8)})${hint}`);
@@ -134,16 +161,20 @@ const account = (what: string, nameRule = /^[A-Za-z_][A-Za-z0-9_.-]*\$?$/) =>
     .unknown()
     .transform((v) => (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v < 2 ** 32 - 1 ? String(v) : v))
     .pipe(str())
-    .transform((s, ctx) => (/^[0-9]+$/.test(s) || (nameRule.test(s) && s.length <= 32) ? s : fail(ctx, 'ECONFIG_BAD_VALUE', `must be ${what}, found ${JSON.stringify(s)}`)));
+    .transform((s, ctx) =>
+      /^[0-9]+$/.test(s) || (nameRule.test(s) && s.length <= 32)
+        ? s
+        : fail(ctx, 'ECONFIG_BAD_VALUE', `must be ${what}, found ${JSON.stringify(s)}`),
+    );
 
 // ---- Blocks -----------------------------------------------------------------------------------
 /** A zone block fills left-out keys from these defaults, not from `default_zone` (the Python tool's rule). */
 export const zoneSchema = obj({
-  strict_testing: bool.default(false), // Python tool: `testing` policies are reported, not enforced (RFC 8461 §5)
-  timeout: seconds(60, 10), // total for TXT + HTTPS (Python: 4 s per step); max far below Postfix's 100 s
-  require_sni: bool.default(true), // RFC 8461 §5.1; Postfix 3.4+ understands servername=hostname
-  tlsrpt: bool.default(false), // Postfix 3.9 and older reject the TLSRPT attributes: opt-in
-  dns_error: oneOf(['no-policy', 'temp'], { no_policy: 'no-policy', tempfail: 'temp' }).default('no-policy'), // RFC 8461 §5
+  strict_testing: bool.default(ZONE.strictTesting),
+  timeout: seconds(60, ZONE.timeoutSec), // max far below Postfix's 100 s
+  require_sni: bool.default(ZONE.requireSni),
+  tlsrpt: bool.default(ZONE.tlsrpt),
+  dns_error: oneOf(['no-policy', 'temp'], { no_policy: 'no-policy', tempfail: 'temp' }).default(ZONE.dnsErrorAnswer),
   dane: bool.optional(),
   dane_level: oneOf(['dane', 'dane-only']).optional(),
   dane_lookup_failure: oneOf(['temp', 'sts']).optional(),
@@ -155,16 +186,26 @@ export const zoneSchema = obj({
     requireSni: z.require_sni,
     tlsrpt: z.tlsrpt,
     dnsErrorAnswer: z.dns_error,
-    ...(dane ? {} : { dane: { enabled: z.dane ?? DANE_DEFAULTS.enabled, level: z.dane_level ?? DANE_DEFAULTS.level, lookupFailure: z.dane_lookup_failure ?? DANE_DEFAULTS.lookupFailure } }),
+    ...(dane
+      ? {}
+      : {
+          dane: {
+            enabled: z.dane ?? DANE_DEFAULTS.enabled,
+            level: z.dane_level ?? DANE_DEFAULTS.level,
+            lookupFailure: z.dane_lookup_failure ?? DANE_DEFAULTS.lookupFailure,
+          },
+        }),
   };
 });
 
 const zones = z.unknown().transform((map, ctx): Record<string, T.ZoneConfig> => {
-  if (map === null || typeof map !== 'object' || Array.isArray(map)) return fail(ctx, 'ECONFIG_TYPE', `must be a mapping (key: value lines), found ${describe(map)}`);
+  if (map === null || typeof map !== 'object' || Array.isArray(map))
+    return fail(ctx, 'ECONFIG_TYPE', `must be a mapping (key: value lines), found ${describe(map)}`);
   const out: [string, T.ZoneConfig][] = [];
   for (const [name, block] of Object.entries(map)) {
     // Postfix sends "NAME KEY" and the server splits at the first space: such a name never matches.
-    if (/\s/.test(name) || name === '') fail(ctx, 'ECONFIG_BAD_VALUE', 'a zone name must be one word: Postfix sends "NAME KEY" separated by a space', [name], 'key');
+    if (/\s/.test(name) || name === '')
+      fail(ctx, 'ECONFIG_BAD_VALUE', 'a zone name must be one word: Postfix sends "NAME KEY" separated by a space', [name], 'key');
     else {
       const zone = sub(ctx, zoneSchema, block, [name]);
       if (zone !== undefined) out.push([name, zone]);
@@ -175,13 +216,22 @@ const zones = z.unknown().transform((map, ctx): Record<string, T.ZoneConfig> => 
 
 const sqliteOptions = obj({
   filename: str()
-    .refine((f) => f !== ':memory:', { params: { code: 'ECONFIG_BAD_VALUE' }, message: 'an in-memory SQLite database persists nothing; use "type: internal" instead' })
-    .default('policy-cache.sqlite'), // ours: inside the state directory (src/cache/state-dir.ts)
+    .refine((f) => f !== ':memory:', {
+      params: { code: 'ECONFIG_BAD_VALUE' },
+      message: 'an in-memory SQLite database persists nothing; use "type: internal" instead',
+    })
+    .default(D.DEFAULT_CACHE.filename),
   threads: size(1024).optional(), // the Python tool's pool size: accepted, ignored
-  timeout: seconds(BACKEND_TIMEOUT_MAX_SEC, DEFAULT_SQLITE_TIMEOUT_SEC), // better-sqlite3 waits synchronously
+  timeout: seconds(BACKEND_TIMEOUT_MAX_SEC, D.DEFAULT_SQLITE_TIMEOUT_SEC), // better-sqlite3 waits synchronously
   cache_size: cacheSize,
-  on_corrupt: oneOf(['move', 'refuse']).default('move'),
-}).transform((o): T.SqliteCacheConfig => ({ type: 'sqlite', filename: o.filename, timeoutSec: o.timeout, cacheSize: o.cache_size, onCorrupt: o.on_corrupt }));
+  on_corrupt: oneOf(['move', 'refuse']).default(D.DEFAULT_CACHE.onCorrupt ?? 'move'),
+}).transform((o): T.SqliteCacheConfig => ({
+  type: 'sqlite',
+  filename: o.filename,
+  timeoutSec: o.timeout,
+  cacheSize: o.cache_size,
+  onCorrupt: o.on_corrupt,
+}));
 
 /** Why `text` is not a usable Redis URL (never repeating a password), or undefined. */
 export function redisUrlProblem(text: string): string | undefined {
@@ -191,9 +241,11 @@ export function redisUrlProblem(text: string): string | undefined {
   } catch {
     return `must be a URL such as redis://127.0.0.1:6379/0, found "${redactUrl(text)}"`;
   }
-  if (!['redis:', 'rediss:', 'unix:'].includes(url.protocol)) return `the scheme must be redis://, rediss:// (TLS) or unix://, found "${url.protocol}//"`;
+  if (!['redis:', 'rediss:', 'unix:'].includes(url.protocol))
+    return `the scheme must be redis://, rediss:// (TLS) or unix://, found "${url.protocol}//"`;
   if (url.protocol === 'unix:') {
-    if (!url.pathname.startsWith('/') || url.pathname === '/') return "a unix:// URL needs the socket's absolute path: unix:///run/redis/redis.sock";
+    if (!url.pathname.startsWith('/') || url.pathname === '/')
+      return "a unix:// URL needs the socket's absolute path: unix:///run/redis/redis.sock";
     const db = url.searchParams.get('db');
     return db !== null && !/^[0-9]+$/.test(db) ? `?db= must be a database number, found "${db}"` : undefined;
   }
@@ -209,12 +261,15 @@ const clusterNodes = list.transform((items, ctx): T.RedisConnection => {
   if (items.length === 0) fail(ctx, 'ECONFIG_BAD_VALUE', 'must list at least one node (redis://host:port)');
   let scheme: string | undefined;
   const urls = items.map((item, i) => {
-    if (typeof item !== 'string') return fail(ctx, 'ECONFIG_TYPE', `must be a URL string (redis://host:port), found ${describe(item)}`, [i]);
+    if (typeof item !== 'string')
+      return fail(ctx, 'ECONFIG_TYPE', `must be a URL string (redis://host:port), found ${describe(item)}`, [i]);
     const text = item.includes('://') ? item : `redis://${item}`;
     const problem = redisUrlProblem(text);
     const url = problem === undefined ? new URL(text) : undefined;
-    if (url === undefined || url.protocol === 'unix:') return fail(ctx, 'ECONFIG_BAD_VALUE', problem ?? 'cluster nodes are reached over TCP: redis://host:port or rediss://host:port', [i]);
-    if (scheme !== undefined && url.protocol !== scheme) fail(ctx, 'ECONFIG_BAD_VALUE', `every node must use the same scheme (${scheme}//): TLS is all or nothing in a cluster`, [i]);
+    if (url === undefined || url.protocol === 'unix:')
+      return fail(ctx, 'ECONFIG_BAD_VALUE', problem ?? 'cluster nodes are reached over TCP: redis://host:port or rediss://host:port', [i]);
+    if (scheme !== undefined && url.protocol !== scheme)
+      fail(ctx, 'ECONFIG_BAD_VALUE', `every node must use the same scheme (${scheme}//): TLS is all or nothing in a cluster`, [i]);
     scheme ??= url.protocol;
     return url;
   });
@@ -241,7 +296,12 @@ const sentinelList = list.transform((items, ctx): T.HostPort[] => {
       if (m !== null) hp = { host: m[1] ?? m[2] ?? '', port: m[3] === undefined ? 26379 : Number(m[3]) }; // Sentinel's default port
     }
     if (hp !== undefined && Number.isInteger(hp.port) && hp.port >= PORT_MIN && hp.port <= PORT_MAX) return hp;
-    return fail(ctx, 'ECONFIG_BAD_VALUE', `must be [host, port] or "host:port" with a port ${PORT_MIN}..${PORT_MAX}, found ${describe(item)}`, [i]);
+    return fail(
+      ctx,
+      'ECONFIG_BAD_VALUE',
+      `must be [host, port] or "host:port" with a port ${PORT_MIN}..${PORT_MAX}, found ${describe(item)}`,
+      [i],
+    );
   });
 });
 const redisCommon = {
@@ -258,7 +318,10 @@ const redisCommon = {
   max_connections: num({ integer: true, min: 1 }).optional(), // one pipelined connection: ignored
   cache_size: cacheSize,
 };
-const redisCache = (o: { prefix: string; socket_timeout: number; socket_connect_timeout: number; cache_size: number }, connection: T.RedisConnection): T.RedisCacheConfig => ({
+const redisCache = (
+  o: { prefix: string; socket_timeout: number; socket_connect_timeout: number; cache_size: number },
+  connection: T.RedisConnection,
+): T.RedisCacheConfig => ({
   type: 'redis',
   connection,
   prefix: o.prefix,
@@ -266,15 +329,33 @@ const redisCache = (o: { prefix: string; socket_timeout: number; socket_connect_
   connectTimeoutMs: o.socket_connect_timeout * 1000,
   cacheSize: o.cache_size,
 });
-const redisOptions = obj({ url: redisUrl.optional(), address: redisUrl.optional(), cluster_nodes: clusterNodes.optional(), ...redisCommon }).transform((o, ctx) => {
-  if (o.url !== undefined && o.address !== undefined) return fail(ctx, 'ECONFIG_BAD_VALUE', '"address" is the older name of "url": give only one of them', ['address'], 'key');
+const redisOptions = obj({
+  url: redisUrl.optional(),
+  address: redisUrl.optional(),
+  cluster_nodes: clusterNodes.optional(),
+  ...redisCommon,
+}).transform((o, ctx) => {
+  if (o.url !== undefined && o.address !== undefined)
+    return fail(ctx, 'ECONFIG_BAD_VALUE', '"address" is the older name of "url": give only one of them', ['address'], 'key');
   const single = o.url ?? o.address;
   if (single !== undefined && o.cluster_nodes !== undefined) {
-    return fail(ctx, 'ECONFIG_BAD_VALUE', `give either "${o.url !== undefined ? 'url' : 'address'}" (one server) or "cluster_nodes" (a Redis Cluster), not both`, ['cluster_nodes'], 'key');
+    return fail(
+      ctx,
+      'ECONFIG_BAD_VALUE',
+      `give either "${o.url !== undefined ? 'url' : 'address'}" (one server) or "cluster_nodes" (a Redis Cluster), not both`,
+      ['cluster_nodes'],
+      'key',
+    );
   }
   if (single !== undefined) return redisCache(o, { kind: 'url', url: single });
   if (o.cluster_nodes !== undefined) return redisCache(o, o.cluster_nodes);
-  return fail(ctx, 'ECONFIG_MISSING_KEY', 'missing "url" (redis://host:port/db, rediss:// for TLS, unix:///path/redis.sock) or "cluster_nodes"', ['url'], 'parent');
+  return fail(
+    ctx,
+    'ECONFIG_MISSING_KEY',
+    'missing "url" (redis://host:port/db, rediss:// for TLS, unix:///path/redis.sock) or "cluster_nodes"',
+    ['url'],
+    'parent',
+  );
 });
 const secret = str(false).optional();
 const sentinelOptions = obj({
@@ -293,9 +374,7 @@ const sentinelOptions = obj({
     sentinels: o.sentinels,
     db: o.db,
     tls: o.ssl,
-    ...(o.username !== undefined ? { username: o.username } : {}),
-    ...(o.password !== undefined ? { password: o.password } : {}),
-    ...(o.sentinel_password !== undefined ? { sentinelPassword: o.sentinel_password } : {}),
+    ...present({ username: o.username, password: o.password, sentinelPassword: o.sentinel_password }),
   }),
 );
 
@@ -307,7 +386,9 @@ export function dsnProblem(dsn: string): string | undefined {
   } catch {
     return `must be a connection URI such as postgresql://user@host:5432/database, found "${redactDsn(dsn)}"`;
   }
-  return ['postgres:', 'postgresql:'].includes(url.protocol) ? undefined : `the scheme must be postgresql:// or postgres://, found "${url.protocol}//"`;
+  return ['postgres:', 'postgresql:'].includes(url.protocol)
+    ? undefined
+    : `the scheme must be postgresql:// or postgres://, found "${url.protocol}//"`;
 }
 export const postgresCacheSchema = obj({
   dsn: need(
@@ -318,7 +399,13 @@ export const postgresCacheSchema = obj({
   min_size: size(100, 0).optional(), // connections open on demand: ignored
   max_size: size(100).default(10), // asyncpg's default; PostgreSQL's default max_connections is 100
   cache_size: cacheSize,
-}).transform((o) => ({ type: 'postgres' as const, dsn: o.dsn, timeoutMs: o.timeout * 1000, poolSize: o.max_size, cacheSize: o.cache_size }));
+}).transform((o) => ({
+  type: 'postgres' as const,
+  dsn: o.dsn,
+  timeoutMs: o.timeout * 1000,
+  poolSize: o.max_size,
+  cacheSize: o.cache_size,
+}));
 
 export const memoryCacheSchema = obj({ cache_size: cacheSize }).transform((o) => ({ type: 'internal' as const, cacheSize: o.cache_size }));
 const CACHE_OPTIONS = {
@@ -344,8 +431,8 @@ const cache = obj({
 });
 
 export const policyDelegationSchema = obj({
-  queue_size: size(1_000_000).default(DEFAULT_WARM_QUEUE_SIZE), // bounds memory (names are ≤ 253 bytes)
-  concurrency: size(256).default(DEFAULT_WARM_CONCURRENCY), // each may hold a DNS query and an HTTPS connection
+  queue_size: size(1_000_000).default(D.DEFAULT_POLICY_DELEGATION.queueSize), // bounds memory (names are ≤ 253 bytes)
+  concurrency: size(256).default(D.DEFAULT_POLICY_DELEGATION.concurrency), // each may hold a DNS query and an HTTPS connection
   skip_domains: list
     .transform((items, ctx) =>
       items.map((item, i) => {
@@ -354,7 +441,12 @@ export const policyDelegationSchema = obj({
         if (text === undefined) return '';
         const checked = toPolicyDomain(text.startsWith('.') ? text.slice(1) : text);
         if (checked.ok) return text.startsWith('.') ? `.${checked.domain}` : checked.domain;
-        return fail(ctx, 'ECONFIG_BAD_VALUE', `"${text}" is not a domain name (example.org) or a parent domain (.example.org): ${checked.message}`, [i]);
+        return fail(
+          ctx,
+          'ECONFIG_BAD_VALUE',
+          `"${text}" is not a domain name (example.org) or a parent domain (.example.org): ${checked.message}`,
+          [i],
+        );
       }),
     )
     .default([]),
@@ -362,26 +454,34 @@ export const policyDelegationSchema = obj({
 
 /** The background refresher (RFC 8461 §3.3, §10.2): the Python tool's four keys, then our `jitter`. */
 export const proactiveSchema = obj({
-  enabled: bool.default(true), // ours: on (RFC 8461 §3.3 SHOULD); the Python tool's default is off
-  interval: size(31_557_600).default(86_400), // daily (§10.2); at most max_age's maximum, a year
-  concurrency_limit: size(10_000).default(100),
-  grace_ratio: num({ above: 0 }).default(2),
-  // Ours: runs start up to 10% early at random, so a fleet restarted together spreads out; at most
-  // half, so a refresh lease (interval × (1 − jitter)) ends before its holder's next run.
-  jitter: num({ min: 0, max: 0.5 }).default(0.1),
-}).transform((p) => ({ enabled: p.enabled, intervalSec: p.interval, concurrencyLimit: p.concurrency_limit, graceRatio: p.grace_ratio, jitter: p.jitter }));
+  enabled: bool.default(P.enabled),
+  interval: size(31_557_600).default(P.intervalSec), // at most max_age's maximum, a year
+  concurrency_limit: size(10_000).default(P.concurrencyLimit),
+  grace_ratio: num({ above: 0 }).default(P.graceRatio),
+  // At most half, so a refresh lease (interval × (1 − jitter)) ends before its holder's next run.
+  jitter: num({ min: 0, max: 0.5 }).default(P.jitter),
+}).transform((p) => ({
+  enabled: p.enabled,
+  intervalSec: p.interval,
+  concurrencyLimit: p.concurrency_limit,
+  graceRatio: p.grace_ratio,
+  jitter: p.jitter,
+}));
 
 export const loggingSchema = obj({
-  level: oneOf(['error', 'warn', 'info', 'debug'], { warning: 'warn' }).default('info'), // info: one line per decision
-  format: oneOf(['text', 'json']).default('text'),
+  level: oneOf(['error', 'warn', 'info', 'debug'], { warning: 'warn' }).default(D.DEFAULT_LOGGING.level),
+  format: oneOf(['text', 'json']).default(D.DEFAULT_LOGGING.format),
 });
 
-export const metricsSchema = obj({ address: need(str(), 'missing "address" (HOST:PORT or [IPV6]:PORT, e.g. 127.0.0.1:9464)') }).transform((m, ctx): { host: string; port: number } => {
-  const parsed = parseListenAddress(m.address);
-  if (!parsed.ok) return fail(ctx, 'ECONFIG_ADDRESS', `"${m.address}": ${parsed.reason}`, ['address']);
-  if (parsed.address.kind !== 'tcp' || m.address.startsWith('inet:')) return fail(ctx, 'ECONFIG_ADDRESS', `"${m.address}": the metrics listener takes HOST:PORT or [IPV6]:PORT`, ['address']);
-  return { host: parsed.address.host, port: parsed.address.port };
-});
+export const metricsSchema = obj({ address: need(str(), 'missing "address" (HOST:PORT or [IPV6]:PORT, e.g. 127.0.0.1:9464)') }).transform(
+  (m, ctx): { host: string; port: number } => {
+    const parsed = parseListenAddress(m.address);
+    if (!parsed.ok) return fail(ctx, 'ECONFIG_ADDRESS', `"${m.address}": ${parsed.reason}`, ['address']);
+    if (parsed.address.kind !== 'tcp' || m.address.startsWith('inet:'))
+      return fail(ctx, 'ECONFIG_ADDRESS', `"${m.address}": the metrics listener takes HOST:PORT or [IPV6]:PORT`, ['address']);
+    return { host: parsed.address.host, port: parsed.address.port };
+  },
+);
 
 export const dnsSchema = obj({
   resolver: str()
@@ -396,27 +496,25 @@ export const dnsSchema = obj({
       return parsed.ok ? parsed.probe : fail(ctx, 'ECONFIG_BAD_VALUE', `"${s}": ${parsed.message}`);
     })
     .optional(),
-}).transform(
-  (d): { resolver?: ResolverAddress; probe?: { type: DaneQueryType; name: string } } => ({
-    ...(d.resolver === undefined ? {} : { resolver: d.resolver }),
-    ...(d.probe === undefined ? {} : { probe: d.probe }),
-  }),
-);
+}).transform((d) => present(d));
 
 // ---- Listeners --------------------------------------------------------------------------------
 /** systemd `FileDescriptorName=`: at most 255 printable ASCII characters, no ':' (sd_listen_fds_with_names(3)). */
 const fdName = str().refine((n) => n.length <= 255 && /^[\x21-\x39\x3b-\x7e]+$/.test(n), {
   params: { code: 'ECONFIG_BAD_VALUE' },
-  error: (iss) => `"${String(iss.input)}" cannot be a systemd FileDescriptorName: use at most 255 printable characters, no spaces and no ":"`,
+  error: (iss) =>
+    `"${String(iss.input)}" cannot be a systemd FileDescriptorName: use at most 255 printable characters, no spaces and no ":"`,
 });
 const listenAddress = z
   .unknown()
-  .transform((v, ctx) => (Array.isArray(v) ? fail(ctx, 'ECONFIG_TYPE', `must be a string, found ${describe(v)}; quote IPv6 addresses: "[::1]:8461"`) : v))
+  .transform((v, ctx) =>
+    Array.isArray(v) ? fail(ctx, 'ECONFIG_TYPE', `must be a string, found ${describe(v)}; quote IPv6 addresses: "[::1]:8461"`) : v,
+  )
   .pipe(str())
-  .transform((text, ctx): T.ListenAddress => {
-  const parsed = parseListenAddress(text);
-  return parsed.ok ? parsed.address : fail(ctx, 'ECONFIG_ADDRESS', `"${text}": ${parsed.reason}`);
-});
+  .transform((text, ctx): ListenAddress => {
+    const parsed = parseListenAddress(text);
+    return parsed.ok ? parsed.address : fail(ctx, 'ECONFIG_ADDRESS', `"${text}": ${parsed.reason}`);
+  });
 const unixOnly = (problems: Issue[], path: PropertyKey[], key: string, what = 'unix sockets (address "unix:/path")'): number =>
   problems.push({ code: 'ECONFIG_BAD_VALUE', path, on: 'key', message: `"${key}" applies only to ${what}` });
 /** One `listeners:` entry; `reuse_port` left out takes the top-level value (the caller's). */
@@ -435,29 +533,30 @@ const listenerEntry = obj({
 // ---- The whole file ---------------------------------------------------------------------------
 const ROOT = {
   // postfix-mta-sts-resolver: one socketmap listener; a non-null `path` wins over host/port
-  host: str().transform((h, ctx) => (checkHost(h) === undefined ? h : fail(ctx, 'ECONFIG_ADDRESS', checkHost(h) ?? ''))).default('127.0.0.1'),
-  port: num({ integer: true, min: PORT_MIN, max: PORT_MAX }).default(8461),
+  host: str()
+    .transform((h, ctx) => (checkHost(h) === undefined ? h : fail(ctx, 'ECONFIG_ADDRESS', checkHost(h) ?? '')))
+    .default(D.DEFAULT_LISTEN.host),
+  port: num({ integer: true, min: PORT_MIN, max: PORT_MAX }).default(D.DEFAULT_LISTEN.port),
   path: str()
     .transform((p, ctx) => (checkUnixPath(p, false) === undefined ? p : fail(ctx, 'ECONFIG_ADDRESS', checkUnixPath(p, false) ?? '')))
     .optional(),
   mode: fileMode.optional(),
-  reuse_port: bool.default(true), // lets a second instance take over during a restart
-  shutdown_timeout: seconds(600, 20), // systemd's TimeoutStopSec is 90 s
-  cache_grace: num({ min: 0, max: 86_400 }).default(60), // RFC 8461 §10.2: check for updates about daily
+  reuse_port: bool.default(D.DEFAULT_LISTEN.reusePort),
+  shutdown_timeout: seconds(600, TOP.shutdownTimeoutSec),
+  cache_grace: num({ min: 0, max: 86_400 }).default(TOP.cacheGraceSec),
   cache: cache.optional(),
-  proactive_policy_fetching: proactiveSchema.default(proactiveSchema.parse({})),
-  default_zone: zoneSchema.default(zoneSchema.parse({})),
+  proactive_policy_fetching: proactiveSchema.default(P),
+  default_zone: zoneSchema.default(ZONE),
   zones: zones.default({}),
   logfile: z.unknown().optional(), // in the Python tool's early example, never read: accepted, ignored
   // mta-sts-bridge
   listeners: list.optional(),
-  // Ours: 5 minutes of "no MTA-STS" spares a DNS query per delivery, yet a new policy is seen soon (§3.3)
-  negative_cache_ttl: num({ min: 0, max: 86_400 }).default(300),
-  negative_cache_size: size(CACHE_ENTRIES_MAX, 0).default(100_000),
-  idle_timeout: seconds(3_600, 60), // Postfix drops idle socketmap connections after 10 s itself
-  request_timeout: seconds(300, 10), // ends a client sending a byte now and then
-  logging: loggingSchema.default(loggingSchema.parse({})),
-  policy_delegation: policyDelegationSchema.default(policyDelegationSchema.parse({})),
+  negative_cache_ttl: num({ min: 0, max: 86_400 }).default(TOP.negativeCacheTtlSec),
+  negative_cache_size: size(CACHE_ENTRIES_MAX, 0).default(TOP.negativeCacheSize),
+  idle_timeout: seconds(3_600, TOP.idleTimeoutSec),
+  request_timeout: seconds(300, TOP.requestTimeoutSec),
+  logging: loggingSchema.default(D.DEFAULT_LOGGING),
+  policy_delegation: policyDelegationSchema.default(D.DEFAULT_POLICY_DELEGATION),
   state_directory: str()
     .refine(isAbsolute, { params: { code: 'ECONFIG_BAD_VALUE' }, error: (iss) => `must be an absolute path, found "${String(iss.input)}"` })
     .optional(),
@@ -476,11 +575,17 @@ function issuesOf(error: z.ZodError, base: readonly PropertyKey[]): Issue[] {
     const path = [...base, ...i.path];
     if (i.code === 'unrecognized_keys') {
       const known = i.message.startsWith(KNOWN) ? i.message.slice(KNOWN.length).split('\0') : [];
-      return i.keys.map((k) => ({ code: 'ECONFIG_UNKNOWN_KEY', path: [...path, k], on: 'key', message: `unknown key "${k}"${didYouMean(k, known)}` }));
+      return i.keys.map((k) => unknownKey([...path, k], known));
     }
     const params = (i as { params?: { code?: ConfigProblemCode; on?: string } }).params;
     return [{ code: params?.code ?? 'ECONFIG_TYPE', path, message: i.message, on: params?.on }];
   });
+}
+
+/** An unknown key's problem, with a hint when a known key is close. */
+function unknownKey(path: PropertyKey[], known: readonly string[]): Issue {
+  const key = String(path.at(-1));
+  return { code: 'ECONFIG_UNKNOWN_KEY', path, on: 'key', message: `unknown key "${key}"${didYouMean(key, known)}` };
 }
 
 /** What `buildConfig` found: the config when there is no problem, and the warnings. */
@@ -502,18 +607,19 @@ export function buildConfig(root: unknown): Built {
   const raw = (root ?? {}) as Record<string, unknown>;
   const given = (key: string): boolean => raw[key] !== undefined;
   const top: Partial<{ [K in keyof typeof ROOT]: z.output<(typeof ROOT)[K]> }> = {};
-  for (const key of Object.keys(raw)) if (!Object.hasOwn(ROOT, key)) problems.push({ code: 'ECONFIG_UNKNOWN_KEY', path: [key], on: 'key', message: `unknown key "${key}"${didYouMean(key, TOP_LEVEL_KEYS)}` });
+  for (const key of Object.keys(raw)) if (!Object.hasOwn(ROOT, key)) problems.push(unknownKey([key], TOP_LEVEL_KEYS));
   for (const key of TOP_LEVEL_KEYS) {
     const r = ROOT[key].safeParse(raw[key]);
     if (r.success) Object.assign(top, { [key]: r.data });
     else for (const issue of issuesOf(r.error, [key])) problems.push(issue);
   }
   if (given('logfile')) ignored(['logfile'], 'ignored: logs go to stderr (the Python resolver never read this key either)');
-  if (top.group !== undefined && !given('user')) problems.push({ code: 'ECONFIG_BAD_VALUE', path: ['group'], message: 'needs "user:" too (the group alone is never dropped to)' });
+  if (top.group !== undefined && !given('user'))
+    problems.push({ code: 'ECONFIG_BAD_VALUE', path: ['group'], message: 'needs "user:" too (the group alone is never dropped to)' });
 
   const listeners = readListeners(raw, top, problems, ignored);
-  const state = top.state_directory === undefined ? {} : { stateDirectory: top.state_directory };
-  let cacheConfig: T.CacheConfig = { type: 'sqlite', filename: 'policy-cache.sqlite', timeoutSec: DEFAULT_SQLITE_TIMEOUT_SEC, cacheSize: 10_000, onCorrupt: 'move', ...state };
+  const state = present({ stateDirectory: top.state_directory });
+  let cacheConfig: T.CacheConfig = { ...D.DEFAULT_CACHE, ...state };
   if (given('cache')) {
     if (top.cache?.type === 'sqlite') cacheConfig = { ...top.cache, ...state };
     else if (top.cache !== undefined) cacheConfig = top.cache;
@@ -542,10 +648,7 @@ export function buildConfig(root: unknown): Built {
     logging: t.logging,
     policyDelegation: t.policy_delegation,
     proactiveFetching: t.proactive_policy_fetching,
-    ...(top.user !== undefined ? { user: top.user } : {}),
-    ...(top.group !== undefined ? { group: top.group } : {}),
-    ...(top.metrics !== undefined ? { metrics: top.metrics } : {}),
-    ...(top.dns !== undefined ? { dns: top.dns } : {}),
+    ...present({ user: top.user, group: top.group, metrics: top.metrics, dns: top.dns }),
   };
   return { config, problems, warnings };
 }
@@ -564,16 +667,28 @@ function readListeners(
   const result: { listener: T.ListenerConfig; path: PropertyKey[] }[] = [];
   const reusePort = top.reuse_port ?? true;
   if (given('path')) {
-    for (const k of ['host', 'port']) if (given(k)) ignored([k], 'ignored because "path" is set: a unix socket is opened instead (the Python resolver does the same)');
+    for (const k of ['host', 'port'])
+      if (given(k)) ignored([k], 'ignored because "path" is set: a unix socket is opened instead (the Python resolver does the same)');
     if (top.path !== undefined) {
-      const mode = top.mode === undefined ? {} : { mode: top.mode };
-      result.push({ listener: { protocol: 'socketmap', address: { kind: 'unix', path: top.path }, ...mode, reusePort: false, origin: 'path' }, path: ['path'] });
+      result.push({
+        listener: {
+          protocol: 'socketmap',
+          address: { kind: 'unix', path: top.path },
+          ...present({ mode: top.mode }),
+          reusePort: false,
+          origin: 'path',
+        },
+        path: ['path'],
+      });
     }
   } else {
     if (given('mode')) ignored(['mode'], 'ignored: "mode" applies only to a unix socket ("path")');
     if ((given('host') || given('port') || !given('listeners')) && top.host !== undefined && top.port !== undefined) {
       const address = { kind: 'tcp' as const, host: top.host, port: top.port };
-      result.push({ listener: { protocol: 'socketmap', address, reusePort, origin: 'host/port' }, path: [given('host') ? 'host' : 'port'] });
+      result.push({
+        listener: { protocol: 'socketmap', address, reusePort, origin: 'host/port' },
+        path: [given('host') ? 'host' : 'port'],
+      });
     }
   }
   const zoneNames = Object.keys(top.zones ?? {});
@@ -581,41 +696,51 @@ function readListeners(
   const entries = top.listeners ?? [];
   entries.forEach((item, i) => {
     const path = ['listeners', i];
-    if (item === null) return problems.push({ code: 'ECONFIG_TYPE', path, message: 'an empty entry; each listener needs at least an "address"' });
+    if (item === null)
+      return problems.push({ code: 'ECONFIG_TYPE', path, message: 'an empty entry; each listener needs at least an "address"' });
     const r = listenerEntry.safeParse(item);
     const raw = item as Record<string, unknown>;
     const address = typeof raw['address'] === 'string' ? parseListenAddress(raw['address']) : undefined;
     // Keys for one kind of socket, checked whatever else is wrong with the entry.
     const tcp = address?.ok === true && address.address.kind === 'tcp';
     for (const key of tcp ? ['mode', 'owner', 'group'] : []) if (raw[key] !== undefined) unixOnly(problems, [...path, key], key);
-    if (address?.ok === true && !tcp && raw['reuse_port'] !== undefined) unixOnly(problems, [...path, 'reuse_port'], 'reuse_port', 'TCP addresses');
-    if (address?.ok === true && typeof raw['name'] === 'string') named.push({ name: raw['name'], origin: pathText(path), path: [...path, 'name'] });
+    if (address?.ok === true && !tcp && raw['reuse_port'] !== undefined)
+      unixOnly(problems, [...path, 'reuse_port'], 'reuse_port', 'TCP addresses');
+    if (address?.ok === true && typeof raw['name'] === 'string')
+      named.push({ name: raw['name'], origin: pathText(path), path: [...path, 'name'] });
     if (!r.success) return problems.push(...issuesOf(r.error, path));
     const l = r.data;
     const origin = pathText(path);
     if (l.zone !== undefined && !zoneNames.includes(l.zone)) {
-      const listed = zoneNames.length === 0 ? 'no zones are defined under "zones"' : `defined zones: ${zoneNames.slice(0, 10).join(', ')}${zoneNames.length > 10 ? `, … (${zoneNames.length} in all)` : ''}`;
+      const listed =
+        zoneNames.length === 0
+          ? 'no zones are defined under "zones"'
+          : `defined zones: ${zoneNames.slice(0, 10).join(', ')}${zoneNames.length > 10 ? `, … (${zoneNames.length} in all)` : ''}`;
       const hint = i < 16 ? didYouMean(l.zone, zoneNames) : ''; // each hint compares with every zone name
-      return problems.push({ code: 'ECONFIG_UNKNOWN_ZONE', path: [...path, 'zone'], message: `zone "${l.zone}" is not defined${hint}; ${listed}` });
+      return problems.push({
+        code: 'ECONFIG_UNKNOWN_ZONE',
+        path: [...path, 'zone'],
+        message: `zone "${l.zone}" is not defined${hint}; ${listed}`,
+      });
     }
-    if (l.zone !== undefined && l.protocol === 'socketmap') ignored([...path, 'zone'], 'ignored for socketmap: each request names its zone (the map name in main.cf)');
+    if (l.zone !== undefined && l.protocol === 'socketmap')
+      ignored([...path, 'zone'], 'ignored for socketmap: each request names its zone (the map name in main.cf)');
     const unix = l.address.kind === 'unix';
     const listener: T.ListenerConfig = {
       protocol: l.protocol,
       address: l.address,
       reusePort: unix ? false : (l.reuse_port ?? reusePort),
       origin,
-      ...(l.name !== undefined ? { name: l.name } : {}),
-      ...(l.owner !== undefined ? { owner: l.owner } : {}),
-      ...(l.group !== undefined ? { group: l.group } : {}),
-      ...(l.mode !== undefined ? { mode: l.mode } : {}),
-      ...(l.zone !== undefined ? { zone: l.zone } : {}),
-      ...(l.max_connections !== undefined ? { maxConnections: l.max_connections } : {}),
+      ...present({ name: l.name, owner: l.owner, group: l.group, mode: l.mode, zone: l.zone, maxConnections: l.max_connections }),
     };
     return result.push({ listener, path: [...path, 'address'] });
   });
   if (Array.isArray(top.listeners) && entries.length === 0 && result.length === 0 && !given('path') && !given('host') && !given('port')) {
-    problems.push({ code: 'ECONFIG_NO_LISTENER', path: ['listeners'], message: 'an empty list opens no socket at all; remove "listeners" to get the default 127.0.0.1:8461' });
+    problems.push({
+      code: 'ECONFIG_NO_LISTENER',
+      path: ['listeners'],
+      message: 'an empty list opens no socket at all; remove "listeners" to get the default 127.0.0.1:8461',
+    });
   }
   // systemd tells listeners apart by name, the kernel by address: both must be unique.
   const names = new Map<string, string>();
@@ -629,16 +754,17 @@ function readListeners(
     const key = listenAddressKey(l.address);
     const first = addresses.get(key);
     if (first === undefined) addresses.set(key, l.origin);
-    else problems.push({ code: 'ECONFIG_DUPLICATE_LISTENER', path, message: `${formatListenAddress(l.address)} is already opened by ${first}` });
+    else
+      problems.push({
+        code: 'ECONFIG_DUPLICATE_LISTENER',
+        path,
+        message: `${formatListenAddress(l.address)} is already opened by ${first}`,
+      });
   }
   return problems.length > 0 ? undefined : result.map((r) => r.listener);
 }
 
-function pathText(path: readonly PropertyKey[]): string {
-  return path.reduce<string>((p, s) => (typeof s === 'number' ? `${p}[${s}]` : p === '' ? String(s) : `${p}.${String(s)}`), '');
-}
-
-/** What the schema gives an empty file: the embedded defaults (defaults.ts holds a checked copy). */
+/** What the schema gives an empty file: test/unit/config/defaults-snapshot.test.ts holds it equal to defaults.ts. */
 export function schemaDefaults(): T.BridgeConfig | undefined {
   return buildConfig(null).config;
 }

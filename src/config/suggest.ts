@@ -6,31 +6,10 @@
 export const SUGGESTION_MAX_DISTANCE = 3;
 
 /**
- * Edit distance with adjacent transpositions (optimal string alignment), case-insensitive,
- * with '-' and '_' treated alike: `prot` ~ `port`, `reuse-port` ~ `reuse_port`.
- */
-export function editDistance(a: string, b: string): number {
-  const x = normalize(a);
-  const y = normalize(b);
-  const rows: number[][] = [Array.from({ length: y.length + 1 }, (_, j) => j)];
-  for (let i = 1; i <= x.length; i++) {
-    const row = [i];
-    const prev = rows[i - 1] ?? [];
-    for (let j = 1; j <= y.length; j++) {
-      const cost = x[i - 1] === y[j - 1] ? 0 : 1;
-      let d = Math.min((prev[j] ?? 0) + 1, (row[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + cost);
-      if (i > 1 && j > 1 && x[i - 1] === y[j - 2] && x[i - 2] === y[j - 1]) d = Math.min(d, (rows[i - 2]?.[j - 2] ?? 0) + 1);
-      row.push(d);
-    }
-    rows.push(row);
-  }
-  return rows[x.length]?.[y.length] ?? 0;
-}
-
-/**
- * `editDistance(a, b)` when it is at most `max`, else `max + 1`, in O(length × max) time: only
- * the cells within `max` of the diagonal are computed (a path outside the band costs more than
- * `max`), so a long word costs no quadratic work.
+ * Edit distance with adjacent transpositions (optimal string alignment), case-insensitive, with
+ * '-' and '_' treated alike (`prot` ~ `port`, `reuse-port` ~ `reuse_port`), when it is at most
+ * `max`, else `max + 1`, in O(length × max) time: only the cells within `max` of the diagonal are
+ * computed (a path outside the band costs more than `max`), so a long word costs no quadratic work.
  */
 export function editDistanceWithin(a: string, b: string, max: number): number {
   return bandedDistance(normalize(a), normalize(b), max);

@@ -1,4 +1,5 @@
 import type { DaneSettings } from '../dane/decision.js';
+import type { ListenAddress } from '../server/listen-address.js';
 import type { z } from 'zod';
 import type * as S from './schema.js';
 /**
@@ -23,10 +24,6 @@ export interface ZoneConfig {
 }
 
 export type ProtocolName = 'socketmap' | 'tcp_table' | 'policy' | 'exim';
-
-export type ListenAddress =
-  | { readonly kind: 'tcp'; readonly host: string; readonly port: number }
-  | { readonly kind: 'unix'; readonly path: string };
 
 export interface ListenerConfig {
   readonly protocol: ProtocolName;
@@ -94,7 +91,13 @@ export type RedisConnection =
       readonly tls: boolean;
     }
   /** `options.cluster_nodes`: a Redis Cluster, discovered from these seed nodes. */
-  | { readonly kind: 'cluster'; readonly nodes: readonly HostPort[]; readonly username?: string; readonly password?: string; readonly tls: boolean };
+  | {
+      readonly kind: 'cluster';
+      readonly nodes: readonly HostPort[];
+      readonly username?: string;
+      readonly password?: string;
+      readonly tls: boolean;
+    };
 
 /** `cache: {type: redis}` / `{type: redis_sentinel}`: policies shared by a fleet. See README.md, "Redis and PostgreSQL caches". */
 export interface RedisCacheConfig {

@@ -7,10 +7,9 @@
  * reads through aliases and merges are charged to CONFIG_ALIAS_EXPANSION_MAX (alias bombs).
  */
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, Scalar, type Alias, type Node } from 'yaml';
-import { indexDocument } from './document-index.js';
-import type { ConfigProblem, ConfigProblemCode } from './problems.js';
+import { indexDocument, keyText } from './document-index.js';
+import { pathText, type ConfigProblem, type ConfigProblemCode } from './problems.js';
 import { CONFIG_ALIAS_EXPANSION_MAX, type Issue } from './schema.js';
-import { didYouMean } from './suggest.js';
 
 type Path = readonly PropertyKey[];
 interface Located {
@@ -27,18 +26,21 @@ export interface YamlSource {
   readonly locate: (issue: Issue) => ConfigProblem;
 }
 
-/** `a.b`, `a["odd.key"]`, `a[2]`: the dotted path of key and index segments. */
-export function pathText(segments: Path): string {
-  return segments.reduce<string>((p, s) => {
-    if (typeof s === 'number') return `${p}[${s}]`;
-    const key = String(s);
-    if (/^[A-Za-z0-9_-]+$/.test(key)) return p === '' ? key : `${p}.${key}`;
-    return `${p}[${JSON.stringify(key)}]`;
-  }, '');
-}
-
 // PyYAML (YAML 1.1) also reads these unquoted words as booleans, and numbers with '_' separators.
-const YAML11_BOOL: Readonly<Record<string, boolean>> = { yes: true, Yes: true, YES: true, on: true, On: true, ON: true, no: false, No: false, NO: false, off: false, Off: false, OFF: false };
+const YAML11_BOOL: Readonly<Record<string, boolean>> = {
+  yes: true,
+  Yes: true,
+  YES: true,
+  on: true,
+  On: true,
+  ON: true,
+  no: false,
+  No: false,
+  NO: false,
+  off: false,
+  Off: false,
+  OFF: false,
+};
 const YAML11_NUMBER = /^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?$/;
 
 /** Parses `text`; problems holds syntax errors (then `value` is null) and duplicate keys. */
@@ -75,7 +77,8 @@ export function readYaml(text: string): YamlSource {
 
   const index = indexDocument(doc);
   for (const r of index.repeatedKeys) {
-    const message = r.key === undefined ? 'a key appears twice in the same mapping' : `"${r.key}" appears twice in the same mapping; keep one`;
+    const message =
+      r.key === undefined ? 'a key appears twice in the same mapping' : `"${r.key}" appears twice in the same mapping; keep one`;
     problems.push(problem('ECONFIG_DUPLICATE_KEY', r.key === undefined ? r.parent : [...r.parent, r.key], r.keyNode, message));
   }
   let budget = CONFIG_ALIAS_EXPANSION_MAX;
@@ -105,7 +108,14 @@ export function readYaml(text: string): YamlSource {
     at.set(pathText(path), { node, key });
     if (isScalar(node)) return scalar(node);
     if (open.has(node)) {
-      problems.push(problem('ECONFIG_TYPE', path, isAlias(raw) ? raw : node, 'an alias names a list or mapping that contains it: the value would never end'));
+      problems.push(
+        problem(
+          'ECONFIG_TYPE',
+          path,
+          isAlias(raw) ? raw : node,
+          'an alias names a list or mapping that contains it: the value would never end',
+        ),
+      );
       budget = -1;
       return null;
     }
@@ -124,13 +134,18 @@ export function readYaml(text: string): YamlSource {
       if (Object.hasOwn(out, k)) return;
       const v = plain(value, [...path, k], keyNode);
       // `key:` with no value means "the default"; under `zones`, an empty zone block.
-      Object.defineProperty(out, k, { value: v ?? (path.length === 1 && path[0] === 'zones' ? {} : undefined), enumerable: true, writable: true });
+      Object.defineProperty(out, k, {
+        value: v ?? (path.length === 1 && path[0] === 'zones' ? {} : undefined),
+        enumerable: true,
+        writable: true,
+      });
     };
     const merges: unknown[] = [];
     for (const pair of node.items) {
       const keyNode = isScalar(pair.key) || isMap(pair.key) || isSeq(pair.key) ? (pair.key as Node) : null;
       if (isMergeKey(pair.key)) merges.push(pair.value);
-      else if (keyText(pair.key) === undefined) problems.push(problem('ECONFIG_TYPE', path, keyNode ?? node, 'keys must be plain words, not lists or mappings'));
+      else if (keyText(pair.key) === undefined)
+        problems.push(problem('ECONFIG_TYPE', path, keyNode ?? node, 'keys must be plain words, not lists or mappings'));
       else add(keyText(pair.key) as string, keyNode, pair.value);
     }
     for (const m of merges) {
@@ -167,20 +182,6 @@ function isMergeKey(key: unknown): boolean {
   if (!isScalar(key)) return false;
   const v = key.value;
   return (typeof v === 'symbol' && v.description === '<<') || (v === '<<' && key.type === Scalar.PLAIN);
-}
-
-function keyText(key: unknown): string | undefined {
-  if (!isScalar(key)) return undefined;
-  const v = key.value;
-  if (typeof v === 'string') return v;
-  if (typeof v === 'number' || typeof v === 'boolean') return key.source ?? String(v);
-  return undefined;
-}
-
-/** An unknown key's problem, with a hint when a known key is close. */
-export function unknownKey(path: Path, known: readonly string[]): Issue {
-  const key = String(path.at(-1));
-  return { code: 'ECONFIG_UNKNOWN_KEY', path, on: 'key', message: `unknown key "${key}"${didYouMean(key, known)}` };
 }
 
 // yaml's messages end with "at line N, column M" when prettyErrors is on; keep them short either way.

@@ -1,6 +1,6 @@
 /**
  * Text forms of bound and peer addresses, for logs and messages. Pure functions.
- * (Configured listen addresses are formatted by src/config/address.ts.)
+ * (Configured listen addresses are parsed and formatted by listen-address.ts.)
  */
 import { isIPv6 } from 'node:net';
 

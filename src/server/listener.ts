@@ -14,7 +14,7 @@ import { access, lstat, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { ListenerConfig } from '../config/types.js';
 import { BridgeError } from '../errors.js';
-import { formatListenAddress as formatAddress } from '../config/address.js';
+import { formatListenAddress as formatAddress } from './listen-address.js';
 import { formatHostPort } from './address.js';
 import { resolveAccountId } from './accounts.js';
 import { checkSocketDirectory, describeDirectoryProblem, trustedWriters } from './socket-directory.js';

@@ -8,7 +8,7 @@ import http from 'node:http';
 import type net from 'node:net';
 import type { Logger } from 'winston';
 import type { MetricsConfig } from '../config/types.js';
-import { formatListenAddress } from '../config/address.js';
+import { formatListenAddress } from './listen-address.js';
 import { BridgeError } from '../errors.js';
 import type { Health } from '../metrics/health.js';
 

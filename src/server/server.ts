@@ -12,7 +12,7 @@ import { adoptListener, openListener, type OpenListener } from './listener.js';
 import { matchInheritedFds, type InheritedFd } from './socket-activation.js';
 import type { WarmService } from '../warm/types.js';
 import { formatPeer } from './address.js';
-import { formatListenAddress } from '../config/address.js';
+import { formatListenAddress } from './listen-address.js';
 import { LogLimiter, peerHost, rateLimitedLogger } from './log-limiter.js';
 import { DEFAULT_REQUESTS_PER_TURN, TurnScheduler } from './turn-scheduler.js';
 import { defaultMaxConnections, readFdLimit } from './fd-limit.js';

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { formatListenAddress, listenAddressKey, parseListenAddress } from '../../../src/config/address.js';
-import type { ListenAddress } from '../../../src/config/types.js';
+import { formatListenAddress, listenAddressKey, parseListenAddress, type ListenAddress } from '../../../src/server/listen-address.js';
 import { expectConfig, expectProblems } from './config-helpers.js';
 
 describe('listener address syntax', () => {

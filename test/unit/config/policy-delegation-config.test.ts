@@ -1,12 +1,11 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULT_WARM_CONCURRENCY, DEFAULT_WARM_QUEUE_SIZE } from '../../../src/config/schema.js';
 import { expectConfig, expectProblems, type ExpectedProblem } from './config-helpers.js';
 
 describe('policy_delegation config', () => {
   it('has defaults when absent', () => {
     const { config } = expectConfig('port: 8461\n');
-    assert.deepEqual(config.policyDelegation, { queueSize: DEFAULT_WARM_QUEUE_SIZE, concurrency: DEFAULT_WARM_CONCURRENCY, skipDomains: [] });
+    assert.deepEqual(config.policyDelegation, { queueSize: 1000, concurrency: 4, skipDomains: [] });
   });
 
   it('reads every key and normalizes skip_domains to lower-case A-labels', () => {

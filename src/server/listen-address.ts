@@ -1,10 +1,14 @@
 /**
- * Listener address syntax: `HOST:PORT`, `[IPV6]:PORT`, `unix:/path` (and Postfix's own
- * `inet:HOST:PORT`, so a map name can be pasted from main.cf). Pure functions.
+ * Listen addresses: `HOST:PORT`, `[IPV6]:PORT`, `unix:/path` (and Postfix's own `inet:HOST:PORT`,
+ * so a map name can be pasted from main.cf), as the config (listeners, metrics) writes them and
+ * messages show them. Pure functions.
  */
 import { isIPv4, isIPv6 } from 'node:net';
 import { posix } from 'node:path';
-import type { ListenAddress } from './types.js';
+
+/** Where a listener binds: a TCP host and port, or a unix socket file. */
+export type ListenAddress =
+  { readonly kind: 'tcp'; readonly host: string; readonly port: number } | { readonly kind: 'unix'; readonly path: string };
 
 /** RFC 9293 §3.1: 16-bit ports; 0 would bind "any port", which no map client could find. */
 export const PORT_MIN = 1;
