@@ -28,7 +28,10 @@ function cpuSeconds(f: () => void): number {
 }
 
 const { values } = parseArgs({ options: { zones: { type: 'string', default: '5000,10000,20000,40000' } } });
-const counts = (values.zones ?? '').split(',').map(Number).filter((n) => n > 0);
+const counts = (values.zones ?? '')
+  .split(',')
+  .map(Number)
+  .filter((n) => n > 0);
 
 for (const line of machineContext()) console.log(line);
 // Warm the JIT on a small file first, so the first row is not charged for it.

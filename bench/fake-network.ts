@@ -22,9 +22,7 @@ export interface NetworkCounts {
 
 /** The policy file a benchmark domain serves: enforce, two MX patterns (one wildcard). */
 export function benchPolicyText(domain: string): string {
-  return ['version: STSv1', 'mode: enforce', `mx: mx1.${domain}`, `mx: *.mx.${domain}`, `max_age: ${BENCH_MAX_AGE_SEC}`, ''].join(
-    '\r\n',
-  );
+  return ['version: STSv1', 'mode: enforce', `mx: mx1.${domain}`, `mx: *.mx.${domain}`, `max_age: ${BENCH_MAX_AGE_SEC}`, ''].join('\r\n');
 }
 
 export class CountingNetwork implements DnsPort, PolicyFetcher {

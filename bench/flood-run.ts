@@ -125,7 +125,9 @@ export async function runFlood(options: FloodOptions): Promise<FloodResult> {
     daemon.send({ type: 'stats' });
     const before = await waitMessage<Stats>(daemon, 'stats');
 
-    flooder = fork(here('flooder.js'), [String(port), String(options.flooders), String(domains)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    flooder = fork(here('flooder.js'), [String(port), String(options.flooders), String(domains)], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
     await waitMessage(flooder, 'connected');
     const latenciesMs: number[] = [];
     let timedOut = 0;

@@ -128,7 +128,9 @@ async function main(): Promise<void> {
 
   console.log('mta-sts-bridge socketmap hot-path micro-benchmark');
   for (const line of machineContext()) console.log(`  ${line}`);
-  console.log(`  ${fmtInt(iterations)} timed iterations per stage (after ${fmtInt(Math.ceil(iterations * WARMUP_FRACTION))} untimed), ${DOMAINS} domains cycled`);
+  console.log(
+    `  ${fmtInt(iterations)} timed iterations per stage (after ${fmtInt(Math.ceil(iterations * WARMUP_FRACTION))} untimed), ${DOMAINS} domains cycled`,
+  );
 
   const decoder = newSocketmapDecoder();
   const decodeOne = (i: number): SocketmapRequest => {
@@ -164,11 +166,17 @@ async function main(): Promise<void> {
     }),
   );
   stages.push(
-    await timeAsync('adapter.handle, stub lookup', iterations, async (i) => (await socketmapAdapter.handle(at(requests, i), stubCtx)).length),
+    await timeAsync(
+      'adapter.handle, stub lookup',
+      iterations,
+      async (i) => (await socketmapAdapter.handle(at(requests, i), stubCtx)).length,
+    ),
   );
   stages.push(
-    await timeAsync('adapter.handle, stub lookup, guarded log', iterations, async (i) =>
-      (await socketmapAdapter.handle(at(requests, i), guardedStubCtx)).length,
+    await timeAsync(
+      'adapter.handle, stub lookup, guarded log',
+      iterations,
+      async (i) => (await socketmapAdapter.handle(at(requests, i), guardedStubCtx)).length,
     ),
   );
   stages.push(
@@ -178,13 +186,17 @@ async function main(): Promise<void> {
     }),
   );
   stages.push(
-    await timeAsync('decode + adapter.handle, warm resolver', iterations, async (i) =>
-      (await socketmapAdapter.handle(decodeOne(i), realCtx)).length,
+    await timeAsync(
+      'decode + adapter.handle, warm resolver',
+      iterations,
+      async (i) => (await socketmapAdapter.handle(decodeOne(i), realCtx)).length,
     ),
   );
   stages.push(
-    await timeAsync('decode + adapter.handle, warm, guarded log', iterations, async (i) =>
-      (await socketmapAdapter.handle(decodeOne(i), guardedRealCtx)).length,
+    await timeAsync(
+      'decode + adapter.handle, warm, guarded log',
+      iterations,
+      async (i) => (await socketmapAdapter.handle(decodeOne(i), guardedRealCtx)).length,
     ),
   );
 

@@ -52,7 +52,16 @@ async function main(): Promise<void> {
     results.set(d, {
       zoneName: 'default',
       zone: DEFAULT_ZONE,
-      resolution: { kind: 'policy', domain: d, id: '1', policy: parsed.value, source: 'cache', fetchedAt: 0, expiresAt: Number.MAX_SAFE_INTEGER, reason: 'grace' },
+      resolution: {
+        kind: 'policy',
+        domain: d,
+        id: '1',
+        policy: parsed.value,
+        source: 'cache',
+        fetchedAt: 0,
+        expiresAt: Number.MAX_SAFE_INTEGER,
+        reason: 'grace',
+      },
     });
   }
   const stub: LookupService = {
@@ -93,7 +102,9 @@ async function main(): Promise<void> {
     }),
   ]);
   const d = (a: string, b: string): string => ((best.get(b)?.ns ?? 0) - (best.get(a)?.ns ?? 0)).toFixed(0);
-  console.log(`\n  added by metrics: lookup ${d('lookup, plain', 'lookup, measured')} ns, socketmap handle ${d('socketmap handle, plain', 'socketmap handle, measured')} ns`);
+  console.log(
+    `\n  added by metrics: lookup ${d('lookup, plain', 'lookup, measured')} ns, socketmap handle ${d('socketmap handle, plain', 'socketmap handle, measured')} ns`,
+  );
   console.log(`  (checksum ${checksum % 997})`);
 }
 

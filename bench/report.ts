@@ -25,7 +25,10 @@ export function fmtBytes(n: number): string {
 export function machineContext(): string[] {
   const cpus = os.cpus();
   const model = cpus[0]?.model.trim() ?? 'unknown';
-  const load = os.loadavg().map((l) => l.toFixed(2)).join(' ');
+  const load = os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
   return [
     `node ${process.version} (V8 ${process.versions.v8}), ${process.platform}/${process.arch}, kernel ${os.release()}`,
     `${cpus.length} CPUs (${os.availableParallelism()} available to node), ${model}`,

@@ -53,7 +53,9 @@ function parseOptions(argv: readonly string[]): Options {
     else if (a === '--inside') o.inside = argv[++i];
     else if (a === '--cpu-prof') o.cpuProf = resolve(argv[++i] ?? '.');
     else {
-      process.stderr.write(`usage: run.js [--quick] [--only ceiling,bridge,python] [--seconds N] [--cpu-prof DIR]\nunknown option ${String(a)}\n`);
+      process.stderr.write(
+        `usage: run.js [--quick] [--only ceiling,bridge,python] [--seconds N] [--cpu-prof DIR]\nunknown option ${String(a)}\n`,
+      );
       process.exit(2);
     }
   }
@@ -100,7 +102,9 @@ async function outside(argv: readonly string[]): Promise<number> {
   writeFileSync(`/etc/netns/${name}/resolv.conf`, 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n');
   try {
     sh(['-n', name, 'link', 'set', 'lo', 'up']);
-    const child = spawn('ip', ['netns', 'exec', name, process.execPath, process.argv[1] ?? '', ...argv, '--inside', name], { stdio: 'inherit' });
+    const child = spawn('ip', ['netns', 'exec', name, process.execPath, process.argv[1] ?? '', ...argv, '--inside', name], {
+      stdio: 'inherit',
+    });
     const stop = (): void => void child.kill('SIGINT');
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
@@ -255,13 +259,23 @@ async function inside(opts: Options): Promise<void> {
     // Machine context.
     const nodeVersion = spawnSync('node', ['--version'], { encoding: 'utf8' }).stdout.trim();
     log(`# mta-sts-bridge benchmark (issue 8) — ${new Date().toISOString()}`);
-    log(`machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}, ` +
-      `${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, ${os.type()} ${os.release()}`);
+    log(
+      `machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), load average ${os
+        .loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}, ` + `${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, ${os.type()} ${os.release()}`,
+    );
     log(`node on PATH (used by bin/mta-sts-bridge.js and bare node): ${nodeVersion}; harness node ${process.version}`);
-    const py = spawnSync('sh', ['-c', 'command -v mta-sts-daemon && dpkg-query -W -f \'postfix-mta-sts-resolver ${Version}\' postfix-mta-sts-resolver'], { encoding: 'utf8' });
+    const py = spawnSync(
+      'sh',
+      ['-c', "command -v mta-sts-daemon && dpkg-query -W -f 'postfix-mta-sts-resolver ${Version}' postfix-mta-sts-resolver"],
+      { encoding: 'utf8' },
+    );
     const pythonInstalled = py.status === 0;
     log(`python daemon: ${pythonInstalled ? py.stdout.replace('\n', ' ') : 'not installed: apt-get install postfix-mta-sts-resolver'}`);
-    log(`options: ${opts.quick ? '--quick ' : ''}--seconds ${opts.seconds} --only ${[...opts.only].join(',')}; workload: ${WARM} cached enforce domains, ${CONNS} connections, 1 request in flight each`);
+    log(
+      `options: ${opts.quick ? '--quick ' : ''}--seconds ${opts.seconds} --only ${[...opts.only].join(',')}; workload: ${WARM} cached enforce domains, ${CONNS} connections, 1 request in flight each`,
+    );
     log();
 
     // The load generator.
@@ -284,15 +298,38 @@ async function inside(opts: Options): Promise<void> {
       records[`mta-sts.${d}`] = { A: [POLICY_ADDRESS] };
     }
     writeFileSync(join(work, 'zone.json'), JSON.stringify({ zones: ['test'], ttl: 0, records }));
-    const hostsConfig: PolicyHostsConfig = { address: POLICY_ADDRESS, port: 443, groups, delayed: stormDomains, delayMs: STORM_DELAY_MS, maxAge: MAX_AGE };
+    const hostsConfig: PolicyHostsConfig = {
+      address: POLICY_ADDRESS,
+      port: 443,
+      groups,
+      delayed: stormDomains,
+      delayMs: STORM_DELAY_MS,
+      maxAge: MAX_AGE,
+    };
     writeFileSync(join(work, 'policy-hosts.json'), JSON.stringify(hostsConfig));
-    const dns = start(process.execPath, [join(dist, 'test/world/dns-server.js'), join(work, 'zone.json'), '127.0.0.1', '53'], process.env, join(work, 'dns.log'));
-    const https = start(process.execPath, [join(dist, 'bench/policy-hosts.js'), join(work, 'policy-hosts.json')], process.env, join(work, 'https.log'));
+    const dns = start(
+      process.execPath,
+      [join(dist, 'test/world/dns-server.js'), join(work, 'zone.json'), '127.0.0.1', '53'],
+      process.env,
+      join(work, 'dns.log'),
+    );
+    const https = start(
+      process.execPath,
+      [join(dist, 'bench/policy-hosts.js'), join(work, 'policy-hosts.json')],
+      process.env,
+      join(work, 'https.log'),
+    );
     await Promise.all([waitReady(dns, join(work, 'dns.log'), /^READY/m), waitReady(https, join(work, 'https.log'), /^READY/m)]);
-    for (const [file, list] of [['warm.txt', warmDomains], ['storm.txt', stormDomains], ['fill.txt', fillDomains]] as const) {
+    for (const [file, list] of [
+      ['warm.txt', warmDomains],
+      ['storm.txt', stormDomains],
+      ['fill.txt', fillDomains],
+    ] as const) {
       writeFileSync(join(work, file), list.join('\n') + '\n');
     }
-    log(`world: ${all.length} domains (DNS on 127.0.0.1:53, policy hosts on ${POLICY_ADDRESS}:443, ${groups.length} certificates of ≤${SAN_PER_CERT} SANs, test CA ${pki.caCertPath}); ready in ${((performance.now() - t00) / 1000).toFixed(1)} s`);
+    log(
+      `world: ${all.length} domains (DNS on 127.0.0.1:53, policy hosts on ${POLICY_ADDRESS}:443, ${groups.length} certificates of ≤${SAN_PER_CERT} SANs, test CA ${pki.caCertPath}); ready in ${((performance.now() - t00) / 1000).toFixed(1)} s`,
+    );
     log();
 
     let ceilingReply = 'OK secure match=mx1.w00000.bench.test:.mx.w00000.bench.test';
@@ -301,7 +338,10 @@ async function inside(opts: Options): Promise<void> {
         name: 'ceiling',
         launch(tag) {
           const logPath = join(work, `${tag}.log`);
-          return { child: start('node', [join(dist, 'bench/baseline-server.js'), String(PORT), ceilingReply], process.env, logPath), logPath };
+          return {
+            child: start('node', [join(dist, 'bench/baseline-server.js'), String(PORT), ceilingReply], process.env, logPath),
+            logPath,
+          };
         },
       },
       bridge: {
@@ -315,7 +355,10 @@ async function inside(opts: Options): Promise<void> {
             // The shebang's flag plus a CPU profile, written when the daemon exits on SIGTERM.
             // One directory per run: the main thread's and the fetch worker's profiles.
             const args = ['--max-semi-space-size=1', '--cpu-prof', `--cpu-prof-dir=${join(opts.cpuProf, tag)}`];
-            return { child: start(process.execPath, [...args, join(root, 'bin/mta-sts-bridge.js'), 'serve', '-c', cfg], env, logPath), logPath };
+            return {
+              child: start(process.execPath, [...args, join(root, 'bin/mta-sts-bridge.js'), 'serve', '-c', cfg], env, logPath),
+              logPath,
+            };
           }
           return { child: start(join(root, 'bin/mta-sts-bridge.js'), ['serve', '-c', cfg], env, logPath), logPath };
         },
@@ -331,7 +374,9 @@ async function inside(opts: Options): Promise<void> {
         },
       },
     };
-    const order: Target[] = (['bridge', 'ceiling', 'python'] as const).filter((t) => opts.only.has(t) && (t !== 'python' || pythonInstalled));
+    const order: Target[] = (['bridge', 'ceiling', 'python'] as const).filter(
+      (t) => opts.only.has(t) && (t !== 'python' || pythonInstalled),
+    );
     if (opts.only.has('python') && !pythonInstalled) log('python: not installed: apt-get install postfix-mta-sts-resolver');
 
     // ---- 1. throughput and storm, each target RUNS times, interleaved.
@@ -346,7 +391,7 @@ async function inside(opts: Options): Promise<void> {
       logBytes: number;
     }
     const rows: Row[] = [];
-    const floor = Math.ceil(STORM / STORM_CONNS) * STORM_DELAY_MS / 1000;
+    const floor = (Math.ceil(STORM / STORM_CONNS) * STORM_DELAY_MS) / 1000;
     log(`## Warm path: ${WARM} cached enforce domains, ${CONNS} connections × 1 in flight, warm-up 2 s then ${opts.seconds} s measured`);
     for (let run = 1; run <= runs; run++) {
       for (const t of order) {
@@ -362,33 +407,75 @@ async function inside(opts: Options): Promise<void> {
           if (w.last.replies.OK !== WARM) log(`  WARNING ${tag}: warming did not answer OK for every domain: ${JSON.stringify(w.last)}`);
           // A second pass: every domain must now answer OK secure from the cache.
           const check = await warm(join(work, 'warm.txt'), WARM, CONNS, 1);
-          if (check.last.replies.OK !== WARM || !check.last.sample.startsWith('OK secure')) log(`  WARNING ${tag}: cached answers are not all OK secure: ${JSON.stringify(check.last)}`);
+          if (check.last.replies.OK !== WARM || !check.last.sample.startsWith('OK secure'))
+            log(`  WARNING ${tag}: cached answers are not all OK secure: ${JSON.stringify(check.last)}`);
           if (t === 'bridge' && run === 1) ceilingReply = check.last.sample;
         }
         const logBefore = statSync(logPath).size;
         const c0 = cpuTicks(child.pid!);
-        const load = await loadgen(['--port', String(PORT), '--domains', join(work, 'warm.txt'), '--conns', String(CONNS), '--depth', '1', '--warmup', '2', '--seconds', String(opts.seconds)]);
+        const load = await loadgen([
+          '--port',
+          String(PORT),
+          '--domains',
+          join(work, 'warm.txt'),
+          '--conns',
+          String(CONNS),
+          '--depth',
+          '1',
+          '--warmup',
+          '2',
+          '--seconds',
+          String(opts.seconds),
+        ]);
         const targetCpu = (cpuTicks(child.pid!) - c0) / TICK / load.wall_s;
         const logBytes = statSync(logPath).size - logBefore;
         const row: Row = { target: t, run, load, targetCpu, startRssKiB, warmSeconds, logBytes };
-        log(`${tag.padEnd(9)} ${fmtInt(load.lookups_per_s).padStart(7)} lookups/s  p50 ${ms(load.p50_us)} ms  p99 ${ms(load.p99_us)} ms  max ${ms(load.max_us)} ms  ` +
-          `errors ${load.errors}  replies ${JSON.stringify(load.replies)}  target CPU ${(targetCpu * 100).toFixed(0)}%  loadgen CPU ${((load.cpu_s / load.wall_s) * 100).toFixed(0)}%  ` +
-          `log ${logBytes} B  sample "${load.sample}"`);
+        log(
+          `${tag.padEnd(9)} ${fmtInt(load.lookups_per_s).padStart(7)} lookups/s  p50 ${ms(load.p50_us)} ms  p99 ${ms(load.p99_us)} ms  max ${ms(load.max_us)} ms  ` +
+            `errors ${load.errors}  replies ${JSON.stringify(load.replies)}  target CPU ${(targetCpu * 100).toFixed(0)}%  loadgen CPU ${((load.cpu_s / load.wall_s) * 100).toFixed(0)}%  ` +
+            `log ${logBytes} B  sample "${load.sample}"`,
+        );
         if (t !== 'ceiling') {
           // Cold storm: STORM new domains on STORM_CONNS connections (each asked once) while
           // CONNS other connections keep asking cached domains for the storm's floor.
           const s0 = { all: cpuTicks(child.pid!), main: mainThreadTicks(child.pid!) };
           const [storm, cached] = await Promise.all([
-            loadgen(['--port', String(PORT), '--domains', join(work, 'storm.txt'), '--conns', String(STORM_CONNS), '--once', '--timeout', '60']),
-            loadgen(['--port', String(PORT), '--domains', join(work, 'warm.txt'), '--conns', String(CONNS), '--warmup', '0', '--seconds', String(floor)]),
+            loadgen([
+              '--port',
+              String(PORT),
+              '--domains',
+              join(work, 'storm.txt'),
+              '--conns',
+              String(STORM_CONNS),
+              '--once',
+              '--timeout',
+              '60',
+            ]),
+            loadgen([
+              '--port',
+              String(PORT),
+              '--domains',
+              join(work, 'warm.txt'),
+              '--conns',
+              String(CONNS),
+              '--warmup',
+              '0',
+              '--seconds',
+              String(floor),
+            ]),
           ]);
           row.storm = { storm, cached };
           // CPU the target spent during the storm: all threads, and its main thread alone (which
           // also answered the cached connections); less noisy than latency on a shared machine.
-          const stormCpu = { all: (cpuTicks(child.pid!) - s0.all) * 1000 / TICK, main: (mainThreadTicks(child.pid!) - s0.main) * 1000 / TICK };
-          log(`${''.padEnd(9)} storm ${storm.seconds.toFixed(2)} s (floor ${floor.toFixed(2)} s = ${(storm.seconds / floor).toFixed(2)}×), storm replies ${JSON.stringify(storm.replies)} errors ${storm.errors}; ` +
-            `cached during storm: ${fmtInt(cached.lookups_per_s)}/s p50 ${ms(cached.p50_us)} ms p99 ${ms(cached.p99_us)} ms max ${ms(cached.max_us)} ms errors ${cached.errors} replies ${JSON.stringify(cached.replies)}; ` +
-            `target CPU during the storm ${stormCpu.all.toFixed(0)} ms (main thread ${Number.isNaN(stormCpu.main) ? 'n/a' : `${stormCpu.main.toFixed(0)} ms`})`);
+          const stormCpu = {
+            all: ((cpuTicks(child.pid!) - s0.all) * 1000) / TICK,
+            main: ((mainThreadTicks(child.pid!) - s0.main) * 1000) / TICK,
+          };
+          log(
+            `${''.padEnd(9)} storm ${storm.seconds.toFixed(2)} s (floor ${floor.toFixed(2)} s = ${(storm.seconds / floor).toFixed(2)}×), storm replies ${JSON.stringify(storm.replies)} errors ${storm.errors}; ` +
+              `cached during storm: ${fmtInt(cached.lookups_per_s)}/s p50 ${ms(cached.p50_us)} ms p99 ${ms(cached.p99_us)} ms max ${ms(cached.max_us)} ms errors ${cached.errors} replies ${JSON.stringify(cached.replies)}; ` +
+              `target CPU during the storm ${stormCpu.all.toFixed(0)} ms (main thread ${Number.isNaN(stormCpu.main) ? 'n/a' : `${stormCpu.main.toFixed(0)} ms`})`,
+          );
         }
         rows.push(row);
         await stop(child);
@@ -401,8 +488,10 @@ async function inside(opts: Options): Promise<void> {
         const srv = c.map((r) => `${(r.targetCpu * 100).toFixed(0)}%`).join(', ');
         const gen = c.map((r) => `${((r.load.cpu_s / r.load.wall_s) * 100).toFixed(0)}%`).join(', ');
         const bound = c.every((r) => r.targetCpu >= 0.9 && r.load.cpu_s / r.load.wall_s < 0.9);
-        log(`Load generator check (ceiling runs): the single-threaded ceiling server used ${srv} of a core, the C load generator ${gen} ` +
-          `(its CPU time / wall time). ${bound ? 'The server is saturated and the generator is not: the generator is not the bottleneck.' : 'NOT shown that the generator is not the bottleneck in this run (server below 90% of a core or generator above 90%).'}`);
+        log(
+          `Load generator check (ceiling runs): the single-threaded ceiling server used ${srv} of a core, the C load generator ${gen} ` +
+            `(its CPU time / wall time). ${bound ? 'The server is saturated and the generator is not: the generator is not the bottleneck.' : 'NOT shown that the generator is not the bottleneck in this run (server below 90% of a core or generator above 90%).'}`,
+        );
       }
     }
     log();
@@ -416,7 +505,10 @@ async function inside(opts: Options): Promise<void> {
       ok: number;
     }
     const mem: Partial<Record<Target, Mem>> = {};
-    if (order.some((x) => x !== 'ceiling')) log(`## Memory: RSS (VmRSS) before and after caching ${fmtInt(fillN)} policies (memory cache, cache_size 25000); "after" sampled every 2 s for ${sampleSeconds} s`);
+    if (order.some((x) => x !== 'ceiling'))
+      log(
+        `## Memory: RSS (VmRSS) before and after caching ${fmtInt(fillN)} policies (memory cache, cache_size 25000); "after" sampled every 2 s for ${sampleSeconds} s`,
+      );
     for (const t of order.filter((x) => x !== 'ceiling')) {
       const { child } = targets[t].launch(`${t}-mem`, 25_000);
       await waitListener(child, PORT, performance.now());
@@ -430,8 +522,10 @@ async function inside(opts: Options): Promise<void> {
       }
       const after = samples[samples.length - 1]!;
       mem[t] = { before, samples, after, fillSeconds: w.seconds, ok: w.last.replies.OK };
-      log(`${t.padEnd(7)} fill ${w.seconds.toFixed(1)} s (last pass ${w.last.replies.OK}/${fillN} OK)  before ${fmtInt(before)} KiB  after-samples KiB [${samples.join(', ')}]  ` +
-        `after ${fmtInt(after)} KiB  → ${fmtInt(((after - before) * 1024) / fillN)} B per cached policy`);
+      log(
+        `${t.padEnd(7)} fill ${w.seconds.toFixed(1)} s (last pass ${w.last.replies.OK}/${fillN} OK)  before ${fmtInt(before)} KiB  after-samples KiB [${samples.join(', ')}]  ` +
+          `after ${fmtInt(after)} KiB  → ${fmtInt(((after - before) * 1024) / fillN)} B per cached policy`,
+      );
       await stop(child);
     }
     if (order.some((x) => x !== 'ceiling')) log();
@@ -439,7 +533,9 @@ async function inside(opts: Options): Promise<void> {
     // ---- 3. start-up: default config, RSS above bare node, time to accept.
     let startRows: { ms: number[]; rss: number[]; bare: number } | undefined;
     if (opts.only.has('bridge')) {
-      log('## Start: `bin/mta-sts-bridge.js serve` with no config (127.0.0.1:8461, sqlite cache under $HOME/.local/state, HOME = a fresh temp dir); RSS 2 s after the listener accepts');
+      log(
+        '## Start: `bin/mta-sts-bridge.js serve` with no config (127.0.0.1:8461, sqlite cache under $HOME/.local/state, HOME = a fresh temp dir); RSS 2 s after the listener accepts',
+      );
       const times: number[] = [];
       const rss: number[] = [];
       for (let i = 0; i < (opts.quick ? 3 : 5); i++) {
@@ -458,7 +554,9 @@ async function inside(opts: Options): Promise<void> {
       await stop(bare);
       startRows = { ms: times, rss, bare: bareRss };
       log(`exec → accept ms: [${times.map((x) => x.toFixed(0)).join(', ')}] median ${median(times).toFixed(0)} ms`);
-      log(`RSS at start KiB: [${rss.join(', ')}] median ${fmtInt(median(rss))}; bare node ${fmtInt(bareRss)} KiB → +${(((median(rss) - bareRss) * 1024) / 1e6).toFixed(1)} MB above bare node`);
+      log(
+        `RSS at start KiB: [${rss.join(', ')}] median ${fmtInt(median(rss))}; bare node ${fmtInt(bareRss)} KiB → +${(((median(rss) - bareRss) * 1024) / 1e6).toFixed(1)} MB above bare node`,
+      );
       log();
     }
 
@@ -468,14 +566,21 @@ async function inside(opts: Options): Promise<void> {
     const br = by('bridge');
     const pyr = by('python');
     log('## Summary (each run: its own process; ratios pair run k of one target with run k of the other)');
-    log('| target | run | lookups/s | p50 ms | p99 ms | max ms | storm s (floor ' + floor.toFixed(2) + ') | cached p99 in storm ms | RSS after listen (bench config) |');
+    log(
+      '| target | run | lookups/s | p50 ms | p99 ms | max ms | storm s (floor ' +
+        floor.toFixed(2) +
+        ') | cached p99 in storm ms | RSS after listen (bench config) |',
+    );
     log('|---|---|---|---|---|---|---|---|---|');
     for (const r of rows) {
-      log(`| ${r.target} | ${r.run} | ${fmtInt(r.load.lookups_per_s)} | ${ms(r.load.p50_us)} | ${ms(r.load.p99_us)} | ${ms(r.load.max_us)} | ` +
-        `${r.storm ? r.storm.storm.seconds.toFixed(2) : '–'} | ${r.storm ? ms(r.storm.cached.p99_us) : '–'} | ${(r.startRssKiB / 1024).toFixed(1)} MB |`);
+      log(
+        `| ${r.target} | ${r.run} | ${fmtInt(r.load.lookups_per_s)} | ${ms(r.load.p50_us)} | ${ms(r.load.p99_us)} | ${ms(r.load.max_us)} | ` +
+          `${r.storm ? r.storm.storm.seconds.toFixed(2) : '–'} | ${r.storm ? ms(r.storm.cached.p99_us) : '–'} | ${(r.startRssKiB / 1024).toFixed(1)} MB |`,
+      );
     }
     log();
-    const ratio = (a: Row[], b: Row[], f: (r: Row) => number): number[] => a.map((r, i) => (b[i] ? f(r) / f(b[i]) : NaN)).filter((x) => !Number.isNaN(x));
+    const ratio = (a: Row[], b: Row[], f: (r: Row) => number): number[] =>
+      a.map((r, i) => (b[i] ? f(r) / f(b[i]) : NaN)).filter((x) => !Number.isNaN(x));
     const list = (xs: number[], d = 2): string => (xs.length ? xs.map((x) => x.toFixed(d)).join(', ') : 'n/a');
     const rCeil = ratio(br, ceil, (r) => r.load.lookups_per_s);
     const rPy = ratio(br, pyr, (r) => r.load.lookups_per_s);
@@ -487,20 +592,41 @@ async function inside(opts: Options): Promise<void> {
     const bm = mem.bridge;
     const pm = mem.python;
     const perPolicy = (m: Mem | undefined): number => (m ? ((m.after - m.before) * 1024) / fillN : NaN);
-    const mark = (xs: number[], ok: (x: number) => boolean): string => (xs.length === 0 || xs.some(Number.isNaN) ? 'not measured' : xs.every(ok) ? 'met' : xs.some(ok) ? 'not met (met in some runs)' : 'not met');
+    const mark = (xs: number[], ok: (x: number) => boolean): string =>
+      xs.length === 0 || xs.some(Number.isNaN)
+        ? 'not measured'
+        : xs.every(ok)
+          ? 'met'
+          : xs.some(ok)
+            ? 'not met (met in some runs)'
+            : 'not met';
     log('| target of issue 8 | measured (bridge) | python daemon, same run | status |');
     log('|---|---|---|---|');
     log(`| lookups/s ≥ 0.85 × ceiling | ${list(rCeil)} × ceiling | bridge/python ${list(rPy)} | ${mark(rCeil, (x) => x >= 0.85)} |`);
-    log(`| p99 ≤ 1.5 × ceiling p99 | ${list(rP99)} × (${br.map((r) => ms(r.load.p99_us)).join(', ')} ms vs ${ceil.map((r) => ms(r.load.p99_us)).join(', ')} ms) | p99 ${pyr.map((r) => ms(r.load.p99_us)).join(', ') || 'n/a'} ms | ${mark(rP99, (x) => x <= 1.5)} |`);
+    log(
+      `| p99 ≤ 1.5 × ceiling p99 | ${list(rP99)} × (${br.map((r) => ms(r.load.p99_us)).join(', ')} ms vs ${ceil.map((r) => ms(r.load.p99_us)).join(', ')} ms) | p99 ${pyr.map((r) => ms(r.load.p99_us)).join(', ') || 'n/a'} ms | ${mark(rP99, (x) => x <= 1.5)} |`,
+    );
     log(`| cached p99 during cold storm ≤ 2 ms | ${list(stormP99)} ms | ${list(pyStormP99)} ms | ${mark(stormP99, (x) => x <= 2)} |`);
-    log(`| storm ≤ 1.2 × floor (${floor.toFixed(2)} s) | ${list(stormR)} × floor | ${list(pyStormR)} × floor | ${mark(stormR, (x) => x <= 1.2)} |`);
-    log(`| ≤ 720 B RSS per cached policy (${fmtInt(fillN)} policies) | ${bm ? fmtInt(perPolicy(bm)) : 'n/a'} B | ${pm ? fmtInt(perPolicy(pm)) : 'n/a'} B | ${mark(bm ? [perPolicy(bm)] : [], (x) => x <= 720)}${fillN !== 20_000 ? ' (quick: not the target\'s count)' : ''} |`);
+    log(
+      `| storm ≤ 1.2 × floor (${floor.toFixed(2)} s) | ${list(stormR)} × floor | ${list(pyStormR)} × floor | ${mark(stormR, (x) => x <= 1.2)} |`,
+    );
+    log(
+      `| ≤ 720 B RSS per cached policy (${fmtInt(fillN)} policies) | ${bm ? fmtInt(perPolicy(bm)) : 'n/a'} B | ${pm ? fmtInt(perPolicy(pm)) : 'n/a'} B | ${mark(bm ? [perPolicy(bm)] : [], (x) => x <= 720)}${fillN !== 20_000 ? " (quick: not the target's count)" : ''} |`,
+    );
     const startAbove = startRows ? ((median(startRows.rss) - startRows.bare) * 1024) / 1e6 : NaN;
-    log(`| RSS at start ≤ 15 MB above bare node (default config) | ${startRows ? `+${startAbove.toFixed(1)} MB (${fmtInt(median(startRows.rss))} KiB vs ${fmtInt(startRows.bare)} KiB)` : 'n/a'} | ${pyr[0] ? (pyr[0].startRssKiB / 1024).toFixed(1) + ' MB at start (bench config)' : 'n/a'} | ${mark(startRows ? [startAbove] : [], (x) => x <= 15)} |`);
-    log(`| listener accepts ≤ 250 ms after exec | ${startRows ? `median ${median(startRows.ms).toFixed(0)} ms` : 'n/a'} | | ${mark(startRows ? [median(startRows.ms)] : [], (x) => x <= 250)} |`);
+    log(
+      `| RSS at start ≤ 15 MB above bare node (default config) | ${startRows ? `+${startAbove.toFixed(1)} MB (${fmtInt(median(startRows.rss))} KiB vs ${fmtInt(startRows.bare)} KiB)` : 'n/a'} | ${pyr[0] ? (pyr[0].startRssKiB / 1024).toFixed(1) + ' MB at start (bench config)' : 'n/a'} | ${mark(startRows ? [startAbove] : [], (x) => x <= 15)} |`,
+    );
+    log(
+      `| listener accepts ≤ 250 ms after exec | ${startRows ? `median ${median(startRows.ms).toFixed(0)} ms` : 'n/a'} | | ${mark(startRows ? [median(startRows.ms)] : [], (x) => x <= 250)} |`,
+    );
     log();
-    log(`Storm floor: each of the ${STORM_CONNS} storm connections has one request in flight, so it asks its ${Math.floor(STORM / STORM_CONNS)}–${Math.ceil(STORM / STORM_CONNS)} new domains one after another and each waits at least the ${STORM_DELAY_MS} ms of its policy host: floor = ceil(${STORM}/${STORM_CONNS}) × ${STORM_DELAY_MS} ms = ${floor.toFixed(2)} s. The cached connections are measured over exactly that floor, which lies inside the storm.`);
-    log(`Total time ${((performance.now() - t00) / 1000).toFixed(0)} s. Figures are information only: the exit status never depends on them.`);
+    log(
+      `Storm floor: each of the ${STORM_CONNS} storm connections has one request in flight, so it asks its ${Math.floor(STORM / STORM_CONNS)}–${Math.ceil(STORM / STORM_CONNS)} new domains one after another and each waits at least the ${STORM_DELAY_MS} ms of its policy host: floor = ceil(${STORM}/${STORM_CONNS}) × ${STORM_DELAY_MS} ms = ${floor.toFixed(2)} s. The cached connections are measured over exactly that floor, which lies inside the storm.`,
+    );
+    log(
+      `Total time ${((performance.now() - t00) / 1000).toFixed(0)} s. Figures are information only: the exit status never depends on them.`,
+    );
     await Promise.all([stop(dns), stop(https)]);
   } finally {
     for (const c of children) c.kill('SIGKILL');

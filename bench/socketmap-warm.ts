@@ -102,9 +102,7 @@ function benchConfig(domains: number): BridgeConfig {
   const base = buildDefaultConfig();
   return {
     ...base,
-    listeners: [
-      { protocol: 'socketmap', address: { kind: 'tcp', host: '127.0.0.1', port: 0 }, reusePort: false, origin: 'bench' },
-    ],
+    listeners: [{ protocol: 'socketmap', address: { kind: 'tcp', host: '127.0.0.1', port: 0 }, reusePort: false, origin: 'bench' }],
     cacheGraceSec: BENCH_CACHE_GRACE_SEC,
     cache: { type: 'internal', cacheSize: Math.max(base.cache.type === 'internal' ? base.cache.cacheSize : 0, domains * 2) },
     logging: { level: 'warn', format: 'text' },

@@ -37,7 +37,7 @@ main(process.argv.slice(2)).then(
     setTimeout(() => process.exit(), EXIT_GRACE_MS).unref();
   },
   (err) => {
-    process.stderr.write(`mta-sts-bridge: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+    process.stderr.write(`mta-sts-bridge: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     process.exitCode = 2;
     setTimeout(() => process.exit(), EXIT_GRACE_MS).unref();
   },

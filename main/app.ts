@@ -197,7 +197,12 @@ export async function startApp(config: BridgeConfig, options: AppOptions): Promi
         if (where.ok) await prepareStateDirectory(where.path, options.dropTo);
       }
       dropPrivileges(options.dropTo);
-      log.info('privileges dropped', { component: 'main', user: describeRunAs(options.dropTo), uid: options.dropTo.uid, gid: options.dropTo.gid });
+      log.info('privileges dropped', {
+        component: 'main',
+        user: describeRunAs(options.dropTo),
+        uid: options.dropTo.uid,
+        gid: options.dropTo.gid,
+      });
     }
     cache ??= await openCache(config.cache, log);
     const tuning: ResolverTuning = {
@@ -303,13 +308,19 @@ export async function startApp(config: BridgeConfig, options: AppOptions): Promi
         serverLog.info('listening', { listener: b.address, protocol: b.protocol, origin: b.origin, reason: 'reload' });
       } catch (err) {
         const code = (err as { code?: unknown }).code;
-        failed.push({ key: formatListenAddress(l.address), reason: `${typeof code === 'string' ? `${code} ` : ''}${(err as Error).message}` });
+        failed.push({
+          key: formatListenAddress(l.address),
+          reason: `${typeof code === 'string' ? `${code} ` : ''}${(err as Error).message}`,
+        });
       }
     }
     for (const address of plan.removeListeners) {
       if (await openedServer.removeListener(address)) serverLog.info('listener closed', { listener: address, reason: 'reload' });
     }
-    const effective: BridgeConfig = { ...plan.effective, listeners: plan.effective.listeners.filter((l) => !plan.addListeners.includes(l) || opened.includes(l)) };
+    const effective: BridgeConfig = {
+      ...plan.effective,
+      listeners: plan.effective.listeners.filter((l) => !plan.addListeners.includes(l) || opened.includes(l)),
+    };
     const before = live.config;
     live.config = effective;
     if (plan.logging) (options.applyLogging ?? ((c: LoggingConfig) => (log.level = c.level)))(effective.logging);
@@ -319,7 +330,8 @@ export async function startApp(config: BridgeConfig, options: AppOptions): Promi
       lookupNow = createLookupService(resolverPort, effective, log, daneNow === undefined ? {} : { dane: daneNow });
       old.stop();
     }
-    const policyListenersChanged = before.listeners.some((l) => l.protocol === 'policy') !== effective.listeners.some((l) => l.protocol === 'policy');
+    const policyListenersChanged =
+      before.listeners.some((l) => l.protocol === 'policy') !== effective.listeners.some((l) => l.protocol === 'policy');
     if (plan.warmer || policyListenersChanged || plan.cacheGrace || plan.negativeCacheTtl) {
       const old = warm;
       warm = newWarmQueue(effective);

@@ -52,12 +52,17 @@ export async function preflight(config: BridgeConfig, options: PreflightOptions 
       try {
         await probeSharedBackend(cache, options.cacheDeps);
       } catch (err) {
-        problems.push(err instanceof BridgeError ? { code: err.code, message: err.message } : { code: 'ECACHE_OPEN', message: (err as Error).message });
+        problems.push(
+          err instanceof BridgeError ? { code: err.code, message: err.message } : { code: 'ECACHE_OPEN', message: (err as Error).message },
+        );
       }
       break;
     default: {
       const _never: never = cache;
-      problems.push({ code: 'ECONFIG_UNSUPPORTED', message: `cache type ${String((_never as { type: unknown }).type)} is not implemented` });
+      problems.push({
+        code: 'ECONFIG_UNSUPPORTED',
+        message: `cache type ${String((_never as { type: unknown }).type)} is not implemented`,
+      });
     }
   }
   return problems;
@@ -80,7 +85,10 @@ export async function checkListener(listener: ListenerConfig): Promise<Preflight
         await checkUnixSocketPlace(address.path, listener);
         // What serve would refuse to replace.
         if (st !== undefined && !st.isSocket()) {
-          return { code: 'ELISTEN_ADDRESS', message: `${listener.origin}: ${address.path} exists and is not a socket; refusing to replace it` };
+          return {
+            code: 'ELISTEN_ADDRESS',
+            message: `${listener.origin}: ${address.path} exists and is not a socket; refusing to replace it`,
+          };
         }
         return undefined;
       }

@@ -68,7 +68,9 @@ export interface ResolverStack<R extends Resolver | undefined> {
   close(): Promise<void>;
 }
 
-export async function buildResolverStack(options: ResolverStackOptions & { readonly cache: NonNullable<ResolverStackOptions['cache']> }): Promise<ResolverStack<Resolver>>;
+export async function buildResolverStack(
+  options: ResolverStackOptions & { readonly cache: NonNullable<ResolverStackOptions['cache']> },
+): Promise<ResolverStack<Resolver>>;
 export async function buildResolverStack(options: ResolverStackOptions & { readonly cache?: undefined }): Promise<ResolverStack<undefined>>;
 export async function buildResolverStack(options: ResolverStackOptions): Promise<ResolverStack<Resolver | undefined>> {
   const dns = options.dns ?? createSystemDns();

@@ -56,12 +56,18 @@ function assemble(text) {
 }
 
 mkdirSync(target, { recursive: true });
-for (const name of readdirSync(source).filter((n) => /\.\d\.md$/.test(n)).sort()) {
+for (const name of readdirSync(source)
+  .filter((n) => /\.\d\.md$/.test(n))
+  .sort()) {
   const page = name.slice(0, -'.md'.length);
-  const r = spawnSync(process.execPath, [markedMan, '--no-breaks', '--version', `${pkg.name} ${pkg.version}`, '--manual', 'mta-sts-bridge manual'], {
-    input: assemble(readFileSync(join(source, name), 'utf8')),
-    encoding: 'utf8',
-  });
+  const r = spawnSync(
+    process.execPath,
+    [markedMan, '--no-breaks', '--version', `${pkg.name} ${pkg.version}`, '--manual', 'mta-sts-bridge manual'],
+    {
+      input: assemble(readFileSync(join(source, name), 'utf8')),
+      encoding: 'utf8',
+    },
+  );
   if (r.status !== 0 || r.stdout.length === 0) {
     console.error(`build-man: marked-man failed on ${name}: ${r.stderr}`);
     process.exit(1);

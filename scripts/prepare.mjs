@@ -24,5 +24,7 @@ if (existsSync(join(root, 'dist', 'main', 'cli', 'main.js'))) {
   console.error('mta-sts-bridge: no TypeScript (dev dependencies omitted): keeping the built dist/');
   process.exit(0);
 }
-console.error('mta-sts-bridge: dist/ is not built and TypeScript is not installed: run `npm ci` (with dev dependencies) once, or install the npm package (`npm install -g mta-sts-bridge`)');
+console.error(
+  'mta-sts-bridge: dist/ is not built and TypeScript is not installed: run `npm ci` (with dev dependencies) once, or install the npm package (`npm install -g mta-sts-bridge`)',
+);
 process.exit(1);

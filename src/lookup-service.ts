@@ -124,7 +124,9 @@ export function createLookupService(
         daneDecision = dane.cachedDecision(domain, daneSettings, stsVerdictOf(absentResult), selected.zone.timeoutSec * 1000);
         if (daneDecision === undefined) return undefined;
       }
-      const answer = format(daneDecision === undefined || daneDecision.kind === 'sts' ? absentResult : { ...absentResult, dane: daneDecision });
+      const answer = format(
+        daneDecision === undefined || daneDecision.kind === 'sts' ? absentResult : { ...absentResult, dane: daneDecision },
+      );
       if (answer === undefined) return undefined;
       warmAbsences += 1;
       if (debugEnabled()) decisions.debug('decision', decisionFields(absent, selected.name));
@@ -148,7 +150,12 @@ export function createLookupService(
       if (finding === undefined || daneSettings === undefined) return result;
       const decision = decideDane(daneSettings, stsVerdictOf(result), finding);
       if (decision.kind !== 'sts' || decisions.isLevelEnabled('debug')) {
-        decisions.log(decision.kind === 'sts' ? 'debug' : 'info', 'dane decision', { domain, zone: selected.name, dane: decision.kind, why: decision.why });
+        decisions.log(decision.kind === 'sts' ? 'debug' : 'info', 'dane decision', {
+          domain,
+          zone: selected.name,
+          dane: decision.kind,
+          why: decision.why,
+        });
       }
       return decision.kind === 'sts' ? result : { ...result, dane: decision };
     },

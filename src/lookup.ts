@@ -21,7 +21,11 @@ export interface LookupResult {
 export type AnswerFormatter<T> = (result: LookupResult) => T;
 
 /** Told which warm answer was given: the zone's name, and the outcome and source a lookup would report. */
-export type WarmNote = (zoneName: string, outcome: 'policy' | 'no-policy' | 'dane' | 'dane-temp', source: 'cache' | 'negative-cache') => void;
+export type WarmNote = (
+  zoneName: string,
+  outcome: 'policy' | 'no-policy' | 'dane' | 'dane-temp',
+  source: 'cache' | 'negative-cache',
+) => void;
 
 export interface LookupService {
   /**

@@ -57,7 +57,11 @@ export type RunAsPlan =
  * Resolve `user`/`group` (names through getent, or numeric ids) and decide. Throws EPRIVILEGES
  * for an unknown user or group, or when not root and `user:` names someone else.
  */
-export async function planRunAs(user: string | undefined, group: string | undefined, ops: CredentialOps = processCredentials): Promise<RunAsPlan> {
+export async function planRunAs(
+  user: string | undefined,
+  group: string | undefined,
+  ops: CredentialOps = processCredentials,
+): Promise<RunAsPlan> {
   const euid = ops.geteuid();
   if (user === undefined) return euid === 0 ? { kind: 'root' } : { kind: 'none' };
   const entry = await lookupPasswd(user);
@@ -102,7 +106,10 @@ export function dropPrivileges(target: RunAs, ops: CredentialOps = processCreden
   }
   const ids = { uid: ops.getuid(), euid: ops.geteuid(), gid: ops.getgid(), egid: ops.getegid() };
   if (ids.uid !== target.uid || ids.euid !== target.uid || ids.gid !== target.gid || ids.egid !== target.gid) {
-    throw new BridgeError('EPRIVILEGES', `switched to ${describeRunAs(target)} but now run as uid ${ids.uid}/${ids.euid} gid ${ids.gid}/${ids.egid}`);
+    throw new BridgeError(
+      'EPRIVILEGES',
+      `switched to ${describeRunAs(target)} but now run as uid ${ids.uid}/${ids.euid} gid ${ids.gid}/${ids.egid}`,
+    );
   }
   // setuid(0) must now fail; if it does not, the drop is not permanent.
   let regained = false;
@@ -126,7 +133,11 @@ export async function prepareStateDirectory(cacheFile: string, target: RunAs): P
     throw new BridgeError('EPRIVILEGES', `cannot create the state directory ${dir}: ${err.message}`, { cause: err });
   });
   const st = await lstat(dir);
-  if (!st.isDirectory()) throw new BridgeError('EPRIVILEGES', `state directory ${dir} is not a directory (a symlink?): refusing to hand it to ${describeRunAs(target)}`);
+  if (!st.isDirectory())
+    throw new BridgeError(
+      'EPRIVILEGES',
+      `state directory ${dir} is not a directory (a symlink?): refusing to hand it to ${describeRunAs(target)}`,
+    );
   await lchown(dir, target.uid, target.gid);
   for (const file of [cacheFile, `${cacheFile}-wal`, `${cacheFile}-shm`, `${cacheFile}-journal`]) {
     const f = await lstat(file).catch(() => undefined);

@@ -59,7 +59,9 @@ export function needsRoot(l: ListenerConfig, ctx: ReloadContext): string | undef
   const a = l.address;
   switch (a.kind) {
     case 'tcp':
-      return a.port !== 0 && a.port < ctx.unprivilegedPortStart ? `port ${a.port} is below ${ctx.unprivilegedPortStart} and needs root` : undefined;
+      return a.port !== 0 && a.port < ctx.unprivilegedPortStart
+        ? `port ${a.port} is below ${ctx.unprivilegedPortStart} and needs root`
+        : undefined;
     case 'unix': {
       const ownerOk = l.owner === undefined || l.owner === String(ctx.uid) || (ctx.userName !== undefined && l.owner === ctx.userName);
       const groupOk = l.group === undefined || l.group === String(ctx.gid);

@@ -125,7 +125,9 @@ export class PostgresPolicyCache implements PolicyCache {
         ] as const) {
           await client.query(create);
           await client.query(check).catch((err: Error) => {
-            throw new Error(`table ${table} exists but is not an mta-sts-bridge cache (${err.message}); use another database or schema`, { cause: err });
+            throw new Error(`table ${table} exists but is not an mta-sts-bridge cache (${err.message}); use another database or schema`, {
+              cause: err,
+            });
           });
         }
         await client.query(SQL.createIndex);
@@ -234,7 +236,9 @@ export async function probePostgres(options: Pick<PostgresCacheOptions, 'dsn' | 
       const found = await client.query<{ t: string | null }>('SELECT to_regclass($1)::text AS t', [table]);
       if (found.rows[0]?.t !== null && found.rows[0]?.t !== undefined) {
         await client.query(check).catch((err: Error) => {
-          throw new Error(`table ${table} exists but is not an mta-sts-bridge cache (${err.message}); use another database or schema`, { cause: err });
+          throw new Error(`table ${table} exists but is not an mta-sts-bridge cache (${err.message}); use another database or schema`, {
+            cause: err,
+          });
         });
         continue;
       }
@@ -242,8 +246,10 @@ export async function probePostgres(options: Pick<PostgresCacheOptions, 'dsn' | 
         "SELECT current_schema() AS s, has_schema_privilege(current_schema(), 'CREATE') AS create",
       );
       const row = schema.rows[0];
-      if (row?.s === null || row?.s === undefined) throw new Error(`table ${table} does not exist and no schema of the search_path exists to create it in`);
-      if (row.create !== true) throw new Error(`table ${table} does not exist and this user may not create it in schema ${row.s} (no CREATE privilege)`);
+      if (row?.s === null || row?.s === undefined)
+        throw new Error(`table ${table} does not exist and no schema of the search_path exists to create it in`);
+      if (row.create !== true)
+        throw new Error(`table ${table} does not exist and this user may not create it in schema ${row.s} (no CREATE privilege)`);
     }
     await client.query('ROLLBACK');
   } finally {

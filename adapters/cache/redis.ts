@@ -120,7 +120,13 @@ export function redisClientPlan(options: Pick<RedisCacheOptions, 'connection' | 
         },
       };
     case 'cluster': {
-      const { lazyConnect: _lazy, enableOfflineQueue: _queue, maxRetriesPerRequest: _retries, retryStrategy: _retry, ...perNode } = failFast;
+      const {
+        lazyConnect: _lazy,
+        enableOfflineQueue: _queue,
+        maxRetriesPerRequest: _retries,
+        retryStrategy: _retry,
+        ...perNode
+      } = failFast;
       return {
         kind: 'cluster',
         nodes: c.nodes,

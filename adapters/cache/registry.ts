@@ -37,7 +37,9 @@ export async function probeSharedBackend(config: RedisCacheConfig | PostgresCach
     const { probePostgres } = await import('./postgres.js');
     await probePostgres({ dsn: config.dsn, timeoutMs: config.timeoutMs });
   } catch (err) {
-    throw new BridgeError('ECACHE_OPEN', `cannot open ${config.type} cache at ${redactDsn(config.dsn)}: ${(err as Error).message}`, { cause: err });
+    throw new BridgeError('ECACHE_OPEN', `cannot open ${config.type} cache at ${redactDsn(config.dsn)}: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
 }
 
@@ -48,7 +50,13 @@ export async function probeSharedBackend(config: RedisCacheConfig | PostgresCach
 export async function openPersistentBackend(
   config: SqliteCacheConfig,
   deps: OpenCacheDeps & { readonly create?: boolean } = {},
-): Promise<PolicyCache & { readonly path: string; readonly movedAside?: { from: string; to: string; reason: string } | undefined; readonly warnings?: readonly string[] }> {
+): Promise<
+  PolicyCache & {
+    readonly path: string;
+    readonly movedAside?: { from: string; to: string; reason: string } | undefined;
+    readonly warnings?: readonly string[];
+  }
+> {
   const where = cacheFileLocation(config, deps);
   if (!where.ok) throw new BridgeError('ECACHE_OPEN', `cannot open sqlite cache: ${where.message}`);
   let backend;
@@ -109,7 +117,8 @@ export async function openCache(config: CacheConfig, log: Logger, deps: OpenCach
     case 'sqlite': {
       const where = cacheFileLocation(config, deps);
       const backend = await openPersistentBackend(config, deps);
-      for (const warning of backend.warnings ?? []) log.warn('cache file permissions', { component: 'cache', code: 'ECACHE_UNSAFE', file: backend.path, reason: warning });
+      for (const warning of backend.warnings ?? [])
+        log.warn('cache file permissions', { component: 'cache', code: 'ECACHE_UNSAFE', file: backend.path, reason: warning });
       if (backend.movedAside !== undefined) {
         log.error('damaged cache file moved aside; starting with an empty cache', {
           component: 'cache',
@@ -151,7 +160,10 @@ export async function openCache(config: CacheConfig, log: Logger, deps: OpenCach
  * A network backend alone, opened, without the memory layer (for tools that must see the
  * shared store as it is, and for tests). Throws ECACHE_OPEN naming the server, secrets hidden.
  */
-export async function openSharedBackend(config: RedisCacheConfig | PostgresCacheConfig, deps: OpenCacheDeps = {}): Promise<PolicyCache & { readonly where: string }> {
+export async function openSharedBackend(
+  config: RedisCacheConfig | PostgresCacheConfig,
+  deps: OpenCacheDeps = {},
+): Promise<PolicyCache & { readonly where: string }> {
   const where = config.type === 'redis' ? describeRedisConnection(config.connection) : redactDsn(config.dsn);
   let backend: PolicyCache;
   try {

@@ -42,7 +42,9 @@ export function inspectSqliteFile(path: string): CacheFileInspection {
     const check = db.pragma('quick_check(1)', { simple: true });
     if (check !== 'ok') return { kind: 'damaged', message: `damaged database (quick_check: ${String(check)})` };
     const version = db.pragma('user_version', { simple: true }) as number;
-    const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[]).map((t) => t.name);
+    const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[]).map(
+      (t) => t.name,
+    );
     // The same order as the migration in sqlite.ts.
     if (version === SCHEMA_VERSION) return { kind: 'ours', version };
     if (version > SCHEMA_VERSION) return { kind: 'newer', version, known: SCHEMA_VERSION };

@@ -260,15 +260,22 @@ export function checkFileSafety(path: string): string[] {
   const file = lstatSync(path);
   if (file.isSymbolicLink()) throw new Error(`${path}: is a symbolic link; refusing to follow it (point filename at the real file)`);
   if ((file.mode & 0o022) !== 0) {
-    throw new Error(`${path}: writable by group or others (mode ${(file.mode & 0o777).toString(8)}); anyone could plant or erase policies: chmod 600 it`);
+    throw new Error(
+      `${path}: writable by group or others (mode ${(file.mode & 0o777).toString(8)}); anyone could plant or erase policies: chmod 600 it`,
+    );
   }
-  if (uid !== undefined && file.uid !== uid && file.uid !== 0) warnings.push(`${path} is owned by uid ${file.uid}, not by the running uid ${uid}`);
+  if (uid !== undefined && file.uid !== uid && file.uid !== 0)
+    warnings.push(`${path} is owned by uid ${file.uid}, not by the running uid ${uid}`);
   const dir = lstatSync(dirname(path));
   if ((dir.mode & 0o002) !== 0 && (dir.mode & 0o1000) === 0) {
-    throw new Error(`${path}: its directory ${dirname(path)} is writable by others (mode ${(dir.mode & 0o7777).toString(8)}); anyone could replace the file`);
+    throw new Error(
+      `${path}: its directory ${dirname(path)} is writable by others (mode ${(dir.mode & 0o7777).toString(8)}); anyone could replace the file`,
+    );
   }
-  if ((dir.mode & 0o020) !== 0) warnings.push(`${path}: its directory ${dirname(path)} is group-writable (mode ${(dir.mode & 0o7777).toString(8)})`);
-  if (uid !== undefined && dir.uid !== uid && dir.uid !== 0) warnings.push(`${path}: its directory ${dirname(path)} is owned by uid ${dir.uid}, not by the running uid ${uid}`);
+  if ((dir.mode & 0o020) !== 0)
+    warnings.push(`${path}: its directory ${dirname(path)} is group-writable (mode ${(dir.mode & 0o7777).toString(8)})`);
+  if (uid !== undefined && dir.uid !== uid && dir.uid !== 0)
+    warnings.push(`${path}: its directory ${dirname(path)} is owned by uid ${dir.uid}, not by the running uid ${uid}`);
   return warnings;
 }
 
@@ -292,7 +299,10 @@ function fileError(path: string, err: unknown): Error {
  */
 function moveAside(path: string, reason: string, now: number): MovedAside {
   if (lstatSync(path).isSymbolicLink()) throw new Error(`${path}: damaged and a symbolic link; not moved (${reason})`);
-  const stamp = new Date(now).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
+  const stamp = new Date(now)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}Z$/, 'Z');
   let to = `${path}.corrupt-${stamp}`;
   for (let n = 1; existsSync(to) || existsSync(`${to}-wal`); n += 1) to = `${path}.corrupt-${stamp}-${n}`;
   renameSync(path, to);
@@ -312,9 +322,13 @@ function migrate(db: Database.Database): void {
     const version = db.pragma('user_version', { simple: true }) as number;
     if (version === SCHEMA_VERSION) return;
     if (version > SCHEMA_VERSION) {
-      throw new Error(`written by a newer mta-sts-bridge (schema ${version}, this one knows ${SCHEMA_VERSION}); upgrade, or use another filename`);
+      throw new Error(
+        `written by a newer mta-sts-bridge (schema ${version}, this one knows ${SCHEMA_VERSION}); upgrade, or use another filename`,
+      );
     }
-    const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[]).map((t) => t.name);
+    const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[]).map(
+      (t) => t.name,
+    );
     if (tables.length > 0) {
       const python = tables.includes('sts_policy_cache') ? ' (it looks like the Python postfix-mta-sts-resolver cache)' : '';
       throw new Error(`not an mta-sts-bridge cache: it holds the tables ${tables.join(', ')}${python}; choose another filename`);

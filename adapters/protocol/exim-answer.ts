@@ -68,7 +68,9 @@ function mxList(patterns: readonly string[]): string[] {
 function enforceAnswer(domain: string, patterns: readonly string[]): EximAnswer {
   const mx = mxList(patterns);
   // Never an empty list: enforce with nothing to match defers rather than downgrades.
-  return mx.length > 0 ? { kind: 'enforce', mx } : { kind: 'defer', reason: eximText(`MTA-STS policy for ${domain} has no usable mx pattern`) };
+  return mx.length > 0
+    ? { kind: 'enforce', mx }
+    : { kind: 'defer', reason: eximText(`MTA-STS policy for ${domain} has no usable mx pattern`) };
 }
 
 /** The answer for one lookup result: the shared verdict in Exim's reply form. */
@@ -84,7 +86,10 @@ export function eximAnswer(result: LookupResult): EximAnswer {
     case 'none':
       return { kind: 'none' };
     case 'dns-temp':
-      return { kind: 'defer', reason: eximText(`${failedSideName(verdict.code)} DNS lookup failed for ${verdict.domain} (${verdict.code})`) };
+      return {
+        kind: 'defer',
+        reason: eximText(`${failedSideName(verdict.code)} DNS lookup failed for ${verdict.domain} (${verdict.code})`),
+      };
     case 'dane':
       // One form for both levels: Exim's hosts_require_dane has no dane-only distinction.
       return { kind: 'dane' };

@@ -24,8 +24,7 @@ export const EXIM_MAX_REQUEST_BYTES = 2048;
 
 /** One request: already split, not yet validated (handle answers problems with `error`). */
 export type EximRequest =
-  | { readonly kind: 'lookup'; readonly domain: string; readonly zone?: string }
-  | { readonly kind: 'invalid'; readonly detail: string };
+  { readonly kind: 'lookup'; readonly domain: string; readonly zone?: string } | { readonly kind: 'invalid'; readonly detail: string };
 
 /** Stable codes in Exim adapter decode errors and log lines (listed in docs/errors.md). */
 export type EximLogCode =
@@ -108,7 +107,13 @@ async function answer(req: EximRequest, ctx: HandlerContext): Promise<string> {
     : toPolicyDomain(req.domain);
   if (!checked.ok) {
     // An IP literal or a name that is no domain has no policy: deliver as usual.
-    log.info('exim request is not a policy domain', { key: req.domain, zone: zoneName, code: checked.code, reason: checked.message, outcome: 'none' });
+    log.info('exim request is not a policy domain', {
+      key: req.domain,
+      zone: zoneName,
+      code: checked.code,
+      reason: checked.message,
+      outcome: 'none',
+    });
     return 'none\n';
   }
   const result = await ctx.lookup.lookup(checked.domain, zoneName);

@@ -87,11 +87,7 @@ export function createNetstringDecoder(maxPayload: number): NetstringDecoder {
               state.digits += 1;
               // Checked per digit, so a huge digit string is refused at the first digit too many.
               if (state.value > maxPayload) {
-                return fail(
-                  out,
-                  'ENETSTRING_TOO_LARGE',
-                  `netstring length exceeds the limit of ${maxPayload} bytes`,
-                );
+                return fail(out, 'ENETSTRING_TOO_LARGE', `netstring length exceeds the limit of ${maxPayload} bytes`);
               }
             } else if (byte === COLON && state.digits > 0) {
               const length = state.value;

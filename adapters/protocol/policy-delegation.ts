@@ -8,7 +8,13 @@
  * (see docs/protocols.md, "Postfix policy delegation").
  */
 import type { HandlerContext, ProtocolAdapter } from '../../src/protocol/types.js';
-import { POLICY_MAX_REQUEST_BYTES, POLICY_REPLY_DUNNO, encodePolicyReply, newPolicyDecoder, type PolicyRequest } from './policy-attributes.js';
+import {
+  POLICY_MAX_REQUEST_BYTES,
+  POLICY_REPLY_DUNNO,
+  encodePolicyReply,
+  newPolicyDecoder,
+  type PolicyRequest,
+} from './policy-attributes.js';
 import { recipientDomain } from './policy-recipient.js';
 
 export { POLICY_MAX_ATTRIBUTES, POLICY_MAX_LINE_BYTES, POLICY_MAX_REQUEST_BYTES } from './policy-attributes.js';

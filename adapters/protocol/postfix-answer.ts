@@ -94,7 +94,10 @@ export function postfixAnswer(result: LookupResult): PostfixAnswer {
     case 'none':
       return { kind: 'notfound' };
     case 'dns-temp':
-      return { kind: 'temp', reason: sanitizeText(`${failedSideName(verdict.code)} DNS lookup failed for ${verdict.domain} (${verdict.code})`) };
+      return {
+        kind: 'temp',
+        reason: sanitizeText(`${failedSideName(verdict.code)} DNS lookup failed for ${verdict.domain} (${verdict.code})`),
+      };
     case 'dane':
       // DANE wins (RFC 8461 §2): the bare level, never STS attributes (Postfix 3.10 accepts
       // `policy_type=sts ...` on STS policies only and reports DANE results itself).

@@ -4,12 +4,7 @@
  */
 import { Buffer } from 'node:buffer';
 import type { Decoder, DecodeStep, HandlerContext, ProtocolAdapter } from '../../src/protocol/types.js';
-import {
-  SOCKETMAP_MAX_REPLY_BYTES,
-  SOCKETMAP_MAX_REQUEST_BYTES,
-  createNetstringDecoder,
-  encodeNetstring,
-} from './netstring.js';
+import { SOCKETMAP_MAX_REPLY_BYTES, SOCKETMAP_MAX_REQUEST_BYTES, createNetstringDecoder, encodeNetstring } from './netstring.js';
 import type { NetstringStep } from './netstring.js';
 import type { AnswerFormatter } from '../../src/lookup.js';
 import { lookupPostfixKey, postfixOutcome, warmPostfixDomain, type ReplyLimit } from './postfix-lookup.js';

@@ -53,7 +53,9 @@ export type TcpTableLogCode =
   | 'ETCPTABLE_INTERNAL'; // handle caught an unexpected exception: answered 400
 
 function printableSample(bytes: Uint8Array): string {
-  const text = Buffer.from(bytes.subarray(0, 64)).toString('latin1').replace(/[^\x20-\x7e]/g, '?');
+  const text = Buffer.from(bytes.subarray(0, 64))
+    .toString('latin1')
+    .replace(/[^\x20-\x7e]/g, '?');
   return bytes.length > 64 ? `${text}...` : text;
 }
 

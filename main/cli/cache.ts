@@ -42,7 +42,11 @@ export async function cacheCommand(argv: readonly string[], io: CliIo, deps: Cac
   const subcommand = sub as Subcommand;
   const wanted = subcommand === 'list' ? 0 : 1;
   if (operands.length !== wanted) {
-    return usageError(io, wanted === 0 ? `unexpected argument ${JSON.stringify(operands[0])}` : `cache ${subcommand} needs one DOMAIN`, 'cache');
+    return usageError(
+      io,
+      wanted === 0 ? `unexpected argument ${JSON.stringify(operands[0])}` : `cache ${subcommand} needs one DOMAIN`,
+      'cache',
+    );
   }
   let domain = '';
   if (wanted === 1) {
@@ -99,7 +103,14 @@ async function list(cache: PolicyCache & { readonly path: string }, io: CliIo, j
   }
   const rows = [
     ['DOMAIN', 'MODE', 'ID', 'FETCHED', 'EXPIRES', 'CHECKED'],
-    ...items.map((i) => [printable(i.domain), printable(i.mode), printable(i.id), isoTime(i.fetchedAt), isoTime(i.expiresAt) + (i.expired ? ' (expired)' : ''), isoTime(i.checkedAt)]),
+    ...items.map((i) => [
+      printable(i.domain),
+      printable(i.mode),
+      printable(i.id),
+      isoTime(i.fetchedAt),
+      isoTime(i.expiresAt) + (i.expired ? ' (expired)' : ''),
+      isoTime(i.checkedAt),
+    ]),
   ];
   io.out(formatTable(rows));
   const expired = items.filter((i) => i.expired).length;
@@ -107,7 +118,13 @@ async function list(cache: PolicyCache & { readonly path: string }, io: CliIo, j
   return EXIT_OK;
 }
 
-async function show(cache: PolicyCache & { readonly path: string }, domain: string, io: CliIo, json: boolean, clock: Clock): Promise<number> {
+async function show(
+  cache: PolicyCache & { readonly path: string },
+  domain: string,
+  io: CliIo,
+  json: boolean,
+  clock: Clock,
+): Promise<number> {
   const entry = await cache.get(domain);
   if (entry === undefined) {
     io.err(`${PROGRAM}: ${domain} is not in ${cache.path}\n`);

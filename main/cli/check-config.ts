@@ -36,7 +36,11 @@ export async function checkConfigCommand(argv: readonly string[], io: CliIo): Pr
   const read = await readConfigFile(path);
   if (!read.ok) {
     const problem = read.problem;
-    io.err(problem.code === 'ECONFIG_READ' ? `${PROGRAM}: cannot read ${path}: ${errorText(read.cause)} [ECONFIG_READ]\n` : `${formatProblem(path, problem)}\n`);
+    io.err(
+      problem.code === 'ECONFIG_READ'
+        ? `${PROGRAM}: cannot read ${path}: ${errorText(read.cause)} [ECONFIG_READ]\n`
+        : `${formatProblem(path, problem)}\n`,
+    );
     return EXIT_ERROR;
   }
   const result = parseConfigText(read.text, path);
@@ -137,7 +141,8 @@ export function summarize(config: BridgeConfig, euid: number | undefined = proce
 }
 
 /** What `serve` logs (warn) when started as root without `user:`. */
-export const ROOT_WARNING = 'started as root, "user:" is not set: serve would keep running as root (set "user:", or User=/DynamicUser= in the systemd unit) [EPRIVILEGES_ROOT]';
+export const ROOT_WARNING =
+  'started as root, "user:" is not set: serve would keep running as root (set "user:", or User=/DynamicUser= in the systemd unit) [EPRIVILEGES_ROOT]';
 
 /** Who `serve` would run as, for the summary. */
 function describeRunAsConfig(config: BridgeConfig, euid: number | undefined): string {

@@ -54,11 +54,16 @@ export async function checkCommand(argv: readonly string[], io: CliIo, deps: Che
 
   const portText = stringOption(args.options, 'mx-port') ?? '25';
   const mxPort = Number(portText);
-  if (!/^[0-9]+$/.test(portText) || mxPort < 1 || mxPort > 65535) return usageError(io, `--mx-port must be a port number (1 to 65535), got ${JSON.stringify(portText)}`, 'check');
+  if (!/^[0-9]+$/.test(portText) || mxPort < 1 || mxPort > 65535)
+    return usageError(io, `--mx-port must be a port number (1 to 65535), got ${JSON.stringify(portText)}`, 'check');
   const timeoutText = stringOption(args.options, 'timeout') ?? String(DEFAULT_TIMEOUT_S);
   const timeoutS = Number(timeoutText);
   if (!/^[0-9]+(\.[0-9]+)?$/.test(timeoutText) || !(timeoutS > 0) || timeoutS > MAX_TIMEOUT_S) {
-    return usageError(io, `--timeout must be seconds, more than 0 and at most ${MAX_TIMEOUT_S}, got ${JSON.stringify(timeoutText)}`, 'check');
+    return usageError(
+      io,
+      `--timeout must be seconds, more than 0 and at most ${MAX_TIMEOUT_S}, got ${JSON.stringify(timeoutText)}`,
+      'check',
+    );
   }
 
   const resolverText = stringOption(args.options, 'resolver');

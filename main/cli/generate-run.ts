@@ -15,7 +15,16 @@ import type { Resolver } from '../../src/resolver/resolver.js';
 import type { Resolution } from '../../src/resolver/types.js';
 import { writeMapAtomically, type WriteStep } from '../../src/generate/atomic-writer.js';
 import { GenerateError, messageOf } from '../../src/generate/errors.js';
-import { decideEntry, diffMaps, parseMap, renderMap, type MapDiff, type MapEntry, type MapFormat, type MapType } from '../../adapters/map/map-format.js';
+import {
+  decideEntry,
+  diffMaps,
+  parseMap,
+  renderMap,
+  type MapDiff,
+  type MapEntry,
+  type MapFormat,
+  type MapType,
+} from '../../adapters/map/map-format.js';
 import { indexSuffix, type PostfixTools } from '../../src/generate/postfix-tools.js';
 import { isRefreshDue } from '../../src/generate/refresh-due.js';
 
@@ -110,7 +119,12 @@ export function failureOf(r: Resolution): { reason: string; kept: boolean } | un
 }
 
 /** Run `work` over `items` with at most `limit` in flight; results in input order. */
-export async function mapBounded<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>, onDone?: (done: number) => void): Promise<R[]> {
+export async function mapBounded<T, R>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<R>,
+  onDone?: (done: number) => void,
+): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
   let done = 0;
@@ -169,8 +183,18 @@ async function resolveForMap(deps: GenerateDeps, domain: string, zone: ZoneConfi
 
 async function fromState(cache: PolicyCache, domain: string, now: number): Promise<Resolution> {
   const e = await cache.get(domain);
-  if (e === undefined || e.expiresAt <= now) return { kind: 'no-policy', domain, reason: 'no-sts-record', source: 'lookup', detail: 'not in state' };
-  return { kind: 'policy', domain, id: e.id, policy: e.policy, source: 'cache', fetchedAt: e.fetchedAt, expiresAt: e.expiresAt, reason: 'offline' };
+  if (e === undefined || e.expiresAt <= now)
+    return { kind: 'no-policy', domain, reason: 'no-sts-record', source: 'lookup', detail: 'not in state' };
+  return {
+    kind: 'policy',
+    domain,
+    id: e.id,
+    policy: e.policy,
+    source: 'cache',
+    fetchedAt: e.fetchedAt,
+    expiresAt: e.expiresAt,
+    reason: 'offline',
+  };
 }
 
 function readOld(path: string): string | undefined {
@@ -205,14 +229,13 @@ export async function runGenerate(req: GenerateRequest, deps: GenerateDeps): Pro
     const stsResult: LookupResult = { zoneName: req.zoneName, zone: req.zone, resolution };
     const dane = daneByDomain.get(resolution.domain);
     const daneSettings = req.zone.dane;
-    const decision0 = dane === undefined || daneSettings === undefined ? undefined : decideDane(daneSettings, stsVerdictOf(stsResult), dane);
+    const decision0 =
+      dane === undefined || daneSettings === undefined ? undefined : decideDane(daneSettings, stsVerdictOf(stsResult), dane);
     // Never dane-only in a static map; a DANE failure keeps the MTA-STS entry (the daemon would defer).
-    const result: LookupResult =
-      decision0?.kind === 'dane' ? { ...stsResult, dane: { ...decision0, level: 'dane' } } : stsResult;
+    const result: LookupResult = decision0?.kind === 'dane' ? { ...stsResult, dane: { ...decision0, level: 'dane' } } : stsResult;
     // A failed refresh in this run says more than the resolution that followed it (which then
     // only sees the back-off or the unchanged id).
-    const failure =
-      refreshFailure !== undefined ? { reason: refreshFailure, kept: resolution.kind === 'policy' } : failureOf(resolution);
+    const failure = refreshFailure !== undefined ? { reason: refreshFailure, kept: resolution.kind === 'policy' } : failureOf(resolution);
     const decision = decideEntry(result, req.format);
     switch (decision.kind) {
       case 'entry':
@@ -221,14 +244,16 @@ export async function runGenerate(req: GenerateRequest, deps: GenerateDeps): Pro
       case 'none':
         break;
       case 'unrepresentable':
-        if (failure === undefined) failed.push({ domain: resolution.domain, reason: `not expressible in a static map: ${decision.reason}`, kept: false });
+        if (failure === undefined)
+          failed.push({ domain: resolution.domain, reason: `not expressible in a static map: ${decision.reason}`, kept: false });
         break;
       default: {
         const _never: never = decision;
         return _never;
       }
     }
-    if (failure !== undefined) failed.push({ domain: resolution.domain, reason: failure.reason, kept: failure.kept && decision.kind === 'entry' });
+    if (failure !== undefined)
+      failed.push({ domain: resolution.domain, reason: failure.reason, kept: failure.kept && decision.kind === 'entry' });
   }
   failed.sort((a, b) => (a.domain < b.domain ? -1 : a.domain > b.domain ? 1 : 0));
 

@@ -110,13 +110,16 @@ export async function generateCommand(argv: readonly string[], io: CliIo, deps: 
   }
 
   const formatArg = opt('format') ?? 'postfix';
-  if (!isFormat(formatArg)) return usageError(io, `--format must be one of ${MAP_FORMATS.join(', ')}, not ${JSON.stringify(formatArg)}`, 'generate');
+  if (!isFormat(formatArg))
+    return usageError(io, `--format must be one of ${MAP_FORMATS.join(', ')}, not ${JSON.stringify(formatArg)}`, 'generate');
   const format = formatArg;
   const postfixFormat = format === 'postfix' || format === 'postfix-tlsrpt';
   const typeArg = opt('type');
-  if (typeArg !== undefined && !isType(typeArg)) return usageError(io, `--type must be one of ${MAP_TYPES.join(', ')}, not ${JSON.stringify(typeArg)}`, 'generate');
-  if (typeArg !== undefined && !postfixFormat) return usageError(io, `--type applies to the postfix formats only (the ${format} map is a text file)`, 'generate');
-  const type: MapType | undefined = postfixFormat ? ((typeArg) ?? 'lmdb') : undefined;
+  if (typeArg !== undefined && !isType(typeArg))
+    return usageError(io, `--type must be one of ${MAP_TYPES.join(', ')}, not ${JSON.stringify(typeArg)}`, 'generate');
+  if (typeArg !== undefined && !postfixFormat)
+    return usageError(io, `--type applies to the postfix formats only (the ${format} map is a text file)`, 'generate');
+  const type: MapType | undefined = postfixFormat ? (typeArg ?? 'lmdb') : undefined;
 
   const concurrencyArg = opt('concurrency');
   const concurrency = concurrencyArg === undefined ? DEFAULT_CONCURRENCY : Number(concurrencyArg);
@@ -186,7 +189,10 @@ export async function generateCommand(argv: readonly string[], io: CliIo, deps: 
     if (type !== undefined && type !== 'texthash' && !dryRun) {
       const supported = await tools.mapTypes();
       if (!supported.includes(type)) {
-        throw new GenerateError('EGEN_MAP_TYPE', `this Postfix does not support ${type} tables (postconf -m lists: ${supported.join(', ')}); install postfix-${type} or choose another --type`);
+        throw new GenerateError(
+          'EGEN_MAP_TYPE',
+          `this Postfix does not support ${type} tables (postconf -m lists: ${supported.join(', ')}); install postfix-${type} or choose another --type`,
+        );
       }
     }
     lock = acquireLock(lockPath, deps.lock ?? systemLockDeps);
@@ -194,7 +200,9 @@ export async function generateCommand(argv: readonly string[], io: CliIo, deps: 
     return failWith(io, err);
   }
   if (lock.kind === 'held') {
-    io.err(`${PROGRAM}: another generate run${lock.pid !== undefined ? ` (pid ${lock.pid})` : ''} holds ${lockPath}; nothing written [EGEN_LOCKED]\n`);
+    io.err(
+      `${PROGRAM}: another generate run${lock.pid !== undefined ? ` (pid ${lock.pid})` : ''} holds ${lockPath}; nothing written [EGEN_LOCKED]\n`,
+    );
     return EXIT_ERROR;
   }
   const pid = (deps.lock ?? systemLockDeps).pid;
@@ -225,7 +233,10 @@ export async function generateCommand(argv: readonly string[], io: CliIo, deps: 
       const dnssec = stack.dane.dns;
       daneFinding = (domain, timeoutMs) => findDane(dnssec, domain, timeoutMs);
     }
-    const bar = (deps.progress ?? process.stderr.isTTY === true) ? progressBar(deps.progressWrite ?? ((t) => void process.stderr.write(t))) : undefined;
+    const bar =
+      (deps.progress ?? process.stderr.isTTY === true)
+        ? progressBar(deps.progressWrite ?? ((t) => void process.stderr.write(t)))
+        : undefined;
     const report = await runGenerate(
       { domains, output, format, type, zoneName: zoneName ?? 'default', zone, dryRun, concurrency, offline },
       { cache, resolver, clock, tools, pid, onProgress: bar?.update, daneFinding },
@@ -273,7 +284,12 @@ function failWith(io: CliIo, err: unknown): number {
  * (`<output>.state.sqlite`) or the one given with `--state`; a `--state` name ending in `.json`
  * selects the JSON-file state instead (for hosts without the native SQLite module).
  */
-async function openState(statePath: string | undefined, output: string, clock: Clock, log: Parameters<typeof openCache>[1]): Promise<PolicyCache> {
+async function openState(
+  statePath: string | undefined,
+  output: string,
+  clock: Clock,
+  log: Parameters<typeof openCache>[1],
+): Promise<PolicyCache> {
   const path = resolve(statePath ?? `${output}${STATE_SUFFIX}`);
   if (path.endsWith('.json')) {
     const cache = new JsonFilePolicyCache(path, clock);
@@ -281,7 +297,9 @@ async function openState(statePath: string | undefined, output: string, clock: C
     return cache;
   }
   // An absolute filename is used as is (not inside a state directory).
-  return openCache({ type: 'sqlite', filename: path, timeoutSec: DEFAULT_SQLITE_TIMEOUT_SEC, cacheSize: STATE_MEMORY_ENTRIES }, log, { clock });
+  return openCache({ type: 'sqlite', filename: path, timeoutSec: DEFAULT_SQLITE_TIMEOUT_SEC, cacheSize: STATE_MEMORY_ENTRIES }, log, {
+    clock,
+  });
 }
 
 /**

@@ -45,7 +45,12 @@ export const COMMANDS: Readonly<Record<CommandName, CommandHelp>> = {
     options: [
       CONFIG,
       LOG_LEVEL,
-      { name: 'log-format', arg: 'FORMAT', default: 'logging.format, else text', text: 'text or json; under journald, text lines carry syslog priorities' },
+      {
+        name: 'log-format',
+        arg: 'FORMAT',
+        default: 'logging.format, else text',
+        text: 'text or json; under journald, text lines carry syslog priorities',
+      },
       HELP,
     ],
     notes: [
@@ -58,7 +63,7 @@ export const COMMANDS: Readonly<Record<CommandName, CommandHelp>> = {
     summary: 'Resolve one domain now, without any cache, and show every step and the answer Postfix would get.',
     options: [
       CONFIG,
-      { name: 'zone', arg: 'NAME', default: 'the default zone', text: "zone whose settings apply" },
+      { name: 'zone', arg: 'NAME', default: 'the default zone', text: 'zone whose settings apply' },
       { name: 'json', text: 'print JSON' },
       HELP,
     ],
@@ -78,9 +83,18 @@ export const COMMANDS: Readonly<Record<CommandName, CommandHelp>> = {
       { name: 'json', text: 'print the report as JSON' },
       { name: 'junit', arg: 'FILE', text: 'also write JUnit XML to FILE (- : to standard output instead of the report)' },
       { name: 'strict', text: 'warnings fail too (exit 1)' },
-      { name: 'state', arg: 'FILE', text: "a previous run's state (created if missing, then updated): a policy changed under the same TXT id is an error" },
+      {
+        name: 'state',
+        arg: 'FILE',
+        text: "a previous run's state (created if missing, then updated): a policy changed under the same TXT id is an error",
+      },
       { name: 'mx-port', arg: 'N', default: '25', text: 'SMTP port of the MX hosts' },
-      { name: 'timeout', arg: 'S', default: '60', text: 'the whole run, in seconds; one MX or policy host conversation gets at most a third of it (20 s at most)' },
+      {
+        name: 'timeout',
+        arg: 'S',
+        default: '60',
+        text: 'the whole run, in seconds; one MX or policy host conversation gets at most a third of it (20 s at most)',
+      },
       {
         name: 'resolver',
         arg: 'IP[:PORT]',
@@ -89,7 +103,9 @@ export const COMMANDS: Readonly<Record<CommandName, CommandHelp>> = {
       },
       HELP,
     ],
-    notes: ['Exit status: 0 every check passed (warnings allowed); 1 a check failed, or a warning with --strict; 2 the check could not run (usage, DNS of this host, --timeout reached).'],
+    notes: [
+      'Exit status: 0 every check passed (warnings allowed); 1 a check failed, or a warning with --strict; 2 the check could not run (usage, DNS of this host, --timeout reached).',
+    ],
   },
   generate: {
     synopsis: 'generate [-c FILE] (--domains FILE|- | --from-cache | --offline) --output PATH [options]',
@@ -121,7 +137,11 @@ export const COMMANDS: Readonly<Record<CommandName, CommandHelp>> = {
 
 /** The parser's view of a command's options. */
 export function optionSpecs(command: CommandName): OptionSpec[] {
-  return COMMANDS[command].options.map((o) => ({ name: o.name, ...(o.short !== undefined ? { short: o.short } : {}), value: o.arg !== undefined }));
+  return COMMANDS[command].options.map((o) => ({
+    name: o.name,
+    ...(o.short !== undefined ? { short: o.short } : {}),
+    value: o.arg !== undefined,
+  }));
 }
 
 /** `-c, --config FILE` */

@@ -46,6 +46,8 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     case undefined:
       return usageError(io, 'a command is needed (serve, query, check-config, check, generate, cache, help)');
     default:
-      return command.startsWith('-') ? usageError(io, `unknown option ${command}`) : usageError(io, `unknown command ${JSON.stringify(command)}`);
+      return command.startsWith('-')
+        ? usageError(io, `unknown option ${command}`)
+        : usageError(io, `unknown command ${JSON.stringify(command)}`);
   }
 }

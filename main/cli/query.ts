@@ -59,21 +59,29 @@ export async function queryCommand(argv: readonly string[], io: CliIo, deps: Que
       const known = Object.keys(config.zones).sort();
       return usageError(
         io,
-        `unknown zone ${JSON.stringify(zoneName)}${known.length > 0 ? ` (zones: ${known.join(', ')})` : ' (the config defines no zones)'}`, 'query'
+        `unknown zone ${JSON.stringify(zoneName)}${known.length > 0 ? ` (zones: ${known.join(', ')})` : ' (the config defines no zones)'}`,
+        'query',
       );
     }
     zone = found;
   }
 
   // No cache: `query` shows what a lookup finds now.
-  const stack = await buildResolverStack({ clock: systemClock, dns: deps.dns, fetcher: deps.fetcher, dane: { zones: [zone], resolver: config.dns?.resolver, dnssec: deps.dnssec } });
+  const stack = await buildResolverStack({
+    clock: systemClock,
+    dns: deps.dns,
+    fetcher: deps.fetcher,
+    dane: { zones: [zone], resolver: config.dns?.resolver, dnssec: deps.dnssec },
+  });
   const seams: QueryDeps = { dns: stack.dns, fetcher: stack.fetcher, clock: systemClock };
   const daneSettings = zone.dane;
   // The DANE side beside the MTA-STS steps, on a tracing client so every query is shown.
   const daneDns = stack.dane === undefined ? undefined : (await import('../../src/dane/trace.js')).tracingDns(stack.dane.dns);
   const [report, finding] = await Promise.all([
     runQuery(checked.domain, zoneName ?? DEFAULT_ZONE_LABEL, zone, seams),
-    daneDns === undefined ? undefined : (await import('../../src/dane/finding.js')).findDane(daneDns, checked.domain, zone.timeoutSec * 1000),
+    daneDns === undefined
+      ? undefined
+      : (await import('../../src/dane/finding.js')).findDane(daneDns, checked.domain, zone.timeoutSec * 1000),
   ]);
   if (finding === undefined || daneDns === undefined || daneSettings === undefined) {
     if (args.options.has('json')) io.out(`${JSON.stringify(report, null, 2)}\n`);
@@ -88,11 +96,20 @@ export async function queryCommand(argv: readonly string[], io: CliIo, deps: Que
   const postfix = postfixAnswer(decision.kind === 'sts' ? stsResult : { ...stsResult, dane: decision });
   const withDaneReport = { ...report, postfix, dane: { queries: daneDns.queries, finding, decision } };
   if (args.options.has('json')) {
-    io.out(`${JSON.stringify(withDaneReport, (_k, v: unknown) => (Buffer.isBuffer(v) ? v.toString('hex') : isBufferJson(v) ? Buffer.from(v.data).toString('hex') : v), 2)}\n`);
+    io.out(
+      `${JSON.stringify(withDaneReport, (_k, v: unknown) => (Buffer.isBuffer(v) ? v.toString('hex') : isBufferJson(v) ? Buffer.from(v.data).toString('hex') : v), 2)}\n`,
+    );
   } else {
     const { formatTrace } = await import('../../src/dane/trace.js');
     const { formatDecision, formatFinding } = await import('../../src/dane/report.js');
-    const lines = ['', 'DANE (RFC 7672)', ...formatTrace(daneDns.queries).map((l) => `   ${l}`), ...formatFinding(finding).map((l) => `   ${l}`), `   ${formatDecision(decision)}`, ''];
+    const lines = [
+      '',
+      'DANE (RFC 7672)',
+      ...formatTrace(daneDns.queries).map((l) => `   ${l}`),
+      ...formatFinding(finding).map((l) => `   ${l}`),
+      `   ${formatDecision(decision)}`,
+      '',
+    ];
     io.out(`${formatQueryReport(withDaneReport)}${lines.join('\n')}`);
   }
   // A DANE answer is a policy for the exit status; a DANE temp an error.

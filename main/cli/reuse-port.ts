@@ -26,7 +26,10 @@ export function setsReusePort(text: string): boolean {
   if (doc === null || typeof doc !== 'object') return false;
   const top = doc as { reuse_port?: unknown; listeners?: unknown };
   if (top.reuse_port === true) return true;
-  return Array.isArray(top.listeners) && top.listeners.some((l) => l !== null && typeof l === 'object' && (l as { reuse_port?: unknown }).reuse_port === true);
+  return (
+    Array.isArray(top.listeners) &&
+    top.listeners.some((l) => l !== null && typeof l === 'object' && (l as { reuse_port?: unknown }).reuse_port === true)
+  );
 }
 
 /** The warning `check-config` prints when the file sets reuse_port on a Node without it, else undefined. */

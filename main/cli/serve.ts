@@ -83,7 +83,9 @@ export async function serveCommand(argv: readonly string[], io: CliIo, deps: Ser
   const mainLog = log.child({ component: 'main' });
   mainLog.info('starting', { version: packageVersion(), config: configPath ?? '(embedded defaults)', pid: process.pid });
   logConfigWarnings(mainLog, loaded.warnings);
-  const notifier = deps.notifier ?? createNotifier(process.env, (message) => mainLog.warn('systemd notification failed', { code: 'ENOTIFY', reason: message }));
+  const notifier =
+    deps.notifier ??
+    createNotifier(process.env, (message) => mainLog.warn('systemd notification failed', { code: 'ENOTIFY', reason: message }));
 
   let app: App;
   let dropTo: RunAs | undefined;
@@ -94,7 +96,10 @@ export async function serveCommand(argv: readonly string[], io: CliIo, deps: Ser
         dropTo = plan.target;
         break;
       case 'root':
-        mainLog.warn('running as root: set "user:" (or User=/DynamicUser= in the systemd unit) to drop privileges once the listeners are bound', { code: 'EPRIVILEGES_ROOT' });
+        mainLog.warn(
+          'running as root: set "user:" (or User=/DynamicUser= in the systemd unit) to drop privileges once the listeners are bound',
+          { code: 'EPRIVILEGES_ROOT' },
+        );
         break;
       case 'already':
       case 'none':
@@ -208,9 +213,17 @@ export async function serveCommand(argv: readonly string[], io: CliIo, deps: Ser
 
 type MainLog = ReturnType<ReturnType<typeof createLogger>['child']>;
 
-function logConfigWarnings(mainLog: MainLog, warnings: readonly { code: string; path: string; message: string; line?: number | undefined }[]): void {
+function logConfigWarnings(
+  mainLog: MainLog,
+  warnings: readonly { code: string; path: string; message: string; line?: number | undefined }[],
+): void {
   for (const w of warnings) {
-    mainLog.warn('configuration warning', { code: w.code, path: w.path, reason: w.message, ...(w.line !== undefined ? { line: w.line } : {}) });
+    mainLog.warn('configuration warning', {
+      code: w.code,
+      path: w.path,
+      reason: w.message,
+      ...(w.line !== undefined ? { line: w.line } : {}),
+    });
   }
 }
 
@@ -233,10 +246,13 @@ async function reloadFrom(configPath: string | undefined, app: App, mainLog: Mai
     const code = err instanceof ConfigError ? err.code : 'EINTERNAL';
     const cause = (err as { cause?: { code?: unknown } }).cause;
     if (code === 'ECONFIG_READ' && cause?.code === 'EACCES' && dropTo !== undefined) {
-      mainLog.warn('reload needs a restart: the configuration file is not readable after the privilege drop; the running configuration stays in force', {
-        code: 'ERELOAD_RESTART',
-        reason: `${configPath} is not readable by ${describeRunAs(dropTo)}`,
-      });
+      mainLog.warn(
+        'reload needs a restart: the configuration file is not readable after the privilege drop; the running configuration stays in force',
+        {
+          code: 'ERELOAD_RESTART',
+          reason: `${configPath} is not readable by ${describeRunAs(dropTo)}`,
+        },
+      );
       return 'last reload needs a restart (configuration file not readable)';
     }
     mainLog.error('reload refused: the new configuration has problems; the running configuration stays in force', {
@@ -246,7 +262,12 @@ async function reloadFrom(configPath: string | undefined, app: App, mainLog: Mai
     });
     if (err instanceof ConfigError) {
       for (const p of err.problems) {
-        mainLog.error('configuration problem', { code: p.code, path: p.path, reason: p.message, ...(p.line !== undefined ? { line: p.line } : {}) });
+        mainLog.error('configuration problem', {
+          code: p.code,
+          path: p.path,
+          reason: p.message,
+          ...(p.line !== undefined ? { line: p.line } : {}),
+        });
       }
     }
     return 'last reload refused: invalid configuration';
@@ -263,5 +284,7 @@ async function reloadFrom(configPath: string | undefined, app: App, mainLog: Mai
     restartNeeded: outcome.restartNeeded.length,
     failed: outcome.failed.length,
   });
-  return outcome.restartNeeded.length > 0 || outcome.failed.length > 0 ? 'reloaded; some changes need a restart or failed (see the log)' : 'reloaded';
+  return outcome.restartNeeded.length > 0 || outcome.failed.length > 0
+    ? 'reloaded; some changes need a restart or failed (see the log)'
+    : 'reloaded';
 }

@@ -15,7 +15,11 @@ export type CacheFileInspection =
   | { readonly kind: 'unusable'; readonly message: string };
 
 /** Why `serve` would refuse the file at `path`, with what to do; undefined when it would not. */
-export function describeInspection(path: string, inspection: CacheFileInspection, onCorrupt: 'move' | 'refuse' = 'move'): string | undefined {
+export function describeInspection(
+  path: string,
+  inspection: CacheFileInspection,
+  onCorrupt: 'move' | 'refuse' = 'move',
+): string | undefined {
   switch (inspection.kind) {
     case 'damaged':
       // With `move`, serve starts anyway (over a new file): nothing it would refuse.

@@ -6,11 +6,13 @@ import type { RedisConnection } from '../config/types.js';
 
 /** The DSN with its password (user part, `?password=`, or a `password=` pair) replaced by `***`, for logs and `check-config`. Pure. */
 export function redactDsn(dsn: string): string {
-  return dsn
-    .replace(/(:\/\/[^:@/]*:)[^@/]*@/, '$1***@')
-    .replace(/([?&]password=)[^&]*/i, '$1***')
-    // A mistaken key=value string still must not leak its password into a message.
-    .replace(/(\bpassword\s*=\s*)(?!\*\*\*)('(?:[^'\\]|\\.)*'|[^\s&]+)/i, '$1***');
+  return (
+    dsn
+      .replace(/(:\/\/[^:@/]*:)[^@/]*@/, '$1***@')
+      .replace(/([?&]password=)[^&]*/i, '$1***')
+      // A mistaken key=value string still must not leak its password into a message.
+      .replace(/(\bpassword\s*=\s*)(?!\*\*\*)('(?:[^'\\]|\\.)*'|[^\s&]+)/i, '$1***')
+  );
 }
 
 /** The URL with its password replaced by `***`, for logs, messages and `check-config`. Pure. */

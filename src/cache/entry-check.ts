@@ -30,7 +30,8 @@ export function checkStoredEntry(entry: PolicyEntry, now: number): EntryCheck {
   const policy = parsed.value;
   const stored = entry.policy as Partial<PolicyEntry['policy']> | null;
   if (stored === null || typeof stored !== 'object') return { ok: false, problem: 'no policy object' };
-  if (stored.mode !== policy.mode) return { ok: false, problem: `policy.mode ${String(stored.mode)} disagrees with the text (${policy.mode})` };
+  if (stored.mode !== policy.mode)
+    return { ok: false, problem: `policy.mode ${String(stored.mode)} disagrees with the text (${policy.mode})` };
   if (stored.maxAge !== policy.maxAge) return { ok: false, problem: 'policy.maxAge disagrees with the text' };
   if (!Array.isArray(stored.mx) || stored.mx.length !== policy.mx.length || stored.mx.some((m, i) => m !== policy.mx[i])) {
     return { ok: false, problem: 'policy.mx disagrees with the text' };

@@ -84,7 +84,8 @@ export async function checkStateDirectory(dir: string, account: RunAccount = cur
       return `cannot inspect ${d}: ${(err as Error).message}`;
     }
     if (!st.isDirectory()) return `${d} is not a directory (on the way to the state directory ${target})`;
-    if (!(await allowed(d, st, account, X))) return `${d} cannot be entered by ${who(account)} (on the way to the state directory ${target})`;
+    if (!(await allowed(d, st, account, X)))
+      return `${d} cannot be entered by ${who(account)} (on the way to the state directory ${target})`;
     last = { path: d, st };
   }
   if (last === undefined) return `no directory of ${target} exists`;

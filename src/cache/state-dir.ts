@@ -24,12 +24,10 @@ export type StateDirectorySource = 'STATE_DIRECTORY' | 'state_directory' | 'XDG_
 export type StateFileSource = StateDirectorySource | 'filename';
 
 export type StateFileChoice =
-  | { readonly ok: true; readonly path: string; readonly source: StateFileSource }
-  | { readonly ok: false; readonly message: string };
+  { readonly ok: true; readonly path: string; readonly source: StateFileSource } | { readonly ok: false; readonly message: string };
 
 export type StateDirectoryChoice =
-  | { readonly ok: true; readonly path: string; readonly source: StateDirectorySource }
-  | { readonly ok: false; readonly message: string };
+  { readonly ok: true; readonly path: string; readonly source: StateDirectorySource } | { readonly ok: false; readonly message: string };
 
 /** What the choice depends on. */
 export interface StateDirectoryInputs {

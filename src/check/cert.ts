@@ -47,7 +47,11 @@ export function certFactsOf(socket: TLSSocket): { cert: CertFacts; chainDer: Buf
     notBefore: iso(info.validFrom),
     notAfter: iso(info.validTo),
     sha256: info.fingerprint256,
-    chainError: socket.authorized ? null : error instanceof Error ? ((error as { code?: string }).code ?? error.message) : String(error ?? 'UNKNOWN'),
+    chainError: socket.authorized
+      ? null
+      : error instanceof Error
+        ? ((error as { code?: string }).code ?? error.message)
+        : String(error ?? 'UNKNOWN'),
   };
   return { cert, chainDer: chainOf(peer) };
 }
@@ -97,7 +101,15 @@ export function namesMatchingPatterns(cert: CertFacts, patterns: readonly string
  * The certificate result of one TLS endpoint: chain, name, expiry. `extra` adds problems (the
  * MX pattern rule). Errors first, then the expiry warning, else a pass.
  */
-export function judgeCert(id: CheckId, host: string, cert: CertFacts, nowMs: number, subject: string, extra: readonly string[] = [], evidence: Record<string, unknown> = {}): CheckResult {
+export function judgeCert(
+  id: CheckId,
+  host: string,
+  cert: CertFacts,
+  nowMs: number,
+  subject: string,
+  extra: readonly string[] = [],
+  evidence: Record<string, unknown> = {},
+): CheckResult {
   const days = daysLeft(cert, nowMs);
   const ev = { host, ...cert, daysLeft: days, ...evidence };
   const problems: string[] = [];
@@ -109,7 +121,8 @@ export function judgeCert(id: CheckId, host: string, cert: CertFacts, nowMs: num
   else if (Date.parse(cert.notBefore) > nowMs) problems.push(`not valid before ${cert.notBefore}`);
   else if (days < CERT_ERROR_DAYS) problems.push(`expires in ${days} day(s)`);
   if (problems.length > 0) return finding(id, 'error', `certificate: ${problems.join('; ')}`, ev, subject);
-  if (days < CERT_WARN_DAYS) return finding(id, 'warning', `certificate expires in ${days} day(s), on ${cert.notAfter.slice(0, 10)}`, ev, subject);
+  if (days < CERT_WARN_DAYS)
+    return finding(id, 'warning', `certificate expires in ${days} day(s), on ${cert.notAfter.slice(0, 10)}`, ev, subject);
   return finding(id, 'info', `certificate valid for ${host}, ${days} days left (until ${cert.notAfter.slice(0, 10)})`, ev, subject);
 }
 

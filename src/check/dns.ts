@@ -43,7 +43,10 @@ export interface CheckDns {
 }
 
 /** The records of an answer of either client, without what `check` does not judge. */
-function plain<T, R>(a: { kind: 'records'; records: readonly T[] } | { kind: 'nxdomain' | 'nodata' } | { kind: 'error'; code: string; message: string }, map: (r: T) => R): DnsAnswer<R> {
+function plain<T, R>(
+  a: { kind: 'records'; records: readonly T[] } | { kind: 'nxdomain' | 'nodata' } | { kind: 'error'; code: string; message: string },
+  map: (r: T) => R,
+): DnsAnswer<R> {
   switch (a.kind) {
     case 'records':
       return { kind: 'records', records: a.records.map(map) };

@@ -105,7 +105,15 @@ export async function gatherDomain(domain: string, o: GatherOptions): Promise<Do
     const policyAddresses = await ask((t) => o.dns.addresses(policyHost, t));
     const policyProbes = await mapBounded(sortedAddresses(policyAddresses), ADDRESS_CONCURRENCY, async (a) => ({
       address: a.address,
-      probe: await probeHttps({ host: policyHost, address: a.address, family: a.family, port: o.policyPort, timeoutMs: d.step(o.probeTimeoutMs), signal: d.signal, context: o.context }),
+      probe: await probeHttps({
+        host: policyHost,
+        address: a.address,
+        family: a.family,
+        port: o.policyPort,
+        timeoutMs: d.step(o.probeTimeoutMs),
+        signal: d.signal,
+        context: o.context,
+      }),
     }));
     return { policyAddresses, policyProbes };
   })();
@@ -114,7 +122,8 @@ export async function gatherDomain(domain: string, o: GatherOptions): Promise<Do
     const mx = await ask((t) => o.dns.mx(domain, t));
     // RFC 5321 §5.1: no MX records (NODATA) means the domain's own address; NXDOMAIN means no domain.
     const implicitMx = mx.kind === 'nodata';
-    const records = mx.kind === 'records' ? (isNullMx(mx.records) ? [] : sortMx(mx.records)) : implicitMx ? [{ preference: 0, exchange: domain }] : [];
+    const records =
+      mx.kind === 'records' ? (isNullMx(mx.records) ? [] : sortMx(mx.records)) : implicitMx ? [{ preference: 0, exchange: domain }] : [];
     const checked = records.slice(0, MAX_MX_CHECKED);
     const mxHosts = await mapBounded(checked, MX_HOST_CONCURRENCY, async (r): Promise<MxHostFacts> => {
       const [addresses, tlsa] = await Promise.all([
@@ -123,7 +132,15 @@ export async function gatherDomain(domain: string, o: GatherOptions): Promise<Do
       ]);
       const probes = await mapBounded(sortedAddresses(addresses), ADDRESS_CONCURRENCY, async (a) => ({
         address: a.address,
-        probe: await probeSmtp({ host: r.exchange, address: a.address, port: o.mxPort, timeoutMs: d.step(o.probeTimeoutMs), signal: d.signal, context: o.context, ehloName: o.ehloName }),
+        probe: await probeSmtp({
+          host: r.exchange,
+          address: a.address,
+          port: o.mxPort,
+          timeoutMs: d.step(o.probeTimeoutMs),
+          signal: d.signal,
+          context: o.context,
+          ehloName: o.ehloName,
+        }),
       }));
       return { host: r.exchange, preference: r.preference, addresses, tlsa, probes };
     });

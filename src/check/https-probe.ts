@@ -114,7 +114,11 @@ export function probeHttps(o: HttpsProbeOptions): Promise<HttpsProbe> {
         case 'tls':
           return finish({ kind: 'tls-failed', code, message: describeSocketError(err) });
         case 'response':
-          return finish(tlsFacts === undefined ? { kind: 'tls-failed', code, message: describeSocketError(err) } : { kind: 'http-failed', code, message: describeSocketError(err), tls: tlsFacts });
+          return finish(
+            tlsFacts === undefined
+              ? { kind: 'tls-failed', code, message: describeSocketError(err) }
+              : { kind: 'http-failed', code, message: describeSocketError(err), tls: tlsFacts },
+          );
         default: {
           const _never: never = stage;
           return _never;
@@ -153,7 +157,9 @@ export function probeHttps(o: HttpsProbeOptions): Promise<HttpsProbe> {
         size += chunk.length;
       });
       res.on('end', done);
-      res.on('error', (err) => finish({ kind: 'http-failed', code: errorCodeOf(err, 'ECHECK_HTTP'), message: describeSocketError(err), tls: tlsNow }));
+      res.on('error', (err) =>
+        finish({ kind: 'http-failed', code: errorCodeOf(err, 'ECHECK_HTTP'), message: describeSocketError(err), tls: tlsNow }),
+      );
     });
     req.end();
   });

@@ -30,16 +30,37 @@ export interface HostView {
   readonly addresses: readonly AddressView[];
 }
 
-const STAGE_TEXT = { connect: 'connection', banner: '220 greeting', ehlo: 'EHLO reply', starttls: 'STARTTLS reply', tls: 'TLS handshake' } as const;
+const STAGE_TEXT = {
+  connect: 'connection',
+  banner: '220 greeting',
+  ehlo: 'EHLO reply',
+  starttls: 'STARTTLS reply',
+  tls: 'TLS handshake',
+} as const;
 
-function judgeProbe(h: MxHostFacts, address: string, p: SmtpProbe, facts: DomainFacts, policy: StsPolicy | undefined, out: CheckResult[]): AddressView {
+function judgeProbe(
+  h: MxHostFacts,
+  address: string,
+  p: SmtpProbe,
+  facts: DomainFacts,
+  policy: StsPolicy | undefined,
+  out: CheckResult[],
+): AddressView {
   const host = h.host;
   const subject = `${host} ${address}`;
   const ev = { host, address, port: facts.mxPort };
   const down = (problem: string): AddressView => ({ address, verified: false, problem, dane: 'none' });
   switch (p.kind) {
     case 'connect-failed':
-      out.push(finding('mx-starttls', 'error', `no connection to port ${facts.mxPort}: ${p.message} (${p.code})`, { ...ev, code: p.code }, subject));
+      out.push(
+        finding(
+          'mx-starttls',
+          'error',
+          `no connection to port ${facts.mxPort}: ${p.message} (${p.code})`,
+          { ...ev, code: p.code },
+          subject,
+        ),
+      );
       return down('no connection');
     case 'timeout': {
       const what = `no ${STAGE_TEXT[p.stage]} in time${p.cut ? ' (the run timed out)' : ''}`;
@@ -52,10 +73,26 @@ function judgeProbe(h: MxHostFacts, address: string, p: SmtpProbe, facts: Domain
       return down(what);
     }
     case 'smtp-error':
-      out.push(finding('mx-starttls', 'error', `${p.stage === 'starttls' ? 'STARTTLS refused' : `SMTP ${p.stage}`}: ${p.message}`, { ...ev, stage: p.stage, reply: p.reply }, subject));
+      out.push(
+        finding(
+          'mx-starttls',
+          'error',
+          `${p.stage === 'starttls' ? 'STARTTLS refused' : `SMTP ${p.stage}`}: ${p.message}`,
+          { ...ev, stage: p.stage, reply: p.reply },
+          subject,
+        ),
+      );
       return down(p.message);
     case 'no-starttls':
-      out.push(finding('mx-starttls', 'error', 'STARTTLS not offered: senders cannot use TLS here', { ...ev, banner: p.banner, ehlo: p.ehlo }, subject));
+      out.push(
+        finding(
+          'mx-starttls',
+          'error',
+          'STARTTLS not offered: senders cannot use TLS here',
+          { ...ev, banner: p.banner, ehlo: p.ehlo },
+          subject,
+        ),
+      );
       return down('STARTTLS not offered');
     case 'tls-failed':
       out.push(pass('mx-starttls', 'STARTTLS offered and accepted', { ...ev, banner: p.banner, ehlo: p.ehlo }, subject));
@@ -70,10 +107,15 @@ function judgeProbe(h: MxHostFacts, address: string, p: SmtpProbe, facts: Domain
   }
   out.push(pass('mx-starttls', 'STARTTLS offered and accepted', { ...ev, banner: p.banner, ehlo: p.ehlo }, subject));
   const tlsOk = TLS_OK.has(p.protocol);
-  out.push(tlsOk ? pass('mx-tls', `${p.protocol}, ${p.cipher}`, { ...ev, protocol: p.protocol, cipher: p.cipher }, subject) : finding('mx-tls', 'error', `${p.protocol} is older than TLS 1.2`, { ...ev, protocol: p.protocol }, subject));
+  out.push(
+    tlsOk
+      ? pass('mx-tls', `${p.protocol}, ${p.cipher}`, { ...ev, protocol: p.protocol, cipher: p.cipher }, subject)
+      : finding('mx-tls', 'error', `${p.protocol} is older than TLS 1.2`, { ...ev, protocol: p.protocol }, subject),
+  );
   const patterns = policy !== undefined && policy.mode !== 'none' ? policy.mx : undefined;
   const matching = patterns === undefined ? undefined : namesMatchingPatterns(p.cert, patterns);
-  const extra = matching !== undefined && matching.length === 0 ? [`no certificate name matches a policy mx pattern (${patterns!.join(', ')})`] : [];
+  const extra =
+    matching !== undefined && matching.length === 0 ? [`no certificate name matches a policy mx pattern (${patterns!.join(', ')})`] : [];
   const cert = judgeCert('mx-cert', host, p.cert, facts.nowMs, subject, extra, { address, namesMatchingPolicy: matching ?? null });
   out.push(cert);
   const verified = tlsOk && p.cert.chainError === null && namesHost(p.cert, host) && !isOutsideValidity(p.cert, facts.nowMs);
@@ -93,18 +135,49 @@ function judgeDane(h: MxHostFacts, address: string, chainDer: readonly Buffer[],
   const ev = { name, host: h.host, address, validated: t.secure, records: t.records.map(formatTlsa) };
   const m = matchTlsa(t.records, chainDer);
   if (!t.secure) {
-    out.push(finding('dane-tlsa', 'warning', `TLSA records at ${name} are not DNSSEC-validated: DANE senders ignore them (sign the zone, or remove them)`, { ...ev, match: m }, subject));
+    out.push(
+      finding(
+        'dane-tlsa',
+        'warning',
+        `TLSA records at ${name} are not DNSSEC-validated: DANE senders ignore them (sign the zone, or remove them)`,
+        { ...ev, match: m },
+        subject,
+      ),
+    );
     return 'none';
   }
   switch (m.kind) {
     case 'match':
-      out.push(pass('dane-tlsa', `TLSA ${m.record.slice(0, 20)}… matches the ${m.position === 0 ? 'certificate' : 'chain'} (DNSSEC-validated)`, { ...ev, match: m }, subject));
+      out.push(
+        pass(
+          'dane-tlsa',
+          `TLSA ${m.record.slice(0, 20)}… matches the ${m.position === 0 ? 'certificate' : 'chain'} (DNSSEC-validated)`,
+          { ...ev, match: m },
+          subject,
+        ),
+      );
       return 'match';
     case 'no-match':
-      out.push(finding('dane-tlsa', 'error', `no TLSA record at ${name} matches the certificate presented: DANE senders will not deliver here`, { ...ev, match: m }, subject));
+      out.push(
+        finding(
+          'dane-tlsa',
+          'error',
+          `no TLSA record at ${name} matches the certificate presented: DANE senders will not deliver here`,
+          { ...ev, match: m },
+          subject,
+        ),
+      );
       return 'no-match';
     case 'unusable':
-      out.push(finding('dane-tlsa', 'warning', `TLSA records at ${name} exist but none is usable for SMTP (${[...new Set(m.reasons)].join(', ')}): DANE does not apply`, { ...ev, match: m }, subject));
+      out.push(
+        finding(
+          'dane-tlsa',
+          'warning',
+          `TLSA records at ${name} exist but none is usable for SMTP (${[...new Set(m.reasons)].join(', ')}): DANE does not apply`,
+          { ...ev, match: m },
+          subject,
+        ),
+      );
       return 'none';
     default: {
       const _never: never = m;
@@ -126,7 +199,15 @@ function judgeTlsaLookup(h: MxHostFacts, out: CheckResult[]): void {
       return;
     case 'error':
       // A DANE sender defers mail when the TLSA lookup fails (RFC 7672 §2.2): a SERVFAIL (bogus) is an error.
-      out.push(finding('dane-tlsa', t.code === 'EDANE_DNS_SERVFAIL' ? 'error' : 'warning', `TLSA lookup at ${name} failed: ${t.code}`, { name, code: t.code, detail: t.message }, h.host));
+      out.push(
+        finding(
+          'dane-tlsa',
+          t.code === 'EDANE_DNS_SERVFAIL' ? 'error' : 'warning',
+          `TLSA lookup at ${name} failed: ${t.code}`,
+          { name, code: t.code, detail: t.message },
+          h.host,
+        ),
+      );
       return;
     default: {
       const _never: never = t;
@@ -148,12 +229,18 @@ export function judgeMx(facts: DomainFacts, policy: StsPolicy | undefined): { re
       out.push(finding('mx-dns', 'error', `${facts.domain} does not exist (NXDOMAIN): no mail can be delivered`, { dns: mx.kind }));
       break;
     case 'nodata':
-      out.push(finding('mx-dns', 'warning', `no MX record: senders use ${facts.domain}'s own address (implicit MX, RFC 5321 §5.1)`, { dns: mx.kind }));
+      out.push(
+        finding('mx-dns', 'warning', `no MX record: senders use ${facts.domain}'s own address (implicit MX, RFC 5321 §5.1)`, {
+          dns: mx.kind,
+        }),
+      );
       dnsHosts = [facts.domain];
       break;
     case 'records':
       if (isNullMx(mx.records)) {
-        out.push(finding('mx-dns', 'warning', 'null MX (RFC 7505): the domain takes no mail, an MTA-STS policy is moot', { mx: mx.records }));
+        out.push(
+          finding('mx-dns', 'warning', 'null MX (RFC 7505): the domain takes no mail, an MTA-STS policy is moot', { mx: mx.records }),
+        );
       } else {
         const sorted = sortMx(mx.records);
         out.push(pass('mx-dns', sorted.map((r) => `${r.preference} ${r.exchange}`).join(', '), { mx: sorted }));
@@ -171,13 +258,31 @@ export function judgeMx(facts: DomainFacts, policy: StsPolicy | undefined): { re
     out.push(
       uncovered.length === 0
         ? pass('mx-coverage', 'every MX host matches a policy mx pattern', evidence)
-        : finding('mx-coverage', policy.mode === 'enforce' ? 'error' : 'warning', `MX host(s) matching no policy mx pattern: ${uncovered.join(', ')}${policy.mode === 'enforce' ? ': senders refuse them' : ''}`, evidence),
+        : finding(
+            'mx-coverage',
+            policy.mode === 'enforce' ? 'error' : 'warning',
+            `MX host(s) matching no policy mx pattern: ${uncovered.join(', ')}${policy.mode === 'enforce' ? ': senders refuse them' : ''}`,
+            evidence,
+          ),
     );
     const stale = policy.mx.filter((p) => !dnsHosts.some((h) => mxMatches(p, h)));
-    out.push(stale.length === 0 ? pass('mx-stale-pattern', 'every policy mx pattern matches an MX host', { patterns: policy.mx, stale }) : finding('mx-stale-pattern', 'warning', `policy mx pattern(s) matching no MX host: ${stale.join(', ')}`, { patterns: policy.mx, stale }));
+    out.push(
+      stale.length === 0
+        ? pass('mx-stale-pattern', 'every policy mx pattern matches an MX host', { patterns: policy.mx, stale })
+        : finding('mx-stale-pattern', 'warning', `policy mx pattern(s) matching no MX host: ${stale.join(', ')}`, {
+            patterns: policy.mx,
+            stale,
+          }),
+    );
   }
   if (facts.mxNotChecked.length > 0) {
-    out.push(pass('mx-not-checked', `${facts.mxNotChecked.length} MX host(s) after the first ${facts.mxHosts.length} not checked: ${facts.mxNotChecked.map((r) => r.exchange).join(', ')}`, { hosts: facts.mxNotChecked }));
+    out.push(
+      pass(
+        'mx-not-checked',
+        `${facts.mxNotChecked.length} MX host(s) after the first ${facts.mxHosts.length} not checked: ${facts.mxNotChecked.map((r) => r.exchange).join(', ')}`,
+        { hosts: facts.mxNotChecked },
+      ),
+    );
   }
   const hosts: HostView[] = [];
   for (const h of facts.mxHosts) {
@@ -186,11 +291,26 @@ export function judgeMx(facts: DomainFacts, policy: StsPolicy | undefined): { re
     const a = h.addresses;
     if (a.kind !== 'records') {
       const text = a.kind === 'error' ? `DNS error ${a.code}` : 'no A or AAAA record';
-      out.push(finding('mx-address', 'error', `${h.host}: ${text}`, { host: h.host, ...(a.kind === 'error' ? { code: a.code } : { dns: a.kind }) }, h.host));
+      out.push(
+        finding(
+          'mx-address',
+          'error',
+          `${h.host}: ${text}`,
+          { host: h.host, ...(a.kind === 'error' ? { code: a.code } : { dns: a.kind }) },
+          h.host,
+        ),
+      );
       hosts.push({ host: h.host, matchesPolicy, addresses: [] });
       continue;
     }
-    out.push(pass('mx-address', `${h.host}: ${h.probes.map((p) => p.address).join(', ')}`, { host: h.host, addresses: h.probes.map((p) => p.address) }, h.host));
+    out.push(
+      pass(
+        'mx-address',
+        `${h.host}: ${h.probes.map((p) => p.address).join(', ')}`,
+        { host: h.host, addresses: h.probes.map((p) => p.address) },
+        h.host,
+      ),
+    );
     hosts.push({ host: h.host, matchesPolicy, addresses: h.probes.map((p) => judgeProbe(h, p.address, p.probe, facts, policy, out)) });
   }
   return { results: out, hosts };

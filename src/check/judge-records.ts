@@ -31,10 +31,21 @@ export function judgeStsTxt(domain: string, answer: DnsAnswer<readonly string[]>
   const name = stsRecordName(domain);
   switch (answer.kind) {
     case 'error':
-      return { result: finding('sts-txt', 'error', `TXT ${name}: DNS error ${answer.code}: senders cannot discover the policy`, { name, code: answer.code, detail: answer.message }) };
+      return {
+        result: finding('sts-txt', 'error', `TXT ${name}: DNS error ${answer.code}: senders cannot discover the policy`, {
+          name,
+          code: answer.code,
+          detail: answer.message,
+        }),
+      };
     case 'nxdomain':
     case 'nodata':
-      return { result: finding('sts-txt', 'error', `no TXT record at ${name}: senders do not know the domain uses MTA-STS`, { name, dns: answer.kind }) };
+      return {
+        result: finding('sts-txt', 'error', `no TXT record at ${name}: senders do not know the domain uses MTA-STS`, {
+          name,
+          dns: answer.kind,
+        }),
+      };
     case 'records':
       break;
     default: {
@@ -58,14 +69,29 @@ export function judgeStsTxt(domain: string, answer: DnsAnswer<readonly string[]>
         case 'nxdomain':
         case 'nodata':
         case 'no-sts-record': {
-          const why = nearMisses.length > 0 ? `: senders discard ${nearMisses.map((n) => `${JSON.stringify(n.record)} (${n.reason})`).join(', ')}` : '';
+          const why =
+            nearMisses.length > 0
+              ? `: senders discard ${nearMisses.map((n) => `${JSON.stringify(n.record)} (${n.reason})`).join(', ')}`
+              : '';
           return { result: finding('sts-txt', 'error', `no MTA-STS record at ${name}${why}`, evidence) };
         }
         case 'multiple-sts-records':
-          return { result: finding('sts-txt', 'error', `${texts.filter(isStsRecordCandidate).length} MTA-STS records at ${name}: senders ignore them all (RFC 8461 §3.1)`, evidence) };
+          return {
+            result: finding(
+              'sts-txt',
+              'error',
+              `${texts.filter(isStsRecordCandidate).length} MTA-STS records at ${name}: senders ignore them all (RFC 8461 §3.1)`,
+              evidence,
+            ),
+          };
         case 'invalid-sts-record': {
           const only = texts.find(isStsRecordCandidate) ?? '';
-          return { result: finding('sts-txt', 'error', `invalid MTA-STS record ${JSON.stringify(only)}: ${problemsText(selected.problems)}`, { ...evidence, problems: selected.problems }) };
+          return {
+            result: finding('sts-txt', 'error', `invalid MTA-STS record ${JSON.stringify(only)}: ${problemsText(selected.problems)}`, {
+              ...evidence,
+              problems: selected.problems,
+            }),
+          };
         }
         default: {
           const _never: never = selected.reason;
@@ -73,7 +99,9 @@ export function judgeStsTxt(domain: string, answer: DnsAnswer<readonly string[]>
         }
       }
     case 'error':
-      return { result: finding('sts-txt', 'error', `TXT ${name}: ${selected.code}`, { name, code: selected.code, detail: selected.message }) };
+      return {
+        result: finding('sts-txt', 'error', `TXT ${name}: ${selected.code}`, { name, code: selected.code, detail: selected.message }),
+      };
     default: {
       const _never: never = selected;
       return _never;
@@ -84,8 +112,12 @@ export function judgeStsTxt(domain: string, answer: DnsAnswer<readonly string[]>
   const parsed = parseStsRecord(record.text);
   const warnings = parsed.ok ? parsed.warnings : [];
   const ev = { ...evidence, record: record.text, id: record.id, extensions: record.extensions, warnings };
-  const notes = [...warnings.map((w) => `${w.message} [${w.code}]`), ...nearMisses.map((n) => `another record ${JSON.stringify(n.record)} is discarded (${n.reason})`)];
-  if (notes.length > 0) return { result: finding('sts-txt', 'warning', `MTA-STS record id ${record.id}, but: ${notes.join('; ')}`, ev), record };
+  const notes = [
+    ...warnings.map((w) => `${w.message} [${w.code}]`),
+    ...nearMisses.map((n) => `another record ${JSON.stringify(n.record)} is discarded (${n.reason})`),
+  ];
+  if (notes.length > 0)
+    return { result: finding('sts-txt', 'warning', `MTA-STS record id ${record.id}, but: ${notes.join('; ')}`, ev), record };
   return { result: pass('sts-txt', `one valid MTA-STS record, id ${record.id}`, ev), record };
 }
 
@@ -98,7 +130,10 @@ export function judgeTlsrpt(domain: string, answer: DnsAnswer<readonly string[]>
       return finding('tlsrpt-txt', 'error', `TXT ${name}: DNS error ${answer.code}`, { name, code: answer.code, detail: answer.message });
     case 'nxdomain':
     case 'nodata':
-      return finding('tlsrpt-txt', missingLevel, `no TLSRPT record at ${name}: nobody hears of failed TLS deliveries`, { name, dns: answer.kind });
+      return finding('tlsrpt-txt', missingLevel, `no TLSRPT record at ${name}: nobody hears of failed TLS deliveries`, {
+        name,
+        dns: answer.kind,
+      });
     case 'records':
       break;
     default: {
@@ -110,9 +145,19 @@ export function judgeTlsrpt(domain: string, answer: DnsAnswer<readonly string[]>
   const candidates = texts.filter(isTlsrptCandidate);
   const evidence = { name, records: answer.records };
   if (candidates.length === 0) return finding('tlsrpt-txt', missingLevel, `no v=TLSRPTv1 record at ${name}`, evidence);
-  if (candidates.length > 1) return finding('tlsrpt-txt', 'error', `${candidates.length} TLSRPT records at ${name}: reporters ignore them all (RFC 8460 §3)`, evidence);
+  if (candidates.length > 1)
+    return finding(
+      'tlsrpt-txt',
+      'error',
+      `${candidates.length} TLSRPT records at ${name}: reporters ignore them all (RFC 8460 §3)`,
+      evidence,
+    );
   const parsed = parseTlsrptRecord(candidates[0]!);
-  if (!parsed.ok) return finding('tlsrpt-txt', 'error', `invalid TLSRPT record: ${problemsText(parsed.problems)}`, { ...evidence, problems: parsed.problems });
+  if (!parsed.ok)
+    return finding('tlsrpt-txt', 'error', `invalid TLSRPT record: ${problemsText(parsed.problems)}`, {
+      ...evidence,
+      problems: parsed.problems,
+    });
   const ev = { ...evidence, rua: parsed.value.rua, extensions: parsed.value.extensions, warnings: parsed.warnings };
   if (parsed.warnings.length > 0) return finding('tlsrpt-txt', 'warning', `TLSRPT record with ${problemsText(parsed.warnings)}`, ev);
   return pass('tlsrpt-txt', `TLSRPT reports go to ${parsed.value.rua.join(', ')}`, ev);

@@ -44,7 +44,8 @@ export function judgeDomain(j: JudgeInput): { report: DomainReport; next: Domain
   checks.push(...policy.results);
   const parsed = policy.fetched?.policy;
   if (parsed !== undefined) checks.push(judgeMode(parsed.mode, j.before?.testingSince, f.nowMs, j.haveState));
-  if (j.haveState && sts.record !== undefined && policy.fetched !== undefined) checks.push(judgePolicyId(sts.record.id, policy.fetched.sha256, j.before));
+  if (j.haveState && sts.record !== undefined && policy.fetched !== undefined)
+    checks.push(judgePolicyId(sts.record.id, policy.fetched.sha256, j.before));
   const mx = judgeMx(f, parsed);
   checks.push(...mx.results);
   checks.push(judgeTlsrpt(f.domain, f.tlsrptTxt, parsed?.mode));
@@ -60,5 +61,8 @@ export function judgeDomain(j: JudgeInput): { report: DomainReport; next: Domain
       : undefined;
   const sorted = sortResults(checks);
   const next = nextDomainState(j.before, sts.record?.id, policy.fetched?.sha256, parsed?.mode, f.nowMs);
-  return { report: { domain: j.input, result: domainResult(sorted, error), checks: sorted, ...(error !== undefined ? { error } : {}) }, next };
+  return {
+    report: { domain: j.input, result: domainResult(sorted, error), checks: sorted, ...(error !== undefined ? { error } : {}) },
+    next,
+  };
 }

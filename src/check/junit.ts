@@ -53,7 +53,11 @@ function suite(d: DomainReport): { xml: Record<string, unknown>; counts: Counts 
     cases.unshift({
       '@_name': 'check',
       '@_classname': xmlSafe(`${d.domain}.check`),
-      error: { '@_message': xmlSafe(`${d.error.code}: ${d.error.message.split('\n')[0] ?? ''}`), '@_type': d.error.code, '#text': xmlSafe(d.error.message) },
+      error: {
+        '@_message': xmlSafe(`${d.error.code}: ${d.error.message.split('\n')[0] ?? ''}`),
+        '@_type': d.error.code,
+        '#text': xmlSafe(d.error.message),
+      },
     });
   }
   const counts: Counts = {
@@ -89,7 +93,13 @@ export function formatJunit(report: CheckReport): string {
       testsuite: suites.map((s) => s.xml),
     },
   };
-  const builder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '@_', format: true, suppressBooleanAttributes: false, suppressEmptyNode: true });
+  const builder = new XMLBuilder({
+    ignoreAttributes: false,
+    attributeNamePrefix: '@_',
+    format: true,
+    suppressBooleanAttributes: false,
+    suppressEmptyNode: true,
+  });
   const xml = builder.build(doc);
   return xml.endsWith('\n') ? xml : `${xml}\n`;
 }

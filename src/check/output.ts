@@ -59,7 +59,8 @@ function printable(text: string): string {
 
 function formatDomain(d: DomainReport, colour: boolean): string[] {
   const lines = [`${paint(colour, SGR.bold, d.domain)}: ${resultWord(d.result, colour)} (${counts(d.checks)})`];
-  if (d.error !== undefined) lines.push(`  ${paint(colour, SGR.red, 'ERROR')} ${d.error.code}: ${printable(d.error.message.split('\n')[0] ?? '')}`);
+  if (d.error !== undefined)
+    lines.push(`  ${paint(colour, SGR.red, 'ERROR')} ${d.error.code}: ${printable(d.error.message.split('\n')[0] ?? '')}`);
   for (const c of d.checks) {
     const subject = c.subject !== undefined ? ` ${paint(colour, SGR.dim, `[${c.subject}]`)}` : '';
     lines.push(`  ${mark(c.level, colour)} ${c.id}${subject}: ${printable(c.message)}`);

@@ -72,7 +72,17 @@ export async function runCheck(domains: readonly string[], o: RunOptions): Promi
     });
     try {
       const facts = await Promise.race([
-        gatherDomain(domain, { dns: o.dns, context, mxPort: o.mxPort, policyPort: o.policyPort ?? 443, ehloName, dnsTimeoutMs, probeTimeoutMs, deadline, now }),
+        gatherDomain(domain, {
+          dns: o.dns,
+          context,
+          mxPort: o.mxPort,
+          policyPort: o.policyPort ?? 443,
+          ehloName,
+          dnsTimeoutMs,
+          probeTimeoutMs,
+          deadline,
+          now,
+        }),
         givenUp,
       ]);
       if (facts === undefined) return errorReport(input, 'ECHECK_TIMEOUT', `no result within --timeout and ${WIND_DOWN_MS} ms more`);

@@ -32,7 +32,11 @@ export function hostAction(mode: StsPolicy['mode'], h: HostView): HostAction {
   const verified = h.addresses.filter((a) => a.verified);
   const daneFails = h.addresses.length > 0 && h.addresses.every((a) => a.dane === 'no-match');
   const policyOk = h.matchesPolicy && verified.length > 0;
-  const why = !h.matchesPolicy ? 'matches no policy mx pattern' : verified.length === 0 ? (h.addresses[0]?.problem ?? 'no address reached') : `${verified.length} of ${h.addresses.length} address(es) verified`;
+  const why = !h.matchesPolicy
+    ? 'matches no policy mx pattern'
+    : verified.length === 0
+      ? (h.addresses[0]?.problem ?? 'no address reached')
+      : `${verified.length} of ${h.addresses.length} address(es) verified`;
   if (daneFails) return { host: h.host, action: 'refuse-dane', why: 'TLSA published, no match' };
   switch (mode) {
     case 'none':

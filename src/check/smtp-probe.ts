@@ -19,11 +19,28 @@ export type SmtpStage = 'connect' | 'banner' | 'ehlo' | 'starttls' | 'tls';
 export type SmtpProbe =
   | { readonly kind: 'connect-failed'; readonly code: string; readonly message: string }
   /** No progress before the deadline; `cut`: the run's --timeout, not this probe's own. */
-  | { readonly kind: 'timeout'; readonly stage: SmtpStage; readonly cut: boolean; readonly banner?: readonly string[]; readonly ehlo?: readonly string[] }
+  | {
+      readonly kind: 'timeout';
+      readonly stage: SmtpStage;
+      readonly cut: boolean;
+      readonly banner?: readonly string[];
+      readonly ehlo?: readonly string[];
+    }
   /** A reply that is not the expected one, a broken reply, or the peer closing. */
-  | { readonly kind: 'smtp-error'; readonly stage: 'banner' | 'ehlo' | 'starttls'; readonly reply: readonly string[]; readonly message: string }
+  | {
+      readonly kind: 'smtp-error';
+      readonly stage: 'banner' | 'ehlo' | 'starttls';
+      readonly reply: readonly string[];
+      readonly message: string;
+    }
   | { readonly kind: 'no-starttls'; readonly banner: readonly string[]; readonly ehlo: readonly string[] }
-  | { readonly kind: 'tls-failed'; readonly banner: readonly string[]; readonly ehlo: readonly string[]; readonly code: string; readonly message: string }
+  | {
+      readonly kind: 'tls-failed';
+      readonly banner: readonly string[];
+      readonly ehlo: readonly string[];
+      readonly code: string;
+      readonly message: string;
+    }
   | {
       readonly kind: 'tls';
       readonly banner: readonly string[];
@@ -91,13 +108,20 @@ export function probeSmtp(o: SmtpProbeOptions): Promise<SmtpProbe> {
       switch (stage) {
         case 'banner':
           banner = formatReply(reply);
-          if (reply.code !== 220) return finish({ kind: 'smtp-error', stage, reply: banner, message: `greeting is not 220: ${JSON.stringify(banner.join(' '))}` });
+          if (reply.code !== 220)
+            return finish({
+              kind: 'smtp-error',
+              stage,
+              reply: banner,
+              message: `greeting is not 220: ${JSON.stringify(banner.join(' '))}`,
+            });
           stage = 'ehlo';
           socket.write(`EHLO ${o.ehloName}\r\n`);
           return;
         case 'ehlo':
           ehlo = formatReply(reply);
-          if (reply.code !== 250) return finish({ kind: 'smtp-error', stage, reply: ehlo, message: `EHLO answered ${JSON.stringify(ehlo.join(' '))}` });
+          if (reply.code !== 250)
+            return finish({ kind: 'smtp-error', stage, reply: ehlo, message: `EHLO answered ${JSON.stringify(ehlo.join(' '))}` });
           if (!ehloKeywords(reply).includes('STARTTLS')) {
             socket.end('QUIT\r\n');
             return finish({ kind: 'no-starttls', banner, ehlo });
@@ -106,7 +130,13 @@ export function probeSmtp(o: SmtpProbeOptions): Promise<SmtpProbe> {
           socket.write('STARTTLS\r\n');
           return;
         case 'starttls':
-          if (reply.code !== 220) return finish({ kind: 'smtp-error', stage, reply: formatReply(reply), message: `STARTTLS answered ${JSON.stringify(formatReply(reply).join(' '))}` });
+          if (reply.code !== 220)
+            return finish({
+              kind: 'smtp-error',
+              stage,
+              reply: formatReply(reply),
+              message: `STARTTLS answered ${JSON.stringify(formatReply(reply).join(' '))}`,
+            });
           stage = 'tls';
           startTls();
           return;
@@ -134,10 +164,21 @@ export function probeSmtp(o: SmtpProbeOptions): Promise<SmtpProbe> {
       secure.on('secureConnect', () => {
         const s = secure as tls.TLSSocket;
         const facts = certFactsOf(s);
-        if (facts === undefined) return finish({ kind: 'tls-failed', banner, ehlo, code: 'ECHECK_NO_CERTIFICATE', message: 'no certificate presented' });
-        finish({ kind: 'tls', banner, ehlo, protocol: s.getProtocol() ?? 'unknown', cipher: s.getCipher().name, cert: facts.cert, chainDer: facts.chainDer });
+        if (facts === undefined)
+          return finish({ kind: 'tls-failed', banner, ehlo, code: 'ECHECK_NO_CERTIFICATE', message: 'no certificate presented' });
+        finish({
+          kind: 'tls',
+          banner,
+          ehlo,
+          protocol: s.getProtocol() ?? 'unknown',
+          cipher: s.getCipher().name,
+          cert: facts.cert,
+          chainDer: facts.chainDer,
+        });
       });
-      secure.on('error', (err) => finish({ kind: 'tls-failed', banner, ehlo, code: errorCodeOf(err, 'ECHECK_TLS'), message: describeSocketError(err) }));
+      secure.on('error', (err) =>
+        finish({ kind: 'tls-failed', banner, ehlo, code: errorCodeOf(err, 'ECHECK_TLS'), message: describeSocketError(err) }),
+      );
     };
 
     socket.on('connect', () => {
@@ -153,11 +194,13 @@ export function probeSmtp(o: SmtpProbeOptions): Promise<SmtpProbe> {
       }
     });
     socket.on('error', (err) => {
-      if (stage === 'connect') finish({ kind: 'connect-failed', code: errorCodeOf(err, 'ECHECK_CONNECT'), message: describeSocketError(err) });
+      if (stage === 'connect')
+        finish({ kind: 'connect-failed', code: errorCodeOf(err, 'ECHECK_CONNECT'), message: describeSocketError(err) });
       else if (stage !== 'tls') finish({ kind: 'smtp-error', stage, reply: [], message: `connection error: ${describeSocketError(err)}` });
     });
     socket.on('close', () => {
-      if (stage !== 'connect' && stage !== 'tls') finish({ kind: 'smtp-error', stage, reply: [], message: 'the server closed the connection' });
+      if (stage !== 'connect' && stage !== 'tls')
+        finish({ kind: 'smtp-error', stage, reply: [], message: 'the server closed the connection' });
     });
   });
 }

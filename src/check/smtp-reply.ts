@@ -42,7 +42,8 @@ export class SmtpReplyReader {
       const m = LINE.exec(line);
       if (m === null) return this.#fail(events, `not an SMTP reply line: ${JSON.stringify(line.slice(0, 80))}`);
       const code = Number(m[1]);
-      if (this.#code !== undefined && this.#code !== code) return this.#fail(events, `reply code changed from ${this.#code} to ${code} within a reply`);
+      if (this.#code !== undefined && this.#code !== code)
+        return this.#fail(events, `reply code changed from ${this.#code} to ${code} within a reply`);
       this.#code = code;
       this.#lines.push(m[3] ?? '');
       if (this.#lines.length > MAX_REPLY_LINES) return this.#fail(events, `a reply of more than ${MAX_REPLY_LINES} lines`);

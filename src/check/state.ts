@@ -66,10 +66,19 @@ export function judgePolicyId(id: string, sha256: string, before: DomainState | 
   const seen = before?.policies[id];
   const evidence = { id, sha256, previous: seen ?? null, knownIds: Object.keys(before?.policies ?? {}).sort() };
   if (seen === undefined) {
-    return pass('policy-id', before === undefined ? `first run: policy recorded under id ${id}` : `new id ${id}: senders fetch the policy again`, evidence);
+    return pass(
+      'policy-id',
+      before === undefined ? `first run: policy recorded under id ${id}` : `new id ${id}: senders fetch the policy again`,
+      evidence,
+    );
   }
   if (seen.sha256 !== sha256) {
-    return finding('policy-id', 'error', `the policy changed but the TXT id ${id} did not: senders that cached it keep the old policy until its max_age`, evidence);
+    return finding(
+      'policy-id',
+      'error',
+      `the policy changed but the TXT id ${id} did not: senders that cached it keep the old policy until its max_age`,
+      evidence,
+    );
   }
   return pass('policy-id', `policy unchanged under id ${id} (since ${seen.firstSeen.slice(0, 10)})`, evidence);
 }
@@ -83,11 +92,21 @@ export function judgeMode(mode: PolicyMode, testingSince: string | undefined, no
       return finding('policy-mode', 'warning', 'mode none: senders apply no policy (MTA-STS being withdrawn?)', { mode });
     case 'testing': {
       if (!haveState || testingSince === undefined) {
-        return pass('policy-mode', `mode testing: senders report failures but deliver anyway${haveState ? '' : ' (--state tells how long it has lasted)'}`, { mode });
+        return pass(
+          'policy-mode',
+          `mode testing: senders report failures but deliver anyway${haveState ? '' : ' (--state tells how long it has lasted)'}`,
+          { mode },
+        );
       }
       const days = Math.floor((nowMs - Date.parse(testingSince)) / DAY_MS);
       const evidence = { mode, testingSince, days };
-      if (days > TESTING_TOO_LONG_DAYS) return finding('policy-mode', 'warning', `mode testing for ${days} days (since ${testingSince.slice(0, 10)}): forgotten? enforce protects nothing until switched`, evidence);
+      if (days > TESTING_TOO_LONG_DAYS)
+        return finding(
+          'policy-mode',
+          'warning',
+          `mode testing for ${days} days (since ${testingSince.slice(0, 10)}): forgotten? enforce protects nothing until switched`,
+          evidence,
+        );
       return pass('policy-mode', `mode testing for ${days} day(s)`, evidence);
     }
     default: {
@@ -98,7 +117,13 @@ export function judgeMode(mode: PolicyMode, testingSince: string | undefined, no
 }
 
 /** The domain's next state after this run. */
-export function nextDomainState(before: DomainState | undefined, id: string | undefined, sha256: string | undefined, mode: PolicyMode | undefined, nowMs: number): DomainState {
+export function nextDomainState(
+  before: DomainState | undefined,
+  id: string | undefined,
+  sha256: string | undefined,
+  mode: PolicyMode | undefined,
+  nowMs: number,
+): DomainState {
   const now = new Date(nowMs).toISOString();
   const policies = { ...(before?.policies ?? {}) };
   // The first body seen under an id stays: senders cached that one, so a changed body keeps

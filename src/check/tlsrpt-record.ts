@@ -23,7 +23,8 @@ import type { ParseProblem } from '../policy/types.js';
 /** RFC 8460 §3: the record lives at this label under the policy domain. */
 export const TLSRPT_LABEL = '_smtp._tls';
 
-export type TlsrptProblemCode = 'ETLSRPT_FIELD_SYNTAX' | 'ETLSRPT_RUA_MISSING' | 'ETLSRPT_RUA_SCHEME' | 'ETLSRPT_RUA_INVALID' | 'ETLSRPT_DUPLICATE_FIELD';
+export type TlsrptProblemCode =
+  'ETLSRPT_FIELD_SYNTAX' | 'ETLSRPT_RUA_MISSING' | 'ETLSRPT_RUA_SCHEME' | 'ETLSRPT_RUA_INVALID' | 'ETLSRPT_DUPLICATE_FIELD';
 
 export interface TlsrptRecord {
   readonly rua: readonly string[];
@@ -71,7 +72,10 @@ export function parseTlsrptRecord(text: string): TlsrptParse {
   let rua: string[] | undefined;
   const extensions: Array<readonly [string, string]> = [];
   const seen = new Set<string>();
-  const fields = text.replace(/^v=TLSRPTv1/, '').split(';').map((f) => f.replace(/^[ \t]+|[ \t]+$/g, ''));
+  const fields = text
+    .replace(/^v=TLSRPTv1/, '')
+    .split(';')
+    .map((f) => f.replace(/^[ \t]+|[ \t]+$/g, ''));
   // fields[0] is what stood between the version and the first ";": nothing but blanks.
   for (const [i, field] of fields.entries()) {
     if (i === 0 || (field === '' && i === fields.length - 1)) continue;

@@ -111,7 +111,12 @@ function recordOf<T extends DaneQueryType>(type: T, a: Answer): RecordsOf[T] | u
       return a.type === 'NS' ? (normalizeName(a.data) as RecordsOf[T]) : undefined;
     case 'TLSA': {
       if (a.type !== 'TLSA') return undefined;
-      const t: TlsaRecord = { usage: a.data.usage, selector: a.data.selector, matchingType: a.data.matchingType, data: Buffer.from(a.data.certificate) };
+      const t: TlsaRecord = {
+        usage: a.data.usage,
+        selector: a.data.selector,
+        matchingType: a.data.matchingType,
+        data: Buffer.from(a.data.certificate),
+      };
       return t as RecordsOf[T];
     }
     default: {

@@ -66,10 +66,16 @@ function overUdp(server: ResolverAddress, id: number, name: string, type: DaneQu
       }
     };
     // connect(): only the resolver's datagrams reach us, and ICMP errors surface as ECONNREFUSED.
-    socket.on('error', (err) => finish({ kind: 'error', code: 'EDANE_DNS_NETWORK', message: `UDP to the resolver failed: ${errorText(err)}` }));
+    socket.on('error', (err) =>
+      finish({ kind: 'error', code: 'EDANE_DNS_NETWORK', message: `UDP to the resolver failed: ${errorText(err)}` }),
+    );
     socket.on('message', (msg) => {
       if (msg.length > EDNS_UDP_PAYLOAD) {
-        finish({ kind: 'error', code: 'EDANE_DNS_MALFORMED', message: `UDP answer of ${msg.length} octets exceeds the ${EDNS_UDP_PAYLOAD} asked for` });
+        finish({
+          kind: 'error',
+          code: 'EDANE_DNS_MALFORMED',
+          message: `UDP answer of ${msg.length} octets exceeds the ${EDNS_UDP_PAYLOAD} asked for`,
+        });
         return;
       }
       const read = readMessage(msg, id, name, type);
@@ -118,7 +124,9 @@ function overTcp(server: ResolverAddress, id: number, name: string, type: DaneQu
       resolve(result);
     };
     const timer = setTimeout(() => finish(timeout(type, name, 'TCP')), Math.max(1, deadlineAt - Date.now()));
-    socket.on('error', (err) => finish({ kind: 'error', code: 'EDANE_DNS_NETWORK', message: `TCP to the resolver failed: ${errorText(err)}` }));
+    socket.on('error', (err) =>
+      finish({ kind: 'error', code: 'EDANE_DNS_NETWORK', message: `TCP to the resolver failed: ${errorText(err)}` }),
+    );
     socket.on('connect', () => socket.write(Buffer.concat([prefix, query])));
     socket.on('data', (chunk: Buffer) => {
       chunks.push(chunk);
@@ -153,7 +161,9 @@ function overTcp(server: ResolverAddress, id: number, name: string, type: DaneQu
         }
       }
     });
-    socket.on('end', () => finish({ kind: 'error', code: 'EDANE_DNS_NETWORK', message: `the resolver closed TCP after ${received} octets` }));
+    socket.on('end', () =>
+      finish({ kind: 'error', code: 'EDANE_DNS_NETWORK', message: `the resolver closed TCP after ${received} octets` }),
+    );
   });
 }
 

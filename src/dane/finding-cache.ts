@@ -45,8 +45,7 @@ export interface DaneFindingCacheOptions {
 
 /** What {@link DaneFindingCache.peek} found. */
 export type Peeked =
-  | { readonly state: 'fresh' | 'stale'; readonly finding: DaneFinding; readonly expiresAt: number }
-  | { readonly state: 'absent' };
+  { readonly state: 'fresh' | 'stale'; readonly finding: DaneFinding; readonly expiresAt: number } | { readonly state: 'absent' };
 
 /** Lifetime of a finding in seconds; undefined when it must not be cached. */
 export function lifetimeOf(finding: DaneFinding): number | undefined {

@@ -9,7 +9,9 @@ const PROBE_TYPES: readonly DaneQueryType[] = ['NS', 'MX', 'A', 'AAAA', 'TLSA'];
 const NAME = /^(?:\.|(?:[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?\.)*[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?\.?)$/i;
 
 /** Parse Postfix's `dnssec_probe` form, "type:name" (e.g. "ns:."), or say why not. */
-export function parseDnssecProbe(text: string): { ok: true; probe: { type: DaneQueryType; name: string } } | { ok: false; message: string } {
+export function parseDnssecProbe(
+  text: string,
+): { ok: true; probe: { type: DaneQueryType; name: string } } | { ok: false; message: string } {
   const colon = text.indexOf(':');
   if (colon <= 0) return { ok: false, message: 'expected "TYPE:NAME", as Postfix\'s dnssec_probe (e.g. "ns:.")' };
   const type = PROBE_TYPES.find((t) => t === text.slice(0, colon).toUpperCase());

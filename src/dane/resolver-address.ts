@@ -23,8 +23,7 @@ export interface ResolverAddress {
 }
 
 export type ParsedResolverAddress =
-  | { readonly ok: true; readonly address: ResolverAddress }
-  | { readonly ok: false; readonly message: string };
+  { readonly ok: true; readonly address: ResolverAddress } | { readonly ok: false; readonly message: string };
 
 function parsePort(text: string): number | undefined {
   if (!/^[0-9]{1,5}$/.test(text)) return undefined;

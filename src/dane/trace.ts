@@ -63,7 +63,9 @@ export function formatTrace(queries: readonly TracedQuery[]): string[] {
         break;
       case 'nxdomain':
       case 'nodata':
-        out.push(`${q.type} ${q.name}: ${a.kind.toUpperCase()} ${a.secure ? 'validated (AD)' : 'not validated (no AD)'}, ttl ${a.ttl} (${q.ms} ms)`);
+        out.push(
+          `${q.type} ${q.name}: ${a.kind.toUpperCase()} ${a.secure ? 'validated (AD)' : 'not validated (no AD)'}, ttl ${a.ttl} (${q.ms} ms)`,
+        );
         break;
       case 'error':
         out.push(`${q.type} ${q.name}: failed: ${a.message} [${a.code}] (${q.ms} ms)`);

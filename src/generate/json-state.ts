@@ -44,7 +44,9 @@ export class JsonFilePolicyCache implements PolicyCache {
     try {
       parsed = JSON.parse(text);
     } catch (err) {
-      throw new GenerateError('EGEN_STATE', `state ${this.path} is not valid JSON (remove it to start afresh): ${messageOf(err)}`, { cause: err });
+      throw new GenerateError('EGEN_STATE', `state ${this.path} is not valid JSON (remove it to start afresh): ${messageOf(err)}`, {
+        cause: err,
+      });
     }
     const file = parsed as Partial<StateFile> | null;
     if (file === null || typeof file !== 'object' || file.v !== STATE_FILE_VERSION || !Array.isArray(file.entries)) {

@@ -39,7 +39,11 @@ export interface LockHandle {
 }
 
 export type LockOutcome =
-  | { readonly kind: 'acquired'; readonly handle: LockHandle; /** pid of a dead owner whose lock was taken over */ readonly staleFrom?: number | 'unknown' }
+  | {
+      readonly kind: 'acquired';
+      readonly handle: LockHandle;
+      /** pid of a dead owner whose lock was taken over */ readonly staleFrom?: number | 'unknown';
+    }
   | { readonly kind: 'held'; readonly pid: number | undefined };
 
 /** The pid in a lock file's text, if it is one. */

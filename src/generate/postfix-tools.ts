@@ -43,7 +43,10 @@ export const systemPostfixTools: PostfixTools = {
   },
   async mapTypes() {
     const out = await runTool('postconf', ['-m']);
-    return out.split('\n').map((l) => l.trim()).filter((l) => l.length > 0);
+    return out
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l.length > 0);
   },
 };
 

@@ -17,16 +17,7 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
  * Fields printed first, in this order, after the message; any other field follows sorted by
  * name. A fixed order keeps text lines diffable and greppable.
  */
-export const STABLE_FIELDS = [
-  'domain',
-  'zone',
-  'outcome',
-  'source',
-  'reason',
-  'code',
-  'listener',
-  'peer',
-] as const;
+export const STABLE_FIELDS = ['domain', 'zone', 'outcome', 'source', 'reason', 'code', 'listener', 'peer'] as const;
 
 /** Keys of a winston info object that are not fields. */
 const RESERVED_KEYS = new Set(['level', 'message', 'component', 'timestamp']);
@@ -93,7 +84,11 @@ export function lineFormat(format: LogFormat, journal: boolean): winston.Logform
  * Apply a reloaded `logging:` section to a running logger (and its children, which read the
  * parent's level and format): the CLI's `-v` and `--log-format`, when given, still win.
  */
-export function reconfigureLogger(log: winston.Logger, cfg: LoggingConfig, options: Pick<LoggerOptions, 'level' | 'format'> & { readonly journal: boolean }): void {
+export function reconfigureLogger(
+  log: winston.Logger,
+  cfg: LoggingConfig,
+  options: Pick<LoggerOptions, 'level' | 'format'> & { readonly journal: boolean },
+): void {
   log.level = options.level ?? cfg.level;
   log.format = lineFormat(options.format ?? cfg.format, options.journal);
 }
@@ -173,7 +168,8 @@ export function formatJsonLine(info: Record<string, unknown>, time: Date): strin
     return JSON.stringify(obj);
   } catch {
     // Circular or BigInt values: fall back to their string forms rather than lose the event.
-    for (const key of Object.keys(obj)) obj[key] = typeof obj[key] === 'object' && obj[key] !== null ? inspect(obj[key], { breakLength: Infinity }) : obj[key];
+    for (const key of Object.keys(obj))
+      obj[key] = typeof obj[key] === 'object' && obj[key] !== null ? inspect(obj[key], { breakLength: Infinity }) : obj[key];
     return JSON.stringify(obj, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
   }
 }

@@ -26,7 +26,13 @@ export function measuredLookup(inner: LookupService, protocol: LookupOrigin, met
       const result = await inner.lookup(domain, zoneName);
       const r = result.resolution;
       const outcome = daneAnswerOutcome(result.dane) ?? r.kind;
-      metrics.lookupAnswered(protocol, result.zoneName, outcome, r.kind === 'dns-error' ? 'lookup' : r.source, (performance.now() - started) / 1000);
+      metrics.lookupAnswered(
+        protocol,
+        result.zoneName,
+        outcome,
+        r.kind === 'dns-error' ? 'lookup' : r.source,
+        (performance.now() - started) / 1000,
+      );
       return result;
     },
   };

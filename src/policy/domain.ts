@@ -49,7 +49,12 @@ export function isPlainPolicyDomain(key: string): boolean {
       if (length === 0 || length > MAX_LABEL_LENGTH) return false;
       if (key.charCodeAt(i - 1) === HYPHEN) return false;
       // `xn--`: an A-label, which only domainToASCII may vouch for.
-      if (length >= 4 && key.charCodeAt(labelStart + 2) === HYPHEN && key.charCodeAt(labelStart + 3) === HYPHEN && key.startsWith('xn', labelStart)) {
+      if (
+        length >= 4 &&
+        key.charCodeAt(labelStart + 2) === HYPHEN &&
+        key.charCodeAt(labelStart + 3) === HYPHEN &&
+        key.startsWith('xn', labelStart)
+      ) {
         return false;
       }
       // An all-numeric top-level label is an address (RFC 3696 §2); so is `0x` and hex digits for

@@ -110,19 +110,13 @@ export function parsePolicyFile(text: string): ParseResult<StsPolicy> {
       case 'mode':
         if (MODES.has(value)) mode = value as PolicyMode;
         else {
-          problems.push(
-            problem('EPOLICY_MODE_INVALID', `mode must be enforce, testing or none, got ${quote(value)}`, lineNo),
-          );
+          problems.push(problem('EPOLICY_MODE_INVALID', `mode must be enforce, testing or none, got ${quote(value)}`, lineNo));
         }
         return;
       case 'max_age': {
         if (!MAX_AGE.test(value)) {
           problems.push(
-            problem(
-              'EPOLICY_MAX_AGE_INVALID',
-              `max_age must be 1 to ${MAX_MAX_AGE_DIGITS} digits, got ${quote(value)}`,
-              lineNo,
-            ),
+            problem('EPOLICY_MAX_AGE_INVALID', `max_age must be 1 to ${MAX_MAX_AGE_DIGITS} digits, got ${quote(value)}`, lineNo),
           );
           return;
         }
@@ -130,11 +124,7 @@ export function parsePolicyFile(text: string): ParseResult<StsPolicy> {
         if (seconds > MAX_MAX_AGE) {
           // Clamped, not rejected: see docs/rfc-decisions.md, "Parsing the TXT record and the policy file" (`max_age` above 31557600).
           warnings.push(
-            problem(
-              'EPOLICY_MAX_AGE_CLAMPED',
-              `max_age ${seconds} is above the maximum ${MAX_MAX_AGE}; using ${MAX_MAX_AGE}`,
-              lineNo,
-            ),
+            problem('EPOLICY_MAX_AGE_CLAMPED', `max_age ${seconds} is above the maximum ${MAX_MAX_AGE}; using ${MAX_MAX_AGE}`, lineNo),
           );
           maxAge = MAX_MAX_AGE;
         } else {
@@ -184,8 +174,7 @@ export function parsePolicyFile(text: string): ParseResult<StsPolicy> {
       problems.push(
         problem(
           'EPOLICY_KEY_INVALID',
-          `key ${quote(key)} must be a letter or digit then up to ${MAX_POLICY_KEY_LENGTH - 1} of ` +
-            'letters, digits, "_", "-", "."',
+          `key ${quote(key)} must be a letter or digit then up to ${MAX_POLICY_KEY_LENGTH - 1} of ` + 'letters, digits, "_", "-", "."',
           lineNo,
         ),
       );

@@ -83,9 +83,7 @@ export function parseStsRecord(text: string): ParseResult<StsRecord> {
       // followed by whitespace and no ";" is outside the grammar.
       if (field === '') break;
       if (TRAILING_WSP.test(field)) {
-        problems.push(
-          problem('ESTS_TRAILING_WHITESPACE', 'whitespace after the last field is only allowed before a ";"'),
-        );
+        problems.push(problem('ESTS_TRAILING_WHITESPACE', 'whitespace after the last field is only allowed before a ";"'));
         field = field.replace(TRAILING_WSP, '');
       }
     } else {
@@ -110,12 +108,7 @@ export function parseStsRecord(text: string): ParseResult<StsRecord> {
       if (ID_VALUE.test(value)) {
         id = value;
       } else {
-        problems.push(
-          problem(
-            'ESTS_ID_INVALID',
-            `id must be 1 to ${MAX_STS_ID_LENGTH} letters or digits, got ${JSON.stringify(value)}`,
-          ),
-        );
+        problems.push(problem('ESTS_ID_INVALID', `id must be 1 to ${MAX_STS_ID_LENGTH} letters or digits, got ${JSON.stringify(value)}`));
       }
       continue;
     }
@@ -133,8 +126,7 @@ export function parseStsRecord(text: string): ParseResult<StsRecord> {
       problems.push(
         problem(
           'ESTS_EXT_VALUE_INVALID',
-          `value of ${name} must be non-empty printable ASCII without space, ";" or "=", ` +
-            `got ${JSON.stringify(value)}`,
+          `value of ${name} must be non-empty printable ASCII without space, ";" or "=", ` + `got ${JSON.stringify(value)}`,
         ),
       );
       continue;

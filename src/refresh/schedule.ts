@@ -32,9 +32,7 @@ export const FIRST_RUN_DELAY_MS = 60_000;
 /** Python tool `constants.MIN_PROACTIVE_FETCH_INTERVAL` (1 s): the least pause between two runs. */
 export const MIN_SLEEP_MS = 1_000;
 
-export type Dueness =
-  | { readonly due: true; readonly why: 'age' | 'expiry' }
-  | { readonly due: false; readonly why: 'recent' | 'expired' };
+export type Dueness = { readonly due: true; readonly why: 'age' | 'expiry' } | { readonly due: false; readonly why: 'recent' | 'expired' };
 
 /** Whether a run at `now` refreshes `entry`. */
 export function dueness(entry: Pick<PolicyEntry, 'fetchedAt' | 'expiresAt'>, now: number, t: RefreshTiming): Dueness {

@@ -42,8 +42,7 @@ export async function discover(dns: DnsPort, policyDomain: string, timeoutMs: nu
     answer = await dns.resolveTxt(name, timeoutMs);
   } catch (err) {
     // A DnsPort should not throw; if one does, it is still a DNS failure, not an absence.
-    const code =
-      typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string' ? err.code : 'EDNS_UNKNOWN';
+    const code = typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string' ? err.code : 'EDNS_UNKNOWN';
     return { kind: 'error', code, message: err instanceof Error ? err.message : String(err) };
   }
   switch (answer.kind) {

@@ -137,10 +137,7 @@ export function createSystemDns(options: SystemDnsOptions = {}): DnsPort {
    * work's result handling whether an ECANCELLED came from the deadline. A channel that was not
    * cancelled goes back to the pool.
    */
-  async function withDeadline<T>(
-    timeoutMs: number,
-    work: (resolver: Resolver, timedOut: () => boolean) => Promise<T>,
-  ): Promise<T> {
+  async function withDeadline<T>(timeoutMs: number, work: (resolver: Resolver, timedOut: () => boolean) => Promise<T>): Promise<T> {
     const deadline = Math.max(1, Math.floor(Number.isFinite(timeoutMs) ? timeoutMs : 1));
     const exactTry = Math.max(1, Math.floor(deadline / DNS_TIMEOUT_DIVISOR));
     const tryMs = exactTry >= DNS_TRY_STEP_MS ? exactTry - (exactTry % DNS_TRY_STEP_MS) : exactTry;
@@ -228,8 +225,7 @@ function requestedFamily(family: LookupOptions['family']): 0 | 4 | 6 {
 export function lookupFunctionFor(dns: DnsPort, timeoutMs: number): LookupFunction {
   return (hostname, options, callback) => {
     // Old-style callers pass a family number; LookupFunction's type says object, be lenient.
-    const opts: LookupOptions =
-      typeof options === 'object' && options !== null ? options : { family: options };
+    const opts: LookupOptions = typeof options === 'object' && options !== null ? options : { family: options };
     const family = requestedFamily(opts.family);
     const all = opts.all === true;
     dns.lookupAddresses(hostname, timeoutMs).then(
@@ -240,7 +236,10 @@ export function lookupFunctionFor(dns: DnsPort, timeoutMs: number): LookupFuncti
           if (first === undefined) {
             callback(new DnsLookupError('ENOTFOUND', hostname, `${hostname} has no IPv${family} address`), all ? [] : '');
           } else if (all) {
-            callback(null, matching.map((a): LookupAddress => ({ address: a.address, family: a.family })));
+            callback(
+              null,
+              matching.map((a): LookupAddress => ({ address: a.address, family: a.family })),
+            );
           } else {
             callback(null, first.address, first.family);
           }

@@ -17,7 +17,10 @@ const port = parentPort;
 if (port === null) throw new Error('fetch-worker.js runs only as a worker thread');
 
 const data = (workerData ?? {}) as FetchWorkerData;
-const lookups = new Map<number, { host: string; resolve: (a: ReadonlyArray<{ address: string; family: 4 | 6 }>) => void; reject: (e: Error) => void }>();
+const lookups = new Map<
+  number,
+  { host: string; resolve: (a: ReadonlyArray<{ address: string; family: 4 | 6 }>) => void; reject: (e: Error) => void }
+>();
 let nextLookup = 0;
 
 const send = (message: FromFetchWorker): void => port.postMessage(message);

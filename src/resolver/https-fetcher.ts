@@ -390,7 +390,9 @@ function fetchPolicyFile(
       if (!isTextPlain(contentType)) {
         fail(
           'EFETCH_CONTENT_TYPE',
-          contentType === undefined ? `no Content-Type from ${url}; text/plain is required` : `Content-Type ${contentType} is not text/plain`,
+          contentType === undefined
+            ? `no Content-Type from ${url}; text/plain is required`
+            : `Content-Type ${contentType} is not text/plain`,
           seen,
         );
         return;

@@ -117,14 +117,28 @@ export type RefreshOutcome =
       readonly expiresAt: number;
     }
   /** A fetch for this domain and id failed less than five minutes ago: nothing was fetched. */
-  | { readonly kind: 'backoff'; readonly domain: string; readonly code: string; readonly previousMode: PolicyMode; readonly expiresAt: number }
+  | {
+      readonly kind: 'backoff';
+      readonly domain: string;
+      readonly code: string;
+      readonly previousMode: PolicyMode;
+      readonly expiresAt: number;
+    }
   /** Nothing unexpired is cached: there is nothing to keep alive (a lookup fetches it anew). */
   | { readonly kind: 'not-cached'; readonly domain: string }
   /** A programming error, caught (EINTERNAL). */
   | { readonly kind: 'error'; readonly domain: string; readonly code: 'EINTERNAL'; readonly detail: string };
 
 export class Resolver {
-  readonly stats: ResolverStats = { txtLookups: 0, fetches: 0, fetchFailures: 0, backoffSkips: 0, cacheErrors: 0, localFaults: 0, invalidEntries: 0 };
+  readonly stats: ResolverStats = {
+    txtLookups: 0,
+    fetches: 0,
+    fetchFailures: 0,
+    backoffSkips: 0,
+    cacheErrors: 0,
+    localFaults: 0,
+    invalidEntries: 0,
+  };
   private readonly flights = new SingleFlight<Resolution>();
   private readonly refreshes = new SingleFlight<RefreshOutcome>();
   private readonly negative: LRUCache<string, NegativeMark>;
@@ -244,7 +258,13 @@ export class Resolver {
         return { kind: 'failed', stage: 'dns', code: found.code, detail: found.message, ...kept };
       case 'none': {
         const problems = found.problems.map((p) => p.code).join(',');
-        return { kind: 'failed', stage: 'txt', code: 'EREFRESH_NO_RECORD', detail: problems === '' ? found.reason : `${found.reason} ${problems}`, ...kept };
+        return {
+          kind: 'failed',
+          stage: 'txt',
+          code: 'EREFRESH_NO_RECORD',
+          detail: problems === '' ? found.reason : `${found.reason} ${problems}`,
+          ...kept,
+        };
       }
       case 'record':
         break;

@@ -103,13 +103,7 @@ export type ResolutionSource =
 
 /** Reasons for "no policy applies", stable strings used in logs. */
 export type NoPolicyReason =
-  | 'nxdomain'
-  | 'nodata'
-  | 'no-sts-record'
-  | 'multiple-sts-records'
-  | 'invalid-sts-record'
-  | 'fetch-failed'
-  | 'fetch-backoff';
+  'nxdomain' | 'nodata' | 'no-sts-record' | 'multiple-sts-records' | 'invalid-sts-record' | 'fetch-failed' | 'fetch-backoff';
 
 /** The resolver's answer for one policy domain. */
 export type Resolution =

@@ -67,7 +67,9 @@ export function createWorkerFetcher(dns: DnsPort, options: WorkerFetcherOptions 
   const data: FetchWorkerData = {
     ...(options.port !== undefined ? { port: options.port } : {}),
     ...(options.ca !== undefined ? { ca: options.ca } : {}),
-    ...(options.systemDns !== undefined ? { systemDns: { ...(options.systemDns.servers !== undefined ? { servers: [...options.systemDns.servers] } : {}) } } : {}),
+    ...(options.systemDns !== undefined
+      ? { systemDns: { ...(options.systemDns.servers !== undefined ? { servers: [...options.systemDns.servers] } : {}) } }
+      : {}),
   };
   const pending = new Map<number, Pending>();
   let nextId = 0;
@@ -81,7 +83,10 @@ export function createWorkerFetcher(dns: DnsPort, options: WorkerFetcherOptions 
   const ready = new WeakSet<Worker>();
   // Loaded only if it is ever needed: node:https and node:tls stay out of start-up.
   const inProcessFetcher = (): PolicyFetcher =>
-    createLazyHttpsFetcher(dns, { ...(data.port !== undefined ? { port: data.port } : {}), ...(data.ca !== undefined ? { ca: data.ca } : {}) });
+    createLazyHttpsFetcher(dns, {
+      ...(data.port !== undefined ? { port: data.port } : {}),
+      ...(data.ca !== undefined ? { ca: data.ca } : {}),
+    });
 
   const urlOf = (domain: string): string => policyUrl(domain, options.port);
   const localFault = (domain: string, message: string): FetchResult => ({
@@ -156,13 +161,22 @@ export function createWorkerFetcher(dns: DnsPort, options: WorkerFetcherOptions 
       case 'lookup':
         dns.lookupAddresses(message.host, message.timeoutMs).then(
           (addresses) => {
-            const reply: ToFetchWorker = { kind: 'addresses', id: message.id, addresses: addresses.map((a) => ({ address: a.address, family: a.family })) };
+            const reply: ToFetchWorker = {
+              kind: 'addresses',
+              id: message.id,
+              addresses: addresses.map((a) => ({ address: a.address, family: a.family })),
+            };
             if (worker === w) w.postMessage(reply);
           },
           (err: unknown) => {
             const code =
               typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string' ? err.code : DNS_UNKNOWN_CODE;
-            const reply: ToFetchWorker = { kind: 'lookup-failed', id: message.id, code, message: err instanceof Error ? err.message : String(err) };
+            const reply: ToFetchWorker = {
+              kind: 'lookup-failed',
+              id: message.id,
+              code,
+              message: err instanceof Error ? err.message : String(err),
+            };
             if (worker === w) w.postMessage(reply);
           },
         );
@@ -196,7 +210,11 @@ export function createWorkerFetcher(dns: DnsPort, options: WorkerFetcherOptions 
       if (inProcess !== undefined) return inProcess.fetch(domain, timeoutMs);
       worker ??= start();
       const w = worker;
-      if (w === undefined) return (inProcess as PolicyFetcher | undefined)?.fetch(domain, timeoutMs) ?? Promise.resolve(localFault(domain, 'no policy fetch worker'));
+      if (w === undefined)
+        return (
+          (inProcess as PolicyFetcher | undefined)?.fetch(domain, timeoutMs) ??
+          Promise.resolve(localFault(domain, 'no policy fetch worker'))
+        );
       nextId += 1;
       const id = nextId;
       const waitMs = (Number.isFinite(timeoutMs) ? Math.max(1, timeoutMs) : 1) + graceMs;

@@ -16,7 +16,10 @@ async function getent(args: readonly string[]): Promise<{ readonly err: ExecFile
 }
 
 /** The numeric id of `nameOrId` in `database`, or an error message. */
-export function resolveAccountId(database: 'passwd' | 'group', nameOrId: string): Promise<{ ok: true; id: number } | { ok: false; message: string }> {
+export function resolveAccountId(
+  database: 'passwd' | 'group',
+  nameOrId: string,
+): Promise<{ ok: true; id: number } | { ok: false; message: string }> {
   if (/^[0-9]+$/.test(nameOrId)) return Promise.resolve({ ok: true, id: Number(nameOrId) });
   return getent([database, nameOrId]).then(({ err, stdout }) => {
     // getent(1) exits 2 for "key not found".
@@ -24,7 +27,10 @@ export function resolveAccountId(database: 'passwd' | 'group', nameOrId: string)
     const id = fields[2];
     if (err !== null || id === undefined || !/^[0-9]+$/.test(id)) {
       const what = database === 'passwd' ? 'user' : 'group';
-      return { ok: false, message: `no ${what} named "${nameOrId}"${err !== null && (err as NodeJS.ErrnoException).code === 'ENOENT' ? ' (getent not found)' : ''}` };
+      return {
+        ok: false,
+        message: `no ${what} named "${nameOrId}"${err !== null && (err as NodeJS.ErrnoException).code === 'ENOENT' ? ' (getent not found)' : ''}`,
+      };
     }
     return { ok: true, id: Number(id) };
   });

@@ -89,14 +89,7 @@ interface Slot {
 /** Why the connection closes once every started request is answered. */
 interface Ending {
   readonly why:
-    | 'protocol-error'
-    | 'one-shot'
-    | 'peer-closed'
-    | 'idle'
-    | 'shutdown'
-    | 'handler-failed'
-    | 'request-timeout'
-    | 'wrong-protocol';
+    'protocol-error' | 'one-shot' | 'peer-closed' | 'idle' | 'shutdown' | 'handler-failed' | 'request-timeout' | 'wrong-protocol';
   /** Bytes written last (the adapter's error reply). */
   readonly reply?: Uint8Array;
   /** Wait for the client to close (true) or destroy once our bytes are flushed (false). */
@@ -256,7 +249,10 @@ export class Connection<Req> implements TurnTaker {
       code: 'ECLIENT_WRONG_PROTOCOL',
       protocol: this.adapter.protocol,
       probably,
-      sample: seen.subarray(0, 32).toString('latin1').replace(/[^\x20-\x7e]/g, '?'),
+      sample: seen
+        .subarray(0, 32)
+        .toString('latin1')
+        .replace(/[^\x20-\x7e]/g, '?'),
     });
     this.accepting = false;
     this.ending ??= { why: 'wrong-protocol', linger: false };

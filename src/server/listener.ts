@@ -46,10 +46,7 @@ export interface OpenListener {
  * Exim's `${readsocket}` shuts its write side after the request and still reads the reply.
  * Throws BridgeError ELISTEN_IN_USE, ELISTEN_ADDRESS, ELISTEN_UNSAFE_DIRECTORY or ELISTEN_FAILED.
  */
-export async function openListener(
-  config: ListenerConfig,
-  onConnection: (socket: net.Socket) => void,
-): Promise<OpenListener> {
+export async function openListener(config: ListenerConfig, onConnection: (socket: net.Socket) => void): Promise<OpenListener> {
   const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: false }, onConnection);
   const address = config.address;
   switch (address.kind) {
@@ -104,20 +101,22 @@ export async function openListener(
  * configured address, mode, owner and group are not applied: the .socket unit decides them,
  * and closing leaves the socket file to systemd.
  */
-export async function adoptListener(
-  config: ListenerConfig,
-  fd: number,
-  onConnection: (socket: net.Socket) => void,
-): Promise<OpenListener> {
+export async function adoptListener(config: ListenerConfig, fd: number, onConnection: (socket: net.Socket) => void): Promise<OpenListener> {
   const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: false }, onConnection);
   try {
     await listen(server, { fd } as net.ListenOptions, config);
   } catch (err) {
-    throw new BridgeError('ELISTEN_ACTIVATION', `${config.origin}: cannot use the socket systemd passed as fd ${fd}: ${errMessage(err)}`, { cause: err });
+    throw new BridgeError('ELISTEN_ACTIVATION', `${config.origin}: cannot use the socket systemd passed as fd ${fd}: ${errMessage(err)}`, {
+      cause: err,
+    });
   }
   const bound = server.address();
   const address =
-    typeof bound === 'string' ? `unix:${bound === '' ? `fd:${fd}` : bound}` : bound === null ? `fd:${fd}` : formatHostPort(bound.address, bound.port);
+    typeof bound === 'string'
+      ? `unix:${bound === '' ? `fd:${fd}` : bound}`
+      : bound === null
+        ? `fd:${fd}`
+        : formatHostPort(bound.address, bound.port);
   return {
     config,
     server,
@@ -133,7 +132,10 @@ export async function adoptListener(
  * ids (-1: unchanged), the directory exists, is writable by this process, and is safe (see
  * socket-directory.ts). Throws BridgeError ELISTEN_FAILED or ELISTEN_UNSAFE_DIRECTORY.
  */
-export async function checkUnixSocketPlace(path: string, config: ListenerConfig): Promise<{ uid: number; gid: number; directory: string | undefined }> {
+export async function checkUnixSocketPlace(
+  path: string,
+  config: ListenerConfig,
+): Promise<{ uid: number; gid: number; directory: string | undefined }> {
   const uid = config.owner === undefined ? { ok: true as const, id: -1 } : await resolveAccountId('passwd', config.owner);
   const gid = config.group === undefined ? { ok: true as const, id: -1 } : await resolveAccountId('group', config.group);
   if (!uid.ok || !gid.ok) {
@@ -143,14 +145,21 @@ export async function checkUnixSocketPlace(path: string, config: ListenerConfig)
   const directory = await checkSocketDirectory(path, trustedWriters(uid.id === -1 ? undefined : uid.id));
   const problem = describeDirectoryProblem(directory, path);
   if (problem !== undefined) {
-    throw new BridgeError(directory.kind === 'writable-by-others' ? 'ELISTEN_UNSAFE_DIRECTORY' : 'ELISTEN_FAILED', `${config.origin}: ${problem}`);
+    throw new BridgeError(
+      directory.kind === 'writable-by-others' ? 'ELISTEN_UNSAFE_DIRECTORY' : 'ELISTEN_FAILED',
+      `${config.origin}: ${problem}`,
+    );
   }
   try {
     await access(dirname(path), constants.W_OK | constants.X_OK);
   } catch (err) {
-    throw new BridgeError('ELISTEN_FAILED', `${config.origin}: cannot create ${path}: its directory is not writable by this process (${errMessage(err)})`, {
-      cause: err,
-    });
+    throw new BridgeError(
+      'ELISTEN_FAILED',
+      `${config.origin}: cannot create ${path}: its directory is not writable by this process (${errMessage(err)})`,
+      {
+        cause: err,
+      },
+    );
   }
   return { uid: uid.id, gid: gid.id, directory: directory.kind === 'safe' && 'real' in directory ? directory.real : undefined };
 }
@@ -204,10 +213,7 @@ async function clearStaleSocket(path: string, config: ListenerConfig): Promise<v
   });
   if (stat === undefined) return;
   if (!stat.isSocket()) {
-    throw new BridgeError(
-      'ELISTEN_ADDRESS',
-      `${config.origin}: ${path} exists and is not a socket; refusing to replace it`,
-    );
+    throw new BridgeError('ELISTEN_ADDRESS', `${config.origin}: ${path} exists and is not a socket; refusing to replace it`);
   }
   switch (await probeUnixSocket(path)) {
     case 'live':

@@ -62,7 +62,8 @@ export async function startMetricsHttp(config: MetricsConfig, deps: MetricsHttpD
   await new Promise<void>((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException): void => {
       server.off('listening', onListening);
-      if (err.code === 'EADDRINUSE') reject(new BridgeError('ELISTEN_IN_USE', `metrics.address: ${where} is already in use`, { cause: err }));
+      if (err.code === 'EADDRINUSE')
+        reject(new BridgeError('ELISTEN_IN_USE', `metrics.address: ${where} is already in use`, { cause: err }));
       else if (err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN') {
         reject(new BridgeError('ELISTEN_ADDRESS', `metrics.address: cannot bind ${where}: ${err.message}`, { cause: err }));
       } else reject(new BridgeError('ELISTEN_FAILED', `metrics.address: cannot listen on ${where}: ${err.message}`, { cause: err }));

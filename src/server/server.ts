@@ -208,13 +208,17 @@ export async function startServer(listeners: readonly ListenerConfig[], deps: Se
       // The default cap is the one derived at start; a listener added by a reload does not
       // shrink the others' (their connections are open already).
       const quota = quotaFor(config);
-      const l = await openListener(config, (socket) => accept(quota, config, adapter, bound?.address ?? formatListenAddress(config.address), socket));
+      const l = await openListener(config, (socket) =>
+        accept(quota, config, adapter, bound?.address ?? formatListenAddress(config.address), socket),
+      );
       bound = l;
       added.push({ listener: l, quota });
       return describeListener(l, undefined, quota);
     },
     async removeListener(address: string): Promise<boolean> {
-      const l = [...opened, ...added.map((a) => a.listener)].find((x) => !removed.has(x) && (x.address === address || formatListenAddress(x.config.address) === address));
+      const l = [...opened, ...added.map((a) => a.listener)].find(
+        (x) => !removed.has(x) && (x.address === address || formatListenAddress(x.config.address) === address),
+      );
       if (l === undefined) return false;
       removed.add(l);
       // The listening socket closes at once (net.Server.close); the promise waits for the

@@ -134,7 +134,9 @@ export function describeDirectoryProblem(check: SocketDirectoryCheck, socketPath
       return (
         `refusing to create ${socketPath}: ${check.path} can be written by ${check.who}, ` +
         'who could replace the socket; use a directory writable only by root, the daemon and the socket owner, or a sticky one' +
-        (check.ownerUid !== undefined ? `, or make uid ${check.ownerUid} the socket's owner (the listener's owner key) if it is meant to be` : '')
+        (check.ownerUid !== undefined
+          ? `, or make uid ${check.ownerUid} the socket's owner (the listener's owner key) if it is meant to be`
+          : '')
       );
     default: {
       const _never: never = check;

@@ -87,7 +87,11 @@ export async function placeSocketFile(
   try {
     dirHandle = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
   } catch (err) {
-    throw new BridgeError('ELISTEN_FAILED', `${options.origin}: cannot open the directory ${dir} of ${basename(path)}: ${errMessage(err)}`, { cause: err });
+    throw new BridgeError(
+      'ELISTEN_FAILED',
+      `${options.origin}: cannot open the directory ${dir} of ${basename(path)}: ${errMessage(err)}`,
+      { cause: err },
+    );
   }
   const viaDir = `/proc/self/fd/${dirHandle.fd}`;
   const opened = await readlink(viaDir).catch(() => undefined);
@@ -97,7 +101,10 @@ export async function placeSocketFile(
   }
   if (options.directory !== undefined && opened !== options.directory) {
     await dirHandle.close().catch(() => undefined);
-    throw unsafe(options, `the directory of ${path} changed after it was checked (it was ${options.directory}, it is now ${opened}); nothing was created`);
+    throw unsafe(
+      options,
+      `the directory of ${path} changed after it was checked (it was ${options.directory}, it is now ${opened}); nothing was created`,
+    );
   }
   const finalName = join(viaDir, basename(path));
   let privateName: string;
@@ -105,9 +112,13 @@ export async function placeSocketFile(
     privateName = basename(await mkdtemp(join(viaDir, PRIVATE_DIRECTORY_PREFIX)));
   } catch (err) {
     await dirHandle.close().catch(() => undefined);
-    throw new BridgeError('ELISTEN_FAILED', `${options.origin}: cannot create a private directory in ${dir} for ${basename(path)}: ${errMessage(err)}`, {
-      cause: err,
-    });
+    throw new BridgeError(
+      'ELISTEN_FAILED',
+      `${options.origin}: cannot create a private directory in ${dir} for ${basename(path)}: ${errMessage(err)}`,
+      {
+        cause: err,
+      },
+    );
   }
   const privateDir = join(viaDir, privateName);
   const shownPrivateDir = join(dir, privateName);
@@ -137,7 +148,11 @@ export async function placeSocketFile(
       try {
         await chmod(inner, options.mode);
       } catch (err) {
-        throw new BridgeError('ELISTEN_FAILED', `${options.origin}: cannot set mode ${options.mode.toString(8)} on ${path}: ${errMessage(err)}`, { cause: err });
+        throw new BridgeError(
+          'ELISTEN_FAILED',
+          `${options.origin}: cannot set mode ${options.mode.toString(8)} on ${path}: ${errMessage(err)}`,
+          { cause: err },
+        );
       }
     }
     if (options.uid !== -1 || options.gid !== -1) {
@@ -146,7 +161,9 @@ export async function placeSocketFile(
         await lchown(inner, options.uid, options.gid);
       } catch (err) {
         const hint = process.getuid?.() === 0 ? '' : ' (changing the owner needs root)';
-        throw new BridgeError('ELISTEN_FAILED', `${options.origin}: cannot set owner/group of ${path}: ${errMessage(err)}${hint}`, { cause: err });
+        throw new BridgeError('ELISTEN_FAILED', `${options.origin}: cannot set owner/group of ${path}: ${errMessage(err)}${hint}`, {
+          cause: err,
+        });
       }
     }
     const created = await lstat(inner);
@@ -155,7 +172,9 @@ export async function placeSocketFile(
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'EEXIST') {
-        throw new BridgeError('ELISTEN_IN_USE', `${options.origin}: ${path} appeared while the daemon was starting; it is left alone`, { cause: err });
+        throw new BridgeError('ELISTEN_IN_USE', `${options.origin}: ${path} appeared while the daemon was starting; it is left alone`, {
+          cause: err,
+        });
       }
       throw new BridgeError('ELISTEN_FAILED', `${options.origin}: cannot put the socket at ${path}: ${errMessage(err)}`, { cause: err });
     }

@@ -13,9 +13,7 @@ import type * as ChildProcess from 'node:child_process';
 import { createRequire } from 'node:module';
 
 /** Where to send, read from the environment; undefined when not run under a notify unit. */
-export type NotifyTarget =
-  | { readonly kind: 'path'; readonly path: string }
-  | { readonly kind: 'abstract'; readonly name: string };
+export type NotifyTarget = { readonly kind: 'path'; readonly path: string } | { readonly kind: 'abstract'; readonly name: string };
 
 /** sockaddr_un's sun_path holds 108 bytes, the NUL included. */
 const SUN_PATH_MAX = 107;
@@ -23,7 +21,8 @@ const SUN_PATH_MAX = 107;
 /** Parse `$NOTIFY_SOCKET`: an absolute path, or `@name` for an abstract socket. */
 export function notifyTarget(value: string | undefined): NotifyTarget | undefined {
   if (value === undefined || value === '') return undefined;
-  if (value.startsWith('@') && value.length > 1 && Buffer.byteLength(value) <= SUN_PATH_MAX) return { kind: 'abstract', name: value.slice(1) };
+  if (value.startsWith('@') && value.length > 1 && Buffer.byteLength(value) <= SUN_PATH_MAX)
+    return { kind: 'abstract', name: value.slice(1) };
   if (value.startsWith('/') && Buffer.byteLength(value) <= SUN_PATH_MAX) return { kind: 'path', path: value };
   return undefined;
 }
@@ -73,7 +72,10 @@ interface DgramSocket {
 }
 
 /** The notifier for this process, from `env` (the variables are left as they are). */
-export function createNotifier(env: Readonly<Record<string, string | undefined>> = process.env, onError: NotifyErrorSink = () => undefined): Notifier {
+export function createNotifier(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+  onError: NotifyErrorSink = () => undefined,
+): Notifier {
   const target = notifyTarget(env['NOTIFY_SOCKET']);
   if (env['NOTIFY_SOCKET'] !== undefined && env['NOTIFY_SOCKET'] !== '' && target === undefined) {
     onError(`NOTIFY_SOCKET ${JSON.stringify(env['NOTIFY_SOCKET'])} is neither an absolute path nor @abstract (or too long): not notifying`);
@@ -87,8 +89,13 @@ export function createNotifier(env: Readonly<Record<string, string | undefined>>
     if (target.kind === 'abstract') {
       // node:child_process only here (an abstract socket), not at every start.
       const { spawnSync } = createRequire(import.meta.url)('node:child_process') as typeof ChildProcess;
-      const r = spawnSync('systemd-notify', [`--pid=${process.pid}`, ...fields], { env: { ...process.env, NOTIFY_SOCKET: `@${target.name}` }, timeout: 5000, stdio: 'ignore' });
-      if (r.error !== undefined || r.status !== 0) onError(`systemd-notify ${fields[0] ?? ''} failed: ${r.error?.message ?? `exit ${String(r.status)}`}`);
+      const r = spawnSync('systemd-notify', [`--pid=${process.pid}`, ...fields], {
+        env: { ...process.env, NOTIFY_SOCKET: `@${target.name}` },
+        timeout: 5000,
+        stdio: 'ignore',
+      });
+      if (r.error !== undefined || r.status !== 0)
+        onError(`systemd-notify ${fields[0] ?? ''} failed: ${r.error?.message ?? `exit ${String(r.status)}`}`);
       return;
     }
     try {

@@ -8,7 +8,8 @@ function splitLine(bytes: Uint8Array): ReplySplit {
   const nl = buf.indexOf(0x0a);
   if (nl < 0) return { ok: true, replies: [], rest: buf };
   const line = buf.subarray(0, nl + 1);
-  if (!/^(enforce|testing|none|defer|error)( [^\n]*)?\n$/.test(line.toString('latin1'))) return { ok: false, reason: `bad reply line ${JSON.stringify(line.toString('latin1'))}` };
+  if (!/^(enforce|testing|none|defer|error)( [^\n]*)?\n$/.test(line.toString('latin1')))
+    return { ok: false, reason: `bad reply line ${JSON.stringify(line.toString('latin1'))}` };
   if (nl + 1 < buf.length) return { ok: false, reason: 'bytes after the one-shot reply' };
   return { ok: true, replies: [line], rest: buf.subarray(nl + 1) };
 }

@@ -107,7 +107,10 @@ export function runPolicyCacheContract(
         for (const d of domains) await c.set(sampleEntry(d));
         const batches = await collect(c, 5);
         assert.ok(batches.every((b) => b.length > 0 && b.length <= 5));
-        const seen = batches.flat().map((e) => e.domain).sort();
+        const seen = batches
+          .flat()
+          .map((e) => e.domain)
+          .sort();
         assert.deepEqual(seen, [...domains].sort());
       }));
 
@@ -140,7 +143,13 @@ export function runPolicyCacheContract(
         for (const d of ['b.example', 'a.example', 'c.example']) await c.set(sampleEntry(d));
         const batches = await collect(c, 1000);
         assert.equal(batches.length, 1);
-        assert.deepEqual(batches.flat().map((e) => e.domain).sort(), ['a.example', 'b.example', 'c.example']);
+        assert.deepEqual(
+          batches
+            .flat()
+            .map((e) => e.domain)
+            .sort(),
+          ['a.example', 'b.example', 'c.example'],
+        );
       }));
 
     it('concurrent writers to different and same domains leave consistent entries', () =>
@@ -199,13 +208,16 @@ export function runPolicyCacheContract(
     it('lease: leases are not entries (get and entries never see them), and odd names work', (t) =>
       withLeases(t, async (c, lease) => {
         await c.set(sampleEntry('lease.example'));
-        for (const n of ['lease.example', 'refresh:lease.example', "refresh:ünï'code \"quoted\" %_*"]) {
+        for (const n of ['lease.example', 'refresh:lease.example', 'refresh:ünï\'code "quoted" %_*']) {
           assert.equal(await lease(n, LONG_TTL_MS, 'owner-1'), true, n);
           assert.equal(await lease(n, LONG_TTL_MS, 'owner-2'), false, n);
         }
         assert.deepEqual(await c.get('lease.example'), sampleEntry('lease.example'));
         assert.equal(await c.get('refresh:lease.example'), undefined);
-        assert.deepEqual((await collect(c)).flat().map((e) => e.domain), ['lease.example']);
+        assert.deepEqual(
+          (await collect(c)).flat().map((e) => e.domain),
+          ['lease.example'],
+        );
       }));
 
     const reopen = options.reopen;
@@ -217,7 +229,10 @@ export function runPolicyCacheContract(
       it('values survive a close and reopen, byte for byte, with absolute times', async () => {
         const first = await factory();
         await first.open();
-        const kept = lasting('kept.example', { checkedAt: ODD_TIMES.checkedAt, policyText: 'version: STSv1\nmode: enforce\nmx: ünï.example\nmax_age: 86400\n' });
+        const kept = lasting('kept.example', {
+          checkedAt: ODD_TIMES.checkedAt,
+          policyText: 'version: STSv1\nmode: enforce\nmx: ünï.example\nmax_age: 86400\n',
+        });
         const gone = lasting('gone.example');
         await first.set(kept);
         await first.set(gone);
@@ -233,7 +248,10 @@ export function runPolicyCacheContract(
           assert.equal(JSON.stringify(await second.get('kept.example')), JSON.stringify(kept));
           assert.deepEqual(await second.get('replaced.example'), replaced);
           assert.equal(await second.get('gone.example'), undefined);
-          const all = (await collect(second, 1)).flat().map((e) => e.domain).sort();
+          const all = (await collect(second, 1))
+            .flat()
+            .map((e) => e.domain)
+            .sort();
           assert.deepEqual(all, ['kept.example', 'replaced.example']);
         } finally {
           await second.close();

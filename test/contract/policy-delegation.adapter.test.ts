@@ -9,18 +9,22 @@ function splitBlocks(bytes: Uint8Array): ReplySplit {
   let at = 0;
   for (let end = buf.indexOf('\n\n', at); end >= 0; end = buf.indexOf('\n\n', at)) {
     const block = buf.subarray(at, end + 2);
-    if (!/^action=[^\n]+\n\n$/.test(block.toString('latin1'))) return { ok: false, reason: `bad reply block ${JSON.stringify(block.toString('latin1'))}` };
+    if (!/^action=[^\n]+\n\n$/.test(block.toString('latin1')))
+      return { ok: false, reason: `bad reply block ${JSON.stringify(block.toString('latin1'))}` };
     replies.push(block);
     at = end + 2;
   }
   const rest = buf.subarray(at);
-  if (rest.length > 0 && !'action='.startsWith(rest.toString('latin1').slice(0, 7))) return { ok: false, reason: 'reply does not start with action=' };
+  if (rest.length > 0 && !'action='.startsWith(rest.toString('latin1').slice(0, 7)))
+    return { ok: false, reason: 'reply does not start with action=' };
   return { ok: true, replies, rest };
 }
 
 const request = (recipient: Buffer | string): Buffer =>
   Buffer.concat([
-    Buffer.from('request=smtpd_access_policy\nprotocol_state=RCPT\nprotocol_name=ESMTP\nclient_address=192.0.2.1\nsender=a@example.net\nrecipient='),
+    Buffer.from(
+      'request=smtpd_access_policy\nprotocol_state=RCPT\nprotocol_name=ESMTP\nclient_address=192.0.2.1\nsender=a@example.net\nrecipient=',
+    ),
     Buffer.from(recipient),
     Buffer.from('\ninstance=1a2b.3c4d.0\n\n'),
   ]);

@@ -76,9 +76,10 @@ class ContractLookup implements LookupService {
 
   resolve(domain: string): Resolution {
     if (domain.startsWith('nopolicy')) return { kind: 'no-policy', domain, reason: 'nxdomain', source: 'lookup' };
-    const mx = domain.startsWith('bulk') && this.bulkyMx > 0
-      ? Array.from({ length: this.bulkyMx }, (_, i) => `mx${i}.${domain}`)
-      : [`mx1.${domain}`, `*.mx.${domain}`];
+    const mx =
+      domain.startsWith('bulk') && this.bulkyMx > 0
+        ? Array.from({ length: this.bulkyMx }, (_, i) => `mx${i}.${domain}`)
+        : [`mx1.${domain}`, `*.mx.${domain}`];
     return policyResolution(domain, policy('enforce', mx));
   }
 
@@ -323,7 +324,10 @@ export function runProtocolAdapterContract(name: string, spec: ProtocolAdapterCo
     /** Parse `bytes` as complete, well-formed replies only. */
     function wholeReplies(bytes: Uint8Array, what: string): readonly Buffer[] {
       const split = spec.splitReplies(bytes);
-      if (!split.ok) assert.fail(`${what}: malformed reply stream (${split.reason}): ${JSON.stringify(Buffer.from(bytes).toString('latin1').slice(0, 200))}`);
+      if (!split.ok)
+        assert.fail(
+          `${what}: malformed reply stream (${split.reason}): ${JSON.stringify(Buffer.from(bytes).toString('latin1').slice(0, 200))}`,
+        );
       assert.equal(split.rest.length, 0, `${what}: no partial reply left over`);
       return split.replies;
     }
@@ -397,7 +401,8 @@ export function runProtocolAdapterContract(name: string, spec: ProtocolAdapterCo
         const offsets: number[] = [];
         // Every offset inside the first request (and just past it); later ones sampled.
         for (let i = 1; i < stream.length; i++) {
-          if (i <= firstLength + 1 || stream.length <= 200 || i % Math.ceil(stream.length / 60) === 0 || i === stream.length - 1) offsets.push(i);
+          if (i <= firstLength + 1 || stream.length <= 200 || i % Math.ceil(stream.length / 60) === 0 || i === stream.length - 1)
+            offsets.push(i);
         }
         for (let batch = 0; batch < offsets.length; batch += 16) {
           await Promise.all(
@@ -629,7 +634,7 @@ export function runProtocolAdapterContract(name: string, spec: ProtocolAdapterCo
           void c.write(bulk);
           // Wait until the server stops producing.
           let last = -1;
-          for (let stable = 0, t0 = Date.now(); stable < 6 && Date.now() - t0 < 8000; ) {
+          for (let stable = 0, t0 = Date.now(); stable < 6 && Date.now() - t0 < 8000;) {
             await sleep(50);
             stable = stats.producedBytes === last ? stable + 1 : 0;
             last = stats.producedBytes;
@@ -658,9 +663,13 @@ export function runProtocolAdapterContract(name: string, spec: ProtocolAdapterCo
 
     if (!spec.oneShot && spec.bulkyPolicyMx === 0) {
       // Said, not silent: the slow-client case above checked only the pending-request bound.
-      it('the reply-bytes bound of a client that never reads', {
-        skip: `${name} replies do not depend on the policy (bulkyPolicyMx is 0): no large reply can be made, so only the pending-request bound is checked`,
-      }, () => undefined);
+      it(
+        'the reply-bytes bound of a client that never reads',
+        {
+          skip: `${name} replies do not depend on the policy (bulkyPolicyMx is 0): no large reply can be made, so only the pending-request bound is checked`,
+        },
+        () => undefined,
+      );
     }
 
     // 8. Idle timeouts ------------------------------------------------------------------------

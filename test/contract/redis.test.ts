@@ -8,11 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import winston from 'winston';
-import {
-  EXPIRED_RETENTION_MS,
-  policyKey,
-  RedisPolicyCache,
-} from '../../adapters/cache/redis.js';
+import { EXPIRED_RETENTION_MS, policyKey, RedisPolicyCache } from '../../adapters/cache/redis.js';
 import { ResilientPolicyCache } from '../../src/cache/resilient.js';
 import type { PolicyCache, PolicyEntry } from '../../src/cache/types.js';
 import { RedisServer, redisServerProblem } from '../integration/harness/redis.js';
@@ -66,17 +62,23 @@ describe('redis backend: keys, TTLs, SCAN', () => {
       const pttl = await raw.pttl('layout:policy:layout-only.example');
       const want = 86_400_000 + EXPIRED_RETENTION_MS;
       assert.ok(pttl <= want && pttl > want - 60_000, `pttl ${pttl} close to ${want}`);
-      assert.equal((JSON.parse((await raw.get('layout:policy:layout-only.example')) ?? '') as { domain: unknown }).domain, 'layout-only.example');
+      assert.equal(
+        (JSON.parse((await raw.get('layout:policy:layout-only.example')) ?? '') as { domain: unknown }).domain,
+        'layout-only.example',
+      );
     }));
 
-  it('entries() sees only its own prefix: other programs\' keys and other prefixes are ignored', () =>
+  it("entries() sees only its own prefix: other programs' keys and other prefixes are ignored", () =>
     withCache('mine:', async (c) => {
       await raw.set('example.org', 'not ours');
       await raw.set('other:policy:example.org', JSON.stringify(sampleEntry('example.org')));
       await raw.set('mine:policy:broken.example', '{not json');
       await raw.set('mine:lease:refresh', 'someone');
       await c.set(sampleEntry('a.example'));
-      assert.deepEqual((await collect(c, 2)).map((e) => e.domain), ['a.example']);
+      assert.deepEqual(
+        (await collect(c, 2)).map((e) => e.domain),
+        ['a.example'],
+      );
       assert.equal(await c.get('broken.example'), undefined, 'an undecodable value counts as absent');
     }));
 
@@ -92,7 +94,10 @@ describe('redis backend: keys, TTLs, SCAN', () => {
         batches.push(b.length);
         seen.push(...b.map((e) => e.domain));
       }
-      assert.ok(batches.every((s) => s > 0 && s <= 100), `batch sizes ${batches.join(',')}`);
+      assert.ok(
+        batches.every((s) => s > 0 && s <= 100),
+        `batch sizes ${batches.join(',')}`,
+      );
       assert.deepEqual(seen.sort(), [...domains].sort());
     }));
 
@@ -126,7 +131,12 @@ describe('redis backend: keys, TTLs, SCAN', () => {
 
 describe('redis backend: a dead or hung Redis never holds a lookup', () => {
   it('open() against nothing fails quickly, naming the cause', async () => {
-    const c = new RedisPolicyCache({ connection: { kind: 'url', url: `unix://${server.dir}/nothing.sock` }, prefix: 'x:', commandTimeoutMs: 500, connectTimeoutMs: 500 });
+    const c = new RedisPolicyCache({
+      connection: { kind: 'url', url: `unix://${server.dir}/nothing.sock` },
+      prefix: 'x:',
+      commandTimeoutMs: 500,
+      connectTimeoutMs: 500,
+    });
     const t0 = Date.now();
     await assert.rejects(c.open(), /ENOENT|ECONNREFUSED|connect/);
     assert.ok(Date.now() - t0 < 2_000);
@@ -194,7 +204,10 @@ describe('redis backend: a dead or hung Redis never holds a lookup', () => {
         await new Promise((r) => setTimeout(r, 100));
       }
       assert.equal(cache.stats().pending, 0);
-      assert.equal((JSON.parse((await raw.get('resilient:policy:learned.example')) ?? '{}') as { domain: unknown }).domain, 'learned.example');
+      assert.equal(
+        (JSON.parse((await raw.get('resilient:policy:learned.example')) ?? '{}') as { domain: unknown }).domain,
+        'learned.example',
+      );
     } finally {
       await cache.close();
     }

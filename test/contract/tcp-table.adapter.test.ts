@@ -9,7 +9,8 @@ function splitLines(bytes: Uint8Array): ReplySplit {
   let at = 0;
   for (let nl = buf.indexOf(0x0a, at); nl >= 0; nl = buf.indexOf(0x0a, at)) {
     const line = buf.subarray(at, nl + 1);
-    if (!/^(200|400|500) [\x21-\x7e]*\n$/.test(line.toString('latin1'))) return { ok: false, reason: `bad reply line ${JSON.stringify(line.toString('latin1'))}` };
+    if (!/^(200|400|500) [\x21-\x7e]*\n$/.test(line.toString('latin1')))
+      return { ok: false, reason: `bad reply line ${JSON.stringify(line.toString('latin1'))}` };
     if (line.length > 4096) return { ok: false, reason: 'reply line over 4096 bytes' };
     replies.push(line);
     at = nl + 1;

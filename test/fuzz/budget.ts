@@ -59,7 +59,10 @@ export function tokenBytes(tokens: readonly string[], maxPieces = 40): fc.Arbitr
     { weight: 6, arbitrary: token },
     { weight: 2, arbitrary: fc.uint8Array({ maxLength: 12 }).map((a) => Buffer.from(a)) },
     { weight: 2, arbitrary: fc.string({ unit: 'binary', maxLength: 12 }).map((s) => Buffer.from(s, 'utf8')) },
-    { weight: 1, arbitrary: fc.tuple(token, fc.integer({ min: 1, max: 3000 })).map(([b, n]) => Buffer.concat(Array.from({ length: n }, () => b))) },
+    {
+      weight: 1,
+      arbitrary: fc.tuple(token, fc.integer({ min: 1, max: 3000 })).map(([b, n]) => Buffer.concat(Array.from({ length: n }, () => b))),
+    },
   );
   return fc.array(piece, { maxLength: maxPieces }).map((parts) => Buffer.concat(parts));
 }
@@ -67,9 +70,7 @@ export function tokenBytes(tokens: readonly string[], maxPieces = 40): fc.Arbitr
 /** Cut points for splitting `length` bytes into chunks (sorted, within 0..length). */
 export function cutsFor(bytes: fc.Arbitrary<Buffer>): fc.Arbitrary<{ bytes: Buffer; cuts: number[] }> {
   return bytes.chain((b) =>
-    fc
-      .array(fc.integer({ min: 0, max: b.length }), { maxLength: 12 })
-      .map((cuts) => ({ bytes: b, cuts: [...cuts].sort((x, y) => x - y) })),
+    fc.array(fc.integer({ min: 0, max: b.length }), { maxLength: 12 }).map((cuts) => ({ bytes: b, cuts: [...cuts].sort((x, y) => x - y) })),
   );
 }
 

@@ -39,18 +39,94 @@ const PROBLEM_CODES: ReadonlySet<ConfigProblemCode> = new Set<ConfigProblemCode>
 ]);
 
 const KEYS = [
-  'host', 'port', 'path', 'mode', 'reuse_port', 'listeners', 'protocol', 'address', 'zone', 'name', 'owner', 'group',
-  'zones', 'default_zone', 'timeout', 'strict_testing', 'require_sni', 'tlsrpt', 'dns_error', 'cache', 'type', 'options',
-  'cache_size', 'filename', 'url', 'sentinels', 'sentinel_master_name', 'cluster_nodes', 'dsn', 'logging', 'level', 'format',
-  'shutdown_timeout', 'cache_grace', 'negative_cache_ttl', 'idle_timeout', 'proactive_policy_fetching', 'enabled',
-  'interval', 'concurrency_limit', 'grace_ratio', 'jitter', 'policy_delegation', 'queue_size', 'concurrency', 'skip_domains',
-  'state_directory', '<<', 'x',
+  'host',
+  'port',
+  'path',
+  'mode',
+  'reuse_port',
+  'listeners',
+  'protocol',
+  'address',
+  'zone',
+  'name',
+  'owner',
+  'group',
+  'zones',
+  'default_zone',
+  'timeout',
+  'strict_testing',
+  'require_sni',
+  'tlsrpt',
+  'dns_error',
+  'cache',
+  'type',
+  'options',
+  'cache_size',
+  'filename',
+  'url',
+  'sentinels',
+  'sentinel_master_name',
+  'cluster_nodes',
+  'dsn',
+  'logging',
+  'level',
+  'format',
+  'shutdown_timeout',
+  'cache_grace',
+  'negative_cache_ttl',
+  'idle_timeout',
+  'proactive_policy_fetching',
+  'enabled',
+  'interval',
+  'concurrency_limit',
+  'grace_ratio',
+  'jitter',
+  'policy_delegation',
+  'queue_size',
+  'concurrency',
+  'skip_domains',
+  'state_directory',
+  '<<',
+  'x',
 ];
 const SCALARS = [
-  '127.0.0.1:8461', 'unix:/run/x.sock', '[::1]:8461', 'socketmap', 'tcp_table', 'policy', 'exim', 'sqlite', 'redis',
-  'redis_sentinel', 'postgres', 'internal', 'redis://127.0.0.1/0', 'debug', 'json', 'temp', 'no-policy', '0666', '0o660',
-  '.example.org', 'example.org', 'mymaster', 'z', 'a b', '', '~', 'null', 'yes', 'off', '1e309', '-1', '0', '8461', '65536',
-  '10_000', '0.5', 'true',
+  '127.0.0.1:8461',
+  'unix:/run/x.sock',
+  '[::1]:8461',
+  'socketmap',
+  'tcp_table',
+  'policy',
+  'exim',
+  'sqlite',
+  'redis',
+  'redis_sentinel',
+  'postgres',
+  'internal',
+  'redis://127.0.0.1/0',
+  'debug',
+  'json',
+  'temp',
+  'no-policy',
+  '0666',
+  '0o660',
+  '.example.org',
+  'example.org',
+  'mymaster',
+  'z',
+  'a b',
+  '',
+  '~',
+  'null',
+  'yes',
+  'off',
+  '1e309',
+  '-1',
+  '0',
+  '8461',
+  '65536',
+  '10_000',
+  '0.5',
+  'true',
 ];
 
 /** YAML from random trees over the real keys, values and types. */
@@ -80,7 +156,37 @@ const tokenYaml: fc.Arbitrary<string> = fc
   .array(
     fc.oneof(
       { weight: 4, arbitrary: fc.constantFrom(...KEYS.map((k) => `${k}: `), ...SCALARS) },
-      { weight: 4, arbitrary: fc.constantFrom('\n', '\n  ', '\n    ', '- ', '{', '}', '[', ']', ', ', ': ', '&a ', '*a', '&b ', '*b', '<<: *a', '!!str ', '!tag ', '"', "'", '#', '---\n', '...\n', '? ', '|\n  ', '%YAML 1.2\n', '\t') },
+      {
+        weight: 4,
+        arbitrary: fc.constantFrom(
+          '\n',
+          '\n  ',
+          '\n    ',
+          '- ',
+          '{',
+          '}',
+          '[',
+          ']',
+          ', ',
+          ': ',
+          '&a ',
+          '*a',
+          '&b ',
+          '*b',
+          '<<: *a',
+          '!!str ',
+          '!tag ',
+          '"',
+          "'",
+          '#',
+          '---\n',
+          '...\n',
+          '? ',
+          '|\n  ',
+          '%YAML 1.2\n',
+          '\t',
+        ),
+      },
       { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 8 }) },
     ),
     { maxLength: 60 },
@@ -88,14 +194,19 @@ const tokenYaml: fc.Arbitrary<string> = fc
   .map((p) => p.join(''));
 
 /** A tree's YAML with random damage. */
-const damagedYaml: fc.Arbitrary<string> = fc.tuple(treeYaml, fc.array(fc.tuple(fc.nat(), fc.nat(4), fc.constantFrom('', ' ', '\n', ':', '-', '&a ', '*a', '{', '"', '\t')), { maxLength: 4 })).map(([text, edits]) => {
-  let out = text;
-  for (const [at, remove, insert] of edits) {
-    const i = at % (out.length + 1);
-    out = out.slice(0, i) + insert + out.slice(i + remove);
-  }
-  return out;
-});
+const damagedYaml: fc.Arbitrary<string> = fc
+  .tuple(
+    treeYaml,
+    fc.array(fc.tuple(fc.nat(), fc.nat(4), fc.constantFrom('', ' ', '\n', ':', '-', '&a ', '*a', '{', '"', '\t')), { maxLength: 4 }),
+  )
+  .map(([text, edits]) => {
+    let out = text;
+    for (const [at, remove, insert] of edits) {
+      const i = at % (out.length + 1);
+      out = out.slice(0, i) + insert + out.slice(i + remove);
+    }
+    return out;
+  });
 
 function lineCount(text: string): number {
   return text.split('\n').length;
@@ -209,7 +320,13 @@ describe('fuzz: stored-entry codec (entry-json)', () => {
 });
 
 /** Stored entries with any of their fields forged: policy text, derived policy, times. */
-const POLICY_TEXTS = [POLICY, 'version: STSv1\nmode: testing\nmx: mail.example.org\nmax_age: 600\n', 'version: STSv1\nmode: none\nmax_age: 86400\n', 'mode: enforce\n', ''];
+const POLICY_TEXTS = [
+  POLICY,
+  'version: STSv1\nmode: testing\nmx: mail.example.org\nmax_age: 600\n',
+  'version: STSv1\nmode: none\nmax_age: 86400\n',
+  'mode: enforce\n',
+  '',
+];
 const forged: fc.Arbitrary<PolicyEntry> = fc
   .record({
     base: entry,

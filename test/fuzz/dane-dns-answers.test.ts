@@ -33,8 +33,17 @@ function answerPacket(id: number, type: DaneQueryType, flags: number, rcode: num
     flags: flags | rcode,
     questions: [{ type, class: 'IN', name: NAME }],
     answers,
-    authorities: [{ type: 'SOA', name: 'example.test', ttl: 30, data: { mname: 'ns.example.test', rname: 'h.example.test', serial: 1, refresh: 1, retry: 1, expire: 1, minimum: 10 } }],
-    additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 1232, extendedRcode: 0, ednsVersion: 0, flags: 0x8000, flag_do: true, options: [] }],
+    authorities: [
+      {
+        type: 'SOA',
+        name: 'example.test',
+        ttl: 30,
+        data: { mname: 'ns.example.test', rname: 'h.example.test', serial: 1, refresh: 1, retry: 1, expire: 1, minimum: 10 },
+      },
+    ],
+    additionals: [
+      { type: 'OPT', name: '.', udpPayloadSize: 1232, extendedRcode: 0, ednsVersion: 0, flags: 0x8000, flag_do: true, options: [] },
+    ],
   });
 }
 

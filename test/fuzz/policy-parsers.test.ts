@@ -17,7 +17,23 @@ const STS_RECORD = new RegExp(`^v=STSv1(?:[ \\t]*;[ \\t]*${STS_FIELD})+(?:[ \\t]
 
 /** Text from record tokens, so that the parser's deeper paths are reached. */
 function recordText(): fc.Arbitrary<string> {
-  const token = fc.constantFrom('v=STSv1', ';', ' ', '\t', 'id=', 'id=20240101', 'abc', '=', 'x_y.z-1', '!', '~', '\u00e9', 'v=STSv10', ';;', 'id=' + 'a'.repeat(33));
+  const token = fc.constantFrom(
+    'v=STSv1',
+    ';',
+    ' ',
+    '\t',
+    'id=',
+    'id=20240101',
+    'abc',
+    '=',
+    'x_y.z-1',
+    '!',
+    '~',
+    '\u00e9',
+    'v=STSv10',
+    ';;',
+    'id=' + 'a'.repeat(33),
+  );
   const piece = fc.oneof({ weight: 5, arbitrary: token }, { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 6 }) });
   return fc.oneof(
     fc.array(piece, { maxLength: 16 }).map((p) => p.join('')),
@@ -63,22 +79,39 @@ interface BuiltPolicy {
 }
 
 const label = fc.string({ unit: fc.constantFrom(...'abcdefghijklmnopqrstuvwxyz0123456789'), minLength: 1, maxLength: 12 });
-const host = fc.tuple(fc.array(label, { minLength: 1, maxLength: 3 }), fc.constantFrom('com', 'org', 'example', 'test')).map(([l, tld]) => [...l, tld].join('.'));
+const host = fc
+  .tuple(fc.array(label, { minLength: 1, maxLength: 3 }), fc.constantFrom('com', 'org', 'example', 'test'))
+  .map(([l, tld]) => [...l, tld].join('.'));
 
 /** A valid policy file, its lines shuffled, with extension lines, LF or CRLF, final newline or not. */
 const builtPolicy: fc.Arbitrary<BuiltPolicy> = fc
   .record({
     mode: fc.constantFrom('enforce' as const, 'testing' as const, 'none' as const),
     maxAge: fc.integer({ min: 0, max: MAX_MAX_AGE }),
-    mx: fc.array(fc.tuple(fc.boolean(), host).map(([wild, h]) => (wild ? `*.${h}` : h)), { minLength: 1, maxLength: 4 }),
-    ext: fc.array(fc.tuple(fc.constantFrom('x-note', 'tlsrpt', 'a.b_c-d'), fc.string({ unit: fc.constantFrom(...'abc xyz!~'), minLength: 1, maxLength: 10 })), { maxLength: 3 }),
+    mx: fc.array(
+      fc.tuple(fc.boolean(), host).map(([wild, h]) => (wild ? `*.${h}` : h)),
+      { minLength: 1, maxLength: 4 },
+    ),
+    ext: fc.array(
+      fc.tuple(
+        fc.constantFrom('x-note', 'tlsrpt', 'a.b_c-d'),
+        fc.string({ unit: fc.constantFrom(...'abc xyz!~'), minLength: 1, maxLength: 10 }),
+      ),
+      { maxLength: 3 },
+    ),
     crlf: fc.boolean(),
     finalNewline: fc.boolean(),
     order: fc.integer({ min: 0, max: 1000 }),
     pad: fc.constantFrom('', ' ', '\t', '  '),
   })
   .map(({ mode, maxAge, mx, ext, crlf, finalNewline, order, pad }) => {
-    const lines = [`version:${pad}STSv1`, `mode: ${mode}`, `max_age: ${maxAge}`, ...mx.map((m) => `mx: ${m}${pad}`), ...ext.map(([k, v]) => `${k}: ${v.trim() === '' ? 'v' : v.trim()}`)];
+    const lines = [
+      `version:${pad}STSv1`,
+      `mode: ${mode}`,
+      `max_age: ${maxAge}`,
+      ...mx.map((m) => `mx: ${m}${pad}`),
+      ...ext.map(([k, v]) => `${k}: ${v.trim() === '' ? 'v' : v.trim()}`),
+    ];
     // A deterministic shuffle: RFC 8461 allows the fields in any order.
     for (let i = lines.length - 1; i > 0; i--) {
       const j = (order * (i + 7)) % (i + 1);
@@ -92,7 +125,31 @@ const builtPolicy: fc.Arbitrary<BuiltPolicy> = fc
 
 /** Policy-ish text: tokens of the format, and random characters. */
 function policyText(): fc.Arbitrary<string> {
-  const token = fc.constantFrom('version', 'mode', 'max_age', 'mx', ':', ': ', 'STSv1', 'enforce', 'testing', 'none', '86400', '99999999999', 'mail.example.com', '*.example.net', '*', '\n', '\r\n', '\r', ' ', '\t', '\uFEFF', 'x-ext', '\u0000');
+  const token = fc.constantFrom(
+    'version',
+    'mode',
+    'max_age',
+    'mx',
+    ':',
+    ': ',
+    'STSv1',
+    'enforce',
+    'testing',
+    'none',
+    '86400',
+    '99999999999',
+    'mail.example.com',
+    '*.example.net',
+    '*',
+    '\n',
+    '\r\n',
+    '\r',
+    ' ',
+    '\t',
+    '\uFEFF',
+    'x-ext',
+    '\u0000',
+  );
   const piece = fc.oneof({ weight: 5, arbitrary: token }, { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 6 }) });
   return fc.oneof(
     fc.array(piece, { maxLength: 40 }).map((p) => p.join('')),
@@ -153,15 +210,19 @@ describe('fuzz: policy file parser', () => {
   it('a policy built valid is accepted with exactly its mode, max_age and mx; with a bad mode it never is', (t) => {
     runFuzz(
       t,
-      fc.property(builtPolicy, fc.string({ maxLength: 8 }).filter((m) => !['enforce', 'testing', 'none'].includes(m.trim())), (p, badMode) => {
-        const result = parsePolicyFile(p.text);
-        assert.ok(result.ok, `${JSON.stringify(p.text)}: ${JSON.stringify(result)}`);
-        assert.equal(result.value.mode, p.mode);
-        assert.equal(result.value.maxAge, p.maxAge);
-        assert.deepEqual(result.value.mx, p.mx);
-        const broken = parsePolicyFile(p.text.replace(`mode: ${p.mode}`, `mode: ${badMode}`));
-        assert.equal(broken.ok, false, `accepted mode ${JSON.stringify(badMode)}`);
-      }),
+      fc.property(
+        builtPolicy,
+        fc.string({ maxLength: 8 }).filter((m) => !['enforce', 'testing', 'none'].includes(m.trim())),
+        (p, badMode) => {
+          const result = parsePolicyFile(p.text);
+          assert.ok(result.ok, `${JSON.stringify(p.text)}: ${JSON.stringify(result)}`);
+          assert.equal(result.value.mode, p.mode);
+          assert.equal(result.value.maxAge, p.maxAge);
+          assert.deepEqual(result.value.mx, p.mx);
+          const broken = parsePolicyFile(p.text.replace(`mode: ${p.mode}`, `mode: ${badMode}`));
+          assert.equal(broken.ok, false, `accepted mode ${JSON.stringify(badMode)}`);
+        },
+      ),
       0.4,
     );
   });

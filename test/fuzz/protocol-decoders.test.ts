@@ -94,13 +94,29 @@ const KEPT_FIELDS: Readonly<Record<(typeof KEPT_NAMES)[number], keyof PolicyRequ
 const policy: Target<PolicyRequest> = {
   name: 'policy delegation (attribute blocks)',
   newDecoder: newPolicyDecoder,
-  tokens: ['request=smtpd_access_policy', 'protocol_state=RCPT', 'recipient=a@b.example', '=', 'x=', '=x', '\n', '\n\n', '\r\n', '\r', 'instance=1', '\0'],
+  tokens: [
+    'request=smtpd_access_policy',
+    'protocol_state=RCPT',
+    'recipient=a@b.example',
+    '=',
+    'x=',
+    '=x',
+    '\n',
+    '\n\n',
+    '\r\n',
+    '\r',
+    'instance=1',
+    '\0',
+  ],
   maxRequestBytes: 64 * 1024,
   oneShot: false,
   wellFormed: fc
     .array(
       fc.tuple(
-        fc.oneof(fc.constantFrom(...KEPT_NAMES), word(20).filter((n) => !(KEPT_NAMES as readonly string[]).includes(n))),
+        fc.oneof(
+          fc.constantFrom(...KEPT_NAMES),
+          word(20).filter((n) => !(KEPT_NAMES as readonly string[]).includes(n)),
+        ),
         // No LF inside a value; no CR at its end (a CR before LF is taken as a CRLF terminator).
         fc.string({ unit: 'binary', maxLength: 40 }).map((v) => utf8(v).replace(/[\n]/g, ' ').replace(/\r+$/, '')),
       ),
@@ -159,7 +175,9 @@ function fuzzTarget<R>(target: Target<R>): void {
     });
 
     it('well-formed requests give one request step each, in order, whatever follows them', (t) => {
-      const many = target.oneShot ? fc.array(target.wellFormed, { minLength: 1, maxLength: 1 }) : fc.array(target.wellFormed, { maxLength: 8 });
+      const many = target.oneShot
+        ? fc.array(target.wellFormed, { minLength: 1, maxLength: 1 })
+        : fc.array(target.wellFormed, { maxLength: 8 });
       const input = fc.tuple(many, tokenBytes(target.tokens, 6)).chain(([requests, garbage]) => {
         const wire = Buffer.concat(requests.map((r) => r.wire));
         return fc

@@ -47,7 +47,10 @@ describe('fuzz regressions', () => {
     const result = parseConfigText(text, 'regression.yml');
     assert.equal(result.ok, false);
     if (result.ok) return;
-    assert.ok(result.problems.some((p) => p.code === 'ECONFIG_TOO_LARGE'), JSON.stringify(result.problems.slice(0, 3)));
+    assert.ok(
+      result.problems.some((p) => p.code === 'ECONFIG_TOO_LARGE'),
+      JSON.stringify(result.problems.slice(0, 3)),
+    );
     // At most one problem per entry written in the file: nothing multiplied.
     assert.ok(result.problems.length <= 50_003, `${result.problems.length} problems`);
   });

@@ -146,8 +146,14 @@ for (const spec of BACKENDS) {
 
     it('after the backend returns, both use it again: B serves what A learned during the outage', async () => {
       await backend.resume();
-      await Promise.all([a.waitForLogs(/cache backend recovered/, 1, RECOVERY_WAIT_MS), b.waitForLogs(/cache backend recovered/, 1, RECOVERY_WAIT_MS)]);
-      assert.ok(a.grep('cache backend recovered').some((l) => /writtenBack=[1-9]/.test(l)), a.grep('recovered').join('\n'));
+      await Promise.all([
+        a.waitForLogs(/cache backend recovered/, 1, RECOVERY_WAIT_MS),
+        b.waitForLogs(/cache backend recovered/, 1, RECOVERY_WAIT_MS),
+      ]);
+      assert.ok(
+        a.grep('cache backend recovered').some((l) => /writtenBack=[1-9]/.test(l)),
+        a.grep('recovered').join('\n'),
+      );
       // The attack: no TXT record and no policy host any more. B never fetched during.test.
       await world.update(sites(['other.test']));
       await expectSecure('during.test', portB);

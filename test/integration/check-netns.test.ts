@@ -29,7 +29,8 @@ import { xmllint } from '../unit/check/xmllint.js';
 
 const worldDir = join(repoRoot, 'dist/test/world');
 const bin = join(repoRoot, 'bin/mta-sts-bridge.js');
-const POLICY = (mx: readonly string[], mode = 'enforce'): string => ['version: STSv1', `mode: ${mode}`, ...mx.map((m) => `mx: ${m}`), 'max_age: 1209600', ''].join('\r\n');
+const POLICY = (mx: readonly string[], mode = 'enforce'): string =>
+  ['version: STSv1', `mode: ${mode}`, ...mx.map((m) => `mx: ${m}`), 'max_age: 1209600', ''].join('\r\n');
 
 const gate = integrationGate(
   () => (findBinary('xmllint') === undefined ? 'xmllint not found: apt-get install libxml2-utils (bash .ci/run installs it)' : undefined),
@@ -68,7 +69,13 @@ describe('check in a network namespace, MX hosts on port 25', { skip: gate.skip 
         '_mta-sts.example.test': { TXT: ['v=STSv1; id=20261205'] },
         '_smtp._tls.example.test': { TXT: ['v=TLSRPTv1; rua=mailto:tlsrpt@example.test'] },
         'mta-sts.example.test': { A: ['127.0.0.2'] },
-        'example.test': { MX: [{ preference: 10, exchange: 'mx1.example.test' }, { preference: 20, exchange: 'mx2.example.test' }, { preference: 30, exchange: 'mx3.example.test' }] },
+        'example.test': {
+          MX: [
+            { preference: 10, exchange: 'mx1.example.test' },
+            { preference: 20, exchange: 'mx2.example.test' },
+            { preference: 30, exchange: 'mx3.example.test' },
+          ],
+        },
         'mx1.example.test': { A: ['127.0.0.10'] },
         'mx2.example.test': { A: ['127.0.0.11'] },
         'mx3.example.test': { A: ['127.0.0.12'] },
@@ -108,7 +115,10 @@ describe('check in a network namespace, MX hosts on port 25', { skip: gate.skip 
     const mail = start('smtp-server.js', [join(dir, 'smtp.json')]);
     await Promise.all([waitForLine(dns, 'stdout', /^READY/), waitForLine(web, 'stdout', /^READY/), waitForLine(mail, 'stdout', /^READY/)]);
     mkdirSync(join(dir, 'signed'));
-    signed = await SignedDns.start(ns, join(dir, 'signed'), { signed: [signedZone(createHash('sha256').update(spki).digest('hex'))], unsigned: [] });
+    signed = await SignedDns.start(ns, join(dir, 'signed'), {
+      signed: [signedZone(createHash('sha256').update(spki).digest('hex'))],
+      unsigned: [],
+    });
   });
 
   after(async () => {
@@ -119,7 +129,9 @@ describe('check in a network namespace, MX hosts on port 25', { skip: gate.skip 
   });
 
   const check = (args: readonly string[]): Promise<RunResult> =>
-    ns.run('env', [`NODE_EXTRA_CA_CERTS=${join(dir, 'pki', 'root-ca', 'ca.crt')}`, 'NO_COLOR=1', process.execPath, bin, 'check', ...args], { timeoutMs: 60_000 });
+    ns.run('env', [`NODE_EXTRA_CA_CERTS=${join(dir, 'pki', 'root-ca', 'ca.crt')}`, 'NO_COLOR=1', process.execPath, bin, 'check', ...args], {
+      timeoutMs: 60_000,
+    });
 
   it('a domain set up right passes: exit 0', async () => {
     const r = await check(['good.test']);
@@ -151,12 +163,28 @@ describe('check in a network namespace, MX hosts on port 25', { skip: gate.skip 
     const doc = JSON.parse(r.stdout) as { domains: Array<{ checks: Array<{ id: string; evidence: Record<string, unknown> }> }> };
     const checks = doc.domains[0]?.checks ?? [];
     assert.equal(checks.find((c) => c.id === 'sts-txt')?.evidence['id'], '1');
-    assert.deepEqual(checks.find((c) => c.id === 'mx-cert')?.evidence['dnsNames'], ['mx1.example.test', 'mx.good.test', 'mx.dane.signed.test', 'mx.stale.signed.test']);
-    assert.equal(checks.find((c) => c.id === 'dane-tlsa')?.evidence['dns'], 'nxdomain', 'TLSA asked of the system resolver (/etc/resolv.conf, no --resolver)');
+    assert.deepEqual(checks.find((c) => c.id === 'mx-cert')?.evidence['dnsNames'], [
+      'mx1.example.test',
+      'mx.good.test',
+      'mx.dane.signed.test',
+      'mx.stale.signed.test',
+    ]);
+    assert.equal(
+      checks.find((c) => c.id === 'dane-tlsa')?.evidence['dns'],
+      'nxdomain',
+      'TLSA asked of the system resolver (/etc/resolv.conf, no --resolver)',
+    );
   });
 
-  type JsonReport = { domains: Array<{ domain: string; result: string; checks: Array<{ id: string; level: string; subject?: string; evidence: Record<string, unknown> }> }> };
-  const daneOf = (doc: JsonReport, domain: string) => doc.domains.find((d) => d.domain === domain)?.checks.find((c) => c.id === 'dane-tlsa' && c.subject === `mx.${domain} 127.0.0.10`);
+  type JsonReport = {
+    domains: Array<{
+      domain: string;
+      result: string;
+      checks: Array<{ id: string; level: string; subject?: string; evidence: Record<string, unknown> }>;
+    }>;
+  };
+  const daneOf = (doc: JsonReport, domain: string) =>
+    doc.domains.find((d) => d.domain === domain)?.checks.find((c) => c.id === 'dane-tlsa' && c.subject === `mx.${domain} 127.0.0.10`);
 
   it('DANE through a validating resolver (unbound over a signed zone): validated TLSA matching the certificate passes, a stale one fails', async () => {
     const r = await check(['--resolver', VALIDATING_RESOLVER, '--json', 'dane.signed.test', 'stale.signed.test']);
@@ -182,6 +210,10 @@ describe('check in a network namespace, MX hosts on port 25', { skip: gate.skip 
       assert.equal(doc.domains.find((d) => d.domain === domain)?.checks.find((x) => x.id === 'sender-view')?.level, 'info');
     }
     assert.equal(r.code, 0, r.stdout + r.stderr);
-    assert.equal((await check(['--strict', '--resolver', NON_VALIDATING_RESOLVER, 'dane.signed.test'])).code, 1, 'the warning fails with --strict');
+    assert.equal(
+      (await check(['--strict', '--resolver', NON_VALIDATING_RESOLVER, 'dane.signed.test'])).code,
+      1,
+      'the warning fails with --strict',
+    );
   });
 });

@@ -29,7 +29,10 @@ const H_BOGUS = 'cd'.repeat(32);
 const H_TAMPERED = 'ef'.repeat(32);
 
 /** MTA-STS records for `<label>` inside the zone file of its apex: TXT and the policy host. */
-const sts = (label: string): string[] => [`_mta-sts.${label} IN TXT "v=STSv1; id=20261205"`, `mta-sts.${label} IN A ${POLICY_HOST_ADDRESS}`];
+const sts = (label: string): string[] => [
+  `_mta-sts.${label} IN TXT "v=STSv1; id=20261205"`,
+  `mta-sts.${label} IN A ${POLICY_HOST_ADDRESS}`,
+];
 
 const SIGNED = {
   apex: 'signed.test',
@@ -111,7 +114,9 @@ default_zone:
   dane: true
 ${ZONES}`;
 /** The same with a resolver that does not validate (never sets AD). */
-const NO_AD = DAEMON.replace('127.0.0.1:9464', '127.0.0.1:9465').replace(`resolver: "${VALIDATING_RESOLVER}"`, `resolver: "${NON_VALIDATING_RESOLVER}"`).replace('127.0.0.1:8461', '127.0.0.1:8462');
+const NO_AD = DAEMON.replace('127.0.0.1:9464', '127.0.0.1:9465')
+  .replace(`resolver: "${VALIDATING_RESOLVER}"`, `resolver: "${NON_VALIDATING_RESOLVER}"`)
+  .replace('127.0.0.1:8461', '127.0.0.1:8462');
 /** A daemon without any DANE configuration: today's answers. */
 const TODAY = `
 cache: {type: internal}
@@ -143,7 +148,11 @@ describe('the daemon with DANE and MTA-STS against the signed world and real pol
     mkdirSync(join(dir, 'dns'));
     // The policy hosts (and the fake internet's own DNS on 127.0.0.1, which nothing asks here).
     web = await FakeInternet.start(ns, join(dir, 'web'), SITES);
-    dns = await SignedDns.start(ns, join(dir, 'dns'), { signed: [SIGNED], unsigned: [PLAIN], tamper: [{ apex: 'signed.test', from: H_BOGUS, to: H_TAMPERED }] });
+    dns = await SignedDns.start(ns, join(dir, 'dns'), {
+      signed: [SIGNED],
+      unsigned: [PLAIN],
+      tamper: [{ apex: 'signed.test', from: H_BOGUS, to: H_TAMPERED }],
+    });
     // The daemon's MTA-STS side (c-ares, fetch) and postmap ask the validating unbound too.
     useValidatingResolver(ns);
     daemon = await Daemon.start(ns, dir, DAEMON, web.caPath, 1);
@@ -206,7 +215,10 @@ describe('the daemon with DANE and MTA-STS against the signed world and real pol
     assert.equal(await ask('bogus.signed.test', map('postfix')), 'TEMP');
     assert.equal(await ask('bogus.signed.test', map('stsfallback')), secure('bogus.signed.test', ['mx.bogus.signed.test']));
     assert.ok(daemon !== undefined);
-    assert.ok(daemon.logs.some((l) => l.includes('bogus.signed.test') && l.includes('EDANE_DNS_SERVFAIL')), 'the failure is logged with its code');
+    assert.ok(
+      daemon.logs.some((l) => l.includes('bogus.signed.test') && l.includes('EDANE_DNS_SERVFAIL')),
+      'the failure is logged with its code',
+    );
   });
 
   it('(e) mixed: the enforced STS policy answers; with a testing policy, dane (never dane-only)', async () => {
@@ -260,7 +272,10 @@ describe('the daemon with DANE and MTA-STS against the signed world and real pol
     assert.equal(value('mta_sts_bridge_dane_lookups_total{outcome="mixed"}'), 2);
     assert.ok(value('mta_sts_bridge_dane_lookups_total{outcome="servfail"}') >= 1);
     assert.ok(value('mta_sts_bridge_lookups_total{protocol="socketmap",zone="default",outcome="dane",source="fetched"}') >= 1, r.stdout);
-    assert.ok(lines.some((l) => /^mta_sts_bridge_lookups_total\{protocol="socketmap",zone="default",outcome="dane-temp",/.test(l)), r.stdout);
+    assert.ok(
+      lines.some((l) => /^mta_sts_bridge_lookups_total\{protocol="socketmap",zone="default",outcome="dane-temp",/.test(l)),
+      r.stdout,
+    );
   });
 
   it('tlsrpt: true: DANE answers without STS attributes; STS answers keep them', async () => {

@@ -169,7 +169,11 @@ describe('Postfix DANE against the signed world (static policy: the world check)
 
   it('Postfix with the daemon (dane: false) as smtp_tls_policy_maps: today the DANE+STS domain is refused', async () => {
     assert.ok(postfix !== undefined);
-    const pf = await startDeliveringPostfix(ns, join(dir, 'today'), { policyMaps: 'socketmap:inet:127.0.0.1:8462:nodane', probe: 'ns:signed.test', smtpdAddress: '127.0.0.5' });
+    const pf = await startDeliveringPostfix(ns, join(dir, 'today'), {
+      policyMaps: 'socketmap:inet:127.0.0.1:8462:nodane',
+      probe: 'ns:signed.test',
+      smtpdAddress: '127.0.0.5',
+    });
     try {
       await sendMail(ns, pf, 'today@good.signed.test');
       await pf.waitForLog(/to=<today@good\.signed\.test>.*status=deferred/, 30_000);
@@ -183,7 +187,11 @@ describe('Postfix DANE against the signed world (static policy: the world check)
 
   it('Postfix with the daemon as smtp_tls_policy_maps: verified DANE delivery, mismatch deferred', async () => {
     assert.ok(postfix !== undefined);
-    const pf = await startDeliveringPostfix(ns, join(dir, 'second'), { policyMaps: MAP, probe: 'ns:signed.test', smtpdAddress: '127.0.0.4' });
+    const pf = await startDeliveringPostfix(ns, join(dir, 'second'), {
+      policyMaps: MAP,
+      probe: 'ns:signed.test',
+      smtpdAddress: '127.0.0.4',
+    });
     try {
       await sendMail(ns, pf, 'again@good.signed.test');
       await pf.waitForLog(/to=<again@good\.signed\.test>.*status=sent/, 30_000);

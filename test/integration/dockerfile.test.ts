@@ -14,7 +14,11 @@ const ROOT = new URL('../../../', import.meta.url).pathname;
 
 /** Dockerfile instructions of the last stage, continuation lines joined. */
 function finalStage(text: string): Array<[string, string]> {
-  const joined = text.replace(/\\\n/g, ' ').split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+  const joined = text
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'));
   const instructions = joined.map((l): [string, string] => {
     const sp = l.indexOf(' ');
     return [l.slice(0, sp).toUpperCase(), l.slice(sp + 1).trim()];
@@ -45,23 +49,27 @@ describe('Dockerfile', () => {
   });
 
   const docker = spawnSync('docker', ['info'], { encoding: 'utf8' });
-  it('builds and turns healthy (only where docker info succeeds)', { skip: docker.status !== 0 ? 'docker info fails here' : false, timeout: 20 * 60_000 }, () => {
-    const tag = `mta-sts-bridge-test:${process.pid}`;
-    const build = spawnSync('docker', ['build', '-t', tag, ROOT], { encoding: 'utf8' });
-    assert.equal(build.status, 0, build.stderr);
-    const run = spawnSync('docker', ['run', '-d', '--rm', tag], { encoding: 'utf8' });
-    assert.equal(run.status, 0, run.stderr);
-    const id = run.stdout.trim();
-    try {
-      let status = '';
-      for (let i = 0; i < 60 && status !== 'healthy'; i++) {
-        spawnSync('sleep', ['2']);
-        status = spawnSync('docker', ['inspect', '-f', '{{.State.Health.Status}}', id], { encoding: 'utf8' }).stdout.trim();
+  it(
+    'builds and turns healthy (only where docker info succeeds)',
+    { skip: docker.status !== 0 ? 'docker info fails here' : false, timeout: 20 * 60_000 },
+    () => {
+      const tag = `mta-sts-bridge-test:${process.pid}`;
+      const build = spawnSync('docker', ['build', '-t', tag, ROOT], { encoding: 'utf8' });
+      assert.equal(build.status, 0, build.stderr);
+      const run = spawnSync('docker', ['run', '-d', '--rm', tag], { encoding: 'utf8' });
+      assert.equal(run.status, 0, run.stderr);
+      const id = run.stdout.trim();
+      try {
+        let status = '';
+        for (let i = 0; i < 60 && status !== 'healthy'; i++) {
+          spawnSync('sleep', ['2']);
+          status = spawnSync('docker', ['inspect', '-f', '{{.State.Health.Status}}', id], { encoding: 'utf8' }).stdout.trim();
+        }
+        assert.equal(status, 'healthy');
+      } finally {
+        spawnSync('docker', ['rm', '-f', id]);
+        spawnSync('docker', ['rmi', tag]);
       }
-      assert.equal(status, 'healthy');
-    } finally {
-      spawnSync('docker', ['rm', '-f', id]);
-      spawnSync('docker', ['rmi', tag]);
-    }
-  });
+    },
+  );
 });

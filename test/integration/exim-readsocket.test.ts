@@ -16,7 +16,10 @@ import { NetNs } from './harness/netns.js';
 import { FakeInternet, policyBody, repoRoot, servesPolicy, type Sites } from './harness/world.js';
 
 const SITES: Sites = {
-  'enforce.test': { txt: ['v=STSv1; id=20260101;'], policyHost: servesPolicy(policyBody('enforce', ['mx1.enforce.test', '*.mx.enforce.test'])) },
+  'enforce.test': {
+    txt: ['v=STSv1; id=20260101;'],
+    policyHost: servesPolicy(policyBody('enforce', ['mx1.enforce.test', '*.mx.enforce.test'])),
+  },
   'testing.test': { txt: ['v=STSv1; id=t1'], policyHost: servesPolicy(policyBody('testing', ['mx.testing.test'])) },
   'none.test': { txt: ['v=STSv1; id=n1;'], policyHost: servesPolicy(policyBody('none', [])) },
   'nosts.test': {},
@@ -105,7 +108,11 @@ describe('exim ${readsocket} against the daemon in a fake internet', { skip: gat
     assert.equal(await readsocket(TCP, 'nosts.test\\n'), 'none\n');
     assert.equal(await readsocket(TCP, 'testing.test\\n'), `${TESTING}\n`);
     assert.equal(await readsocket('inet:127.0.0.1:8465', 'testing.test\\n'), 'enforce (?i)^(?:mx\\.testing\\.test)$ mx.testing.test\n');
-    assert.equal(await readsocket(TCP, 'strict testing.test\\n'), 'enforce (?i)^(?:mx\\.testing\\.test)$ mx.testing.test\n', 'a zone named in the request');
+    assert.equal(
+      await readsocket(TCP, 'strict testing.test\\n'),
+      'enforce (?i)^(?:mx\\.testing\\.test)$ mx.testing.test\n',
+      'a zone named in the request',
+    );
   });
 
   it('a UTF-8 domain is looked up as its A-label', async () => {
@@ -174,7 +181,14 @@ describe('exim ${readsocket} against the daemon in a fake internet', { skip: gat
 
     it('MTA_STS_MX_CHECK lets exactly the policy MX hosts through (*.x = one label)', async () => {
       const allowed = ['mx1.enforce.test', 'MX1.Enforce.Test', 'a.mx.enforce.test', 'b-2.MX.enforce.test'];
-      const refused = ['mx.enforce.test', 'a.b.mx.enforce.test', 'xmx1.enforce.test', 'mx1.enforce.test.evil.test', 'evil.test', 'enforce.test'];
+      const refused = [
+        'mx.enforce.test',
+        'a.b.mx.enforce.test',
+        'xmx1.enforce.test',
+        'mx1.enforce.test.evil.test',
+        'evil.test',
+        'enforce.test',
+      ];
       for (const host of allowed) assert.equal(await expand(variant('enforce.test', host), 'MTA_STS_MX_CHECK'), '', host);
       for (const host of refused) {
         assert.equal(
@@ -190,7 +204,7 @@ describe('exim ${readsocket} against the daemon in a fake internet', { skip: gat
       assert.equal(code, 0);
       assert.equal(await expand(variant('enforce.test'), 'MTA_STS_ANSWER'), 'none daemon-unreachable');
       assert.equal(await expand(variant('enforce.test'), 'MTA_STS_VERDICT'), 'none');
-      assert.equal(await readsocket(TCP, 'enforce.test\\n'), 'FAIL', 'the brief\'s fail string');
+      assert.equal(await readsocket(TCP, 'enforce.test\\n'), 'FAIL', "the brief's fail string");
     });
   });
 });

@@ -25,7 +25,9 @@ const DOMAINS: Readonly<Record<string, { mx: string[]; answer: string }>> = {
 function sites(withPolicies: boolean): Sites {
   const out: Record<string, Sites[string]> = {};
   for (const [domain, d] of Object.entries(DOMAINS)) {
-    out[domain] = withPolicies ? { txt: [`v=STSv1; id=${domain.replace(/\W/g, '')}1;`], policyHost: servesPolicy(policyBody('enforce', d.mx)) } : {};
+    out[domain] = withPolicies
+      ? { txt: [`v=STSv1; id=${domain.replace(/\W/g, '')}1;`], policyHost: servesPolicy(policyBody('enforce', d.mx)) }
+      : {};
   }
   return out;
 }
@@ -89,7 +91,10 @@ describe('a fleet on one Redis', { skip: gate.skip }, () => {
     const a = await start(8461);
     await start(8462);
     for (const domain of Object.keys(DOMAINS)) await expectSecure(domain, 8461);
-    assert.ok(a.grep('cache opened').some((l) => l.includes('backend=redis') && l.includes(redis.socketPath)), a.grep('cache opened').join('\n'));
+    assert.ok(
+      a.grep('cache opened').some((l) => l.includes('backend=redis') && l.includes(redis.socketPath)),
+      a.grep('cache opened').join('\n'),
+    );
     const cli = await run('redis-cli', ['-s', redis.socketPath, '--scan', '--pattern', 'fleet-test:policy:*']);
     assert.deepEqual(cli.stdout.trim().split('\n').sort(), ['fleet-test:policy:alpha.test', 'fleet-test:policy:beta.test']);
   });

@@ -24,28 +24,52 @@ const BULK_CERT = { kind: 'valid' as const, names: bulkNames.map((d) => `mta-sts
 function bulkSite(domain: string, id: string): Site {
   return {
     txt: [`v=STSv1; id=${id};`],
-    policyHost: { cert: BULK_CERT, response: { kind: 'body', status: 200, contentType: 'text/plain', body: policyBody('enforce', [`mx.${domain}`, `*.mx.${domain}`]) } },
+    policyHost: {
+      cert: BULK_CERT,
+      response: { kind: 'body', status: 200, contentType: 'text/plain', body: policyBody('enforce', [`mx.${domain}`, `*.mx.${domain}`]) },
+    },
   };
 }
 
 function baseSites(bulkId = 'b1'): Record<string, Site> {
   const sites: Record<string, Site> = {
-    'enforce.test': { txt: ['v=STSv1; id=20260101;'], policyHost: servesPolicy(policyBody('enforce', ['mx1.enforce.test', '*.mx.enforce.test', 'mx1.enforce.test'])) },
-    'split.test': { txt: [['v=STS', 'v1; id=', 'split1;'], 'v=spf1 -all'], policyHost: servesPolicy(policyBody('enforce', ['mx.split.test'])) },
+    'enforce.test': {
+      txt: ['v=STSv1; id=20260101;'],
+      policyHost: servesPolicy(policyBody('enforce', ['mx1.enforce.test', '*.mx.enforce.test', 'mx1.enforce.test'])),
+    },
+    'split.test': {
+      txt: [['v=STS', 'v1; id=', 'split1;'], 'v=spf1 -all'],
+      policyHost: servesPolicy(policyBody('enforce', ['mx.split.test'])),
+    },
     'testing.test': { txt: ['v=STSv1; id=t1'], policyHost: servesPolicy(policyBody('testing', ['mx.testing.test'])) },
     'none.test': { txt: ['v=STSv1; id=n1;'], policyHost: servesPolicy(policyBody('none', [])) },
     'nosts.test': {},
     'twice.test': { txt: ['v=STSv1; id=a1;', 'v=STSv1; id=a2;'], policyHost: servesPolicy(policyBody('enforce', ['mx.twice.test'])) },
-    'expired.test': { txt: ['v=STSv1; id=e1;'], policyHost: { cert: { kind: 'expired' }, response: { kind: 'body', body: policyBody('enforce', ['mx.expired.test']) } } },
+    'expired.test': {
+      txt: ['v=STSv1; id=e1;'],
+      policyHost: { cert: { kind: 'expired' }, response: { kind: 'body', body: policyBody('enforce', ['mx.expired.test']) } },
+    },
     'wrongname.test': {
       txt: ['v=STSv1; id=w1;'],
-      policyHost: { cert: { kind: 'valid', names: ['mta-sts.other.test'] }, response: { kind: 'body', body: policyBody('enforce', ['mx.wrongname.test']) } },
+      policyHost: {
+        cert: { kind: 'valid', names: ['mta-sts.other.test'] },
+        response: { kind: 'body', body: policyBody('enforce', ['mx.wrongname.test']) },
+      },
     },
     'redirect.test': {
       txt: ['v=STSv1; id=r1;'],
-      policyHost: { cert: { kind: 'valid' }, response: { kind: 'redirect', status: 301, location: 'https://mta-sts.enforce.test/.well-known/mta-sts.txt' } },
+      policyHost: {
+        cert: { kind: 'valid' },
+        response: { kind: 'redirect', status: 301, location: 'https://mta-sts.enforce.test/.well-known/mta-sts.txt' },
+      },
     },
-    'html.test': { txt: ['v=STSv1; id=h1;'], policyHost: { cert: { kind: 'valid' }, response: { kind: 'body', contentType: 'text/html', body: policyBody('enforce', ['mx.html.test']) } } },
+    'html.test': {
+      txt: ['v=STSv1; id=h1;'],
+      policyHost: {
+        cert: { kind: 'valid' },
+        response: { kind: 'body', contentType: 'text/html', body: policyBody('enforce', ['mx.html.test']) },
+      },
+    },
     'invalid.test': { txt: ['v=STSv1; id=i1;'], policyHost: servesPolicy('version: STSv1\r\nmode: enforce\r\nmax_age: 86400\r\n') },
     'servfail.test': { txt: 'servfail' },
     'xn--bcher-kva.test': { txt: ['v=STSv1; id=idn1;'], policyHost: servesPolicy(policyBody('enforce', ['mx.xn--bcher-kva.test'])) },
@@ -53,7 +77,13 @@ function baseSites(bulkId = 'b1'): Record<string, Site> {
     'short1.test': { txt: ['v=STSv1; id=s1;'], policyHost: servesPolicy(policyBody('enforce', ['mx.short1.test'], 3)) },
     'short2.test': { txt: ['v=STSv1; id=s1;'], policyHost: servesPolicy(policyBody('enforce', ['mx.short2.test'], 3)) },
     // A policy host that trickles: a run waits for it until the zone deadline.
-    'slow.test': { txt: ['v=STSv1; id=slow1;'], policyHost: { cert: { kind: 'valid' }, response: { kind: 'trickle', bytesPerSecond: 4, body: policyBody('enforce', ['mx.slow.test']) } } },
+    'slow.test': {
+      txt: ['v=STSv1; id=slow1;'],
+      policyHost: {
+        cert: { kind: 'valid' },
+        response: { kind: 'trickle', bytesPerSecond: 4, body: policyBody('enforce', ['mx.slow.test']) },
+      },
+    },
   };
   for (const d of bulkNames) sites[d] = bulkSite(d, bulkId);
   return sites;
@@ -105,7 +135,15 @@ describe('generate with the real postmap against a fake internet', { skip: gate.
     if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   });
 
-  const genArgv = (args: readonly string[]): string[] => [`NODE_EXTRA_CA_CERTS=${world.caPath}`, process.execPath, bin, 'generate', '-c', configPath, ...args];
+  const genArgv = (args: readonly string[]): string[] => [
+    `NODE_EXTRA_CA_CERTS=${world.caPath}`,
+    process.execPath,
+    bin,
+    'generate',
+    '-c',
+    configPath,
+    ...args,
+  ];
   const generate = (args: readonly string[]): Promise<RunResult> => ns.run('env', genArgv(args), { timeoutMs: 120_000 });
   const listFile = (name: string, domains: readonly string[]): string => {
     const path = join(dir, name);
@@ -119,7 +157,11 @@ describe('generate with the real postmap against a fake internet', { skip: gate.
     const r1 = await generate(['--domains', list, '--output', maps.postfix]);
     const r2 = await generate(['--domains', list, '--output', maps.strict, '--zone', 'strict', '--type', 'cdb']);
     const r3 = await generate(['--domains', list, '--output', maps.tlsrpt, '--zone', 'tlsrpt', '--format', 'postfix-tlsrpt']);
-    for (const [r, enforced] of [[r1, BULK + 3], [r2, BULK + 4], [r3, BULK + 3]] as const) {
+    for (const [r, enforced] of [
+      [r1, BULK + 3],
+      [r2, BULK + 4],
+      [r3, BULK + 3],
+    ] as const) {
       // Failing policy hosts make the run "done, some domains failed".
       assert.equal(r.code, 1, r.stdout + r.stderr);
       assert.match(r.stderr, /expired\.test: fetch-failed EFETCH_TLS/);
@@ -144,7 +186,11 @@ describe('generate with the real postmap against a fake internet', { skip: gate.
           const [fromMap, fromDaemon] = await Promise.all([postmap(ns, d, staticMap), postmap(ns, d, liveMap)]);
           assert.equal(fromMap.stderr, '', `${staticMap} ${d}`);
           assert.equal(fromDaemon.stderr, '', `${liveMap} ${d}`);
-          assert.equal(fromMap.code, fromDaemon.code, `${d}: map exit ${fromMap.code} (${fromMap.stdout.trim()}) vs daemon exit ${fromDaemon.code} (${fromDaemon.stdout.trim()}) in ${liveMap}`);
+          assert.equal(
+            fromMap.code,
+            fromDaemon.code,
+            `${d}: map exit ${fromMap.code} (${fromMap.stdout.trim()}) vs daemon exit ${fromDaemon.code} (${fromDaemon.stdout.trim()}) in ${liveMap}`,
+          );
           assert.equal(fromMap.stdout, fromDaemon.stdout, `${d} in ${staticMap}`);
           if (fromMap.code === 0) found += 1;
         }
@@ -169,7 +215,10 @@ describe('generate with the real postmap against a fake internet', { skip: gate.
       const m = /^([^#\s:][^:\s]*): (.*)$/.exec(line);
       if (m !== null) written.set(m[1]!, m[2]!);
     }
-    const postfixKeys = readFileSync(join(dir, 'default-map'), 'utf8').split('\n').filter((l) => /^[a-z0-9]/.test(l)).map((l) => l.split(' ')[0]);
+    const postfixKeys = readFileSync(join(dir, 'default-map'), 'utf8')
+      .split('\n')
+      .filter((l) => /^[a-z0-9]/.test(l))
+      .map((l) => l.split(' ')[0]);
     assert.deepEqual([...written.keys()].sort(), postfixKeys.sort(), 'the same decisions as the Postfix map');
     const conf = join(dir, 'exim.conf');
     writeFileSync(conf, '# -be only\n');
@@ -191,7 +240,10 @@ describe('generate with the real postmap against a fake internet', { skip: gate.
     assert.equal((await q('short1.test')).stdout, 'secure match=mx.short1.test servername=hostname\n');
 
     const down = baseSites();
-    down['short1.test'] = { txt: ['v=STSv1; id=s2;'], policyHost: { cert: { kind: 'valid' }, response: { kind: 'body', status: 500, body: 'down' } } };
+    down['short1.test'] = {
+      txt: ['v=STSv1; id=s2;'],
+      policyHost: { cert: { kind: 'valid' }, response: { kind: 'body', status: 500, body: 'down' } },
+    };
     down['short2.test'] = { txt: ['v=STSv1; id=s2;'] }; // policy host gone from DNS
     await world.update(down);
     try {
@@ -236,7 +288,10 @@ describe('generate with the real postmap against a fake internet', { skip: gate.
     const good = await generate(base);
     const full = Date.now() - t0;
     assert.equal(good.code, 1, good.stderr); // slow.test times out
-    const values = new Set(['secure match=mx1.enforce.test:.mx.enforce.test servername=hostname\n', 'secure match=mx1.enforce.test:.mx.enforce.test\n']);
+    const values = new Set([
+      'secure match=mx1.enforce.test:.mx.enforce.test servername=hostname\n',
+      'secure match=mx1.enforce.test:.mx.enforce.test\n',
+    ]);
     const check = async (when: string): Promise<void> => {
       const r = await postmap(ns, 'enforce.test', `lmdb:${out}`);
       assert.equal(r.code, 0, `${when}: ${r.stderr}`);
@@ -247,7 +302,18 @@ describe('generate with the real postmap against a fake internet', { skip: gate.
     await check('before');
     // Alternate zones so that every run has a different map to write; kill early, in the middle,
     // and around the end (postmap and the renames happen in the last moments of a run).
-    const moments = [50, 150, 400, 800, Math.round(full * 0.5), Math.round(full * 0.9), Math.round(full * 0.95), Math.round(full * 0.98), full, full + 50];
+    const moments = [
+      50,
+      150,
+      400,
+      800,
+      Math.round(full * 0.5),
+      Math.round(full * 0.9),
+      Math.round(full * 0.95),
+      Math.round(full * 0.98),
+      full,
+      full + 50,
+    ];
     let zone = 'nosni';
     for (const ms of moments) {
       const child = ns.spawn('env', genArgv([...base, '--zone', zone]), { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -36,7 +36,9 @@ async function runDaemon(name: string, journalStreamOf: 'stderr' | 'other', args
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
   child.kill('SIGTERM');
   assert.equal(await exited, 0);
-  return readFileSync(errPath, 'utf8').split('\n').filter((l) => l !== '');
+  return readFileSync(errPath, 'utf8')
+    .split('\n')
+    .filter((l) => l !== '');
 }
 
 describe('logs for journald (JOURNAL_STREAM)', () => {

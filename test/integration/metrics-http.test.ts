@@ -78,14 +78,24 @@ describe('metrics and health of a running daemon', { skip: gate.skip }, () => {
     const { status, body } = await get('/metrics');
     assert.equal(status, 200);
     const lines = body.split('\n');
-    const has = (line: string): void => assert.ok(lines.includes(line), `missing ${line} in:\n${lines.filter((l) => l.startsWith('mta_sts_bridge_lookups') || l.startsWith('mta_sts_bridge_dns') || l.startsWith('mta_sts_bridge_policy')).join('\n')}`);
+    const has = (line: string): void =>
+      assert.ok(
+        lines.includes(line),
+        `missing ${line} in:\n${lines.filter((l) => l.startsWith('mta_sts_bridge_lookups') || l.startsWith('mta_sts_bridge_dns') || l.startsWith('mta_sts_bridge_policy')).join('\n')}`,
+      );
     has('mta_sts_bridge_lookups_total{protocol="socketmap",zone="default",outcome="policy",source="fetched"} 1');
     has('mta_sts_bridge_lookups_total{protocol="socketmap",zone="default",outcome="policy",source="cache"} 1');
     has('mta_sts_bridge_lookups_total{protocol="socketmap",zone="default",outcome="no-policy",source="lookup"} 1');
     has('mta_sts_bridge_lookups_total{protocol="socketmap",zone="default",outcome="dns-error",source="lookup"} 1');
     has('mta_sts_bridge_policy_fetches_total{result="ok",code=""} 1');
-    assert.ok(lines.some((l) => /^mta_sts_bridge_dns_errors_total\{code="E[A-Z_]+"\} 1$/.test(l)), 'the SERVFAIL is counted by code');
-    assert.ok(lines.some((l) => l.startsWith('mta_sts_bridge_process_resident_memory_bytes ')), 'process metrics');
+    assert.ok(
+      lines.some((l) => /^mta_sts_bridge_dns_errors_total\{code="E[A-Z_]+"\} 1$/.test(l)),
+      'the SERVFAIL is counted by code',
+    );
+    assert.ok(
+      lines.some((l) => l.startsWith('mta_sts_bridge_process_resident_memory_bytes ')),
+      'process metrics',
+    );
     assert.ok(!body.includes('enforce.test'), 'no domain in any label');
   });
 
@@ -98,7 +108,10 @@ describe('metrics and health of a running daemon', { skip: gate.skip }, () => {
     const stopped = await daemon?.stop();
     daemon = undefined;
     assert.equal(stopped?.code, 0);
-    const r = await ns.run(process.execPath, ['-e', `fetch(${JSON.stringify(METRICS + '/healthz')}).then(() => process.exit(0), () => process.exit(7))`]);
+    const r = await ns.run(process.execPath, [
+      '-e',
+      `fetch(${JSON.stringify(METRICS + '/healthz')}).then(() => process.exit(0), () => process.exit(7))`,
+    ]);
     assert.equal(r.code, 7, 'nothing listens on the metrics port any more');
   });
 });

@@ -69,7 +69,18 @@ describe('npm pack + npm install -g + the installed mta-sts-bridge', { timeout: 
     npm(['pack', '--pack-destination', dir], ROOT);
     const tarball = readdirSync(dir).find((f) => f.endsWith('.tgz'));
     assert.ok(tarball !== undefined);
-    npm(['install', '-g', '--prefix', join(dir, 'prefix'), '--prefer-offline', '--allow-scripts=better-sqlite3,unix-dgram', join(dir, tarball)], dir);
+    npm(
+      [
+        'install',
+        '-g',
+        '--prefix',
+        join(dir, 'prefix'),
+        '--prefer-offline',
+        '--allow-scripts=better-sqlite3,unix-dgram',
+        join(dir, tarball),
+      ],
+      dir,
+    );
     bin = join(dir, 'prefix', 'bin', 'mta-sts-bridge');
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
@@ -94,7 +105,10 @@ describe('npm pack + npm install -g + the installed mta-sts-bridge', { timeout: 
   it('the installed serve answers a socketmap lookup and stops on SIGTERM', async () => {
     const port = await freePort();
     const config = join(dir, 'mta-sts-bridge.yml');
-    writeFileSync(config, [`host: 127.0.0.1`, `port: ${port}`, 'reuse_port: false', 'cache: {type: internal}', 'default_zone: {timeout: 2}', ''].join('\n'));
+    writeFileSync(
+      config,
+      [`host: 127.0.0.1`, `port: ${port}`, 'reuse_port: false', 'cache: {type: internal}', 'default_zone: {timeout: 2}', ''].join('\n'),
+    );
     const child = spawn(bin, ['serve', '-c', config], { stdio: ['ignore', 'pipe', 'pipe'] });
     let log = '';
     child.stdout.on('data', (d) => (log += d));
@@ -130,7 +144,11 @@ describe('npm pack + npm install -g + the installed mta-sts-bridge', { timeout: 
     const untar = spawnSync('tar', ['xzf', join(dir, tarball), '-C', checkout, '--strip-components=1'], { encoding: 'utf8' });
     assert.equal(untar.status, 0, untar.stderr);
     copyFileSync(join(ROOT, 'package-lock.json'), join(checkout, 'package-lock.json'));
-    const r = spawnSync('npm', ['ci', '--omit=dev', '--prefer-offline', '--no-audit', '--no-fund'], { cwd: checkout, encoding: 'utf8', timeout: INSTALL_TIMEOUT_MS });
+    const r = spawnSync('npm', ['ci', '--omit=dev', '--prefer-offline', '--no-audit', '--no-fund'], {
+      cwd: checkout,
+      encoding: 'utf8',
+      timeout: INSTALL_TIMEOUT_MS,
+    });
     assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
     assert.match(r.stderr, /keeping the built dist\//);
     assert.ok(!existsSync(join(checkout, 'node_modules', 'typescript')));

@@ -31,12 +31,12 @@ function notifyReceiver(ns: NetNs, address: string): { child: ChildProcess; mess
   const script = [
     'import socket, sys, json, os',
     'a = sys.argv[1]',
-    "s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)",
+    's = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)',
     "s.bind('\\0' + a[1:] if a.startswith('@') else a)",
     "print('BOUND', flush=True)",
     'while True:',
     '    d = s.recv(4096)',
-    "    print(json.dumps(d.decode()), flush=True)",
+    '    print(json.dumps(d.decode()), flush=True)',
   ].join('\n');
   const child = ns.spawn('python3', ['-c', script, address], { stdio: ['ignore', 'pipe', 'pipe'] });
   const messages: string[] = [];
@@ -201,7 +201,10 @@ describe('operations: reload, systemd notify, privilege drop', { skip }, () => {
         assert.match(reload[1] ?? '', /^READY=1/);
 
         await daemon.stop();
-        assert.ok(receiver.messages.some((m) => m.split('\n').includes('STOPPING=1')), receiver.messages.join(' | '));
+        assert.ok(
+          receiver.messages.some((m) => m.split('\n').includes('STOPPING=1')),
+          receiver.messages.join(' | '),
+        );
         if (kind === 'abstract') assert.ok(receiver.raw.some((m) => m.includes(`MAINPID=${daemon.child.pid}`)));
       } finally {
         await daemon.stop();
@@ -230,7 +233,8 @@ describe('operations: reload, systemd notify, privilege drop', { skip }, () => {
     const daemon = await Daemon.start(ns, dir, '', world.caPath, 2, { configPath, stateDirectory: state });
     try {
       const status = readFileSync(`/proc/${daemon.child.pid}/status`, 'utf8');
-      const line = (name: string): string[] => (new RegExp(`^${name}:\\s*(.*)$`, 'm').exec(status)?.[1] ?? '').trim().split(/\s+/).filter(Boolean);
+      const line = (name: string): string[] =>
+        (new RegExp(`^${name}:\\s*(.*)$`, 'm').exec(status)?.[1] ?? '').trim().split(/\s+/).filter(Boolean);
       assert.deepEqual(line('Uid'), [String(uid), String(uid), String(uid), String(uid)], status);
       assert.deepEqual(line('Gid'), [String(gid), String(gid), String(gid), String(gid)], status);
       assert.ok(!line('Groups').includes('0'), `no root group left: ${line('Groups').join(' ')}`);
@@ -253,7 +257,10 @@ describe('operations: reload, systemd notify, privilege drop', { skip }, () => {
       assert.ok(daemon.grep('privileges dropped').length === 1);
 
       // After the drop a new port below 1024 needs a restart; the rest of the reload applies.
-      writeFileSync(configPath, `${base}  - protocol: socketmap\n    address: 127.0.0.1:1001\nzones:\n  strict:\n    strict_testing: true\n`);
+      writeFileSync(
+        configPath,
+        `${base}  - protocol: socketmap\n    address: 127.0.0.1:1001\nzones:\n  strict:\n    strict_testing: true\n`,
+      );
       daemon.child.kill('SIGHUP');
       await daemon.waitForLogs(/reloaded/, 1);
       assert.equal(daemon.grep('needs a restart').filter((l) => l.includes('127.0.0.1:1001')).length, 1, daemon.logs.join('\n'));

@@ -36,7 +36,10 @@ function sites(withEnforce: boolean): Sites {
     'hang.test': { txt: ['v=STSv1; id=h1;'], policyHost: { cert: { kind: 'valid' }, response: { kind: 'hang' } } },
     'trickle.test': {
       txt: ['v=STSv1; id=t1;'],
-      policyHost: { cert: { kind: 'valid' }, response: { kind: 'trickle', bytesPerSecond: 2, body: policyBody('enforce', ['mx.trickle.test']) } },
+      policyHost: {
+        cert: { kind: 'valid' },
+        response: { kind: 'trickle', bytesPerSecond: 2, body: policyBody('enforce', ['mx.trickle.test']) },
+      },
     },
     'local.test': { txt: ['v=STSv1; id=l1;'], policyHost: servesPolicy(policyBody('enforce', ['mx.local.test'])) },
   };
@@ -124,13 +127,19 @@ describe('policy delegation with a real Postfix smtpd', { skip: gate.skip }, () 
     for (const e of rcpts) {
       // 250 means smtpd got DUNNO and went on to `permit`; a policy failure would be 451 4.3.5.
       assert.match(e.reply, /^250 /, `${e.command}: ${e.reply}`);
-      assert.ok(e.ms < RCPT_BOUND_MS, `${e.command} took ${e.ms.toFixed(0)} ms (bound ${RCPT_BOUND_MS} ms, resolution timeout ${ZONE_TIMEOUT_SEC} s)`);
+      assert.ok(
+        e.ms < RCPT_BOUND_MS,
+        `${e.command} took ${e.ms.toFixed(0)} ms (bound ${RCPT_BOUND_MS} ms, resolution timeout ${ZONE_TIMEOUT_SEC} s)`,
+      );
     }
     assert.doesNotMatch(postfix.maillog(), /problem talking to server|policy service/i, 'smtpd had no trouble with the policy service');
   });
 
   it('warmed the recipient domains in the background, skipping the configured local one', async () => {
-    await waitForDaemonLog((l) => l.includes('warmed') && l.includes('domain=enforce.test') && l.includes('outcome=policy'), 'the warm-up of enforce.test');
+    await waitForDaemonLog(
+      (l) => l.includes('warmed') && l.includes('domain=enforce.test') && l.includes('outcome=policy'),
+      'the warm-up of enforce.test',
+    );
     const local = daemon.logs.filter((l) => l.includes('policy delegation answer') && l.includes('erin@local.test'));
     assert.equal(local.length, 1, 'one request for erin@local.test');
     assert.match(local[0] ?? '', /warm=skipped/);

@@ -29,7 +29,10 @@ const DOMAINS: Readonly<Record<string, { mx: string[]; answer: string }>> = {
 function sitesWithPolicies(): Sites {
   const sites: Record<string, Sites[string]> = { 'other.test': {} };
   for (const [domain, d] of Object.entries(DOMAINS)) {
-    sites[domain] = { txt: [`v=STSv1; id=${domain.replace(/[^a-z0-9]/g, '').slice(0, 20)}1;`], policyHost: servesPolicy(policyBody('enforce', d.mx)) };
+    sites[domain] = {
+      txt: [`v=STSv1; id=${domain.replace(/[^a-z0-9]/g, '').slice(0, 20)}1;`],
+      policyHost: servesPolicy(policyBody('enforce', d.mx)),
+    };
   }
   return sites;
 }
@@ -129,9 +132,15 @@ describe('restart safety: the SQLite cache outlives the daemon', { skip: gate.sk
     // The answers came from the remembered policies, after DNS said there is no record.
     for (const domain of Object.keys(DOMAINS)) {
       const decisions = second.grep('decision').filter((l) => l.includes(`domain=${domain}`));
-      assert.ok(decisions.some((l) => /source=stale/.test(l)), `a stale-entry decision for ${domain}:\n${decisions.join('\n')}`);
+      assert.ok(
+        decisions.some((l) => /source=stale/.test(l)),
+        `a stale-entry decision for ${domain}:\n${decisions.join('\n')}`,
+      );
     }
-    assert.ok(second.grep('cache opened').some((l) => l.includes('restart.sqlite')), 'the log names the cache file');
+    assert.ok(
+      second.grep('cache opened').some((l) => l.includes('restart.sqlite')),
+      'the log names the cache file',
+    );
 
     // `cache list` reads the same file while the daemon runs (WAL: readers never wait).
     const listed = await cacheCli('list', '--json');
@@ -145,7 +154,8 @@ describe('restart safety: the SQLite cache outlives the daemon', { skip: gate.sk
     );
     const table = await cacheCli('list');
     assert.equal(table.code, 0, table.stderr);
-    for (const domain of Object.keys(DOMAINS)) assert.match(table.stdout, new RegExp(`^${domain.replace(/\./g, '\\.')}\\s+enforce\\s`, 'm'));
+    for (const domain of Object.keys(DOMAINS))
+      assert.match(table.stdout, new RegExp(`^${domain.replace(/\./g, '\\.')}\\s+enforce\\s`, 'm'));
     await stop(second);
   });
 
@@ -177,7 +187,10 @@ describe('restart safety: the SQLite cache outlives the daemon', { skip: gate.sk
     const d = await start(8461, state);
     const forged = await postmap(ns, 'alpha.test', MAP);
     assert.doesNotMatch(forged.stdout, /^secure/, `a forged enforce entry was applied: ${forged.stdout}`);
-    assert.ok(d.grep('ECACHE_ENTRY_INVALID').some((l) => l.includes('alpha.test')), d.logs.join('\n'));
+    assert.ok(
+      d.grep('ECACHE_ENTRY_INVALID').some((l) => l.includes('alpha.test')),
+      d.logs.join('\n'),
+    );
     // The other entries, intact, still apply.
     await expectSecure('xn--bcher-kva.test');
     await stop(d);

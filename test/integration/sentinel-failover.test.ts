@@ -28,7 +28,10 @@ const answerFor = (domain: string): string => `secure match=mail.${domain} serve
 function sites(withPolicies: boolean): Sites {
   const out: Record<string, Sites[string]> = {};
   for (const domain of withPolicies ? DOMAINS : []) {
-    out[domain] = { txt: [`v=STSv1; id=${domain.replace(/\W/g, '')}1;`], policyHost: servesPolicy(policyBody('enforce', [`mail.${domain}`])) };
+    out[domain] = {
+      txt: [`v=STSv1; id=${domain.replace(/\W/g, '')}1;`],
+      policyHost: servesPolicy(policyBody('enforce', [`mail.${domain}`])),
+    };
   }
   out[LATE] = { txt: ['v=STSv1; id=late1;'], policyHost: servesPolicy(policyBody('enforce', [`mail.${LATE}`])) };
   return out;
@@ -119,10 +122,17 @@ describe('a fleet on Redis Sentinel through a failover', { skip: gate.skip }, ()
     const a = await start(8461);
     await start(8462);
     for (const domain of DOMAINS) await expectSecure(domain, 8461);
-    assert.ok(a.grep('cache opened').some((l) => l.includes('backend=redis')), a.grep('cache opened').join('\n'));
+    assert.ok(
+      a.grep('cache opened').some((l) => l.includes('backend=redis')),
+      a.grep('cache opened').join('\n'),
+    );
     assert.deepEqual(await storedDomains(PRIMARY_PORT), [...DOMAINS].sort());
     // Replicated before the switch, so a failover has something to keep.
-    await redis.waitFor(async () => (await storedDomains(REPLICA_PORT)).join(' '), new RegExp(`^${[...DOMAINS].sort().join(' ')}$`), 'the replica to hold every key');
+    await redis.waitFor(
+      async () => (await storedDomains(REPLICA_PORT)).join(' '),
+      new RegExp(`^${[...DOMAINS].sort().join(' ')}$`),
+      'the replica to hold every key',
+    );
   });
 
   it('during SENTINEL FAILOVER both daemons answer every lookup with the policy from the cache', async () => {
@@ -141,7 +151,11 @@ describe('a fleet on Redis Sentinel through a failover', { skip: gate.skip }, ()
     assert.match(await redis.cli(26379, 'SENTINEL', 'FAILOVER', MASTER_NAME), /OK/);
     // Until every sentinel names the replica and the replica says it is a master.
     for (const port of [26379, 26380, 26381]) {
-      await redis.waitFor(() => redis.cli(port, 'SENTINEL', 'get-master-addr-by-name', MASTER_NAME), new RegExp(`\\b${REPLICA_PORT}\\b`), `sentinel ${port} to name the new master`);
+      await redis.waitFor(
+        () => redis.cli(port, 'SENTINEL', 'get-master-addr-by-name', MASTER_NAME),
+        new RegExp(`\\b${REPLICA_PORT}\\b`),
+        `sentinel ${port} to name the new master`,
+      );
     }
     await redis.waitFor(() => redis.cli(REPLICA_PORT, 'ROLE'), /^master/, 'the replica to become master');
     const switchDone = Date.now();
@@ -157,7 +171,10 @@ describe('a fleet on Redis Sentinel through a failover', { skip: gate.skip }, ()
     assert.ok(answers.length >= 8, `only ${answers.length} lookups`);
     assert.ok(during.length >= 2, `only ${during.length} lookups while the master switched (${switchDone - switchStarted} ms)`);
     assert.deepEqual(
-      wrong.map((a) => `${a.at - switchStarted} ms ${a.domain} on ${a.port}: exit ${a.code} ${JSON.stringify(a.stdout)} ${JSON.stringify(a.stderr)}`),
+      wrong.map(
+        (a) =>
+          `${a.at - switchStarted} ms ${a.domain} on ${a.port}: exit ${a.code} ${JSON.stringify(a.stdout)} ${JSON.stringify(a.stderr)}`,
+      ),
       [],
       `${answers.length} lookups, ${during.length} during the switch; daemon logs:\n${daemons.flatMap((d) => d.grep('redis').slice(-10)).join('\n')}`,
     );
@@ -172,6 +189,10 @@ describe('a fleet on Redis Sentinel through a failover', { skip: gate.skip }, ()
 
   it('a policy learned after the failover is written to the new primary', async () => {
     await expectSecure(LATE, 8462);
-    await redis.waitFor(async () => (await storedDomains(REPLICA_PORT)).join(' '), new RegExp(`\\b${LATE}\\b`), `${LATE} on the new primary`);
+    await redis.waitFor(
+      async () => (await storedDomains(REPLICA_PORT)).join(' '),
+      new RegExp(`\\b${LATE}\\b`),
+      `${LATE} on the new primary`,
+    );
   });
 });

@@ -15,7 +15,18 @@ import { integrationGate } from './harness/gate.js';
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot, stopChild } from './harness/world.js';
@@ -24,7 +35,9 @@ const NOBODY = 65534;
 /** Daemon starts; the old code lost on the first or second one in every trial run. */
 const STARTS = 12;
 
-const gate = integrationGate((): string | undefined => (process.getuid?.() !== 0 ? 'needs root (the daemon sets the socket owner; the racer runs as nobody)' : undefined));
+const gate = integrationGate((): string | undefined =>
+  process.getuid?.() !== 0 ? 'needs root (the daemon sets the socket owner; the racer runs as nobody)' : undefined,
+);
 
 /** The racer: busy-polls lstat and swaps in symlinks, as the finding describes. CommonJS, no deps. */
 const RACER = String.raw`
@@ -88,7 +101,17 @@ describe('unix socket creation against a symlink racer', { skip: gate.skip }, ()
     configPath = join(base, 'config.yml');
     writeFileSync(
       configPath,
-      ['listeners:', '  - protocol: socketmap', `    address: unix:${sock}`, '    mode: 0666', `    owner: "${NOBODY}"`, `    group: "${NOBODY}"`, 'cache:', '  type: internal', ''].join('\n'),
+      [
+        'listeners:',
+        '  - protocol: socketmap',
+        `    address: unix:${sock}`,
+        '    mode: 0666',
+        `    owner: "${NOBODY}"`,
+        `    group: "${NOBODY}"`,
+        'cache:',
+        '  type: internal',
+        '',
+      ].join('\n'),
     );
     const racerPath = join(base, 'racer.cjs');
     writeFileSync(racerPath, RACER, { mode: 0o644 });
@@ -137,7 +160,9 @@ describe('unix socket creation against a symlink racer', { skip: gate.skip }, ()
 
 /** Start `serve`, wait for `listening` (or the exit), stop it; the log. */
 async function runDaemonOnce(configPath: string): Promise<{ listened: boolean; log: string }> {
-  const child = spawn(process.execPath, [join(repoRoot, 'bin/mta-sts-bridge.js'), 'serve', '-c', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [join(repoRoot, 'bin/mta-sts-bridge.js'), 'serve', '-c', configPath], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let log = '';
   const keep = (d: Buffer): void => {
     log += d.toString('utf8');

@@ -38,7 +38,10 @@ function baseSites(): Record<string, Sites[string]> {
     },
     'wrongname.test': {
       txt: ['v=STSv1; id=w1;'],
-      policyHost: { cert: { kind: 'valid', names: ['mta-sts.other.test'] }, response: { kind: 'body', body: policyBody('enforce', ['mx.wrongname.test']) } },
+      policyHost: {
+        cert: { kind: 'valid', names: ['mta-sts.other.test'] },
+        response: { kind: 'body', body: policyBody('enforce', ['mx.wrongname.test']) },
+      },
     },
     'untrusted.test': {
       txt: ['v=STSv1; id=u1;'],
@@ -46,11 +49,17 @@ function baseSites(): Record<string, Sites[string]> {
     },
     'redirect.test': {
       txt: ['v=STSv1; id=r1;'],
-      policyHost: { cert: { kind: 'valid' }, response: { kind: 'redirect', status: 301, location: 'https://mta-sts.enforce.test/.well-known/mta-sts.txt' } },
+      policyHost: {
+        cert: { kind: 'valid' },
+        response: { kind: 'redirect', status: 301, location: 'https://mta-sts.enforce.test/.well-known/mta-sts.txt' },
+      },
     },
     'html.test': {
       txt: ['v=STSv1; id=h1;'],
-      policyHost: { cert: { kind: 'valid' }, response: { kind: 'body', contentType: 'text/html', body: policyBody('enforce', ['mx.html.test']) } },
+      policyHost: {
+        cert: { kind: 'valid' },
+        response: { kind: 'body', contentType: 'text/html', body: policyBody('enforce', ['mx.html.test']) },
+      },
     },
     'big.test': {
       txt: ['v=STSv1; id=b1;'],
@@ -62,7 +71,10 @@ function baseSites(): Record<string, Sites[string]> {
     },
     'trickle.test': {
       txt: ['v=STSv1; id=s1;'],
-      policyHost: { cert: { kind: 'valid' }, response: { kind: 'trickle', bytesPerSecond: 2, body: policyBody('enforce', ['mx.trickle.test']) } },
+      policyHost: {
+        cert: { kind: 'valid' },
+        response: { kind: 'trickle', bytesPerSecond: 2, body: policyBody('enforce', ['mx.trickle.test']) },
+      },
     },
     'servfail.test': { txt: 'servfail' },
     'xn--bcher-kva.test': {
@@ -226,7 +238,10 @@ describe('socketmap daemon with postmap against a fake internet', { skip: gate.s
   it('last-known-good: a cached policy applies when its host and TXT record go away', async () => {
     await expectSecure('lkg.test', 'secure match=mx.lkg.test servername=hostname');
     const sites = baseSites();
-    sites['lkg.test'] = { txt: ['v=STSv1; id=two;'], policyHost: { cert: { kind: 'valid' }, response: { kind: 'body', status: 500, body: 'oops' } } };
+    sites['lkg.test'] = {
+      txt: ['v=STSv1; id=two;'],
+      policyHost: { cert: { kind: 'valid' }, response: { kind: 'body', status: 500, body: 'oops' } },
+    };
     await world.update(sites);
     await expectSecure('lkg.test', 'secure match=mx.lkg.test servername=hostname');
     sites['lkg.test'] = {};

@@ -59,7 +59,10 @@ describe('daemon start over a damaged sqlite cache', { skip: gate.skip }, () => 
   });
 
   it('moves the file aside, logs ECACHE_CORRUPT at error level and answers lookups', async () => {
-    assert.ok(readdirSync(state).some((f) => f.startsWith('policy-cache.sqlite.corrupt-')), readdirSync(state).join(' '));
+    assert.ok(
+      readdirSync(state).some((f) => f.startsWith('policy-cache.sqlite.corrupt-')),
+      readdirSync(state).join(' '),
+    );
     const line = daemon.grep('ECACHE_CORRUPT')[0];
     assert.ok(line !== undefined && /error/.test(line), daemon.logs.join('\n'));
     const r = await postmap(ns, 'enforce.test', 'socketmap:inet:127.0.0.1:8461:postfix');

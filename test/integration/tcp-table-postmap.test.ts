@@ -15,7 +15,10 @@ import { NetNs } from './harness/netns.js';
 import { FakeInternet, policyBody, repoRoot, servesPolicy, type Sites } from './harness/world.js';
 
 const SITES: Sites = {
-  'enforce.test': { txt: ['v=STSv1; id=20260101;'], policyHost: servesPolicy(policyBody('enforce', ['mx1.enforce.test', '*.mx.enforce.test'])) },
+  'enforce.test': {
+    txt: ['v=STSv1; id=20260101;'],
+    policyHost: servesPolicy(policyBody('enforce', ['mx1.enforce.test', '*.mx.enforce.test'])),
+  },
   'testing.test': { txt: ['v=STSv1; id=t1'], policyHost: servesPolicy(policyBody('testing', ['mx.testing.test'])) },
   'none.test': { txt: ['v=STSv1; id=n1;'], policyHost: servesPolicy(policyBody('none', [])) },
   'nosts.test': {},

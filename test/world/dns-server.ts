@@ -53,7 +53,12 @@ export interface NameRecords {
   readonly CNAME?: string;
   readonly MX?: ReadonlyArray<{ readonly preference: number; readonly exchange: string }>;
   /** TLSA records (RFC 6698), the association data in hex. */
-  readonly TLSA?: ReadonlyArray<{ readonly usage: number; readonly selector: number; readonly matchingType: number; readonly data: string }>;
+  readonly TLSA?: ReadonlyArray<{
+    readonly usage: number;
+    readonly selector: number;
+    readonly matchingType: number;
+    readonly data: string;
+  }>;
   /** Overrides the data for every query type at this name (and for CNAMEs pointing here). */
   readonly behaviour?: Behaviour;
   /** Delay every answer at this name by this many milliseconds. */
@@ -307,7 +312,18 @@ export class FakeDns {
       additionals:
         opt === undefined
           ? []
-          : [{ type: 'OPT', name: '.', udpPayloadSize: MAX_UDP_PAYLOAD_EDNS, extendedRcode: 0, ednsVersion: 0, flags: 0, flag_do: false, options: [] }],
+          : [
+              {
+                type: 'OPT',
+                name: '.',
+                udpPayloadSize: MAX_UDP_PAYLOAD_EDNS,
+                extendedRcode: 0,
+                ednsVersion: 0,
+                flags: 0,
+                flag_do: false,
+                options: [],
+              },
+            ],
     };
     let encoded: Buffer;
     try {
@@ -487,7 +503,11 @@ async function main(argv: readonly string[]): Promise<void> {
     process.exit(2);
   }
   const zone = readZoneFile(zonePath);
-  const server = new FakeDns({ records: zone.records, ...(zone.zones ? { zones: zone.zones } : {}), ...(zone.ttl !== undefined ? { ttl: zone.ttl } : {}) });
+  const server = new FakeDns({
+    records: zone.records,
+    ...(zone.zones ? { zones: zone.zones } : {}),
+    ...(zone.ttl !== undefined ? { ttl: zone.ttl } : {}),
+  });
   const { port } = await server.start(host, Number(portText));
   process.on('SIGHUP', () => {
     try {

@@ -309,13 +309,23 @@ export class FakeHttps {
         return;
       }
       case 'redirect':
-        send(head(spec.status ?? 301, [['Location', spec.location], ['Content-Length', '0'], ['Connection', 'close']]));
+        send(
+          head(spec.status ?? 301, [
+            ['Location', spec.location],
+            ['Content-Length', '0'],
+            ['Connection', 'close'],
+          ]),
+        );
         done();
         return;
       case 'trickle': {
         const body = Buffer.from(spec.body ?? 'version: STSv1\nmode: enforce\nmx: mail.example.test\nmax_age: 86400\n');
         const headers = Buffer.from(
-          head(200, [['Content-Type', spec.contentType ?? 'text/plain'], ['Content-Length', String(body.length)], ['Connection', 'close']]),
+          head(200, [
+            ['Content-Type', spec.contentType ?? 'text/plain'],
+            ['Content-Length', String(body.length)],
+            ['Connection', 'close'],
+          ]),
         );
         let pending: Buffer;
         if (spec.headersToo === true) {
@@ -370,7 +380,13 @@ export class FakeHttps {
         return;
       case 'close-mid-body': {
         const body = Buffer.from(spec.body);
-        send(head(200, [['Content-Type', spec.contentType ?? 'text/plain'], ['Content-Length', String(body.length)], ['Connection', 'close']]));
+        send(
+          head(200, [
+            ['Content-Type', spec.contentType ?? 'text/plain'],
+            ['Content-Length', String(body.length)],
+            ['Connection', 'close'],
+          ]),
+        );
         send(body.subarray(0, Math.min(spec.sendBytes, body.length)));
         // Not `done()`: the answer is deliberately incomplete.
         socket.end();
@@ -445,7 +461,7 @@ function isMain(): boolean {
 
 if (isMain()) {
   main(process.argv.slice(2)).catch((err: unknown) => {
-    process.stderr.write(`https-server: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+    process.stderr.write(`https-server: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     process.exit(1);
   });
 }

@@ -62,7 +62,10 @@ const CA_DAYS = 3650;
 
 /** `openssl ca` accepts GeneralizedTime `YYYYMMDDHHMMSSZ` for -startdate/-enddate. */
 function asn1Time(ms: number): string {
-  return new Date(ms).toISOString().replace(/[-:T]/g, '').replace(/\.\d{3}Z$/, 'Z');
+  return new Date(ms)
+    .toISOString()
+    .replace(/[-:T]/g, '')
+    .replace(/\.\d{3}Z$/, 'Z');
 }
 
 function validityFor(kind: LeafKind, now: number): { start: string; end: string } {
@@ -162,8 +165,21 @@ async function ensureCa(caDir: string, commonName: string): Promise<void> {
   await writeFile(join(caDir, 'serial'), '1000\n');
   await newKey(join(caDir, 'ca.key'));
   await openssl([
-    'req', '-x509', '-new', '-config', cnf, '-extensions', 'v3_ca',
-    '-key', join(caDir, 'ca.key'), '-subj', `/CN=${commonName}`, '-days', String(CA_DAYS), '-out', cert,
+    'req',
+    '-x509',
+    '-new',
+    '-config',
+    cnf,
+    '-extensions',
+    'v3_ca',
+    '-key',
+    join(caDir, 'ca.key'),
+    '-subj',
+    `/CN=${commonName}`,
+    '-days',
+    String(CA_DAYS),
+    '-out',
+    cert,
   ]);
 }
 
@@ -197,8 +213,23 @@ export async function createTestPki(dir: string): Promise<TestPki> {
       await writeFile(extPath, leafExtensions(names, kind !== 'cn-only'));
       const { start, end } = validityFor(kind, Date.now());
       await openssl([
-        'ca', '-batch', '-notext', '-config', join(caDir, 'ca.cnf'), '-in', csrPath, '-out', `${certPath}.tmp`,
-        '-startdate', start, '-enddate', end, '-extfile', extPath, '-extensions', 'leaf',
+        'ca',
+        '-batch',
+        '-notext',
+        '-config',
+        join(caDir, 'ca.cnf'),
+        '-in',
+        csrPath,
+        '-out',
+        `${certPath}.tmp`,
+        '-startdate',
+        start,
+        '-enddate',
+        end,
+        '-extfile',
+        extPath,
+        '-extensions',
+        'leaf',
       ]);
       // Renamed only when complete, so a crash never leaves a half-written cache entry.
       await rename(`${certPath}.tmp`, certPath);

@@ -54,7 +54,13 @@ export class FakeSmtp {
     if (o.certPem !== undefined && o.keyPem !== undefined) {
       this.#context =
         o.behaviour === 'tls10-only'
-          ? tls.createSecureContext({ cert: o.certPem, key: o.keyPem, minVersion: 'TLSv1', maxVersion: 'TLSv1', ciphers: 'DEFAULT@SECLEVEL=0' })
+          ? tls.createSecureContext({
+              cert: o.certPem,
+              key: o.keyPem,
+              minVersion: 'TLSv1',
+              maxVersion: 'TLSv1',
+              ciphers: 'DEFAULT@SECLEVEL=0',
+            })
           : tls.createSecureContext({ cert: o.certPem, key: o.keyPem });
     }
     this.#server = net.createServer((socket) => this.#onConnection(socket));

@@ -28,7 +28,12 @@ export class Daemon {
     configYaml: string,
     caPath: string,
     listeners: number,
-    options: { readonly stateDirectory?: string; readonly env?: Readonly<Record<string, string>>; readonly configPath?: string; readonly nofile?: number } = {},
+    options: {
+      readonly stateDirectory?: string;
+      readonly env?: Readonly<Record<string, string>>;
+      readonly configPath?: string;
+      readonly nofile?: number;
+    } = {},
   ): Promise<Daemon> {
     const stamp = `${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
     const configPath = options.configPath ?? join(dir, `daemon-${stamp}.yml`);
@@ -36,13 +41,21 @@ export class Daemon {
     // The default cache is SQLite in $STATE_DIRECTORY: a fresh one per start unless a test
     // wants to share it (restart safety), so no daemon sees policies another run left behind.
     const stateDirectory = options.stateDirectory ?? join(dir, `state-${stamp}`);
-    const env = [`NODE_EXTRA_CA_CERTS=${caPath}`, `STATE_DIRECTORY=${stateDirectory}`, ...Object.entries(options.env ?? {}).map(([k, v]) => `${k}=${v}`)];
+    const env = [
+      `NODE_EXTRA_CA_CERTS=${caPath}`,
+      `STATE_DIRECTORY=${stateDirectory}`,
+      ...Object.entries(options.env ?? {}).map(([k, v]) => `${k}=${v}`),
+    ];
     // `nofile`: start under a low RLIMIT_NOFILE (soft and hard) to exhaust descriptors for real.
     const limit = options.nofile === undefined ? [] : ['prlimit', `--nofile=${options.nofile}:${options.nofile}`, '--'];
     const [cmd, ...prefix] = [...limit, 'env'];
-    const child = ns.spawn(cmd ?? 'env', [...prefix, ...env, process.execPath, join(repoRoot, 'bin/mta-sts-bridge.js'), 'serve', '-c', configPath, '-v', 'debug'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = ns.spawn(
+      cmd ?? 'env',
+      [...prefix, ...env, process.execPath, join(repoRoot, 'bin/mta-sts-bridge.js'), 'serve', '-c', configPath, '-v', 'debug'],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     const daemon = new Daemon(child);
     // Counted in the kept log lines: several "listening" lines can arrive in one chunk, and
     // waiting for them one by one with waitForLine would miss all but the first.
@@ -66,7 +79,8 @@ export class Daemon {
         if (this.child.exitCode !== null || this.child.signalCode !== null) {
           return reject(new Error(`daemon exited before ${count} lines matched ${pattern}:\n${this.logs.join('\n')}`));
         }
-        if (Date.now() > deadline) return reject(new Error(`timed out waiting for ${count} lines matching ${pattern}:\n${this.logs.join('\n')}`));
+        if (Date.now() > deadline)
+          return reject(new Error(`timed out waiting for ${count} lines matching ${pattern}:\n${this.logs.join('\n')}`));
         setTimeout(check, 20);
       };
       check();

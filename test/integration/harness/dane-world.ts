@@ -41,15 +41,15 @@ export async function stopSink(sink: ChildProcess | undefined): Promise<void> {
 }
 
 /** A Postfix that delivers over SMTP with DNSSEC-validated lookups and the given policy map. */
-export function startDeliveringPostfix(ns: NetNs, parent: string, options: { policyMaps: string; probe: string; caPath?: string; smtpdAddress?: string }): Promise<PostfixInstance> {
+export function startDeliveringPostfix(
+  ns: NetNs,
+  parent: string,
+  options: { policyMaps: string; probe: string; caPath?: string; smtpdAddress?: string },
+): Promise<PostfixInstance> {
   return PostfixInstance.start(ns, parent, {
     smtpdAddress: options.smtpdAddress ?? '127.0.0.3',
     recipientRestrictions: 'permit_mynetworks, reject',
-    extraMaster: [
-      'pickup    unix  n - n 60 1 pickup',
-      'smtp      unix  - - n - - smtp',
-      'tlsmgr    unix  - - n 1000? 1 tlsmgr',
-    ],
+    extraMaster: ['pickup    unix  n - n 60 1 pickup', 'smtp      unix  - - n - - smtp', 'tlsmgr    unix  - - n 1000? 1 tlsmgr'],
     extraMain: [
       'smtp_dns_support_level = dnssec',
       // No root zone in the test world: probe the signed zone instead of ns:. .
@@ -71,6 +71,9 @@ export function startDeliveringPostfix(ns: NetNs, parent: string, options: { pol
 /** Inject a message with `sendmail -C`. */
 export async function sendMail(ns: NetNs, postfix: PostfixInstance, rcpt: string): Promise<void> {
   const message = `From: sender@local.test\nTo: ${rcpt}\nSubject: dane test\n\nhello ${rcpt}\n`;
-  const r = await ns.run('/usr/sbin/sendmail', ['-C', postfix.configDirectory, '-f', 'sender@local.test', rcpt], { input: message, timeoutMs: 30_000 });
+  const r = await ns.run('/usr/sbin/sendmail', ['-C', postfix.configDirectory, '-f', 'sender@local.test', rcpt], {
+    input: message,
+    timeoutMs: 30_000,
+  });
   if (r.code !== 0) throw new Error(`sendmail to ${rcpt} failed (${r.code}): ${r.stderr}`);
 }

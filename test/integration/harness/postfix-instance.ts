@@ -16,7 +16,8 @@ const SMTPD_BIN = '/usr/lib/postfix/sbin/smtpd';
 /** Why a Postfix instance cannot run here, or undefined when it can. */
 export async function postfixPrerequisiteProblem(): Promise<string | undefined> {
   for (const bin of [POSTFIX_BIN, SMTPD_BIN]) {
-    if (!existsSync(bin)) return `${bin} is missing: install the Debian package "postfix" (see docs/development.md, "Policy delegation with a real smtpd")`;
+    if (!existsSync(bin))
+      return `${bin} is missing: install the Debian package "postfix" (see docs/development.md, "Policy delegation with a real smtpd")`;
   }
   const user = await run('getent', ['passwd', 'postfix']);
   if (user.code !== 0) return 'the "postfix" user does not exist: install the Debian package "postfix"';
@@ -112,7 +113,10 @@ export class PostfixInstance {
       '',
     ].join('\n');
     writeFileSync(join(dir, 'etc', 'main.cf'), main);
-    writeFileSync(join(dir, 'etc', 'master.cf'), masterCf(options.smtpdAddress) + (options.extraMaster ?? []).map((l) => `${l}\n`).join(''));
+    writeFileSync(
+      join(dir, 'etc', 'master.cf'),
+      masterCf(options.smtpdAddress) + (options.extraMaster ?? []).map((l) => `${l}\n`).join(''),
+    );
     const instance = new PostfixInstance(ns, dir);
     const started = await ns.run(POSTFIX_BIN, ['-c', instance.configDirectory, 'start'], { timeoutMs: 60_000 });
     if (started.code !== 0) {

@@ -52,7 +52,17 @@ export class PostgresServer {
     const data = join(dir, 'data');
     mkdirSync(data, { mode: 0o700 });
     chownSync(data, server.uid, server.gid);
-    const init = await server.runAsPostgres('initdb', ['-D', data, '-U', POSTGRES_USER, '--auth=trust', '-E', 'UTF8', '--locale=C', '--no-sync']);
+    const init = await server.runAsPostgres('initdb', [
+      '-D',
+      data,
+      '-U',
+      POSTGRES_USER,
+      '--auth=trust',
+      '-E',
+      'UTF8',
+      '--locale=C',
+      '--no-sync',
+    ]);
     if (init.code !== 0) throw new Error(`initdb failed: ${init.stderr}${init.stdout}`);
     await server.resume();
     return server;
@@ -62,8 +72,27 @@ export class PostgresServer {
   async resume(): Promise<void> {
     if (this.child !== undefined) return;
     const bin = findBinary('postgres', postgresBinDirs()) ?? 'postgres';
-    const args = ['-D', join(this.dir, 'data'), '-k', this.dir, '-c', 'listen_addresses=', '-c', 'fsync=off', '-c', 'full_page_writes=off', '-c', 'synchronous_commit=off'];
-    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], uid: this.uid, gid: this.gid, cwd: this.dir, env: { PATH: process.env['PATH'] ?? '', LC_ALL: 'C' } });
+    const args = [
+      '-D',
+      join(this.dir, 'data'),
+      '-k',
+      this.dir,
+      '-c',
+      'listen_addresses=',
+      '-c',
+      'fsync=off',
+      '-c',
+      'full_page_writes=off',
+      '-c',
+      'synchronous_commit=off',
+    ];
+    const child = spawn(bin, args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      uid: this.uid,
+      gid: this.gid,
+      cwd: this.dir,
+      env: { PATH: process.env['PATH'] ?? '', LC_ALL: 'C' },
+    });
     child.stderr?.on('data', (d: Buffer) => this.logs.push(d.toString('utf8')));
     const ready = waitForLine(child, 'stderr', /database system is ready to accept connections/, 30_000);
     ready.catch(() => undefined);
@@ -114,7 +143,13 @@ export class PostgresServer {
   private runAsPostgres(name: string, args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
     const bin = findBinary(name, postgresBinDirs()) ?? name;
     return new Promise((resolve, reject) => {
-      const child = spawn(bin, args, { uid: this.uid, gid: this.gid, cwd: this.dir, env: { PATH: process.env['PATH'] ?? '', LC_ALL: 'C' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(bin, args, {
+        uid: this.uid,
+        gid: this.gid,
+        cwd: this.dir,
+        env: { PATH: process.env['PATH'] ?? '', LC_ALL: 'C' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let stdout = '';
       let stderr = '';
       child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));

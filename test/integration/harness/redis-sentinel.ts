@@ -62,8 +62,16 @@ export class RedisSentinelSet {
     }
     // Each sentinel must know the replica and the two other sentinels before a failover can be agreed.
     for (const port of SENTINEL_PORTS) {
-      await set.waitFor(() => set.cli(port, 'SENTINEL', 'replicas', MASTER_NAME), new RegExp(String(REPLICA_PORT)), `sentinel ${port} to see the replica`);
-      await set.waitFor(() => set.cli(port, 'SENTINEL', 'sentinels', MASTER_NAME), /(?:flags\s+sentinel[\s\S]*){2}/, `sentinel ${port} to see the other sentinels`);
+      await set.waitFor(
+        () => set.cli(port, 'SENTINEL', 'replicas', MASTER_NAME),
+        new RegExp(String(REPLICA_PORT)),
+        `sentinel ${port} to see the replica`,
+      );
+      await set.waitFor(
+        () => set.cli(port, 'SENTINEL', 'sentinels', MASTER_NAME),
+        /(?:flags\s+sentinel[\s\S]*){2}/,
+        `sentinel ${port} to see the other sentinels`,
+      );
     }
     return set;
   }
@@ -105,7 +113,23 @@ export class RedisSentinelSet {
   }
 
   private async server(name: string, port: number, extra: readonly string[]): Promise<void> {
-    const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', this.dir, '--dbfilename', `${name}.rdb`, '--save', '', '--appendonly', 'no', '--logfile', '', ...extra];
+    const args = [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      this.dir,
+      '--dbfilename',
+      `${name}.rdb`,
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--logfile',
+      '',
+      ...extra,
+    ];
     const child = this.spawn(name, findBinary('redis-server') ?? 'redis-server', args);
     await waitForLine(child, 'stdout', /ready to accept connections/i);
   }

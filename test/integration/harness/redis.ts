@@ -51,15 +51,24 @@ export class RedisServer {
   async resume(): Promise<void> {
     if (this.child !== undefined) return;
     const args = [
-      '--port', '0',
-      '--unixsocket', this.socketPath,
-      '--unixsocketperm', '700',
-      '--dir', this.dir,
-      '--save', '',
-      '--appendonly', this.options.persistent === true ? 'yes' : 'no',
-      '--appendfsync', 'always',
-      '--daemonize', 'no',
-      '--logfile', '',
+      '--port',
+      '0',
+      '--unixsocket',
+      this.socketPath,
+      '--unixsocketperm',
+      '700',
+      '--dir',
+      this.dir,
+      '--save',
+      '',
+      '--appendonly',
+      this.options.persistent === true ? 'yes' : 'no',
+      '--appendfsync',
+      'always',
+      '--daemonize',
+      'no',
+      '--logfile',
+      '',
     ];
     const child = spawn(findBinary('redis-server') ?? 'redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout?.on('data', (d: Buffer) => this.logs.push(d.toString('utf8')));

@@ -83,7 +83,11 @@ async function sign(dir: string, zone: ZoneSpec): Promise<{ zoneFile: string; an
   writeFileSync(file, zoneText(zone));
   const now = Date.now();
   // Inception a day back, so that clock skew never makes the signatures "not yet valid".
-  await execFileP('ldns-signzone', ['-i', ldnsDate(now - 86_400_000), '-e', ldnsDate(now + 30 * 86_400_000), '-f', `${file}.signed`, file, zsk, ksk], opts);
+  await execFileP(
+    'ldns-signzone',
+    ['-i', ldnsDate(now - 86_400_000), '-e', ldnsDate(now + 30 * 86_400_000), '-f', `${file}.signed`, file, zsk, ksk],
+    opts,
+  );
   return { zoneFile: `${file}.signed`, anchor: join(dir, `${ksk}.key`) };
 }
 
@@ -182,7 +186,10 @@ export class SignedDns {
     const apexes = served.map((z) => z.apex);
     writeFileSync(join(dir, 'nsd.conf'), nsdConf(dir, served));
     writeFileSync(join(dir, 'unbound.conf'), unboundConf(dir, 'unbound', VALIDATING_RESOLVER, true, anchors, apexes, options.forward));
-    writeFileSync(join(dir, 'unbound-plain.conf'), unboundConf(dir, 'unbound-plain', NON_VALIDATING_RESOLVER, false, [], apexes, options.forward));
+    writeFileSync(
+      join(dir, 'unbound-plain.conf'),
+      unboundConf(dir, 'unbound-plain', NON_VALIDATING_RESOLVER, false, [], apexes, options.forward),
+    );
 
     const children: ChildProcess[] = [];
     const world = new SignedDns(children, anchors);
@@ -190,7 +197,9 @@ export class SignedDns {
       const nsd = ns.spawn(findBinary('nsd', SBIN) ?? 'nsd', ['-d', '-c', join(dir, 'nsd.conf')], { stdio: ['ignore', 'pipe', 'pipe'] });
       children.push(nsd);
       for (const conf of ['unbound.conf', 'unbound-plain.conf']) {
-        children.push(ns.spawn(findBinary('unbound', SBIN) ?? 'unbound', ['-d', '-c', join(dir, conf)], { stdio: ['ignore', 'pipe', 'pipe'] }));
+        children.push(
+          ns.spawn(findBinary('unbound', SBIN) ?? 'unbound', ['-d', '-c', join(dir, conf)], { stdio: ['ignore', 'pipe', 'pipe'] }),
+        );
       }
       // Ready when each answers the SOA of the first zone over UDP (nsd, then both unbounds).
       for (const server of [NSD_ADDRESS, VALIDATING_RESOLVER, NON_VALIDATING_RESOLVER]) {
@@ -216,7 +225,8 @@ async function waitForDns(ns: NetNs, server: string, name: string, children: rea
     if (exited !== undefined) throw new Error(`SignedDns: a server exited at start; logs:\n${logs(dir)}`);
     const r = await ns.run('drill', [`@${server}`, 'SOA', name], { timeoutMs: 5000 });
     if (r.code === 0 && /rcode: NOERROR/.test(r.stdout)) return;
-    if (Date.now() > deadline) throw new Error(`SignedDns: ${server} does not answer SOA ${name}: ${r.stdout}${r.stderr}\nlogs:\n${logs(dir)}`);
+    if (Date.now() > deadline)
+      throw new Error(`SignedDns: ${server} does not answer SOA ${name}: ${r.stdout}${r.stderr}\nlogs:\n${logs(dir)}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
@@ -232,4 +242,3 @@ function logs(dir: string): string {
     })
     .join('\n');
 }
-

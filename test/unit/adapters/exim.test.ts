@@ -50,12 +50,14 @@ describe('exim decoder', () => {
     it(`${JSON.stringify(wire)}: whole, byte by byte, split at every offset`, () => {
       assert.deepEqual(decodeAll([bytes], false), want);
       assert.deepEqual(decodeAll(chunks(bytes, 1), false), want);
-      for (let i = 0; i <= bytes.length; i += 1) assert.deepEqual(decodeAll([bytes.subarray(0, i), bytes.subarray(i)]), want, `split at ${i}`);
+      for (let i = 0; i <= bytes.length; i += 1)
+        assert.deepEqual(decodeAll([bytes.subarray(0, i), bytes.subarray(i)]), want, `split at ${i}`);
     });
   }
   it('accepts a request without newline when the client half-closes (readsocket with shutdown=yes)', () => {
     const bytes = b('strict bücher.de');
-    for (let i = 0; i <= bytes.length; i += 1) assert.deepEqual(decodeAll([bytes.subarray(0, i), bytes.subarray(i)]), want, `split at ${i}`);
+    for (let i = 0; i <= bytes.length; i += 1)
+      assert.deepEqual(decodeAll([bytes.subarray(0, i), bytes.subarray(i)]), want, `split at ${i}`);
     assert.deepEqual(decodeAll([bytes], false), [], 'nothing before the end of the stream');
   });
   it('yields one request only; bytes after the first line are ignored', () => {
@@ -96,7 +98,19 @@ describe('exim mx patterns', () => {
   it('cleans patterns: lower case, A-label names and *.names only', () => {
     assert.equal(cleanMxPattern('MAIL.Example.COM'), 'mail.example.com');
     assert.equal(cleanMxPattern('*.MX.example.net'), '*.mx.example.net');
-    for (const bad of ['', '*.', '*', 'a..b', 'a b.example', '*.*.example', 'a:b.example', 'x$.example', '^x.example', 'a|b.example', 'x.example.123']) {
+    for (const bad of [
+      '',
+      '*.',
+      '*',
+      'a..b',
+      'a b.example',
+      '*.*.example',
+      'a:b.example',
+      'x$.example',
+      '^x.example',
+      'a|b.example',
+      'x.example.123',
+    ]) {
       assert.equal(cleanMxPattern(bad), undefined, bad);
     }
   });
@@ -113,7 +127,11 @@ describe('exim mx patterns', () => {
         const bases = patterns.map((p) => p.replace(/^\*\./, ''));
         const candidates = [host, host.toUpperCase(), ...bases.flatMap((b0) => [b0, `x.${b0}`, `X.y.${b0}`, `${b0}x`, `x${b0}`])];
         for (const h of candidates) {
-          assert.equal(re.test(h), patterns.some((p) => mxMatches(p, h)), `${patterns.join(',')} vs ${h}`);
+          assert.equal(
+            re.test(h),
+            patterns.some((p) => mxMatches(p, h)),
+            `${patterns.join(',')} vs ${h}`,
+          );
         }
       }),
       { numRuns: 300 },
@@ -223,7 +241,14 @@ describe('exim handle', () => {
     });
     assert.equal(await ask(ctx, 'example.com'), 'defer internal error\n');
     assert.equal(entries.find((e) => e.level === 'error')?.['code'], 'EEXIM_INTERNAL');
-    const throwing = new Proxy({}, { get: () => () => { throw new Error('log down'); } }) as unknown as Logger;
+    const throwing = new Proxy(
+      {},
+      {
+        get: () => () => {
+          throw new Error('log down');
+        },
+      },
+    ) as unknown as Logger;
     const bytes = await eximAdapter.handle({ kind: 'lookup', domain: 'example.com' }, { lookup: ctx.lookup, log: throwing });
     assert.equal(Buffer.from(bytes).toString('latin1'), 'defer internal error\n');
   });

@@ -90,31 +90,30 @@ describe('netstring decoder: a multi-request stream', () => {
   });
   it('round-trips arbitrary payloads at arbitrary splits', () => {
     fc.assert(
-      fc.property(
-        fc.array(fc.uint8Array({ maxLength: 40 }), { maxLength: 6 }),
-        fc.array(fc.nat(), { maxLength: 8 }),
-        (items, cuts) => {
-          const wire = Buffer.concat(items.map((x) => encodeNetstring(x)));
-          const offsets = [...new Set(cuts.map((c) => (wire.length === 0 ? 0 : c % (wire.length + 1))))].sort((x, y) => x - y);
-          const parts: Uint8Array[] = [];
-          let last = 0;
-          for (const o of offsets) {
-            parts.push(wire.subarray(last, o));
-            last = o;
+      fc.property(fc.array(fc.uint8Array({ maxLength: 40 }), { maxLength: 6 }), fc.array(fc.nat(), { maxLength: 8 }), (items, cuts) => {
+        const wire = Buffer.concat(items.map((x) => encodeNetstring(x)));
+        const offsets = [...new Set(cuts.map((c) => (wire.length === 0 ? 0 : c % (wire.length + 1))))].sort((x, y) => x - y);
+        const parts: Uint8Array[] = [];
+        let last = 0;
+        for (const o of offsets) {
+          parts.push(wire.subarray(last, o));
+          last = o;
+        }
+        parts.push(wire.subarray(last));
+        const d = createNetstringDecoder(64);
+        const got: Buffer[] = [];
+        for (const p of parts) {
+          for (const s of d.push(p)) {
+            assert.equal(s.kind, 'payload');
+            if (s.kind === 'payload') got.push(s.payload);
           }
-          parts.push(wire.subarray(last));
-          const d = createNetstringDecoder(64);
-          const got: Buffer[] = [];
-          for (const p of parts) {
-            for (const s of d.push(p)) {
-              assert.equal(s.kind, 'payload');
-              if (s.kind === 'payload') got.push(s.payload);
-            }
-          }
-          assert.deepEqual(d.end(), []);
-          assert.deepEqual(got.map((g) => [...g]), items.map((x) => [...x]));
-        },
-      ),
+        }
+        assert.deepEqual(d.end(), []);
+        assert.deepEqual(
+          got.map((g) => [...g]),
+          items.map((x) => [...x]),
+        );
+      }),
     );
   });
 });

@@ -71,7 +71,11 @@ const RCPT_REQUEST: PolicyRequest = {
 
 describe('policy delegation decoder', () => {
   const table: ReadonlyArray<{ name: string; input: string; expect: Step[] }> = [
-    { name: 'a full Postfix RCPT request, unknown names ignored', input: POSTFIX_RCPT, expect: [{ kind: 'request', request: RCPT_REQUEST }] },
+    {
+      name: 'a full Postfix RCPT request, unknown names ignored',
+      input: POSTFIX_RCPT,
+      expect: [{ kind: 'request', request: RCPT_REQUEST }],
+    },
     {
       name: 'two requests on one connection',
       input: 'protocol_state=RCPT\nrecipient=a@x.test\n\nprotocol_state=RCPT\nrecipient=b@y.test\n\n',
@@ -81,18 +85,38 @@ describe('policy delegation decoder', () => {
       ],
     },
     { name: 'an empty block is an empty request', input: '\n', expect: [{ kind: 'request', request: {} }] },
-    { name: 'value may contain =', input: 'recipient="a=b"@x.test\n\n', expect: [{ kind: 'request', request: { recipient: '"a=b"@x.test' } }] },
+    {
+      name: 'value may contain =',
+      input: 'recipient="a=b"@x.test\n\n',
+      expect: [{ kind: 'request', request: { recipient: '"a=b"@x.test' } }],
+    },
     { name: 'empty value', input: 'recipient=\n\n', expect: [{ kind: 'request', request: { recipient: '' } }] },
-    { name: 'a repeated name keeps the last value', input: 'recipient=a@x.test\nrecipient=b@x.test\n\n', expect: [{ kind: 'request', request: { recipient: 'b@x.test' } }] },
-    { name: 'CRLF from a hand-typed session is tolerated', input: 'protocol_state=RCPT\r\nrecipient=a@x.test\r\n\r\n', expect: [{ kind: 'request', request: { protocolState: 'RCPT', recipient: 'a@x.test' } }] },
-    { name: 'UTF-8 value', input: 'recipient=jürgen@bücher.test\n\n', expect: [{ kind: 'request', request: { recipient: 'jürgen@bücher.test' } }] },
+    {
+      name: 'a repeated name keeps the last value',
+      input: 'recipient=a@x.test\nrecipient=b@x.test\n\n',
+      expect: [{ kind: 'request', request: { recipient: 'b@x.test' } }],
+    },
+    {
+      name: 'CRLF from a hand-typed session is tolerated',
+      input: 'protocol_state=RCPT\r\nrecipient=a@x.test\r\n\r\n',
+      expect: [{ kind: 'request', request: { protocolState: 'RCPT', recipient: 'a@x.test' } }],
+    },
+    {
+      name: 'UTF-8 value',
+      input: 'recipient=jürgen@bücher.test\n\n',
+      expect: [{ kind: 'request', request: { recipient: 'jürgen@bücher.test' } }],
+    },
     { name: 'nothing sent: no step', input: '', expect: [] },
     {
       name: 'a line without = ends the stream',
       input: 'protocol_state=RCPT\nbogus\n\nrecipient=a@x.test\n\n',
       expect: [{ kind: 'error', code: 'EDELEGATION_NO_EQUALS', message: 'attribute line 2 is not name=value' }],
     },
-    { name: 'an empty name is malformed', input: '=value\n\n', expect: [{ kind: 'error', code: 'EDELEGATION_NO_EQUALS', message: 'attribute line 1 is not name=value' }] },
+    {
+      name: 'an empty name is malformed',
+      input: '=value\n\n',
+      expect: [{ kind: 'error', code: 'EDELEGATION_NO_EQUALS', message: 'attribute line 1 is not name=value' }],
+    },
     {
       name: 'requests before a malformed one are still delivered',
       input: 'recipient=a@x.test\n\nnonsense\n',
@@ -130,7 +154,11 @@ describe('policy delegation decoder', () => {
     assert.equal(steps[0]?.kind, 'request');
     for (const size of [0, 1000, 1]) {
       const bad = decode(`recipient=${value(POLICY_MAX_LINE_BYTES + 1)}\n\n`, size);
-      assert.deepEqual(bad.map((s) => (s.kind === 'error' ? s.code : s.kind)), ['EDELEGATION_LINE_TOO_LONG'], `read size ${size}`);
+      assert.deepEqual(
+        bad.map((s) => (s.kind === 'error' ? s.code : s.kind)),
+        ['EDELEGATION_LINE_TOO_LONG'],
+        `read size ${size}`,
+      );
     }
   });
 
@@ -139,7 +167,10 @@ describe('policy delegation decoder', () => {
     const chunk = Buffer.alloc(4096, 0x61);
     let steps: Step[] = [];
     for (let i = 0; i < 10 && steps.length === 0; i += 1) steps = d.push(chunk);
-    assert.deepEqual(steps.map((s) => (s.kind === 'error' ? s.code : s.kind)), ['EDELEGATION_LINE_TOO_LONG']);
+    assert.deepEqual(
+      steps.map((s) => (s.kind === 'error' ? s.code : s.kind)),
+      ['EDELEGATION_LINE_TOO_LONG'],
+    );
     assert.deepEqual(d.push(Buffer.from('\n\n')), [], 'nothing after the first error');
     assert.deepEqual(d.end(), []);
   });
@@ -148,7 +179,10 @@ describe('policy delegation decoder', () => {
     const lines = (n: number): string => `${Array.from({ length: n }, (_, i) => `a${i}=v`).join('\n')}\n\n`;
     assert.equal(decode(lines(POLICY_MAX_ATTRIBUTES))[0]?.kind, 'request');
     const steps = decode(lines(POLICY_MAX_ATTRIBUTES + 1));
-    assert.deepEqual(steps.map((s) => (s.kind === 'error' ? s.code : s.kind)), ['EDELEGATION_TOO_MANY_ATTRIBUTES']);
+    assert.deepEqual(
+      steps.map((s) => (s.kind === 'error' ? s.code : s.kind)),
+      ['EDELEGATION_TOO_MANY_ATTRIBUTES'],
+    );
   });
 
   it(`refuses a block larger than ${POLICY_MAX_REQUEST_BYTES} bytes`, () => {
@@ -157,7 +191,10 @@ describe('policy delegation decoder', () => {
     const count = Math.ceil(POLICY_MAX_REQUEST_BYTES / line.length) + 1;
     assert.ok(count < POLICY_MAX_ATTRIBUTES);
     const steps = decode(line.repeat(count) + '\n', 4096);
-    assert.deepEqual(steps.map((s) => (s.kind === 'error' ? s.code : s.kind)), ['EDELEGATION_REQUEST_TOO_LARGE']);
+    assert.deepEqual(
+      steps.map((s) => (s.kind === 'error' ? s.code : s.kind)),
+      ['EDELEGATION_REQUEST_TOO_LARGE'],
+    );
   });
 
   it('the block limit counts one request only', () => {
@@ -167,7 +204,7 @@ describe('policy delegation decoder', () => {
     assert.ok(steps.every((s) => s.kind === 'request'));
   });
 
-  it('does not keep the caller\'s chunk buffer', () => {
+  it("does not keep the caller's chunk buffer", () => {
     const d = newPolicyDecoder();
     const chunk = Buffer.from('recipient=a@x.te');
     assert.deepEqual(d.push(chunk), []);

@@ -26,7 +26,10 @@ describe('recipientDomain', () => {
     ['"only@quoted"', { kind: 'skip', reason: 'no-domain', detail: '"\\"only@quoted\\"" has no domain part' }],
     ['bob@', { kind: 'skip', reason: 'invalid', detail: '"bob@" has an empty domain part' }],
     ['bob@[192.0.2.1]', { kind: 'skip', reason: 'address-literal', detail: '"bob@[192.0.2.1]" is addressed to an IP literal' }],
-    ['bob@[IPv6:2001:db8::1]', { kind: 'skip', reason: 'address-literal', detail: '"bob@[IPv6:2001:db8::1]" is addressed to an IP literal' }],
+    [
+      'bob@[IPv6:2001:db8::1]',
+      { kind: 'skip', reason: 'address-literal', detail: '"bob@[IPv6:2001:db8::1]" is addressed to an IP literal' },
+    ],
     ['bob@192.0.2.1', { kind: 'skip', reason: 'address-literal', detail: '192.0.2.1 is an IP address' }],
   ];
   for (const [input, expected] of table) {
@@ -93,7 +96,11 @@ describe('policy delegation handler', () => {
     it(`answers DUNNO without warming in state ${String(state)}`, async () => {
       const warm = new FakeWarm();
       const { ctx } = context(warm);
-      const req: PolicyRequest = { request: 'smtpd_access_policy', recipient: 'bob@enforce.test', ...(state !== undefined ? { protocolState: state } : {}) };
+      const req: PolicyRequest = {
+        request: 'smtpd_access_policy',
+        recipient: 'bob@enforce.test',
+        ...(state !== undefined ? { protocolState: state } : {}),
+      };
       assert.equal(text(await policyDelegationAdapter.handle(req, ctx)), 'action=DUNNO\n\n');
       assert.deepEqual(warm.calls, []);
     });
@@ -102,7 +109,11 @@ describe('policy delegation handler', () => {
   it('accepts a lower-case state and a request without `request=`', () => {
     const warm = new FakeWarm();
     const { ctx } = context(warm);
-    assert.deepEqual(warmForRequest({ protocolState: 'rcpt', recipient: 'a@x.test' }, ctx), { kind: 'warm', domain: 'x.test', outcome: 'queued' });
+    assert.deepEqual(warmForRequest({ protocolState: 'rcpt', recipient: 'a@x.test' }, ctx), {
+      kind: 'warm',
+      domain: 'x.test',
+      outcome: 'queued',
+    });
   });
 
   it('ignores (and logs) a request type other than smtpd_access_policy', async () => {

@@ -117,9 +117,19 @@ describe('postfixAnswer: exact strings', () => {
     assert.deepEqual(got, ok('secure match=example.net:.example.net', 'secure match=example.net:.example.net'));
   });
   it('extension lines are reported in file order', () => {
-    const p = policy('enforce', ['mx.example'], [['ext_x', 'one'], ['ext_y', 'two words']]);
+    const p = policy(
+      'enforce',
+      ['mx.example'],
+      [
+        ['ext_x', 'one'],
+        ['ext_y', 'two words'],
+      ],
+    );
     const got = postfixAnswer(result(policyResolution('example.org', p), zone({ tlsrpt: true })));
-    assert.ok(got.kind === 'ok' && got.data.endsWith(' { policy_string = max_age: 604800 } { policy_string = ext_x: one } { policy_string = ext_y: two words }'));
+    assert.ok(
+      got.kind === 'ok' &&
+        got.data.endsWith(' { policy_string = max_age: 604800 } { policy_string = ext_x: one } { policy_string = ext_y: two words }'),
+    );
   });
   it('omits policy lines that would break or be altered inside { }', () => {
     const bad: Array<[string, string]> = [

@@ -47,9 +47,16 @@ describe('socketmap decoder', () => {
     { mapName: '', key: '' }, // 0:,
   ];
   const wire = Buffer.concat(
-    ['postfix example.com', 'postfix Bücher.DE', 'strict [mail.example.org]:587', 'postfix two words here', 'postfix ', ' example.com', 'nospace', ''].map(
-      (p) => encodeNetstring(p),
-    ),
+    [
+      'postfix example.com',
+      'postfix Bücher.DE',
+      'strict [mail.example.org]:587',
+      'postfix two words here',
+      'postfix ',
+      ' example.com',
+      'nospace',
+      '',
+    ].map((p) => encodeNetstring(p)),
   );
   const want = requests.map((request) => ({ kind: 'request', request }));
 
@@ -208,7 +215,9 @@ describe('socketmap handle', () => {
   }
   it('invalid UTF-8 on the wire ends as NOTFOUND without a lookup', async () => {
     const { ctx, lookup } = setup();
-    const [step] = socketmapAdapter.newDecoder().push(encodeNetstring(Buffer.concat([b('postfix '), Buffer.from([0xc3, 0x28]), b('.com')])));
+    const [step] = socketmapAdapter
+      .newDecoder()
+      .push(encodeNetstring(Buffer.concat([b('postfix '), Buffer.from([0xc3, 0x28]), b('.com')])));
     assert.ok(step?.kind === 'request');
     assert.equal(await ask(ctx, step.request.mapName, step.request.key), 'NOTFOUND ');
     assert.deepEqual(lookup.calls, []);
@@ -243,7 +252,14 @@ describe('socketmap handle', () => {
     assert.equal(await ask(ctx, 'postfix', 'example.com'), 'TEMP internal error');
   });
   it('never rejects even when the logger throws', async () => {
-    const throwing = new Proxy({}, { get: () => () => { throw new Error('log down'); } }) as unknown as Logger;
+    const throwing = new Proxy(
+      {},
+      {
+        get: () => () => {
+          throw new Error('log down');
+        },
+      },
+    ) as unknown as Logger;
     const lookup = new FakeLookup(() => {
       throw new Error('boom');
     });
@@ -284,9 +300,14 @@ describe('socketmap handle', () => {
   it('replies to a multi-request stream in order', async () => {
     const { ctx } = setup();
     const wire = Buffer.concat(
-      ['postfix example.com', 'postfix .example.com', 'postfix nothing.example', 'strict BÜCHER.de', 'postfix ', 'deferring dnsfail.example'].map((p) =>
-        encodeNetstring(p),
-      ),
+      [
+        'postfix example.com',
+        'postfix .example.com',
+        'postfix nothing.example',
+        'strict BÜCHER.de',
+        'postfix ',
+        'deferring dnsfail.example',
+      ].map((p) => encodeNetstring(p)),
     );
     const want = [
       'OK secure match=mail.example.com:.example.net servername=hostname',

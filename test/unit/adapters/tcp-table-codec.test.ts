@@ -80,7 +80,8 @@ function split(max: number, parts: readonly Uint8Array[]): { steps: LineStep[]; 
   for (const p of parts) steps.push(...s.push(p));
   return { steps, rest: s.end().toString('utf8') };
 }
-const lines = (steps: readonly LineStep[]): string[] => steps.map((s) => (s.kind === 'line' ? s.line.toString('utf8') : `TOO-LONG(${s.limit})`));
+const lines = (steps: readonly LineStep[]): string[] =>
+  steps.map((s) => (s.kind === 'line' ? s.line.toString('utf8') : `TOO-LONG(${s.limit})`));
 
 describe('line splitter', () => {
   const wire = b('get a\nget b\r\n\nget bücher\r\r\nlast');

@@ -174,7 +174,10 @@ describe('tcp_table handle', () => {
     assert.equal(await ask(ctx, 'EXAMPLE.COM.'), '200 secure match=mail.example.com:.example.net');
     assert.equal(await ask(ctx, '[Mail.Example.Org]:587'), '200 secure match=mail.example.com:.example.net');
     assert.equal(await ask(ctx, 'BÜCHER.de'), '200 secure match=mail.example.com:.example.net');
-    assert.deepEqual(lookup.calls.map((c) => c.zoneName), ['strict', 'strict', 'strict']);
+    assert.deepEqual(
+      lookup.calls.map((c) => c.zoneName),
+      ['strict', 'strict', 'strict'],
+    );
     const d = setup();
     assert.equal(await ask(d.ctx, 'example.com'), `200 ${SECURE}`);
     assert.deepEqual(d.lookup.calls, [{ domain: 'example.com', zoneName: undefined }]);
@@ -229,7 +232,14 @@ describe('tcp_table handle', () => {
     assert.equal(entries.find((e) => e.level === 'error')?.['code'], 'ETCPTABLE_INTERNAL');
   });
   it('never rejects even when the logger throws', async () => {
-    const throwing = new Proxy({}, { get: () => () => { throw new Error('log down'); } }) as unknown as Logger;
+    const throwing = new Proxy(
+      {},
+      {
+        get: () => () => {
+          throw new Error('log down');
+        },
+      },
+    ) as unknown as Logger;
     const lookup = new FakeLookup(() => {
       throw new Error('boom');
     });
@@ -259,8 +269,17 @@ describe('tcp_table handle', () => {
   });
   it('replies to a pipelined stream in order, at any chunk size', async () => {
     const { ctx } = setup('postfix');
-    const wire = b(`get example.com\nget .example.com\nbogus\nget b%C3%BCcher.de\r\nget ${hexQuote('[mail.example.org]:25')}\nget nothing.example\n`);
-    const want = [`200 ${SECURE}`, '500 no MTA-STS policy', '400 only "get" is supported', `200 ${SECURE}`, `200 ${SECURE}`, '500 no MTA-STS policy'];
+    const wire = b(
+      `get example.com\nget .example.com\nbogus\nget b%C3%BCcher.de\r\nget ${hexQuote('[mail.example.org]:25')}\nget nothing.example\n`,
+    );
+    const want = [
+      `200 ${SECURE}`,
+      '500 no MTA-STS policy',
+      '400 only "get" is supported',
+      `200 ${SECURE}`,
+      `200 ${SECURE}`,
+      '500 no MTA-STS policy',
+    ];
     for (const size of [wire.length, 5, 1]) {
       const decoder = tcpTableAdapter.newDecoder();
       const replies: string[] = [];

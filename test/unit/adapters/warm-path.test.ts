@@ -62,7 +62,11 @@ function world() {
   const cache = new MemoryPolicyCache(100);
   const resolver = new Resolver({ cache, dns, fetcher, clock, log, cacheGraceSec: 60, negativeCacheTtlSec: 300, negativeCacheSize: 100 });
   const service = createLookupService(resolver, config(), log, { summaryIntervalMs: 0 });
-  const ctx = (listenerZone?: string): HandlerContext => ({ lookup: service, log, ...(listenerZone !== undefined ? { listenerZone } : {}) });
+  const ctx = (listenerZone?: string): HandlerContext => ({
+    lookup: service,
+    log,
+    ...(listenerZone !== undefined ? { listenerZone } : {}),
+  });
   /** Fetch every published policy (and learn that nosts.example has none) through the resolver. */
   const prime = async (): Promise<void> => {
     for (const domain of [...Object.keys(POLICIES), 'nosts.example']) await service.lookup(domain);
@@ -77,7 +81,11 @@ async function sameBytes<Req>(adapter: ProtocolAdapter<Req>, req: Req, ctx: Hand
   assert.ok(warm !== undefined, `a warm answer for ${JSON.stringify(req)}`);
   const warmBytes = typeof warm === 'string' ? Buffer.from(warm, 'utf8') : Buffer.from(warm);
   const full = Buffer.from(await adapter.handle(req, ctx));
-  assert.deepEqual(warmBytes, full, `warm ${JSON.stringify(warmBytes.toString('latin1'))} vs full ${JSON.stringify(full.toString('latin1'))}`);
+  assert.deepEqual(
+    warmBytes,
+    full,
+    `warm ${JSON.stringify(warmBytes.toString('latin1'))} vs full ${JSON.stringify(full.toString('latin1'))}`,
+  );
   return full.toString('latin1');
 }
 
@@ -100,25 +108,59 @@ describe('socketmap warm path', () => {
       for (const key of WARM_DOMAINS) await sameBytes(socketmapAdapter, { mapName, key }, w.ctx());
     }
     // Spot checks that the zones really differ.
-    assert.equal(await sameBytes(socketmapAdapter, { mapName: 'postfix', key: 'enf.example' }, w.ctx()), ns('OK secure match=mx1.enf.example:.enf.example servername=hostname'));
-    assert.equal(await sameBytes(socketmapAdapter, { mapName: 'nosni', key: 'enf.example' }, w.ctx()), ns('OK secure match=mx1.enf.example:.enf.example'));
-    assert.match(await sameBytes(socketmapAdapter, { mapName: 'tlsrpt', key: 'enf.example' }, w.ctx()), /policy_type=sts policy_domain=enf\.example mx_host_pattern=mx1\.enf\.example/);
+    assert.equal(
+      await sameBytes(socketmapAdapter, { mapName: 'postfix', key: 'enf.example' }, w.ctx()),
+      ns('OK secure match=mx1.enf.example:.enf.example servername=hostname'),
+    );
+    assert.equal(
+      await sameBytes(socketmapAdapter, { mapName: 'nosni', key: 'enf.example' }, w.ctx()),
+      ns('OK secure match=mx1.enf.example:.enf.example'),
+    );
+    assert.match(
+      await sameBytes(socketmapAdapter, { mapName: 'tlsrpt', key: 'enf.example' }, w.ctx()),
+      /policy_type=sts policy_domain=enf\.example mx_host_pattern=mx1\.enf\.example/,
+    );
     assert.equal(await sameBytes(socketmapAdapter, { mapName: 'postfix', key: 'test.example' }, w.ctx()), ns('NOTFOUND '));
-    assert.match(await sameBytes(socketmapAdapter, { mapName: 'strict', key: 'test.example' }, w.ctx()), /^\d+:OK secure match=mx\.test\.example/);
+    assert.match(
+      await sameBytes(socketmapAdapter, { mapName: 'strict', key: 'test.example' }, w.ctx()),
+      /^\d+:OK secure match=mx\.test\.example/,
+    );
     assert.equal(await sameBytes(socketmapAdapter, { mapName: 'postfix', key: 'none.example' }, w.ctx()), ns('NOTFOUND '));
-    assert.match(await sameBytes(socketmapAdapter, { mapName: 'tlsrpt', key: 'big.example' }, w.ctx()), /mx_host_pattern=mx59\./, 'fits socketmap');
+    assert.match(
+      await sameBytes(socketmapAdapter, { mapName: 'tlsrpt', key: 'big.example' }, w.ctx()),
+      /mx_host_pattern=mx59\./,
+      'fits socketmap',
+    );
     assert.equal(w.fetcher.fetches.length, Object.keys(POLICIES).length, 'every answer after priming came from the cache');
   });
 
   it('gives nothing for keys that are not plain policy domains, even when their domain is cached', async () => {
     const w = world();
     await w.prime();
-    for (const key of ['ENF.example', 'Enf.Example', 'enf.example.', '[enf.example]:25', '[enf.example]', 'enf.example:25', 'xn--bcher-kva.example', 'bücher.example', '.enf.example', ' enf.example', 'enf\uFFFD.example']) {
+    for (const key of [
+      'ENF.example',
+      'Enf.Example',
+      'enf.example.',
+      '[enf.example]:25',
+      '[enf.example]',
+      'enf.example:25',
+      'xn--bcher-kva.example',
+      'bücher.example',
+      '.enf.example',
+      ' enf.example',
+      'enf\uFFFD.example',
+    ]) {
       await fullPathOnly(socketmapAdapter, { mapName: 'postfix', key }, w.ctx());
     }
     // The full path answers them as before.
-    assert.equal(await fullPathOnly(socketmapAdapter, { mapName: 'nosni', key: 'ENF.example.' }, w.ctx()), ns('OK secure match=mx1.enf.example:.enf.example'));
-    assert.equal(await fullPathOnly(socketmapAdapter, { mapName: 'nosni', key: 'xn--bcher-kva.example' }, w.ctx()), ns('OK secure match=mx.xn--bcher-kva.example'));
+    assert.equal(
+      await fullPathOnly(socketmapAdapter, { mapName: 'nosni', key: 'ENF.example.' }, w.ctx()),
+      ns('OK secure match=mx1.enf.example:.enf.example'),
+    );
+    assert.equal(
+      await fullPathOnly(socketmapAdapter, { mapName: 'nosni', key: 'xn--bcher-kva.example' }, w.ctx()),
+      ns('OK secure match=mx.xn--bcher-kva.example'),
+    );
   });
 
   it('gives nothing for an uncached domain, an empty map name or key, and after expiry of grace', async () => {
@@ -129,7 +171,11 @@ describe('socketmap warm path', () => {
     assert.equal(await fullPathOnly(socketmapAdapter, { mapName: '', key: 'enf.example' }, w.ctx()), ns('PERM missing map name'));
     assert.equal(await fullPathOnly(socketmapAdapter, { mapName: 'postfix', key: '' }, w.ctx()), ns('PERM missing key'));
     w.clock.advance(60_000);
-    assert.equal(socketmapAdapter.answerNow?.({ mapName: 'postfix', key: 'enf.example' }, w.ctx()), undefined, 'grace over: DNS is asked first');
+    assert.equal(
+      socketmapAdapter.answerNow?.({ mapName: 'postfix', key: 'enf.example' }, w.ctx()),
+      undefined,
+      'grace over: DNS is asked first',
+    );
     const queries = w.dns.queries.length;
     await socketmapAdapter.handle({ mapName: 'postfix', key: 'enf.example' }, w.ctx());
     assert.equal(w.dns.queries.length, queries + 1, 'the full path checked the TXT record');
@@ -144,9 +190,15 @@ describe('tcp_table warm path', () => {
     for (const listenerZone of [undefined, ...Object.keys(ZONES)]) {
       for (const key of WARM_DOMAINS) await sameBytes(tcpTableAdapter, { kind: 'get', key }, w.ctx(listenerZone));
     }
-    assert.equal(await sameBytes(tcpTableAdapter, { kind: 'get', key: 'enf.example' }, w.ctx('nosni')), '200 secure%20match=mx1.enf.example:.enf.example\n');
+    assert.equal(
+      await sameBytes(tcpTableAdapter, { kind: 'get', key: 'enf.example' }, w.ctx('nosni')),
+      '200 secure%20match=mx1.enf.example:.enf.example\n',
+    );
     assert.equal(await sameBytes(tcpTableAdapter, { kind: 'get', key: 'test.example' }, w.ctx()), '500 no%20MTA-STS%20policy\n');
-    assert.match(await sameBytes(tcpTableAdapter, { kind: 'get', key: 'test.example' }, w.ctx('strict')), /^200 secure%20match=mx\.test\.example/);
+    assert.match(
+      await sameBytes(tcpTableAdapter, { kind: 'get', key: 'test.example' }, w.ctx('strict')),
+      /^200 secure%20match=mx\.test\.example/,
+    );
   });
 
   it('leaves to the full path a TLSRPT answer too large for tcp_table (it logs the fall-back)', async () => {
@@ -182,8 +234,14 @@ describe('exim warm path', () => {
         await sameBytes(eximAdapter, { kind: 'lookup', domain }, w.ctx(zoneName));
       }
     }
-    assert.equal(await sameBytes(eximAdapter, { kind: 'lookup', domain: 'enf.example' }, w.ctx()), 'enforce (?i)^(?:mx1\\.enf\\.example|[^.]+\\.enf\\.example)$ mx1.enf.example:*.enf.example\n');
-    assert.equal(await sameBytes(eximAdapter, { kind: 'lookup', domain: 'test.example' }, w.ctx()), 'testing (?i)^(?:mx\\.test\\.example)$ mx.test.example\n');
+    assert.equal(
+      await sameBytes(eximAdapter, { kind: 'lookup', domain: 'enf.example' }, w.ctx()),
+      'enforce (?i)^(?:mx1\\.enf\\.example|[^.]+\\.enf\\.example)$ mx1.enf.example:*.enf.example\n',
+    );
+    assert.equal(
+      await sameBytes(eximAdapter, { kind: 'lookup', domain: 'test.example' }, w.ctx()),
+      'testing (?i)^(?:mx\\.test\\.example)$ mx.test.example\n',
+    );
     assert.match(await sameBytes(eximAdapter, { kind: 'lookup', zone: 'strict', domain: 'test.example' }, w.ctx()), /^enforce /);
     assert.equal(await sameBytes(eximAdapter, { kind: 'lookup', domain: 'none.example' }, w.ctx()), 'none\n');
     assert.equal(await sameBytes(eximAdapter, { kind: 'lookup', domain: 'nosts.example' }, w.ctx()), 'none\n');
@@ -269,7 +327,9 @@ describe('answers kept with the cached policy', () => {
     const req: SocketmapRequest = { mapName: 'postfix', key: 'enf.example' };
     const before = socketmapAdapter.answerNow?.(req, w.ctx());
     assert.equal(before, ns('OK secure match=mx1.enf.example:.enf.example servername=hostname'));
-    const reloaded = createLookupService(w.resolver, config({ ...ZONES, postfix: zone({ requireSni: false, tlsrpt: false }) }), w.log, { summaryIntervalMs: 0 });
+    const reloaded = createLookupService(w.resolver, config({ ...ZONES, postfix: zone({ requireSni: false, tlsrpt: false }) }), w.log, {
+      summaryIntervalMs: 0,
+    });
     const ctx: HandlerContext = { lookup: reloaded, log: w.log };
     assert.equal(await sameBytes(socketmapAdapter, req, ctx), ns('OK secure match=mx1.enf.example:.enf.example'));
     assert.equal(socketmapAdapter.answerNow?.(req, w.ctx()), before, 'the old service keeps its own answer');
@@ -309,7 +369,13 @@ describe('policy delegation warm path', () => {
     const noLookup: LookupService = { lookup: () => Promise.reject(new Error('never in line')), zone: () => assert.fail('no zone') };
     const ctxNow: HandlerContext = { lookup: noLookup, log, warm: viaNow, listenerZone: 'strict' };
     const ctxHandle: HandlerContext = { lookup: noLookup, log, warm: viaHandle, listenerZone: 'strict' };
-    const requests = [rcpt('bob@Enforce.test'), rcpt('a@b.test', { protocolState: 'MAIL' }), rcpt('x@[192.0.2.1]'), rcpt('c@d.test', { request: 'junk' }), rcpt('e@bücher.test')];
+    const requests = [
+      rcpt('bob@Enforce.test'),
+      rcpt('a@b.test', { protocolState: 'MAIL' }),
+      rcpt('x@[192.0.2.1]'),
+      rcpt('c@d.test', { request: 'junk' }),
+      rcpt('e@bücher.test'),
+    ];
     for (const req of requests) {
       const now = policyDelegationAdapter.answerNow?.(req, ctxNow);
       assert.ok(now !== undefined, 'always answered at once');

@@ -96,7 +96,17 @@ test('loadgen counts requests lost on a dropped connection as errors', { skip: !
   const server = await fixedServer(seen, 3);
   try {
     writeFileSync(join(dir, 'e.txt'), Array.from({ length: 20 }, (_, i) => `e${i}.example.test`).join('\n') + '\n');
-    const out = await runLoadgen(['--port', String(portOf(server)), '--domains', join(dir, 'e.txt'), '--conns', '2', '--once', '--timeout', '5']);
+    const out = await runLoadgen([
+      '--port',
+      String(portOf(server)),
+      '--domains',
+      join(dir, 'e.txt'),
+      '--conns',
+      '2',
+      '--once',
+      '--timeout',
+      '5',
+    ]);
     assert.equal(out.requests, 6);
     assert.ok((out.errors as number) > 0);
     const r = out.replies;

@@ -53,7 +53,10 @@ describe('mta-sts-bridge cache', () => {
     assert.equal(r.code, 0, r.err);
     const lines = r.out.trimEnd().split('\n');
     assert.match(lines[0] ?? '', /^DOMAIN\s+MODE\s+ID\s+FETCHED\s+EXPIRES\s+CHECKED$/);
-    assert.match(lines[1] ?? '', /^enforce\.example\s+enforce\s+20260101T000000\s+2026-01-01T00:00:00Z\s+2026-07-01T00:00:00Z\s+2026-01-01T00:01:00Z$/);
+    assert.match(
+      lines[1] ?? '',
+      /^enforce\.example\s+enforce\s+20260101T000000\s+2026-01-01T00:00:00Z\s+2026-07-01T00:00:00Z\s+2026-01-01T00:01:00Z$/,
+    );
     assert.match(lines[2] ?? '', /^expired\.example\s+enforce\s+.*2026-01-02T00:00:00Z \(expired\)\s+2026-01-01T12:00:00Z$/);
     assert.match(lines[3] ?? '', /^testing\.example\s+testing\s+t1\s/);
     assert.equal(lines[4], `3 policies (1 expired) in ${join(state, 'cli.sqlite')}`);
@@ -77,8 +80,14 @@ describe('mta-sts-bridge cache', () => {
   it('show prints the entry and the policy text; the domain is normalized', async () => {
     const r = await run('show', 'Enforce.Example.', '-c', configPath);
     assert.equal(r.code, 0, r.err);
-    assert.match(r.out, /^domain: +enforce\.example\nmode: +enforce\nid: +20260101T000000\nmx: +mx1\.enforce\.example \*\.backup\.enforce\.example\nmax_age: +604800\n/);
-    assert.match(r.out, /\n\nversion: STSv1\nmode: enforce\nmx: mx1\.enforce\.example\nmx: \*\.backup\.enforce\.example\nmax_age: 604800\n$/);
+    assert.match(
+      r.out,
+      /^domain: +enforce\.example\nmode: +enforce\nid: +20260101T000000\nmx: +mx1\.enforce\.example \*\.backup\.enforce\.example\nmax_age: +604800\n/,
+    );
+    assert.match(
+      r.out,
+      /\n\nversion: STSv1\nmode: enforce\nmx: mx1\.enforce\.example\nmx: \*\.backup\.enforce\.example\nmax_age: 604800\n$/,
+    );
     assert.doesNotMatch(r.out, /\r/);
   });
 
@@ -149,6 +158,12 @@ describe('mta-sts-bridge cache', () => {
 
   it('helpers: isoTime to the second, formatTable aligned', () => {
     assert.equal(isoTime(Date.UTC(2026, 1, 3, 4, 5, 6, 789)), '2026-02-03T04:05:06Z');
-    assert.equal(formatTable([['a', 'bb', 'c'], ['ccc', 'd', 'eeee']]), 'a    bb  c\nccc  d   eeee\n');
+    assert.equal(
+      formatTable([
+        ['a', 'bb', 'c'],
+        ['ccc', 'd', 'eeee'],
+      ]),
+      'a    bb  c\nccc  d   eeee\n',
+    );
   });
 });

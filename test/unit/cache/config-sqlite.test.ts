@@ -55,15 +55,21 @@ describe('config: the sqlite cache', () => {
     expectProblems('cache:\n  type: sqlite\n  options:\n    timeout: 0\n', [
       { code: 'ECONFIG_RANGE', path: 'cache.options.timeout', line: 4, message: 'greater than 0 and at most 30' },
     ]);
-    expectProblems('cache:\n  type: sqlite\n  options:\n    timeout: 31\n', [{ code: 'ECONFIG_RANGE', path: 'cache.options.timeout', line: 4 }]);
+    expectProblems('cache:\n  type: sqlite\n  options:\n    timeout: 31\n', [
+      { code: 'ECONFIG_RANGE', path: 'cache.options.timeout', line: 4 },
+    ]);
     expectProblems('cache:\n  type: sqlite\n  options:\n    filename: ":memory:"\n', [
       { code: 'ECONFIG_BAD_VALUE', path: 'cache.options.filename', line: 4, message: 'type: internal' },
     ]);
-    expectProblems('cache:\n  type: sqlite\n  options:\n    filename: ""\n', [{ code: 'ECONFIG_BAD_VALUE', path: 'cache.options.filename', line: 4 }]);
+    expectProblems('cache:\n  type: sqlite\n  options:\n    filename: ""\n', [
+      { code: 'ECONFIG_BAD_VALUE', path: 'cache.options.filename', line: 4 },
+    ]);
     expectProblems('cache:\n  type: sqlite\n  options:\n    filenme: x\n', [
       { code: 'ECONFIG_UNKNOWN_KEY', path: 'cache.options.filenme', line: 4, message: 'did you mean "filename"?' },
     ]);
-    expectProblems('cache:\n  type: sqlite\n  options:\n    threads: 0\n', [{ code: 'ECONFIG_RANGE', path: 'cache.options.threads', line: 4 }]);
+    expectProblems('cache:\n  type: sqlite\n  options:\n    threads: 0\n', [
+      { code: 'ECONFIG_RANGE', path: 'cache.options.threads', line: 4 },
+    ]);
     expectProblems('state_directory: relative/dir\n', [
       { code: 'ECONFIG_BAD_VALUE', path: 'state_directory', line: 1, message: 'must be an absolute path' },
     ]);

@@ -53,7 +53,16 @@ describe('the resolver and invalid stored entries', () => {
     const { log, lines } = memoryLogger();
     const forged = { ...good, policyText: good.policyText.replace('mode: enforce', 'mode: testing') };
     // A store that keeps giving back the forged entry (as a shared cache written by someone else would).
-    const store = { ...cache, kind: 'memory', get: async () => forged, set: async () => undefined, delete: async () => true, entries: cache.entries.bind(cache), open: async () => undefined, close: async () => undefined };
+    const store = {
+      ...cache,
+      kind: 'memory',
+      get: async () => forged,
+      set: async () => undefined,
+      delete: async () => true,
+      entries: cache.entries.bind(cache),
+      open: async () => undefined,
+      close: async () => undefined,
+    };
     const r2 = new Resolver({ cache: store, dns, fetcher, clock, log, cacheGraceSec: 60, negativeCacheTtlSec: 300, negativeCacheSize: 10 });
     dns.setTxt('example.com', 'v=STSv1; id=20260101T000000;');
     fetcher.setPolicy('example.com', policyText('testing', 86400, 'mx1.example.com'));

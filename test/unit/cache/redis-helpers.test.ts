@@ -5,7 +5,14 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { EXPIRED_RETENTION_MS, MAX_POLICY_LIFETIME_MS, entryTtlMs, policyPattern, redisClientPlan, urlOptions } from '../../../adapters/cache/redis.js';
+import {
+  EXPIRED_RETENTION_MS,
+  MAX_POLICY_LIFETIME_MS,
+  entryTtlMs,
+  policyPattern,
+  redisClientPlan,
+  urlOptions,
+} from '../../../adapters/cache/redis.js';
 import { sampleEntry } from '../../contract/policy-cache.contract.js';
 
 describe('redis backend: pure helpers', () => {
@@ -55,9 +62,12 @@ describe('redis backend: pure helpers', () => {
     assert.equal(sentinel.options.enableOfflineQueue, true);
     assert.equal(sentinel.options.maxRetriesPerRequest, 1);
     assert.equal(sentinel.options.commandTimeout, 250);
-    assert.equal(sentinel.options.reconnectOnError?.(new Error('READONLY You can\'t write against a read only replica.')), 2);
+    assert.equal(sentinel.options.reconnectOnError?.(new Error("READONLY You can't write against a read only replica.")), 2);
     assert.equal(sentinel.options.reconnectOnError?.(new Error('ERR other')), false);
-    const cluster = redisClientPlan({ ...common, connection: { kind: 'cluster', nodes: [{ host: 'n1', port: 7000 }], tls: true, password: 'pw' } });
+    const cluster = redisClientPlan({
+      ...common,
+      connection: { kind: 'cluster', nodes: [{ host: 'n1', port: 7000 }], tls: true, password: 'pw' },
+    });
     assert.equal(cluster.kind, 'cluster');
     if (cluster.kind !== 'cluster') return;
     assert.equal(cluster.options.enableOfflineQueue, false);
@@ -66,4 +76,3 @@ describe('redis backend: pure helpers', () => {
     assert.deepEqual(cluster.options.redisOptions?.tls, {});
   });
 });
-

@@ -53,7 +53,10 @@ function setup(memorySize = 100): {
 }
 
 // The layer is a PolicyCache itself: it passes the same contract over a healthy backend.
-runPolicyCacheContract('resilient over memory', () => new ResilientPolicyCache(new MemoryPolicyCache(1000), { memorySize: 1000, log: memoryLogger().log }));
+runPolicyCacheContract(
+  'resilient over memory',
+  () => new ResilientPolicyCache(new MemoryPolicyCache(1000), { memorySize: 1000, log: memoryLogger().log }),
+);
 
 describe('ResilientPolicyCache', () => {
   it('reads memory first: a second get does not reach the backend', async () => {
@@ -173,7 +176,10 @@ describe('ResilientPolicyCache', () => {
     for (let i = 0; i < 300 && at.length < 4; i += 1) await new Promise((r) => setTimeout(r, 10));
     // The failed set, then probes: each reads what the backend holds before writing back.
     assert.equal(backend.calls[0], 'set a.example');
-    assert.ok(backend.calls.slice(1).every((c) => c === 'get a.example'), backend.calls.join(', '));
+    assert.ok(
+      backend.calls.slice(1).every((c) => c === 'get a.example'),
+      backend.calls.join(', '),
+    );
     // Timers never fire early: the gaps are at least 10, 20, 20 ms (5 doubled, capped at 20).
     const gaps = at.slice(1).map((t, i) => t - (at[i] as number));
     assert.ok((gaps[0] ?? 0) >= 9 && (gaps[1] ?? 0) >= 19 && (gaps[2] ?? 0) >= 19, `gaps ${gaps.join(', ')}`);

@@ -37,7 +37,13 @@ describe('damaged sqlite file at open', () => {
   for (const where of ['header', 'page'] as const) {
     it(`${where} overwritten: move renames it to <file>.corrupt-<time> and opens a new, working file`, async () => {
       const { dir, path } = await damagedFile(where);
-      const c = new SqlitePolicyCache({ path, busyTimeoutMs: 100, purgeIntervalMs: 0, onCorrupt: 'move', clock: { now: () => Date.UTC(2026, 11, 5, 0, 0, 0) } });
+      const c = new SqlitePolicyCache({
+        path,
+        busyTimeoutMs: 100,
+        purgeIntervalMs: 0,
+        onCorrupt: 'move',
+        clock: { now: () => Date.UTC(2026, 11, 5, 0, 0, 0) },
+      });
       await c.open();
       assert.equal(c.movedAside?.to, `${path}.corrupt-20261205T000000Z`);
       assert.ok(existsSync(`${path}.corrupt-20261205T000000Z`));
@@ -59,7 +65,9 @@ describe('damaged sqlite file at open', () => {
   it('the daemon path (openCache) moves by default and logs an error with ECACHE_CORRUPT', async () => {
     const { dir } = await damagedFile('header');
     const { log, lines } = memoryLogger();
-    const cache = await openCache({ type: 'sqlite', filename: 'cache.sqlite', timeoutSec: 1, cacheSize: 10, stateDirectory: dir }, log, { env: {} });
+    const cache = await openCache({ type: 'sqlite', filename: 'cache.sqlite', timeoutSec: 1, cacheSize: 10, stateDirectory: dir }, log, {
+      env: {},
+    });
     await cache.set(sampleEntry('x.example'));
     assert.equal((await cache.get('x.example'))?.domain, 'x.example');
     await cache.close();
@@ -68,7 +76,7 @@ describe('damaged sqlite file at open', () => {
     assert.match(String(line?.['movedTo']), /cache\.sqlite\.corrupt-/);
   });
 
-  it('the Python tool\'s file and a newer schema are refused even with move, never moved', async () => {
+  it("the Python tool's file and a newer schema are refused even with move, never moved", async () => {
     const dir = join(root, 'foreign');
     const py = join(dir, 'py.sqlite');
     const newer = join(dir, 'newer.sqlite');

@@ -42,17 +42,25 @@ describe('sqlite cache file safety', () => {
     await c.close();
   });
 
-  it('a file owned by another user (mode 0644) is used with a warning in the log', { skip: process.geteuid?.() !== 0 ? 'needs root to chown' : false }, async () => {
-    const { dir, path } = await fresh('other-owner');
-    chownSync(path, 65534, 65534);
-    chmodSync(path, 0o644);
-    const { log, lines } = memoryLogger();
-    const cache = await openCache({ type: 'sqlite', filename: 'policy-cache.sqlite', timeoutSec: 1, cacheSize: 10, stateDirectory: dir }, log, { env: {} });
-    await cache.close();
-    const line = lines.find((l) => l['code'] === 'ECACHE_UNSAFE');
-    assert.equal(line?.['level'], 'warn');
-    assert.match(String(line?.['reason']), /owned by uid 65534/);
-  });
+  it(
+    'a file owned by another user (mode 0644) is used with a warning in the log',
+    { skip: process.geteuid?.() !== 0 ? 'needs root to chown' : false },
+    async () => {
+      const { dir, path } = await fresh('other-owner');
+      chownSync(path, 65534, 65534);
+      chmodSync(path, 0o644);
+      const { log, lines } = memoryLogger();
+      const cache = await openCache(
+        { type: 'sqlite', filename: 'policy-cache.sqlite', timeoutSec: 1, cacheSize: 10, stateDirectory: dir },
+        log,
+        { env: {} },
+      );
+      await cache.close();
+      const line = lines.find((l) => l['code'] === 'ECACHE_UNSAFE');
+      assert.equal(line?.['level'], 'warn');
+      assert.match(String(line?.['reason']), /owned by uid 65534/);
+    },
+  );
 
   it('a run-time statement error names the file', async () => {
     const { path } = await fresh('closed');

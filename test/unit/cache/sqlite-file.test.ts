@@ -86,7 +86,10 @@ describe('SqlitePolicyCache: the file', () => {
     db.exec('create table sts_policy_cache (domain text, ts integer, pol_id text, pol_body text)');
     db.close();
     const message = await openError(path);
-    assert.match(message, /not an mta-sts-bridge cache: it holds the tables sts_policy_cache \(it looks like the Python postfix-mta-sts-resolver cache\)/);
+    assert.match(
+      message,
+      /not an mta-sts-bridge cache: it holds the tables sts_policy_cache \(it looks like the Python postfix-mta-sts-resolver cache\)/,
+    );
   });
 
   it('refuses a file from a newer schema version', async () => {
@@ -108,7 +111,11 @@ describe('SqlitePolicyCache: the file', () => {
     try {
       assert.equal(db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
       assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
-      const row = db.prepare(`SELECT domain, entry, expires_at FROM ${TABLE}`).get() as { domain: string; entry: string; expires_at: number };
+      const row = db.prepare(`SELECT domain, entry, expires_at FROM ${TABLE}`).get() as {
+        domain: string;
+        entry: string;
+        expires_at: number;
+      };
       assert.equal(row.domain, 'a.example');
       assert.equal(row.expires_at, sampleEntry('a.example').expiresAt);
       assert.deepEqual(JSON.parse(row.entry), sampleEntry('a.example'));
@@ -131,7 +138,11 @@ describe('SqlitePolicyCache: the file', () => {
     await c.set(sampleEntry('good.example'));
     const db = new Database(path);
     db.prepare(`INSERT INTO ${TABLE} (domain, entry, expires_at) VALUES (?, ?, ?)`).run('bad.example', '{not json', 0);
-    db.prepare(`INSERT INTO ${TABLE} (domain, entry, expires_at) VALUES (?, ?, ?)`).run('old.example', JSON.stringify({ ...sampleEntry('old.example'), v: 99 }), 0);
+    db.prepare(`INSERT INTO ${TABLE} (domain, entry, expires_at) VALUES (?, ?, ?)`).run(
+      'old.example',
+      JSON.stringify({ ...sampleEntry('old.example'), v: 99 }),
+      0,
+    );
     db.close();
     assert.equal(await c.get('bad.example'), undefined);
     assert.equal(await c.get('old.example'), undefined);

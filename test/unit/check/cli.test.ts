@@ -33,12 +33,24 @@ before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'check-cli-'));
   await world.startMx({ address: '127.0.0.2', behaviour: 'starttls', names: [MX] });
   await world.startMx({ address: '127.0.0.5', behaviour: 'hang', names: ['mx.hang.test'] });
-  const common = { sts: ['v=STSv1; id=1'], policyHost: serves(policyText('enforce', [MX])), mx: { [MX]: { preference: 10, address: '127.0.0.2' } } };
+  const common = {
+    sts: ['v=STSv1; id=1'],
+    policyHost: serves(policyText('enforce', [MX])),
+    mx: { [MX]: { preference: 10, address: '127.0.0.2' } },
+  };
   world.add('pass.test', { ...common, tlsrpt: ['v=TLSRPTv1; rua=mailto:r@pass.test'] });
   world.add('warn.test', common);
-  world.add('fail.test', { ...common, tlsrpt: ['v=TLSRPTv1; rua=mailto:r@fail.test'], policyHost: serves(policyText('enforce', ['*.elsewhere.test'])) });
+  world.add('fail.test', {
+    ...common,
+    tlsrpt: ['v=TLSRPTv1; rua=mailto:r@fail.test'],
+    policyHost: serves(policyText('enforce', ['*.elsewhere.test'])),
+  });
   world.add('state.test', { ...common, tlsrpt: ['v=TLSRPTv1; rua=mailto:r@state.test'] });
-  world.add('hang.test', { sts: ['v=STSv1; id=1'], policyHost: serves(policyText('enforce', ['mx.hang.test'])), mx: { 'mx.hang.test': { preference: 10, address: '127.0.0.5' } } });
+  world.add('hang.test', {
+    sts: ['v=STSv1; id=1'],
+    policyHost: serves(policyText('enforce', ['mx.hang.test'])),
+    mx: { 'mx.hang.test': { preference: 10, address: '127.0.0.5' } },
+  });
 });
 after(() => world.close());
 
@@ -73,7 +85,13 @@ describe('check: outputs', () => {
   it('--json prints the documented form', async () => {
     const r = await check(['--json', 'pass.test', 'fail.test']);
     const doc = JSON.parse(r.out) as { domains: Array<{ domain: string; result: string; checks: unknown[] }> };
-    assert.deepEqual(doc.domains.map((d) => [d.domain, d.result]), [['pass.test', 'pass'], ['fail.test', 'fail']]);
+    assert.deepEqual(
+      doc.domains.map((d) => [d.domain, d.result]),
+      [
+        ['pass.test', 'pass'],
+        ['fail.test', 'fail'],
+      ],
+    );
   });
   it('--junit FILE writes valid JUnit XML beside the text report', async () => {
     const file = join(dir, 'report.xml');
@@ -84,7 +102,9 @@ describe('check: outputs', () => {
     const lint = xmllint(xml);
     assert.equal(lint.status, 0, lint.stderr);
     const doc = new XMLParser({ ignoreAttributes: false, isArray: (n) => n === 'testsuite' || n === 'testcase' }).parse(xml) as {
-      testsuites: { testsuite: Array<{ '@_name': string; '@_failures': string; testcase: Array<{ '@_name': string; failure?: unknown }> }> };
+      testsuites: {
+        testsuite: Array<{ '@_name': string; '@_failures': string; testcase: Array<{ '@_name': string; failure?: unknown }> }>;
+      };
     };
     const [passing, failing] = doc.testsuites.testsuite;
     assert.equal(passing?.['@_failures'], '0');
@@ -138,7 +158,11 @@ describe('check: --resolver', () => {
   it('a resolver nobody answers at: the domain could not be checked (exit 2), not a finding about it', async () => {
     const { dns: _ignored, ...rest } = deps();
     const io = captureIo();
-    const status = await checkCommand(['--mx-port', String(world.smtpPort), '--resolver', '127.0.0.1:9', '--timeout', '3', 'pass.test'], io, rest);
+    const status = await checkCommand(
+      ['--mx-port', String(world.smtpPort), '--resolver', '127.0.0.1:9', '--timeout', '3', 'pass.test'],
+      io,
+      rest,
+    );
     assert.equal(status, 2, io.stdout());
     assert.match(io.stdout(), /ERROR ECHECK_LOCAL/);
   });
@@ -149,7 +173,10 @@ describe('check: --state', () => {
     const state = join(dir, 'state.json');
     const first = await check(['--state', state, '--json', 'state.test']);
     assert.equal(first.status, 0, first.out);
-    const saved = JSON.parse(readFileSync(state, 'utf8')) as { version: number; domains: Record<string, { policies: Record<string, { sha256: string }> }> };
+    const saved = JSON.parse(readFileSync(state, 'utf8')) as {
+      version: number;
+      domains: Record<string, { policies: Record<string, { sha256: string }> }>;
+    };
     assert.equal(saved.version, 1);
     assert.match(saved.domains['state.test']?.policies['1']?.sha256 ?? '', /^[0-9a-f]{64}$/);
 
@@ -193,7 +220,8 @@ describe('check: usage', () => {
     const io = captureIo();
     assert.equal(await main(['check', '--help'], io), 0);
     assert.match(io.stdout(), /^Usage: mta-sts-bridge check DOMAIN\.\.\. \[--json \| --junit FILE\]/);
-    for (const o of ['--json', '--junit FILE', '--strict', '--state FILE', '--mx-port N', '--timeout S', '--resolver IP[:PORT]']) assert.ok(io.stdout().includes(o), o);
+    for (const o of ['--json', '--junit FILE', '--strict', '--state FILE', '--mx-port N', '--timeout S', '--resolver IP[:PORT]'])
+      assert.ok(io.stdout().includes(o), o);
     const help = captureIo();
     assert.equal(await main(['help'], help), 0);
     assert.match(help.stdout(), /check DOMAIN\.\.\./);

@@ -18,7 +18,8 @@ describe('docs/check.md', () => {
     assert.deepEqual(rows, [...CHECK_IDS]);
   });
   it('documents every code a domain error can carry and the exit statuses', () => {
-    for (const code of ['ECHECK_TIMEOUT', 'ECHECK_LOCAL', 'ECHECK_DOMAIN', 'ECHECK_INTERNAL', 'ECHECK_STATE', 'ECHECK_OUTPUT']) assert.ok(doc.includes(`\`${code}\``), code);
+    for (const code of ['ECHECK_TIMEOUT', 'ECHECK_LOCAL', 'ECHECK_DOMAIN', 'ECHECK_INTERNAL', 'ECHECK_STATE', 'ECHECK_OUTPUT'])
+      assert.ok(doc.includes(`\`${code}\``), code);
     for (const exit of ['| 0 |', '| 1 |', '| 2 |']) assert.ok(doc.includes(exit), exit);
   });
   it('has a row for every option of check (the table help.ts keeps for --help and the man page)', () => {

@@ -21,11 +21,30 @@ const DAY = 86_400_000;
 const NOW = Date.parse('2026-12-05T00:00:00Z');
 
 function policy(mode: StsPolicy['mode'], maxAge: number, mx: string[] = ['mx.example.test'], written?: string): StsPolicy {
-  return { version: 'STSv1', mode, maxAge, mx, lines: [['version', 'STSv1'], ['mode', mode], ['max_age', written ?? String(maxAge)], ...mx.map((m) => ['mx', m] as const)] };
+  return {
+    version: 'STSv1',
+    mode,
+    maxAge,
+    mx,
+    lines: [['version', 'STSv1'], ['mode', mode], ['max_age', written ?? String(maxAge)], ...mx.map((m) => ['mx', m] as const)],
+  };
 }
 
-function host(name: string, verified: boolean[], opts: Partial<Pick<HostView, 'matchesPolicy'>> & { dane?: 'match' | 'no-match' | 'none' } = {}): HostView {
-  return { host: name, matchesPolicy: opts.matchesPolicy ?? true, addresses: verified.map((v, i) => ({ address: `192.0.2.${i + 1}`, verified: v, dane: opts.dane ?? 'none', ...(v ? {} : { problem: 'STARTTLS not offered' }) })) };
+function host(
+  name: string,
+  verified: boolean[],
+  opts: Partial<Pick<HostView, 'matchesPolicy'>> & { dane?: 'match' | 'no-match' | 'none' } = {},
+): HostView {
+  return {
+    host: name,
+    matchesPolicy: opts.matchesPolicy ?? true,
+    addresses: verified.map((v, i) => ({
+      address: `192.0.2.${i + 1}`,
+      verified: v,
+      dane: opts.dane ?? 'none',
+      ...(v ? {} : { problem: 'STARTTLS not offered' }),
+    })),
+  };
 }
 
 describe('TLSRPT record', () => {
@@ -79,7 +98,13 @@ describe('sts-txt traps', () => {
 
 describe('certificates', () => {
   const cert = (days: number, names = ['mx.example.test']): CertFacts => ({
-    subject: 'CN=x', issuer: 'CN=ca', dnsNames: names, notBefore: new Date(NOW - 30 * DAY).toISOString(), notAfter: new Date(NOW + days * DAY + 60_000).toISOString(), sha256: 'AA', chainError: null,
+    subject: 'CN=x',
+    issuer: 'CN=ca',
+    dnsNames: names,
+    notBefore: new Date(NOW - 30 * DAY).toISOString(),
+    notAfter: new Date(NOW + days * DAY + 60_000).toISOString(),
+    sha256: 'AA',
+    chainError: null,
   });
   it('under 14 days left is a warning, under 3 an error, otherwise a pass with the days left', () => {
     assert.equal(judgeCert('mx-cert', 'mx.example.test', cert(20), NOW, 's').level, 'info');
@@ -163,7 +188,9 @@ describe("the sender's view", () => {
 });
 
 describe('results and exit statuses', () => {
-  const report = (...results: DomainResult[]): CheckReport => ({ domains: results.map((result, i) => ({ domain: `d${i}.test`, result, checks: [] })) });
+  const report = (...results: DomainResult[]): CheckReport => ({
+    domains: results.map((result, i) => ({ domain: `d${i}.test`, result, checks: [] })),
+  });
   it('exit 0 when all pass (warnings allowed), 1 on a failure or with --strict on a warning, 2 when a domain could not run', () => {
     assert.equal(exitStatus(report('pass', 'warn'), false), 0);
     assert.equal(exitStatus(report('pass', 'warn'), true), 1);
@@ -179,8 +206,16 @@ describe('results and exit statuses', () => {
     assert.equal(finding('sts-txt', 'warning', 'x').ok, false);
   });
   it('sorts by the documented id order, then subject, stably', () => {
-    const sorted = sortResults([finding('tlsrpt-txt', 'info', 'a'), pass('mx-cert', 'b', {}, 'mx2 1'), pass('mx-cert', 'c', {}, 'mx1 1'), pass('sts-txt', 'd')]);
-    assert.deepEqual(sorted.map((c) => c.message), ['d', 'c', 'b', 'a']);
+    const sorted = sortResults([
+      finding('tlsrpt-txt', 'info', 'a'),
+      pass('mx-cert', 'b', {}, 'mx2 1'),
+      pass('mx-cert', 'c', {}, 'mx1 1'),
+      pass('sts-txt', 'd'),
+    ]);
+    assert.deepEqual(
+      sorted.map((c) => c.message),
+      ['d', 'c', 'b', 'a'],
+    );
   });
 });
 
@@ -193,17 +228,31 @@ describe('the run without a network', () => {
     ...over,
   });
   it(`checks the first ${MAX_MX_CHECKED} MX hosts by preference and lists the rest as not checked`, async () => {
-    const mx: DnsAnswer<{ preference: number; exchange: string }> = { kind: 'records', records: Array.from({ length: 12 }, (_, i) => ({ preference: 100 - i, exchange: `mx${i}.example.test` })) };
+    const mx: DnsAnswer<{ preference: number; exchange: string }> = {
+      kind: 'records',
+      records: Array.from({ length: 12 }, (_, i) => ({ preference: 100 - i, exchange: `mx${i}.example.test` })),
+    };
     const { report } = await runCheck(['example.test'], { dns: answers({ mx: async () => mx }), mxPort: 25, timeoutMs: 5000 });
     const d = report.domains[0]!;
     assert.equal(d.checks.filter((c) => c.id === 'mx-address').length, MAX_MX_CHECKED);
     const notChecked = d.checks.find((c) => c.id === 'mx-not-checked');
-    assert.deepEqual((notChecked?.evidence['hosts'] as Array<{ exchange: string }>).map((h) => h.exchange), ['mx1.example.test', 'mx0.example.test']);
+    assert.deepEqual(
+      (notChecked?.evidence['hosts'] as Array<{ exchange: string }>).map((h) => h.exchange),
+      ['mx1.example.test', 'mx0.example.test'],
+    );
     assert.equal(notChecked?.level, 'info');
   });
   it('a resolver this host cannot reach makes the domain an error (ECHECK_LOCAL), not a finding about it', async () => {
-    const refused = async (): Promise<DnsAnswer<never>> => ({ kind: 'error', code: 'ECONNREFUSED', message: 'could not contact DNS servers' });
-    const { report } = await runCheck(['example.test'], { dns: answers({ txt: refused, mx: refused, addresses: refused }), mxPort: 25, timeoutMs: 5000 });
+    const refused = async (): Promise<DnsAnswer<never>> => ({
+      kind: 'error',
+      code: 'ECONNREFUSED',
+      message: 'could not contact DNS servers',
+    });
+    const { report } = await runCheck(['example.test'], {
+      dns: answers({ txt: refused, mx: refused, addresses: refused }),
+      mxPort: 25,
+      timeoutMs: 5000,
+    });
     assert.equal(report.domains[0]?.result, 'error');
     assert.equal(report.domains[0]?.error?.code, 'ECHECK_LOCAL');
   });
@@ -211,19 +260,38 @@ describe('the run without a network', () => {
     const nx = (await runCheck(['example.test'], { dns: answers({}), mxPort: 25, timeoutMs: 5000 })).report.domains[0]!;
     assert.equal(nx.checks.find((c) => c.id === 'mx-dns')?.level, 'error');
     assert.equal(nx.checks.filter((c) => c.id === 'mx-address').length, 0);
-    const nodata = (await runCheck(['example.test'], { dns: answers({ mx: async () => ({ kind: 'nodata' }) }), mxPort: 25, timeoutMs: 5000 })).report.domains[0]!;
+    const nodata = (
+      await runCheck(['example.test'], { dns: answers({ mx: async () => ({ kind: 'nodata' }) }), mxPort: 25, timeoutMs: 5000 })
+    ).report.domains[0]!;
     assert.equal(nodata.checks.find((c) => c.id === 'mx-dns')?.level, 'warning');
     assert.equal(nodata.checks.find((c) => c.id === 'mx-address')?.subject, 'example.test');
-    const err = (await runCheck(['example.test'], { dns: answers({ mx: async () => ({ kind: 'error', code: 'ESERVFAIL', message: 'x' }) }), mxPort: 25, timeoutMs: 5000 })).report.domains[0]!;
+    const err = (
+      await runCheck(['example.test'], {
+        dns: answers({ mx: async () => ({ kind: 'error', code: 'ESERVFAIL', message: 'x' }) }),
+        mxPort: 25,
+        timeoutMs: 5000,
+      })
+    ).report.domains[0]!;
     assert.match(err.checks.find((c) => c.id === 'mx-dns')?.message ?? '', /ESERVFAIL/);
   });
   it('an argument that is not a domain is an error (ECHECK_DOMAIN); the others still run', async () => {
     const { report } = await runCheck(['192.0.2.1', 'example.test'], { dns: answers({}), mxPort: 25, timeoutMs: 5000 });
-    assert.deepEqual(report.domains.map((d) => [d.domain, d.result, d.error?.code]), [['192.0.2.1', 'error', 'ECHECK_DOMAIN'], ['example.test', 'fail', undefined]]);
+    assert.deepEqual(
+      report.domains.map((d) => [d.domain, d.result, d.error?.code]),
+      [
+        ['192.0.2.1', 'error', 'ECHECK_DOMAIN'],
+        ['example.test', 'fail', undefined],
+      ],
+    );
   });
   it('returns the next state only with --state', async () => {
     assert.equal((await runCheck(['example.test'], { dns: answers({}), mxPort: 25, timeoutMs: 5000 })).state, undefined);
-    const withState = await runCheck(['example.test'], { dns: answers({}), mxPort: 25, timeoutMs: 5000, state: { version: 1, domains: {} } });
+    const withState = await runCheck(['example.test'], {
+      dns: answers({}),
+      mxPort: 25,
+      timeoutMs: 5000,
+      state: { version: 1, domains: {} },
+    });
     assert.deepEqual(Object.keys(withState.state?.domains ?? {}), ['example.test']);
   });
 });

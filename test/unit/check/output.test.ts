@@ -24,7 +24,13 @@ const SAMPLE: CheckReport = {
       domain: 'bad.example',
       result: 'fail',
       checks: [
-        finding('mx-cert', 'error', 'certificate: expired <1> & "quoted"', { banner: ['220 \u0001 weird\u0007 <>&'] }, 'mx1.bad.example 192.0.2.1'),
+        finding(
+          'mx-cert',
+          'error',
+          'certificate: expired <1> & "quoted"',
+          { banner: ['220 \u0001 weird\u0007 <>&'] },
+          'mx1.bad.example 192.0.2.1',
+        ),
         finding('mx-starttls', 'error', 'control \u0000 char in a message', {}, 'mx2.bad.example 192.0.2.2'),
       ],
     },
@@ -32,11 +38,21 @@ const SAMPLE: CheckReport = {
   ],
 };
 
-type Case = { '@_name': string; '@_classname': string; failure?: { '@_message': string; '#text': string }; skipped?: { '@_message': string }; error?: { '@_type': string } };
+type Case = {
+  '@_name': string;
+  '@_classname': string;
+  failure?: { '@_message': string; '#text': string };
+  skipped?: { '@_message': string };
+  error?: { '@_type': string };
+};
 type Suite = { '@_name': string; '@_tests': string; '@_failures': string; '@_errors': string; '@_skipped': string; testcase: Case[] };
 
 function parse(xml: string): { testsuites: { '@_name': string; '@_tests': string; testsuite: Suite[] } } {
-  const parser = new XMLParser({ ignoreAttributes: false, parseAttributeValue: false, isArray: (name) => name === 'testsuite' || name === 'testcase' });
+  const parser = new XMLParser({
+    ignoreAttributes: false,
+    parseAttributeValue: false,
+    isArray: (name) => name === 'testsuite' || name === 'testcase',
+  });
   return parser.parse(xml) as { testsuites: { '@_name': string; '@_tests': string; testsuite: Suite[] } };
 }
 
@@ -49,7 +65,11 @@ describe('JUnit XML', () => {
   });
 
   it('the schema refuses what JUnit readers would not take (guards the schema itself)', () => {
-    assert.notEqual(xmllint('<testsuites><testsuite name="a" tests="1"><testcase name="x"><failure/><skipped/></testcase></testsuite></testsuites>').status, 0);
+    assert.notEqual(
+      xmllint('<testsuites><testsuite name="a" tests="1"><testcase name="x"><failure/><skipped/></testcase></testsuite></testsuites>')
+        .status,
+      0,
+    );
     assert.notEqual(xmllint('<testsuites><testcase name="x"/></testsuites>').status, 0);
   });
 
@@ -59,10 +79,13 @@ describe('JUnit XML', () => {
     assert.equal(doc.testsuites['@_tests'], '5');
     const [good, bad, slow] = doc.testsuites.testsuite;
     assert.deepEqual([good?.['@_name'], bad?.['@_name'], slow?.['@_name']], ['good.example', 'bad.example', 'slow.example']);
-    assert.deepEqual(good?.testcase.map((c) => [c['@_name'], c['@_classname'], c.skipped !== undefined, c.failure !== undefined]), [
-      ['sts-txt', 'good.example.sts-txt', false, false],
-      ['tlsrpt-txt', 'good.example.tlsrpt-txt', true, false],
-    ]);
+    assert.deepEqual(
+      good?.testcase.map((c) => [c['@_name'], c['@_classname'], c.skipped !== undefined, c.failure !== undefined]),
+      [
+        ['sts-txt', 'good.example.sts-txt', false, false],
+        ['tlsrpt-txt', 'good.example.tlsrpt-txt', true, false],
+      ],
+    );
     assert.equal(good?.['@_skipped'], '1');
     const cert = bad?.testcase[0];
     assert.equal(cert?.['@_name'], 'mx-cert mx1.bad.example 192.0.2.1');
@@ -84,7 +107,9 @@ describe('JUnit XML', () => {
 
 describe('JSON', () => {
   it('has the documented form', () => {
-    const doc = JSON.parse(formatJson(SAMPLE)) as { domains: Array<{ domain: string; result: string; checks: Array<Record<string, unknown>>; error?: unknown }> };
+    const doc = JSON.parse(formatJson(SAMPLE)) as {
+      domains: Array<{ domain: string; result: string; checks: Array<Record<string, unknown>>; error?: unknown }>;
+    };
     assert.deepEqual(Object.keys(doc), ['domains']);
     const c = doc.domains[1]?.checks[0];
     assert.deepEqual(Object.keys(c ?? {}), ['id', 'level', 'ok', 'subject', 'message', 'evidence']);

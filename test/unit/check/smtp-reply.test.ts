@@ -16,7 +16,11 @@ describe('SmtpReplyReader', () => {
   it('reads single and multi-line replies', () => {
     assert.deepEqual(
       whole.map((e) => (e.kind === 'reply' ? [e.reply.code, e.reply.lines.length] : e.message)),
-      [[220, 1], [250, 4], [220, 1]],
+      [
+        [220, 1],
+        [250, 4],
+        [220, 1],
+      ],
     );
     const ehlo = whole[1];
     assert.ok(ehlo?.kind === 'reply');

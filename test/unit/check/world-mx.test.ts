@@ -10,7 +10,16 @@ import { createHash, X509Certificate } from 'node:crypto';
 import type { CheckReport, DomainReport } from '../../../src/check/types.js';
 import { CheckWorld, one, policyText, results, serves } from './world.js';
 
-const VALID_NAMES = ['mx1.ok.test', 'mx.dane1.test', 'mx.dane2.test', 'mx.dane3.test', 'mx.dane4.test', 'mx.dane5.test', 'mx.dane6.test', 'mx.dane7.test'];
+const VALID_NAMES = [
+  'mx1.ok.test',
+  'mx.dane1.test',
+  'mx.dane2.test',
+  'mx.dane3.test',
+  'mx.dane4.test',
+  'mx.dane5.test',
+  'mx.dane6.test',
+  'mx.dane7.test',
+];
 let world: CheckWorld;
 let report: CheckReport;
 let spkiSha256: Buffer;
@@ -23,7 +32,11 @@ function domain(name: string): DomainReport {
 }
 
 /** A domain with one MX host (at `address`), an enforce policy naming it, and TLSRPT. */
-function site(name: string, mx: Record<string, { preference: number; address?: string }>, over: Parameters<CheckWorld['add']>[1] = {}): void {
+function site(
+  name: string,
+  mx: Record<string, { preference: number; address?: string }>,
+  over: Parameters<CheckWorld['add']>[1] = {},
+): void {
   world.add(name, {
     sts: ['v=STSv1; id=1'],
     tlsrpt: ['v=TLSRPTv1; rua=mailto:r@ok.test'],
@@ -33,7 +46,12 @@ function site(name: string, mx: Record<string, { preference: number; address?: s
   });
 }
 
-function tlsa(usage: number, selector: number, matchingType: number, data: Buffer): { usage: number; selector: number; matchingType: number; data: string } {
+function tlsa(
+  usage: number,
+  selector: number,
+  matchingType: number,
+  data: Buffer,
+): { usage: number; selector: number; matchingType: number; data: string } {
   return { usage, selector, matchingType, data: data.toString('hex') };
 }
 
@@ -46,7 +64,9 @@ before(async () => {
   world = await CheckWorld.start();
   const valid = await world.pki.issueLeaf({ names: VALID_NAMES });
   const x509 = new X509Certificate(valid.certPem);
-  spkiSha256 = createHash('sha256').update(x509.publicKey.export({ type: 'spki', format: 'der' })).digest();
+  spkiSha256 = createHash('sha256')
+    .update(x509.publicKey.export({ type: 'spki', format: 'der' }))
+    .digest();
   certSha256 = createHash('sha256').update(x509.raw).digest();
   await world.startMx({ address: '127.0.0.2', behaviour: 'starttls', names: VALID_NAMES });
   await world.startMx({ address: '127.0.0.3', behaviour: 'no-starttls', names: ['mx.nostarttls.test'] });
@@ -70,17 +90,30 @@ before(async () => {
   site('hangtls.test', { 'mx.hangtls.test': { preference: 10, address: '127.0.0.13' } });
   site('mixed.test', { 'mx1.ok.test': { preference: 10 }, 'mx.nostarttls.test': { preference: 20 } });
   // mx-dns, mx-address
-  world.add('nomx.test', { sts: ['v=STSv1; id=1'], policyHost: serves(policyText('enforce', ['nomx.test'])), records: { 'nomx.test': { A: ['127.0.0.2'] } } });
-  world.add('nullmx.test', { sts: ['v=STSv1; id=1'], policyHost: serves(policyText('enforce', ['mx1.ok.test'])), records: { 'nullmx.test': { MX: [{ preference: 0, exchange: '.' }] } } });
+  world.add('nomx.test', {
+    sts: ['v=STSv1; id=1'],
+    policyHost: serves(policyText('enforce', ['nomx.test'])),
+    records: { 'nomx.test': { A: ['127.0.0.2'] } },
+  });
+  world.add('nullmx.test', {
+    sts: ['v=STSv1; id=1'],
+    policyHost: serves(policyText('enforce', ['mx1.ok.test'])),
+    records: { 'nullmx.test': { MX: [{ preference: 0, exchange: '.' }] } },
+  });
   site('noaddr.test', { 'ghost.noaddr.test': { preference: 10 } });
   // mx-coverage, mx-stale-pattern
   site('cov.test', { 'mx1.ok.test': { preference: 10 } }, { policyHost: serves(policyText('enforce', ['*.other.test'])) });
   site('covtesting.test', { 'mx1.ok.test': { preference: 10 } }, { policyHost: serves(policyText('testing', ['*.other.test'])) });
-  site('stale.test', { 'mx1.ok.test': { preference: 10 } }, { policyHost: serves(policyText('enforce', ['mx1.ok.test', 'old.stale.test'])) });
+  site(
+    'stale.test',
+    { 'mx1.ok.test': { preference: 10 } },
+    { policyHost: serves(policyText('enforce', ['mx1.ok.test', 'old.stale.test'])) },
+  );
   site('wild.test', { 'mx1.ok.test': { preference: 10 } }, { policyHost: serves(policyText('enforce', ['*.ok.test'])) });
   // dane-tlsa: TLSA records from the test DNS server through the DNSSEC client; the zones
   // marked secure are answered with the AD bit, as a validating resolver would.
-  const daneSite = (n: number, over: Parameters<CheckWorld['add']>[1]): void => site(`dane${n}.test`, { [`mx.dane${n}.test`]: { preference: 10, address: '127.0.0.2' } }, over);
+  const daneSite = (n: number, over: Parameters<CheckWorld['add']>[1]): void =>
+    site(`dane${n}.test`, { [`mx.dane${n}.test`]: { preference: 10, address: '127.0.0.2' } }, over);
   daneSite(1, tlsaAt('dane1.test', [tlsa(3, 1, 1, spkiSha256)]));
   daneSite(2, tlsaAt('dane2.test', [tlsa(3, 1, 1, Buffer.alloc(32, 7))]));
   daneSite(3, tlsaAt('dane3.test', [tlsa(1, 0, 1, certSha256)]));
@@ -92,15 +125,53 @@ before(async () => {
   world.secureZones(['dane1.test', 'dane2.test', 'dane3.test', 'dane4.test', 'dane5.test', 'ok.test']);
   // tlsrpt-txt
   site('norpt.test', { 'mx1.ok.test': { preference: 10 } }, { tlsrpt: ['something else'] });
-  site('norpttesting.test', { 'mx1.ok.test': { preference: 10 } }, { tlsrpt: ['something else'], policyHost: serves(policyText('testing', ['mx1.ok.test'])) });
+  site(
+    'norpttesting.test',
+    { 'mx1.ok.test': { preference: 10 } },
+    { tlsrpt: ['something else'], policyHost: serves(policyText('testing', ['mx1.ok.test'])) },
+  );
   site('badrua.test', { 'mx1.ok.test': { preference: 10 } }, { tlsrpt: ['v=TLSRPTv1; rua=http://reports.ok.test/tlsrpt'] });
-  site('tworpt.test', { 'mx1.ok.test': { preference: 10 } }, { tlsrpt: ['v=TLSRPTv1; rua=mailto:a@ok.test', 'v=TLSRPTv1; rua=mailto:b@ok.test'] });
-  site('httpsrpt.test', { 'mx1.ok.test': { preference: 10 } }, { tlsrpt: ['v=TLSRPTv1;rua=https://reports.ok.test/v1/tlsrpt,mailto:tls@ok.test'] });
+  site(
+    'tworpt.test',
+    { 'mx1.ok.test': { preference: 10 } },
+    { tlsrpt: ['v=TLSRPTv1; rua=mailto:a@ok.test', 'v=TLSRPTv1; rua=mailto:b@ok.test'] },
+  );
+  site(
+    'httpsrpt.test',
+    { 'mx1.ok.test': { preference: 10 } },
+    { tlsrpt: ['v=TLSRPTv1;rua=https://reports.ok.test/v1/tlsrpt,mailto:tls@ok.test'] },
+  );
   report = await world.run(
     [
-      'ok.test', 'nostarttls.test', 'refuse.test', 'tls10.test', 'expired.test', 'untrusted.test', 'wrongname.test', 'cnonly.test', 'hangtls.test', 'mixed.test',
-      'nomx.test', 'nullmx.test', 'noaddr.test', 'cov.test', 'covtesting.test', 'stale.test', 'wild.test', 'dane1.test', 'dane2.test', 'dane3.test', 'dane4.test',
-      'dane5.test', 'dane6.test', 'dane7.test', 'norpt.test', 'norpttesting.test', 'badrua.test', 'tworpt.test', 'httpsrpt.test',
+      'ok.test',
+      'nostarttls.test',
+      'refuse.test',
+      'tls10.test',
+      'expired.test',
+      'untrusted.test',
+      'wrongname.test',
+      'cnonly.test',
+      'hangtls.test',
+      'mixed.test',
+      'nomx.test',
+      'nullmx.test',
+      'noaddr.test',
+      'cov.test',
+      'covtesting.test',
+      'stale.test',
+      'wild.test',
+      'dane1.test',
+      'dane2.test',
+      'dane3.test',
+      'dane4.test',
+      'dane5.test',
+      'dane6.test',
+      'dane7.test',
+      'norpt.test',
+      'norpttesting.test',
+      'badrua.test',
+      'tworpt.test',
+      'httpsrpt.test',
     ],
     // Conversations get 4 s: a loaded 2-core CI machine can take over 1.5 s for a TLS handshake.
     { timeoutMs: 30_000, probeTimeoutMs: 4000 },
@@ -111,7 +182,15 @@ after(() => world.close());
 describe('MX hosts', () => {
   it('a good MX host passes mx-address, mx-starttls, mx-tls and mx-cert with the EHLO and certificate as evidence', () => {
     const d = domain('ok.test');
-    assert.equal(d.result, 'pass', JSON.stringify(d.checks.filter((c) => !c.ok), null, 2));
+    assert.equal(
+      d.result,
+      'pass',
+      JSON.stringify(
+        d.checks.filter((c) => !c.ok),
+        null,
+        2,
+      ),
+    );
     const s = one(d, 'mx-starttls', 'mx1.ok.test 127.0.0.2');
     assert.ok((s.evidence['ehlo'] as string[]).includes('250-STARTTLS'));
     assert.match(one(d, 'mx-tls', 'mx1.ok.test 127.0.0.2').message, /^TLSv1\.[23]/);
@@ -135,7 +214,12 @@ describe('MX hosts', () => {
   for (const [name, host, address, pattern] of [
     ['expired.test', 'mx.expired.test', '127.0.0.7', /CERT_HAS_EXPIRED/],
     ['untrusted.test', 'mx.untrusted.test', '127.0.0.8', /chain does not verify/],
-    ['wrongname.test', 'mx.wrongname.test', '127.0.0.11', /not valid for mx\.wrongname\.test.*no certificate name matches a policy mx pattern/],
+    [
+      'wrongname.test',
+      'mx.wrongname.test',
+      '127.0.0.11',
+      /not valid for mx\.wrongname\.test.*no certificate name matches a policy mx pattern/,
+    ],
     ['cnonly.test', 'mx.cnonly.test', '127.0.0.12', /no DNS subjectAltName/],
   ] as const) {
     it(`mx-cert fails: ${name}`, () => {
@@ -207,7 +291,10 @@ describe('dane-tlsa', () => {
       assert.equal(c.evidence['validated'], false);
       assert.equal(one(domain(`dane${n}.test`), 'sender-view').level, 'info', 'an unvalidated record refuses nothing');
     }
-    assert.equal((one(domain('dane7.test'), 'dane-tlsa', 'mx.dane7.test 127.0.0.2').evidence['match'] as { kind: string }).kind, 'no-match');
+    assert.equal(
+      (one(domain('dane7.test'), 'dane-tlsa', 'mx.dane7.test 127.0.0.2').evidence['match'] as { kind: string }).kind,
+      'no-match',
+    );
   });
   it('no TLSA record is information: DANE not published (validated denial or not)', () => {
     const c = one(domain('ok.test'), 'dane-tlsa', 'mx1.ok.test');
@@ -220,7 +307,10 @@ describe('dane-tlsa', () => {
 
 describe('tlsrpt-txt', () => {
   it('passes with mailto: and https: report URIs', () => {
-    assert.deepEqual(one(domain('httpsrpt.test'), 'tlsrpt-txt').evidence['rua'], ['https://reports.ok.test/v1/tlsrpt', 'mailto:tls@ok.test']);
+    assert.deepEqual(one(domain('httpsrpt.test'), 'tlsrpt-txt').evidence['rua'], [
+      'https://reports.ok.test/v1/tlsrpt',
+      'mailto:tls@ok.test',
+    ]);
     assert.equal(one(domain('ok.test'), 'tlsrpt-txt').level, 'info');
   });
   it('missing is a warning for an enforce domain and information for a testing one', () => {
@@ -243,7 +333,10 @@ describe('sender-view', () => {
     assert.match(c.message, /mail flows via mx1\.ok\.test; senders skip mx\.nostarttls\.test/);
     assert.deepEqual(
       (c.evidence['hosts'] as Array<{ host: string; action: string }>).map((h) => [h.host, h.action]),
-      [['mx1.ok.test', 'deliver-verified'], ['mx.nostarttls.test', 'refuse']],
+      [
+        ['mx1.ok.test', 'deliver-verified'],
+        ['mx.nostarttls.test', 'refuse'],
+      ],
     );
   });
   it('testing with a host outside the policy: mail flows, but enforce would refuse it', () => {
@@ -255,7 +348,11 @@ describe('sender-view', () => {
 
 describe('a hanging MX host', () => {
   it('3 MX hosts, one hangs: the run ends within --timeout, the hanging host fails, the others are judged', async () => {
-    site('three.test', { 'mx1.ok.test': { preference: 10 }, 'mx.hang.test': { preference: 20, address: '127.0.0.5' }, 'mx.nostarttls.test': { preference: 30 } });
+    site('three.test', {
+      'mx1.ok.test': { preference: 10 },
+      'mx.hang.test': { preference: 20, address: '127.0.0.5' },
+      'mx.nostarttls.test': { preference: 30 },
+    });
     const started = Date.now();
     const r = await world.run(['three.test'], { timeoutMs: 4000 });
     const elapsed = Date.now() - started;

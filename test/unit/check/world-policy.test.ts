@@ -21,13 +21,24 @@ function domain(name: string): DomainReport {
 
 /** A domain served like ok.test but with its own TXT and policy host behaviour. */
 function site(name: string, over: Parameters<CheckWorld['add']>[1] = {}): void {
-  world.add(name, { sts: ['v=STSv1; id=1'], tlsrpt: ['v=TLSRPTv1; rua=mailto:r@ok.test'], policyHost: serves(GOOD), mx: { [MX]: { preference: 10 } }, ...over });
+  world.add(name, {
+    sts: ['v=STSv1; id=1'],
+    tlsrpt: ['v=TLSRPTv1; rua=mailto:r@ok.test'],
+    policyHost: serves(GOOD),
+    mx: { [MX]: { preference: 10 } },
+    ...over,
+  });
 }
 
 before(async () => {
   world = await CheckWorld.start();
   await world.startMx({ address: '127.0.0.2', behaviour: 'starttls', names: [MX] });
-  world.add('ok.test', { sts: ['v=STSv1; id=20260101'], tlsrpt: ['v=TLSRPTv1; rua=mailto:r@ok.test'], policyHost: serves(GOOD), mx: { [MX]: { preference: 10, address: '127.0.0.2' } } });
+  world.add('ok.test', {
+    sts: ['v=STSv1; id=20260101'],
+    tlsrpt: ['v=TLSRPTv1; rua=mailto:r@ok.test'],
+    policyHost: serves(GOOD),
+    mx: { [MX]: { preference: 10, address: '127.0.0.2' } },
+  });
   // sts-txt
   site('nosts.test', { sts: ['some other record'] });
   site('two.test', { sts: ['v=STSv1; id=1', 'v=STSv1; id=2'] });
@@ -51,8 +62,12 @@ before(async () => {
   site('missing.test', { policyHost: { response: { kind: 'body', status: 404, body: 'not found\n' } } });
   site('html.test', { policyHost: serves(GOOD, { contentType: 'text/html' }) });
   site('huge.test', { policyHost: { response: { kind: 'huge', bytes: 70 * 1024 } } });
-  site('large.test', { policyHost: serves(`${GOOD}${Array.from({ length: 60 }, (_, i) => `comment${i}: ${'x'.repeat(80)}`).join('\n')}\n`) });
-  site('latin1.test', { policyHost: { response: { kind: 'body', bodyBase64: Buffer.from(`${GOOD}x: caf\xe9\n`, 'latin1').toString('base64') } } });
+  site('large.test', {
+    policyHost: serves(`${GOOD}${Array.from({ length: 60 }, (_, i) => `comment${i}: ${'x'.repeat(80)}`).join('\n')}\n`),
+  });
+  site('latin1.test', {
+    policyHost: { response: { kind: 'body', bodyBase64: Buffer.from(`${GOOD}x: caf\xe9\n`, 'latin1').toString('base64') } },
+  });
   // policy-consistent: a second address serving another policy
   const second = await world.startPolicyListener('127.0.0.10');
   second.setHost('mta-sts.twoaddr.test', serves(policyText('testing', [MX])));
@@ -73,9 +88,35 @@ before(async () => {
   site('testing.test', { policyHost: serves(policyText('testing', [MX])) });
   report = await world.run(
     [
-      'ok.test', 'nosts.test', 'two.test', 'trap.test', 'split.test', 'badid.test', 'dupe.test', 'nohost.test', 'tls10.test', 'expired.test', 'untrusted.test',
-      'wrongname.test', 'cnonly.test', 'redirect.test', 'missing.test', 'html.test', 'huge.test', 'large.test', 'latin1.test', 'twoaddr.test', 'sameaddr.test',
-      'syntax.test', 'typo.test', 'badmx.test', 'longage.test', 'shortage.test', 'weekage.test', 'none.test', 'testing.test',
+      'ok.test',
+      'nosts.test',
+      'two.test',
+      'trap.test',
+      'split.test',
+      'badid.test',
+      'dupe.test',
+      'nohost.test',
+      'tls10.test',
+      'expired.test',
+      'untrusted.test',
+      'wrongname.test',
+      'cnonly.test',
+      'redirect.test',
+      'missing.test',
+      'html.test',
+      'huge.test',
+      'large.test',
+      'latin1.test',
+      'twoaddr.test',
+      'sameaddr.test',
+      'syntax.test',
+      'typo.test',
+      'badmx.test',
+      'longage.test',
+      'shortage.test',
+      'weekage.test',
+      'none.test',
+      'testing.test',
     ],
     { timeoutMs: 20_000 },
   );
@@ -85,10 +126,37 @@ after(() => world.close());
 describe('check: a domain set up right', () => {
   it('passes every check, in report order, with the evidence', () => {
     const d = domain('ok.test');
-    assert.equal(d.result, 'pass', JSON.stringify(d.checks.filter((c) => !c.ok), null, 2));
+    assert.equal(
+      d.result,
+      'pass',
+      JSON.stringify(
+        d.checks.filter((c) => !c.ok),
+        null,
+        2,
+      ),
+    );
     assert.deepEqual(
       d.checks.map((c) => c.id),
-      ['sts-txt', 'policy-dns', 'policy-tls', 'policy-cert', 'policy-fetch', 'policy-lines', 'policy-max-age', 'policy-mode', 'mx-dns', 'mx-coverage', 'mx-stale-pattern', 'mx-address', 'mx-starttls', 'mx-tls', 'mx-cert', 'dane-tlsa', 'tlsrpt-txt', 'sender-view'],
+      [
+        'sts-txt',
+        'policy-dns',
+        'policy-tls',
+        'policy-cert',
+        'policy-fetch',
+        'policy-lines',
+        'policy-max-age',
+        'policy-mode',
+        'mx-dns',
+        'mx-coverage',
+        'mx-stale-pattern',
+        'mx-address',
+        'mx-starttls',
+        'mx-tls',
+        'mx-cert',
+        'dane-tlsa',
+        'tlsrpt-txt',
+        'sender-view',
+      ],
     );
     assert.equal(one(d, 'sts-txt').evidence['id'], '20260101');
     const cert = one(d, 'policy-cert', '127.0.0.1').evidence;

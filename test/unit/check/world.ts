@@ -46,7 +46,14 @@ export function policyText(mode: 'enforce' | 'testing' | 'none', mx: readonly st
 }
 
 export function serves(body: string, extra: Partial<{ contentType: string | null; status: number }> = {}): HostBehaviour {
-  return { response: { kind: 'body', status: extra.status ?? 200, contentType: extra.contentType === undefined ? 'text/plain' : extra.contentType, body } };
+  return {
+    response: {
+      kind: 'body',
+      status: extra.status ?? 200,
+      contentType: extra.contentType === undefined ? 'text/plain' : extra.contentType,
+      body,
+    },
+  };
 }
 
 export class CheckWorld {
@@ -77,14 +84,24 @@ export class CheckWorld {
   /** Start an SMTP server at `spec.address` on the shared port. */
   async startMx(spec: MxServerSpec): Promise<FakeSmtp> {
     const leaf = await this.pki.issueLeaf({ names: [...spec.names], kind: spec.kind ?? 'valid' });
-    const server = await FakeSmtp.start({ host: spec.address, port: this.#smtpPort, behaviour: spec.behaviour, certPem: leaf.certPem, keyPem: leaf.keyPem, name: spec.names[0] ?? 'mx.test' });
+    const server = await FakeSmtp.start({
+      host: spec.address,
+      port: this.#smtpPort,
+      behaviour: spec.behaviour,
+      certPem: leaf.certPem,
+      keyPem: leaf.keyPem,
+      name: spec.names[0] ?? 'mx.test',
+    });
     this.#smtpPort = server.port;
     this.smtp.push(server);
     return server;
   }
 
   /** Another policy host listener at `address`, on the policy port (for per-address differences). */
-  async startPolicyListener(address: string, extra: Partial<Pick<FakeHttpsOptions, 'minVersion' | 'maxVersion' | 'ciphers'>> = {}): Promise<FakeHttps> {
+  async startPolicyListener(
+    address: string,
+    extra: Partial<Pick<FakeHttpsOptions, 'minVersion' | 'maxVersion' | 'ciphers'>> = {},
+  ): Promise<FakeHttps> {
     const listener = await FakeHttps.start({ pki: this.pki, host: address, port: this.https.port, ...extra });
     this.listeners.push(listener);
     return listener;
@@ -122,7 +139,15 @@ export class CheckWorld {
   }
 
   options(extra: Partial<RunOptions> = {}): RunOptions {
-    return { dns: this.checkDns(), mxPort: this.#smtpPort, policyPort: this.https.port, extraCa: this.pki.caCertPem, timeoutMs: 10_000, ehloName: 'checker.test', ...extra };
+    return {
+      dns: this.checkDns(),
+      mxPort: this.#smtpPort,
+      policyPort: this.https.port,
+      extraCa: this.pki.caCertPem,
+      timeoutMs: 10_000,
+      ehloName: 'checker.test',
+      ...extra,
+    };
   }
 
   async run(domains: readonly string[], extra: Partial<RunOptions> = {}): Promise<CheckReport> {
@@ -142,6 +167,9 @@ export function results(d: DomainReport | undefined, id: string, subject?: strin
 /** The single result of `id` (and subject); fails the test when there is not exactly one. */
 export function one(d: DomainReport | undefined, id: string, subject?: string): CheckResult {
   const found = results(d, id, subject);
-  if (found.length !== 1) throw new Error(`expected one ${id}${subject !== undefined ? ` [${subject}]` : ''}, got ${found.length}: ${JSON.stringify(d?.checks.map((c) => `${c.id} ${c.subject ?? ''}`))}`);
+  if (found.length !== 1)
+    throw new Error(
+      `expected one ${id}${subject !== undefined ? ` [${subject}]` : ''}, got ${found.length}: ${JSON.stringify(d?.checks.map((c) => `${c.id} ${c.subject ?? ''}`))}`,
+    );
   return found[0]!;
 }

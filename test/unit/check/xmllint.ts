@@ -12,6 +12,7 @@ export function xmllint(xml: string): { status: number | null; stderr: string } 
   const file = join(mkdtempSync(join(tmpdir(), 'check-junit-')), 'report.xml');
   writeFileSync(file, xml);
   const r = spawnSync('xmllint', ['--noout', '--schema', XSD, file], { encoding: 'utf8' });
-  if (r.error !== undefined) throw new Error(`xmllint not runnable (apt-get install libxml2-utils; .ci/run installs it): ${r.error.message}`);
+  if (r.error !== undefined)
+    throw new Error(`xmllint not runnable (apt-get install libxml2-utils; .ci/run installs it): ${r.error.message}`);
   return { status: r.status, stderr: r.stderr };
 }

@@ -82,7 +82,10 @@ describe('check-config: listeners serve would refuse', () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     assert.equal(servers(), before, 'no TCP server left open');
     const { createServer } = await import('node:net');
-    for (const [host, port] of [['127.0.0.1', 18461], ['localhost', 18462]] as const) {
+    for (const [host, port] of [
+      ['127.0.0.1', 18461],
+      ['localhost', 18462],
+    ] as const) {
       const s = createServer();
       await new Promise<void>((resolve, reject) => {
         s.once('error', reject);
@@ -95,7 +98,11 @@ describe('check-config: listeners serve would refuse', () => {
   it('refuses an address of another machine with ELISTEN_ADDRESS, as serve does', async () => {
     const r = await check(listener('192.0.2.1:8461'));
     refused(r, 'ELISTEN_ADDRESS', /listeners\[0\]: cannot bind 192\.0\.2\.1:8461: .*EADDRNOTAVAIL/);
-    const code = await serveCode(openListener({ protocol: 'socketmap', address: { kind: 'tcp', host: '192.0.2.1', port: 8461 }, reusePort: false, origin: 'x' }, (s) => s.destroy()));
+    const code = await serveCode(
+      openListener({ protocol: 'socketmap', address: { kind: 'tcp', host: '192.0.2.1', port: 8461 }, reusePort: false, origin: 'x' }, (s) =>
+        s.destroy(),
+      ),
+    );
     assert.equal(code, 'ELISTEN_ADDRESS');
   });
 
@@ -175,7 +182,11 @@ describe('check-config: the sqlite cache serve would refuse', () => {
     await mkdir(state);
     const junk = 'this is not sqlite, just text that is long enough to be read as a header';
     await writeFile(join(state, 'junk.sqlite'), junk);
-    refused(await check([...sqlite(state, 'junk.sqlite'), '    on_corrupt: refuse']), 'ECACHE_OPEN', /junk\.sqlite: file is not a database \(cache\.options\.on_corrupt: refuse\)/);
+    refused(
+      await check([...sqlite(state, 'junk.sqlite'), '    on_corrupt: refuse']),
+      'ECACHE_OPEN',
+      /junk\.sqlite: file is not a database \(cache\.options\.on_corrupt: refuse\)/,
+    );
     const moving = await check(sqlite(state, 'junk.sqlite'));
     assert.equal(moving.status, 0, moving.stderr);
     assert.deepEqual(await readdir(state), ['junk.sqlite'], 'check-config moves nothing');
@@ -247,7 +258,9 @@ describe('check-config: a Redis or PostgreSQL cache serve could not open', () =>
     try {
       await server.createDatabase('fresh');
       const tables = async (): Promise<unknown[]> =>
-        (await server.sql('fresh', "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename")).map((r) => r['tablename']);
+        (await server.sql('fresh', "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename")).map(
+          (r) => r['tablename'],
+        );
       const config = ['cache:', '  type: postgres', '  options:', `    dsn: "${server.dsn('fresh')}"`];
       const r = await check(config);
       assert.equal(r.status, 0, r.stderr);

@@ -52,7 +52,10 @@ describe('check-config', () => {
     assert.equal(await checkConfigCommand(['-c', path], io), 0, io.stderr());
     const out = io.stdout();
     assert.ok(out.startsWith(`OK: ${path}\n`));
-    assert.match(out, /listeners \(2\):\n {2}socketmap 127\.0\.0\.1:18461 \(listeners\[0\]\)\n {2}socketmap unix:\/run\/mta-sts\.sock mode 0660 \(listeners\[1\]\)\n/);
+    assert.match(
+      out,
+      /listeners \(2\):\n {2}socketmap 127\.0\.0\.1:18461 \(listeners\[0\]\)\n {2}socketmap unix:\/run\/mta-sts\.sock mode 0660 \(listeners\[1\]\)\n/,
+    );
     assert.match(out, /cache: internal \(memory, up to 500 entries\)/);
     assert.match(out, /zones: default, strict\n/);
     assert.match(out, / {2}strict: timeout \d+s, strict_testing yes,/);
@@ -67,11 +70,24 @@ describe('check-config', () => {
     const problems = lines.slice(0, -1);
     assert.ok(problems.length >= 3, io.stderr());
     for (const line of problems) {
-      assert.match(line, new RegExp(`^${path.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:\\d+:\\d+: [a-z_.\\[\\]0-9]+: .+ \\[ECONFIG_[A-Z_]+\\]$`), line);
+      assert.match(
+        line,
+        new RegExp(`^${path.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:\\d+:\\d+: [a-z_.\\[\\]0-9]+: .+ \\[ECONFIG_[A-Z_]+\\]$`),
+        line,
+      );
     }
-    assert.ok(problems.some((l) => l.includes(':1:') && l.includes(' port: ')), 'port on line 1');
-    assert.ok(problems.some((l) => l.includes(':2:') && l.includes('[ECONFIG_UNKNOWN_KEY]')), 'unknown key on line 2');
-    assert.ok(problems.some((l) => l.includes(':4:') && l.includes('logging.level')), 'logging.level on line 4');
+    assert.ok(
+      problems.some((l) => l.includes(':1:') && l.includes(' port: ')),
+      'port on line 1',
+    );
+    assert.ok(
+      problems.some((l) => l.includes(':2:') && l.includes('[ECONFIG_UNKNOWN_KEY]')),
+      'unknown key on line 2',
+    );
+    assert.ok(
+      problems.some((l) => l.includes(':4:') && l.includes('logging.level')),
+      'logging.level on line 4',
+    );
     assert.equal(lines.at(-1), `${path}: ${problems.length} problems`);
   });
 

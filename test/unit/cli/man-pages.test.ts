@@ -18,7 +18,10 @@ const PACKAGE = JSON.parse(readFileSync(fileURLToPath(new URL('../../../../packa
 function render(page: string): { text: string; complaints: string[] } {
   const path = `${MAN_DIR}${page}`;
   assert.ok(existsSync(path), `${path} is not built: run npm run build`);
-  const r = spawnSync('man', ['-l', path], { encoding: 'utf8', env: { ...process.env, MANWIDTH: '100', MAN_KEEP_FORMATTING: '', PAGER: 'cat' } });
+  const r = spawnSync('man', ['-l', path], {
+    encoding: 'utf8',
+    env: { ...process.env, MANWIDTH: '100', MAN_KEEP_FORMATTING: '', PAGER: 'cat' },
+  });
   assert.equal(r.status, 0, r.stderr);
   const complaints = r.stderr.split('\n').filter((l) => l !== '' && !/cannot adjust line|can't break line/.test(l));
   // col -b would do it too; the overstrike backspaces are removed by hand to need nothing else.

@@ -22,7 +22,11 @@ describe('query with a dane zone', () => {
 
   it('shows the DANE queries with their AD bits, the finding, the decision, and the dane answer', async () => {
     const io = captureIo();
-    const code = await queryCommand(['dane.test', '-c', conf], io, { dns: new ScriptedDns(), fetcher: new ScriptedFetcher(), dnssec: dnssec() });
+    const code = await queryCommand(['dane.test', '-c', conf], io, {
+      dns: new ScriptedDns(),
+      fetcher: new ScriptedFetcher(),
+      dnssec: dnssec(),
+    });
     const out = io.stdout();
     assert.equal(code, 0, io.stderr());
     assert.match(out, /Postfix answer: OK dane/);
@@ -33,8 +37,15 @@ describe('query with a dane zone', () => {
 
   it('--json carries the DANE part, TLSA data in hex', async () => {
     const io = captureIo();
-    await queryCommand(['dane.test', '-c', conf, '--json'], io, { dns: new ScriptedDns(), fetcher: new ScriptedFetcher(), dnssec: dnssec() });
-    const report = JSON.parse(io.stdout()) as { dane: { finding: { kind: string; hosts: Array<{ dane: { usable: Array<{ data: string }> } }> }; decision: { kind: string } }; postfix: { data: string } };
+    await queryCommand(['dane.test', '-c', conf, '--json'], io, {
+      dns: new ScriptedDns(),
+      fetcher: new ScriptedFetcher(),
+      dnssec: dnssec(),
+    });
+    const report = JSON.parse(io.stdout()) as {
+      dane: { finding: { kind: string; hosts: Array<{ dane: { usable: Array<{ data: string }> } }> }; decision: { kind: string } };
+      postfix: { data: string };
+    };
     assert.equal(report.dane.finding.kind, 'dane');
     assert.equal(report.dane.finding.hosts[0]?.dane.usable[0]?.data, 'ab'.repeat(32));
     assert.equal(report.dane.decision.kind, 'dane');

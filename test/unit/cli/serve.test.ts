@@ -92,8 +92,10 @@ describe('serve (the real binary)', () => {
     const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
     try {
       await waitForOutput(() => stderr, new RegExp(`info server: listening listener=127\\.0\\.0\\.1:${port} .*protocol=socketmap`), exited);
-      const reply = await exchange(port, netstring('postfix .parent.example') + netstring('postfix .example.com'), (d) =>
-        d === netstring('NOTFOUND ').repeat(2),
+      const reply = await exchange(
+        port,
+        netstring('postfix .parent.example') + netstring('postfix .example.com'),
+        (d) => d === netstring('NOTFOUND ').repeat(2),
       );
       assert.equal(reply, netstring('NOTFOUND ').repeat(2));
 
@@ -249,7 +251,10 @@ describe('serve: SIGHUP reload and --log-format (in process)', () => {
     assert.equal(await ask(port, 'strict testing.example'), netstring('NOTFOUND '));
     assert.match(logs.text(), /^\{"time":/, '--log-format json');
 
-    await writeFile(path, `listeners:\n  - protocol: socketmap\n    address: 127.0.0.1:${port2}\ncache:\n  type: internal\nzones:\n  strict:\n    strict_testing: true\n`);
+    await writeFile(
+      path,
+      `listeners:\n  - protocol: socketmap\n    address: 127.0.0.1:${port2}\ncache:\n  type: internal\nzones:\n  strict:\n    strict_testing: true\n`,
+    );
     assert.equal(process.listenerCount('SIGHUP'), 1);
     process.emit('SIGHUP', 'SIGHUP');
     await waitFor('reloaded', () => /"msg":"reloaded"/.test(logs.text()));

@@ -80,7 +80,13 @@ zones:
   it('fills a zone from the built-in defaults, not from default_zone (the Python rule)', () => {
     const { config } = expectConfig('default_zone:\n  strict_testing: true\n  timeout: 7\nzones:\n  z:\n    tlsrpt: true\n');
     assert.equal(config.defaultZone.strictTesting, true);
-    assert.deepEqual(config.zones['z'], { strictTesting: false, timeoutSec: 10, requireSni: true, tlsrpt: true, dnsErrorAnswer: 'no-policy' });
+    assert.deepEqual(config.zones['z'], {
+      strictTesting: false,
+      timeoutSec: 10,
+      requireSni: true,
+      tlsrpt: true,
+      dnsErrorAnswer: 'no-policy',
+    });
   });
 
   it('an empty zone block means a zone with the defaults', () => {
@@ -89,7 +95,9 @@ zones:
   });
 
   it('reads YAML 1.1 spellings PyYAML accepts: yes/no/on/off booleans, 10_000', () => {
-    const { config } = expectConfig('reuse_port: no\ndefault_zone:\n  strict_testing: yes\n  tlsrpt: On\ncache:\n  options:\n    cache_size: 10_000\n');
+    const { config } = expectConfig(
+      'reuse_port: no\ndefault_zone:\n  strict_testing: yes\n  tlsrpt: On\ncache:\n  options:\n    cache_size: 10_000\n',
+    );
     assert.equal(config.listeners[0]?.reusePort, false);
     assert.equal(config.defaultZone.strictTesting, true);
     assert.equal(config.defaultZone.tlsrpt, true);
@@ -123,9 +131,20 @@ zones:
   });
 
   it('loads the Python sqlite cache block: filename, threads (ignored, warned) and timeout', () => {
-    const { config, warnings } = expectConfig('cache:\n  type: sqlite\n  options:\n    filename: /var/lib/mta-sts/cache.db\n    threads: 8\n    timeout: 5\n');
-    assert.deepEqual(config.cache, { type: 'sqlite', filename: '/var/lib/mta-sts/cache.db', timeoutSec: 5, cacheSize: 10_000, onCorrupt: 'move' });
-    assert.deepEqual(warnings.map((w) => [w.code, w.path]), [['ECONFIG_IGNORED', 'cache.options.threads']]);
+    const { config, warnings } = expectConfig(
+      'cache:\n  type: sqlite\n  options:\n    filename: /var/lib/mta-sts/cache.db\n    threads: 8\n    timeout: 5\n',
+    );
+    assert.deepEqual(config.cache, {
+      type: 'sqlite',
+      filename: '/var/lib/mta-sts/cache.db',
+      timeoutSec: 5,
+      cacheSize: 10_000,
+      onCorrupt: 'move',
+    });
+    assert.deepEqual(
+      warnings.map((w) => [w.code, w.path]),
+      [['ECONFIG_IGNORED', 'cache.options.threads']],
+    );
   });
 
   it('loads the Python example redis block: url, max_connections (ignored, warned), socket timeouts', () => {
@@ -140,7 +159,10 @@ zones:
       connectTimeoutMs: 1000,
       cacheSize: 10_000,
     });
-    assert.deepEqual(warnings.map((w) => [w.code, w.path]), [['ECONFIG_IGNORED', 'cache.options.max_connections']]);
+    assert.deepEqual(
+      warnings.map((w) => [w.code, w.path]),
+      [['ECONFIG_IGNORED', 'cache.options.max_connections']],
+    );
   });
 
   it('loads the Python example redis_sentinel block', () => {
@@ -171,11 +193,19 @@ zones:
   it('loads the Python example postgres block (dsn with a unix socket directory)', () => {
     const { config, warnings } = expectConfig('cache:\n  type: postgres\n  options:\n    dsn: postgres://user@%2Frun%2Fpostgresql/user\n');
     assert.deepEqual(warnings, []);
-    assert.deepEqual(config.cache, { type: 'postgres', dsn: 'postgres://user@%2Frun%2Fpostgresql/user', timeoutMs: 2000, poolSize: 10, cacheSize: 10_000 });
+    assert.deepEqual(config.cache, {
+      type: 'postgres',
+      dsn: 'postgres://user@%2Frun%2Fpostgresql/user',
+      timeoutMs: 2000,
+      poolSize: 10,
+      cacheSize: 10_000,
+    });
   });
 
-  it('accepts the man page\'s proactive_policy_fetching block with enabled: true, keys meaning the same', () => {
-    const { config, warnings } = expectConfig('proactive_policy_fetching:\n  enabled: true\n  interval: 86400\n  concurrency_limit: 100\n  grace_ratio: 2\n');
+  it("accepts the man page's proactive_policy_fetching block with enabled: true, keys meaning the same", () => {
+    const { config, warnings } = expectConfig(
+      'proactive_policy_fetching:\n  enabled: true\n  interval: 86400\n  concurrency_limit: 100\n  grace_ratio: 2\n',
+    );
     assert.deepEqual(warnings, []);
     assert.deepEqual(config.proactiveFetching, { enabled: true, intervalSec: 86400, concurrencyLimit: 100, graceRatio: 2, jitter: 0.1 });
   });

@@ -30,7 +30,8 @@ export function expectProblems(yaml: string, expected: readonly ExpectedProblem[
     else if (e.message !== undefined) assert.match(message, e.message);
   });
   for (const p of result.problems) {
-    if (p.code !== 'ECONFIG_SYNTAX' && p.path !== '') assert.ok(typeof p.line === 'number' && p.line >= 1, `problem without a line: ${JSON.stringify(p)}`);
+    if (p.code !== 'ECONFIG_SYNTAX' && p.path !== '')
+      assert.ok(typeof p.line === 'number' && p.line >= 1, `problem without a line: ${JSON.stringify(p)}`);
   }
   return result.problems;
 }

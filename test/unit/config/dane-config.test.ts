@@ -12,7 +12,9 @@ describe('config: DANE', () => {
   });
 
   it('reads the zone keys, filling the others from the defaults', () => {
-    const { config } = expectConfig('default_zone:\n  dane: true\nzones:\n  strict:\n    dane: true\n    dane_level: dane-only\n    dane_lookup_failure: sts\n  lvl:\n    dane_level: dane-only\n');
+    const { config } = expectConfig(
+      'default_zone:\n  dane: true\nzones:\n  strict:\n    dane: true\n    dane_level: dane-only\n    dane_lookup_failure: sts\n  lvl:\n    dane_level: dane-only\n',
+    );
     assert.deepEqual(config.defaultZone.dane, { enabled: true, level: 'dane', lookupFailure: 'temp' });
     assert.deepEqual(config.zones['strict']?.dane, { enabled: true, level: 'dane-only', lookupFailure: 'sts' });
     assert.deepEqual(config.zones['lvl']?.dane, { enabled: false, level: 'dane-only', lookupFailure: 'temp' });
@@ -20,13 +22,19 @@ describe('config: DANE', () => {
 
   it('refuses bad zone values with the path and line', () => {
     expectProblems('default_zone:\n  dane: yes please\n', [{ code: 'ECONFIG_TYPE', path: 'default_zone.dane', line: 2 }]);
-    expectProblems('zones:\n  z:\n    dane_level: strict\n', [{ code: 'ECONFIG_BAD_VALUE', path: 'zones.z.dane_level', line: 3, message: '"dane-only"' }]);
-    expectProblems('zones:\n  z:\n    dane_lookup_failure: no-policy\n', [{ code: 'ECONFIG_BAD_VALUE', path: 'zones.z.dane_lookup_failure', line: 3 }]);
+    expectProblems('zones:\n  z:\n    dane_level: strict\n', [
+      { code: 'ECONFIG_BAD_VALUE', path: 'zones.z.dane_level', line: 3, message: '"dane-only"' },
+    ]);
+    expectProblems('zones:\n  z:\n    dane_lookup_failure: no-policy\n', [
+      { code: 'ECONFIG_BAD_VALUE', path: 'zones.z.dane_lookup_failure', line: 3 },
+    ]);
   });
 
   it('reads dns.resolver in its three forms', () => {
     assert.deepEqual(expectConfig('dns:\n  resolver: 127.0.0.53\n').config.dns, { resolver: { host: '127.0.0.53', port: 53, family: 4 } });
-    assert.deepEqual(expectConfig('dns: {resolver: "127.0.0.1:5353"}\n').config.dns, { resolver: { host: '127.0.0.1', port: 5353, family: 4 } });
+    assert.deepEqual(expectConfig('dns: {resolver: "127.0.0.1:5353"}\n').config.dns, {
+      resolver: { host: '127.0.0.1', port: 5353, family: 4 },
+    });
     assert.deepEqual(expectConfig('dns: {resolver: "[::1]:53"}\n').config.dns, { resolver: { host: '::1', port: 53, family: 6 } });
     assert.deepEqual(expectConfig('dns: {}\n').config.dns, {});
   });

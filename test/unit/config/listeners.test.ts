@@ -94,7 +94,9 @@ describe('listeners in a config file', () => {
   });
 
   it('defaults protocol to socketmap and reuse_port to the top-level value', () => {
-    const { config } = expectConfig('reuse_port: false\nlisteners:\n  - address: "127.0.0.1:9000"\n  - address: "127.0.0.1:9001"\n    reuse_port: true\n');
+    const { config } = expectConfig(
+      'reuse_port: false\nlisteners:\n  - address: "127.0.0.1:9000"\n  - address: "127.0.0.1:9001"\n    reuse_port: true\n',
+    );
     assert.deepEqual(config.listeners, [
       { protocol: 'socketmap', address: { kind: 'tcp', host: '127.0.0.1', port: 9000 }, reusePort: false, origin: 'listeners[0]' },
       { protocol: 'socketmap', address: { kind: 'tcp', host: '127.0.0.1', port: 9001 }, reusePort: true, origin: 'listeners[1]' },
@@ -107,7 +109,13 @@ describe('listeners in a config file', () => {
     );
     assert.deepEqual(warnings, []);
     assert.deepEqual(config.listeners, [
-      { protocol: 'tcp_table', address: { kind: 'tcp', host: '127.0.0.1', port: 8462 }, reusePort: true, origin: 'listeners[0]', zone: 'strict' },
+      {
+        protocol: 'tcp_table',
+        address: { kind: 'tcp', host: '127.0.0.1', port: 8462 },
+        reusePort: true,
+        origin: 'listeners[0]',
+        zone: 'strict',
+      },
       { protocol: 'exim', address: { kind: 'unix', path: '/run/exim.sock' }, reusePort: false, origin: 'listeners[1]' },
     ]);
   });
@@ -142,7 +150,10 @@ describe('listeners in a config file', () => {
   it('keeps a known zone, warning that socketmap requests name their own', () => {
     const { config, warnings } = expectConfig('zones:\n  strict: {}\nlisteners:\n  - address: "127.0.0.1:9000"\n    zone: strict\n');
     assert.equal(config.listeners[0]?.zone, 'strict');
-    assert.deepEqual(warnings.map((w) => [w.code, w.path, w.line]), [['ECONFIG_IGNORED', 'listeners[0].zone', 5]]);
+    assert.deepEqual(
+      warnings.map((w) => [w.code, w.path, w.line]),
+      [['ECONFIG_IGNORED', 'listeners[0].zone', 5]],
+    );
   });
 });
 
@@ -164,7 +175,11 @@ describe('host/port/path shorthand and listeners combined', () => {
       ],
     },
     { name: 'a null path means no path (Python: cfg.get("path") is None)', yaml: 'path:\nport: 1234\n', want: [tcp('127.0.0.1', 1234)] },
-    { name: 'a relative path is accepted as the Python tool does', yaml: 'path: mta-sts.sock\n', want: [{ kind: 'unix', path: 'mta-sts.sock' }] },
+    {
+      name: 'a relative path is accepted as the Python tool does',
+      yaml: 'path: mta-sts.sock\n',
+      want: [{ kind: 'unix', path: 'mta-sts.sock' }],
+    },
     { name: 'mode without path is ignored with a warning', yaml: 'mode: 0666\n', want: [tcp('127.0.0.1', 8461)], warnings: [['mode', 1]] },
     {
       name: 'only listeners: exactly those',
@@ -290,7 +305,9 @@ describe('unix socket modes (octal)', () => {
 
 describe('listeners: YAML details', () => {
   it('follows aliases and merge keys in listener entries', () => {
-    const { config } = expectConfig('listeners:\n  - &a {address: "127.0.0.1:9000", reuse_port: false}\n  - {<<: *a, address: "127.0.0.1:9001"}\n');
+    const { config } = expectConfig(
+      'listeners:\n  - &a {address: "127.0.0.1:9000", reuse_port: false}\n  - {<<: *a, address: "127.0.0.1:9001"}\n',
+    );
     assert.deepEqual(
       config.listeners.map((l) => [l.address, l.reusePort]),
       [

@@ -43,7 +43,10 @@ describe('loadConfigFile', () => {
 
   it('returns warnings when asked', async () => {
     const { warnings } = await loadConfigFileWithWarnings(await write('warn.yml', 'path: /run/x.sock\nport: 1\n'));
-    assert.deepEqual(warnings.map((w) => w.code), ['ECONFIG_IGNORED']);
+    assert.deepEqual(
+      warnings.map((w) => w.code),
+      ['ECONFIG_IGNORED'],
+    );
   });
 
   it('ECONFIG_READ for a missing file', async () => {
@@ -72,12 +75,24 @@ describe('loadConfigFile', () => {
   // No configuration reaches a not-implemented feature any more (the redis and postgres caches,
   // the last ones, exist now), so the classification is checked on the problems themselves.
   it('ECONFIG_UNSUPPORTED when the only problems are features not implemented yet', () => {
-    const unsupported: ConfigProblem = { code: 'ECONFIG_UNSUPPORTED', path: 'cache.type', line: 2, column: 9, message: 'not implemented yet' };
+    const unsupported: ConfigProblem = {
+      code: 'ECONFIG_UNSUPPORTED',
+      path: 'cache.type',
+      line: 2,
+      column: 9,
+      message: 'not implemented yet',
+    };
     assert.equal(errorCodeFor([unsupported]), 'ECONFIG_UNSUPPORTED');
   });
 
   it('ECONFIG_INVALID when unsupported features come with real mistakes', async () => {
-    const unsupported: ConfigProblem = { code: 'ECONFIG_UNSUPPORTED', path: 'cache.type', line: 2, column: 9, message: 'not implemented yet' };
+    const unsupported: ConfigProblem = {
+      code: 'ECONFIG_UNSUPPORTED',
+      path: 'cache.type',
+      line: 2,
+      column: 9,
+      message: 'not implemented yet',
+    };
     const mistake: ConfigProblem = { code: 'ECONFIG_TYPE', path: 'port', line: 3, column: 7, message: 'must be an integer' };
     assert.equal(errorCodeFor([unsupported, mistake]), 'ECONFIG_INVALID');
     // And from a file: a redis cache without its options is a real mistake too.

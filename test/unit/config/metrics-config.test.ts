@@ -17,15 +17,24 @@ describe('config: metrics', () => {
   });
 
   it('refuses what is not a TCP address, with the line', () => {
-    expectProblems('metrics:\n  address: unix:/run/metrics.sock\n', [{ code: 'ECONFIG_ADDRESS', path: 'metrics.address', line: 2, message: 'HOST:PORT' }]);
-    expectProblems('metrics:\n  address: 127.0.0.1\n', [{ code: 'ECONFIG_ADDRESS', path: 'metrics.address', line: 2, message: 'missing ":PORT"' }]);
-    expectProblems('metrics:\n  address: "::1:9464"\n', [{ code: 'ECONFIG_ADDRESS', path: 'metrics.address', line: 2, message: 'brackets' }]);
+    expectProblems('metrics:\n  address: unix:/run/metrics.sock\n', [
+      { code: 'ECONFIG_ADDRESS', path: 'metrics.address', line: 2, message: 'HOST:PORT' },
+    ]);
+    expectProblems('metrics:\n  address: 127.0.0.1\n', [
+      { code: 'ECONFIG_ADDRESS', path: 'metrics.address', line: 2, message: 'missing ":PORT"' },
+    ]);
+    expectProblems('metrics:\n  address: "::1:9464"\n', [
+      { code: 'ECONFIG_ADDRESS', path: 'metrics.address', line: 2, message: 'brackets' },
+    ]);
     expectProblems('metrics:\n  address: 127.0.0.1:99999\n', [{ code: 'ECONFIG_ADDRESS', path: 'metrics.address', line: 2 }]);
     expectProblems('metrics:\n  address: 9464\n', [{ code: 'ECONFIG_TYPE', path: 'metrics.address', line: 2 }]);
   });
 
   it('check-config shows where metrics are served, and nothing without them', () => {
-    assert.match(summarize(expectConfig('metrics: {address: "[::1]:9464"}\n').config), /\nmetrics: http:\/\/\[::1\]:9464\/metrics and \/healthz\n/);
+    assert.match(
+      summarize(expectConfig('metrics: {address: "[::1]:9464"}\n').config),
+      /\nmetrics: http:\/\/\[::1\]:9464\/metrics and \/healthz\n/,
+    );
     assert.doesNotMatch(summarize(defaultConfig()), /metrics/);
   });
 

@@ -23,14 +23,16 @@ describe('policy_delegation config', () => {
   it('reports every problem with its path', () => {
     expectProblems(
       'policy_delegation:\n  queue_size: 0\n  concurrency: many\n  skip_domains:\n    - ok.test\n    - "bad domain"\n    - 192.0.2.1\n    -\n  queue_sise: 5\n',
-      ([
-        { code: 'ECONFIG_RANGE', path: 'policy_delegation.queue_size', line: 2, message: 'at least 1' },
-        { code: 'ECONFIG_TYPE', path: 'policy_delegation.concurrency', line: 3, message: 'must be an integer' },
-        { code: 'ECONFIG_BAD_VALUE', path: 'policy_delegation.skip_domains[1]', line: 6, message: 'is not a domain name' },
-        { code: 'ECONFIG_BAD_VALUE', path: 'policy_delegation.skip_domains[2]', line: 7, message: 'is not a domain name' },
-        { code: 'ECONFIG_TYPE', path: 'policy_delegation.skip_domains[3]', line: 8, message: 'empty entry' },
-        { code: 'ECONFIG_UNKNOWN_KEY', path: 'policy_delegation.queue_sise', line: 9, message: 'did you mean "queue_size"?' },
-      ] satisfies ExpectedProblem[]).sort((a, b) => a.line - b.line),
+      (
+        [
+          { code: 'ECONFIG_RANGE', path: 'policy_delegation.queue_size', line: 2, message: 'at least 1' },
+          { code: 'ECONFIG_TYPE', path: 'policy_delegation.concurrency', line: 3, message: 'must be an integer' },
+          { code: 'ECONFIG_BAD_VALUE', path: 'policy_delegation.skip_domains[1]', line: 6, message: 'is not a domain name' },
+          { code: 'ECONFIG_BAD_VALUE', path: 'policy_delegation.skip_domains[2]', line: 7, message: 'is not a domain name' },
+          { code: 'ECONFIG_TYPE', path: 'policy_delegation.skip_domains[3]', line: 8, message: 'empty entry' },
+          { code: 'ECONFIG_UNKNOWN_KEY', path: 'policy_delegation.queue_sise', line: 9, message: 'did you mean "queue_size"?' },
+        ] satisfies ExpectedProblem[]
+      ).sort((a, b) => a.line - b.line),
     );
   });
 
@@ -64,12 +66,14 @@ describe('listener name, owner and group', () => {
   it('refuses owner/group on TCP, bad names and duplicate names', () => {
     expectProblems(
       'listeners:\n  - address: "127.0.0.1:9000"\n    owner: postfix\n    name: "a:b"\n  - address: "127.0.0.1:9001"\n    name: sm\n  - address: unix:/run/x.sock\n    name: sm\n    group: "bad group"\n',
-      ([
-        { code: 'ECONFIG_BAD_VALUE', path: 'listeners[0].owner', line: 3, message: 'only to unix sockets' },
-        { code: 'ECONFIG_BAD_VALUE', path: 'listeners[0].name', line: 4, message: 'FileDescriptorName' },
-        { code: 'ECONFIG_BAD_VALUE', path: 'listeners[2].group', line: 9, message: 'group name or numeric gid' },
-        { code: 'ECONFIG_BAD_VALUE', path: 'listeners[2].name', line: 7, message: 'already used by listeners[1]' },
-      ] satisfies ExpectedProblem[]).sort((a, b) => a.line - b.line),
+      (
+        [
+          { code: 'ECONFIG_BAD_VALUE', path: 'listeners[0].owner', line: 3, message: 'only to unix sockets' },
+          { code: 'ECONFIG_BAD_VALUE', path: 'listeners[0].name', line: 4, message: 'FileDescriptorName' },
+          { code: 'ECONFIG_BAD_VALUE', path: 'listeners[2].group', line: 9, message: 'group name or numeric gid' },
+          { code: 'ECONFIG_BAD_VALUE', path: 'listeners[2].name', line: 7, message: 'already used by listeners[1]' },
+        ] satisfies ExpectedProblem[]
+      ).sort((a, b) => a.line - b.line),
     );
   });
 });

@@ -37,7 +37,11 @@ describe('reuse_port and the running Node', () => {
       assert.equal(await checkConfigCommand(['-c', file], io), 0, io.stderr());
       assert.match(io.stdout(), /^OK: /);
       if (nodeHasReusePort(process.versions.node)) assert.doesNotMatch(io.stderr(), /reuse_port/);
-      else assert.match(io.stderr(), new RegExp(`reuse_port: reuse_port has no effect on Node ${process.versions.node.replace(/\./g, '\\.')} .* \\(warning\\)\\n$`));
+      else
+        assert.match(
+          io.stderr(),
+          new RegExp(`reuse_port: reuse_port has no effect on Node ${process.versions.node.replace(/\./g, '\\.')} .* \\(warning\\)\\n$`),
+        );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -88,14 +88,22 @@ describe('config size limits', () => {
     const io = captureIo();
     assert.equal(await checkConfigCommand(['-c', path], io), 2);
     assert.equal(io.stdout(), '');
-    assert.match(io.stderr(), new RegExp(`^${path.replaceAll('.', '\\.')}: refused before parsing: the file is 1048577 bytes; .*\\(1 MiB\\) \\[ECONFIG_TOO_LARGE\\]\\n$`));
+    assert.match(
+      io.stderr(),
+      new RegExp(
+        `^${path.replaceAll('.', '\\.')}: refused before parsing: the file is 1048577 bytes; .*\\(1 MiB\\) \\[ECONFIG_TOO_LARGE\\]\\n$`,
+      ),
+    );
   });
 
   it('parseConfigText refuses text over the limit unparsed', () => {
     const result = parseConfigText(paddedConfig(CONFIG_FILE_MAX_BYTES + 1), 'x.yml');
     assert.equal(result.ok, false);
     if (result.ok) return;
-    assert.deepEqual(result.problems.map((p) => p.code), ['ECONFIG_TOO_LARGE']);
+    assert.deepEqual(
+      result.problems.map((p) => p.code),
+      ['ECONFIG_TOO_LARGE'],
+    );
     // Bytes, not characters: 400,000 three-byte characters are 1.2 MB.
     const wide = parseConfigText(`# ${'€'.repeat(400_000)}\nport: 1\n`, 'x.yml');
     assert.equal(wide.ok, false);

@@ -64,7 +64,12 @@ const BAD: readonly BadCase[] = [
   { yaml: 'proactive_policy_fetching:\n  enabled: sometimes', code: 'ECONFIG_TYPE', path: 'proactive_policy_fetching.enabled', line: 2 },
   { yaml: 'proactive_policy_fetching:\n  interval: 0', code: 'ECONFIG_RANGE', path: 'proactive_policy_fetching.interval', line: 2 },
   { yaml: 'proactive_policy_fetching:\n  interval: daily', code: 'ECONFIG_TYPE', path: 'proactive_policy_fetching.interval', line: 2 },
-  { yaml: 'proactive_policy_fetching:\n  concurrency_limit: 0', code: 'ECONFIG_RANGE', path: 'proactive_policy_fetching.concurrency_limit', line: 2 },
+  {
+    yaml: 'proactive_policy_fetching:\n  concurrency_limit: 0',
+    code: 'ECONFIG_RANGE',
+    path: 'proactive_policy_fetching.concurrency_limit',
+    line: 2,
+  },
   { yaml: 'proactive_policy_fetching:\n  grace_ratio: 0', code: 'ECONFIG_RANGE', path: 'proactive_policy_fetching.grace_ratio', line: 2 },
   { yaml: 'proactive_policy_fetching:\n  grace_ratio: x', code: 'ECONFIG_TYPE', path: 'proactive_policy_fetching.grace_ratio', line: 2 },
   { yaml: 'proactive_policy_fetching:\n  jitter: -0.1', code: 'ECONFIG_RANGE', path: 'proactive_policy_fetching.jitter', line: 2 },
@@ -73,12 +78,24 @@ const BAD: readonly BadCase[] = [
   // default_zone
   { yaml: 'default_zone: 5', code: 'ECONFIG_TYPE', path: 'default_zone', line: 1 },
   { yaml: 'default_zone:\n  strict_testing: x', code: 'ECONFIG_TYPE', path: 'default_zone.strict_testing', line: 2 },
-  { yaml: 'default_zone:\n  timeout: 0', code: 'ECONFIG_RANGE', path: 'default_zone.timeout', line: 2, message: 'greater than 0 and at most 60' },
+  {
+    yaml: 'default_zone:\n  timeout: 0',
+    code: 'ECONFIG_RANGE',
+    path: 'default_zone.timeout',
+    line: 2,
+    message: 'greater than 0 and at most 60',
+  },
   { yaml: 'default_zone:\n  timeout: 61', code: 'ECONFIG_RANGE', path: 'default_zone.timeout', line: 2 },
   { yaml: 'default_zone:\n  timeout: 4s', code: 'ECONFIG_TYPE', path: 'default_zone.timeout', line: 2 },
   { yaml: 'default_zone:\n  require_sni: 1', code: 'ECONFIG_TYPE', path: 'default_zone.require_sni', line: 2 },
   { yaml: 'default_zone:\n  tlsrpt: x', code: 'ECONFIG_TYPE', path: 'default_zone.tlsrpt', line: 2 },
-  { yaml: 'default_zone:\n  dns_error: fail', code: 'ECONFIG_BAD_VALUE', path: 'default_zone.dns_error', line: 2, message: '"no-policy", "temp"' },
+  {
+    yaml: 'default_zone:\n  dns_error: fail',
+    code: 'ECONFIG_BAD_VALUE',
+    path: 'default_zone.dns_error',
+    line: 2,
+    message: '"no-policy", "temp"',
+  },
   { yaml: 'default_zone:\n  dns_error: true', code: 'ECONFIG_TYPE', path: 'default_zone.dns_error', line: 2 },
   // zones
   { yaml: 'zones: []', code: 'ECONFIG_TYPE', path: 'zones', line: 1 },
@@ -163,13 +180,31 @@ describe('config validation: unknown keys', () => {
     { yaml: 'prot: 8461', code: 'ECONFIG_UNKNOWN_KEY', path: 'prot', line: 1, message: 'unknown key "prot" (did you mean "port"?)' },
     { yaml: 'port: 1\nreuse-port: true', code: 'ECONFIG_UNKNOWN_KEY', path: 'reuse-port', line: 2, message: 'did you mean "reuse_port"?' },
     { yaml: 'frobnicate: 1', code: 'ECONFIG_UNKNOWN_KEY', path: 'frobnicate', line: 1, message: /^unknown key "frobnicate"$/ },
-    { yaml: 'default_zone:\n  strict_test: true', code: 'ECONFIG_UNKNOWN_KEY', path: 'default_zone.strict_test', line: 2, message: '"strict_testing"' },
+    {
+      yaml: 'default_zone:\n  strict_test: true',
+      code: 'ECONFIG_UNKNOWN_KEY',
+      path: 'default_zone.strict_test',
+      line: 2,
+      message: '"strict_testing"',
+    },
     { yaml: 'zones:\n  z:\n    timout: 5', code: 'ECONFIG_UNKNOWN_KEY', path: 'zones.z.timout', line: 3, message: '"timeout"' },
     { yaml: 'cache:\n  options:\n    size: 5', code: 'ECONFIG_UNKNOWN_KEY', path: 'cache.options.size', line: 3 },
     { yaml: 'cache:\n  typ: internal', code: 'ECONFIG_UNKNOWN_KEY', path: 'cache.typ', line: 2, message: '"type"' },
     { yaml: 'logging:\n  lvl: info', code: 'ECONFIG_UNKNOWN_KEY', path: 'logging.lvl', line: 2 },
-    { yaml: 'proactive_policy_fetching:\n  enable: false', code: 'ECONFIG_UNKNOWN_KEY', path: 'proactive_policy_fetching.enable', line: 2, message: '"enabled"' },
-    { yaml: 'listeners:\n  - adress: "1.2.3.4:1"', code: 'ECONFIG_UNKNOWN_KEY', path: 'listeners[0].adress', line: 2, message: '"address"' },
+    {
+      yaml: 'proactive_policy_fetching:\n  enable: false',
+      code: 'ECONFIG_UNKNOWN_KEY',
+      path: 'proactive_policy_fetching.enable',
+      line: 2,
+      message: '"enabled"',
+    },
+    {
+      yaml: 'listeners:\n  - adress: "1.2.3.4:1"',
+      code: 'ECONFIG_UNKNOWN_KEY',
+      path: 'listeners[0].adress',
+      line: 2,
+      message: '"address"',
+    },
   ];
   for (const c of cases) {
     it(c.path, () => {
@@ -276,9 +311,7 @@ describe('config: empty and degenerate files', () => {
 describe('config: defaults', () => {
   it('has one socketmap listener on 127.0.0.1:8461 and the documented values', () => {
     assert.deepEqual(defaultConfig(), {
-      listeners: [
-        { protocol: 'socketmap', address: { kind: 'tcp', host: '127.0.0.1', port: 8461 }, reusePort: true, origin: 'host/port' },
-      ],
+      listeners: [{ protocol: 'socketmap', address: { kind: 'tcp', host: '127.0.0.1', port: 8461 }, reusePort: true, origin: 'host/port' }],
       shutdownTimeoutSec: 20,
       cacheGraceSec: 60,
       negativeCacheTtlSec: 300,

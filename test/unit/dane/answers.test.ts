@@ -13,23 +13,40 @@ assert.ok(parsed.ok);
 const base: LookupResult = {
   zoneName: 'default',
   zone: testZone,
-  resolution: { kind: 'policy', domain: 'example.test', id: '1', policy: parsed.value, source: 'cache', fetchedAt: 0, expiresAt: 1, },
+  resolution: { kind: 'policy', domain: 'example.test', id: '1', policy: parsed.value, source: 'cache', fetchedAt: 0, expiresAt: 1 },
 };
-const dane = (level: 'dane' | 'dane-only'): LookupResult => ({ ...base, dane: { kind: 'dane', domain: 'example.test', level, why: 'all-mx-dane' } });
+const dane = (level: 'dane' | 'dane-only'): LookupResult => ({
+  ...base,
+  dane: { kind: 'dane', domain: 'example.test', level, why: 'all-mx-dane' },
+});
 
 describe('DANE answers', () => {
   it('Postfix: the bare level, never secure match=, also in a TLSRPT zone (no STS attributes)', () => {
     assert.deepEqual(postfixAnswer(dane('dane')), { kind: 'ok', data: 'dane', plainData: 'dane' });
     assert.deepEqual(postfixAnswer(dane('dane-only')), { kind: 'ok', data: 'dane-only', plainData: 'dane-only' });
-    assert.deepEqual(postfixAnswer({ ...dane('dane'), zone: { ...testZone, tlsrpt: true } }), { kind: 'ok', data: 'dane', plainData: 'dane' });
+    assert.deepEqual(postfixAnswer({ ...dane('dane'), zone: { ...testZone, tlsrpt: true } }), {
+      kind: 'ok',
+      data: 'dane',
+      plainData: 'dane',
+    });
   });
   it('without a DANE decision, or with an sts one, the MTA-STS answer byte for byte', () => {
     const sts = postfixAnswer(base);
-    assert.deepEqual(sts, { kind: 'ok', data: 'secure match=mx.example.test servername=hostname', plainData: 'secure match=mx.example.test servername=hostname' });
-    assert.deepEqual(postfixAnswer({ ...base, dane: { kind: 'sts', verdict: verdictOf(base), why: 'no-dane', noDane: 'mx-insecure' } }), sts);
+    assert.deepEqual(sts, {
+      kind: 'ok',
+      data: 'secure match=mx.example.test servername=hostname',
+      plainData: 'secure match=mx.example.test servername=hostname',
+    });
+    assert.deepEqual(
+      postfixAnswer({ ...base, dane: { kind: 'sts', verdict: verdictOf(base), why: 'no-dane', noDane: 'mx-insecure' } }),
+      sts,
+    );
   });
   it('a DANE failure is TEMP naming the DANE side', () => {
-    const temp: LookupResult = { ...base, dane: { kind: 'temp', domain: 'example.test', code: 'EDANE_DNS_SERVFAIL', side: 'remote', why: 'lookup-failed' } };
+    const temp: LookupResult = {
+      ...base,
+      dane: { kind: 'temp', domain: 'example.test', code: 'EDANE_DNS_SERVFAIL', side: 'remote', why: 'lookup-failed' },
+    };
     assert.deepEqual(postfixAnswer(temp), { kind: 'temp', reason: 'DANE DNS lookup failed for example.test (EDANE_DNS_SERVFAIL)' });
     assert.equal(formatEximAnswer(eximAnswer(temp)), 'defer DANE DNS lookup failed for example.test (EDANE_DNS_SERVFAIL)\n');
   });
@@ -58,7 +75,17 @@ describe('generate with DANE', () => {
       const output = join(dir, 'map');
       const zone = { ...testZone, dane: { enabled: true, level: 'dane-only', lookupFailure: 'temp' } as const };
       await runGenerate(
-        { domains: ['example.test'], output, format: 'postfix', type: 'texthash', zoneName: 'default', zone, dryRun: false, concurrency: 1, offline: false } as never,
+        {
+          domains: ['example.test'],
+          output,
+          format: 'postfix',
+          type: 'texthash',
+          zoneName: 'default',
+          zone,
+          dryRun: false,
+          concurrency: 1,
+          offline: false,
+        } as never,
         {
           cache: { get: async () => undefined } as never,
           resolver: { resolve: async () => base.resolution, refresh: async () => ({ kind: 'not-cached' }) } as never,

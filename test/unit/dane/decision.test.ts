@@ -17,7 +17,16 @@ const domain = 'example.test';
 const DANE: DaneFinding = { kind: 'dane', domain, hosts: [], ttl: 60 };
 const MIXED: DaneFinding = { kind: 'mixed', domain, hosts: [], ttl: 60 };
 const NO_DANE: DaneFinding = { kind: 'no-dane', domain, reason: 'mx-insecure', hosts: [], ttl: 60 };
-const BOGUS: DaneFinding = { kind: 'failed', domain, code: 'EDANE_DNS_SERVFAIL', side: 'remote', stage: 'host', host: 'mx', message: 'bogus', hosts: [] };
+const BOGUS: DaneFinding = {
+  kind: 'failed',
+  domain,
+  code: 'EDANE_DNS_SERVFAIL',
+  side: 'remote',
+  stage: 'host',
+  host: 'mx',
+  message: 'bogus',
+  hosts: [],
+};
 const LOCAL: DaneFinding = { kind: 'failed', domain, code: 'EDANE_DNS_NETWORK', side: 'local', stage: 'mx', message: 'refused', hosts: [] };
 
 describe('decideDane', () => {
@@ -36,7 +45,12 @@ describe('decideDane', () => {
   it('all MX hosts with DANE: the zone level, whatever MTA-STS says', () => {
     for (const v of VERDICTS) {
       assert.deepEqual(decideDane(ON, v, DANE), { kind: 'dane', domain, level: 'dane', why: 'all-mx-dane' });
-      assert.deepEqual(decideDane({ ...ON, level: 'dane-only' }, v, DANE), { kind: 'dane', domain, level: 'dane-only', why: 'all-mx-dane' });
+      assert.deepEqual(decideDane({ ...ON, level: 'dane-only' }, v, DANE), {
+        kind: 'dane',
+        domain,
+        level: 'dane-only',
+        why: 'all-mx-dane',
+      });
     }
   });
   it('mixed: an enforced MTA-STS policy stays; otherwise dane, never dane-only', () => {
@@ -49,18 +63,31 @@ describe('decideDane', () => {
     }
   });
   it('no DANE: MTA-STS as today', () => {
-    for (const v of VERDICTS) assert.deepEqual(decideDane(ON, v, NO_DANE), { kind: 'sts', verdict: v, why: 'no-dane', noDane: 'mx-insecure' });
+    for (const v of VERDICTS)
+      assert.deepEqual(decideDane(ON, v, NO_DANE), { kind: 'sts', verdict: v, why: 'no-dane', noDane: 'mx-insecure' });
   });
   it('a remote failure: temp by default, MTA-STS with dane_lookup_failure: sts', () => {
     for (const v of VERDICTS) {
-      assert.deepEqual(decideDane(ON, v, BOGUS), { kind: 'temp', domain, code: 'EDANE_DNS_SERVFAIL', side: 'remote', why: 'lookup-failed' });
+      assert.deepEqual(decideDane(ON, v, BOGUS), {
+        kind: 'temp',
+        domain,
+        code: 'EDANE_DNS_SERVFAIL',
+        side: 'remote',
+        why: 'lookup-failed',
+      });
       assert.deepEqual(decideDane({ ...ON, lookupFailure: 'sts' }, v, BOGUS), { kind: 'sts', verdict: v, why: 'lookup-failed-sts' });
     }
   });
   it('a local fault: always temp, never "no DANE"', () => {
     for (const v of VERDICTS) {
       for (const lookupFailure of ['temp', 'sts'] as const) {
-        assert.deepEqual(decideDane({ ...ON, lookupFailure }, v, LOCAL), { kind: 'temp', domain, code: 'EDANE_DNS_NETWORK', side: 'local', why: 'local-fault' });
+        assert.deepEqual(decideDane({ ...ON, lookupFailure }, v, LOCAL), {
+          kind: 'temp',
+          domain,
+          code: 'EDANE_DNS_NETWORK',
+          side: 'local',
+          why: 'local-fault',
+        });
       }
     }
   });

@@ -24,7 +24,12 @@ const ZONE: ZoneRecords = {
   'plain.test': { MX: [{ preference: 10, exchange: 'mx.plain.test' }] },
   // 40 TLSA records of 64 octets: far above 1232 octets, so TC then TCP.
   '_25._tcp.big.signed.test': {
-    TLSA: Array.from({ length: 40 }, (_, i) => ({ usage: 3, selector: 1, matchingType: 2, data: i.toString(16).padStart(2, '0').repeat(64) })),
+    TLSA: Array.from({ length: 40 }, (_, i) => ({
+      usage: 3,
+      selector: 1,
+      matchingType: 2,
+      data: i.toString(16).padStart(2, '0').repeat(64),
+    })),
   },
   'bogus.signed.test': { behaviour: 'servfail' },
   'refused.signed.test': { behaviour: 'refused' },
@@ -48,13 +53,22 @@ after(async () => {
 describe('DnssecDns against a validating stand-in', () => {
   it('reads validated MX and TLSA records with AD', async () => {
     const mx = await dns.query('signed.test', 'MX', 2000);
-    assert.deepEqual(mx, { kind: 'records', secure: true, owner: 'signed.test', records: [{ preference: 10, exchange: 'mx.signed.test' }], ttl: 300 });
+    assert.deepEqual(mx, {
+      kind: 'records',
+      secure: true,
+      owner: 'signed.test',
+      records: [{ preference: 10, exchange: 'mx.signed.test' }],
+      ttl: 300,
+    });
     const tlsa = await dns.query('_25._tcp.mx.signed.test', 'TLSA', 2000);
     assert.equal(tlsa.kind, 'records');
     if (tlsa.kind === 'records') {
       assert.equal(tlsa.secure, true);
       assert.equal(tlsa.records.length, 1);
-      assert.deepEqual({ ...tlsa.records[0], data: tlsa.records[0]?.data.toString('hex') }, { usage: 3, selector: 1, matchingType: 1, data: HASH });
+      assert.deepEqual(
+        { ...tlsa.records[0], data: tlsa.records[0]?.data.toString('hex') },
+        { usage: 3, selector: 1, matchingType: 1, data: HASH },
+      );
     }
   });
   it('sends DO and AD, never CD', async () => {
@@ -74,9 +88,19 @@ describe('DnssecDns against a validating stand-in', () => {
     assert.equal(mx.kind === 'records' && mx.secure, false);
   });
   it('authenticated NXDOMAIN and NODATA, with the SOA negative TTL', async () => {
-    assert.deepEqual(await dns.query('nothing.signed.test', 'TLSA', 2000), { kind: 'nxdomain', secure: true, owner: 'nothing.signed.test', ttl: 300 });
+    assert.deepEqual(await dns.query('nothing.signed.test', 'TLSA', 2000), {
+      kind: 'nxdomain',
+      secure: true,
+      owner: 'nothing.signed.test',
+      ttl: 300,
+    });
     assert.deepEqual(await dns.query('mx.signed.test', 'TLSA', 2000), { kind: 'nodata', secure: true, owner: 'mx.signed.test', ttl: 300 });
-    assert.deepEqual(await dns.query('nothing.plain.test', 'MX', 2000), { kind: 'nxdomain', secure: false, owner: 'nothing.plain.test', ttl: 300 });
+    assert.deepEqual(await dns.query('nothing.plain.test', 'MX', 2000), {
+      kind: 'nxdomain',
+      secure: false,
+      owner: 'nothing.plain.test',
+      ttl: 300,
+    });
   });
   it('follows CNAMEs to the owner; AD only when the whole chain is secure', async () => {
     const a = await dns.query('alias.signed.test', 'A', 2000);
@@ -96,7 +120,10 @@ describe('DnssecDns against a validating stand-in', () => {
     assert.equal(big.kind, 'records');
     assert.equal(big.kind === 'records' && big.records.length, 40);
     assert.equal(big.kind === 'records' && big.secure, true);
-    assert.deepEqual(fake.queries.map((q) => q.transport), ['udp', 'tcp']);
+    assert.deepEqual(
+      fake.queries.map((q) => q.transport),
+      ['udp', 'tcp'],
+    );
   });
   it('a silent server is a timeout within the deadline', async () => {
     const start = Date.now();
@@ -122,7 +149,14 @@ async function rawUdp(reply: (query: Buffer) => Buffer[]): Promise<{ address: Re
 
 function answerTo(query: Buffer, patch: Partial<dnsPacket.Packet> = {}): Buffer {
   const q = dnsPacket.decode(query);
-  return dnsPacket.encode({ id: q.id ?? 0, type: 'response', flags: dnsPacket.RECURSION_AVAILABLE, questions: q.questions ?? [], answers: [], ...patch });
+  return dnsPacket.encode({
+    id: q.id ?? 0,
+    type: 'response',
+    flags: dnsPacket.RECURSION_AVAILABLE,
+    questions: q.questions ?? [],
+    answers: [],
+    ...patch,
+  });
 }
 
 describe('DnssecDns against odd servers', () => {
@@ -130,7 +164,11 @@ describe('DnssecDns against odd servers', () => {
     const srv = await rawUdp((query) => {
       const q = dnsPacket.decode(query);
       return [
-        answerTo(query, { id: ((q.id ?? 0) + 1) & 0xffff, flags: dnsPacket.AUTHENTIC_DATA, answers: [{ type: 'A', name: 'forged.test', data: '6.6.6.6' }] }),
+        answerTo(query, {
+          id: ((q.id ?? 0) + 1) & 0xffff,
+          flags: dnsPacket.AUTHENTIC_DATA,
+          answers: [{ type: 'A', name: 'forged.test', data: '6.6.6.6' }],
+        }),
         answerTo(query, { questions: [{ type: 'A', name: 'other.test' }], flags: dnsPacket.AUTHENTIC_DATA }),
         answerTo(query, { answers: [{ type: 'A', name: 'x.test', ttl: 5, data: '127.0.0.1' }] }),
       ];
@@ -144,7 +182,9 @@ describe('DnssecDns against odd servers', () => {
   });
   it('a lost datagram is covered by one retransmission at a third of the deadline', async () => {
     let seen = 0;
-    const srv = await rawUdp((query) => (++seen === 1 ? [] : [answerTo(query, { answers: [{ type: 'A', name: 'x.test', ttl: 5, data: '127.0.0.1' }] })]));
+    const srv = await rawUdp((query) =>
+      ++seen === 1 ? [] : [answerTo(query, { answers: [{ type: 'A', name: 'x.test', ttl: 5, data: '127.0.0.1' }] })],
+    );
     try {
       const start = Date.now();
       const r = await createDnssecDns(srv.address).query('x.test', 'A', 900);
@@ -226,11 +266,26 @@ describe('dns-message', () => {
   it('interpretAnswer: extended RCODE, null MX, negative TTL without SOA', () => {
     const query = encodeQuery(1, 'x.test', 'MX');
     const badvers = dnsPacket.decode(
-      answerTo(query, { additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 1232, extendedRcode: 1, ednsVersion: 0, flags: 0, flag_do: false, options: [] }] }),
+      answerTo(query, {
+        additionals: [
+          { type: 'OPT', name: '.', udpPayloadSize: 1232, extendedRcode: 1, ednsVersion: 0, flags: 0, flag_do: false, options: [] },
+        ],
+      }),
     );
     assert.equal(interpretAnswer(badvers, 'x.test', 'MX').kind, 'error');
-    const nullMx = dnsPacket.decode(answerTo(query, { flags: dnsPacket.AUTHENTIC_DATA, answers: [{ type: 'MX', name: 'x.test', ttl: 9, data: { preference: 0, exchange: '.' } }] }));
-    assert.deepEqual(interpretAnswer(nullMx, 'x.test', 'MX'), { kind: 'records', secure: true, owner: 'x.test', records: [{ preference: 0, exchange: '' }], ttl: 9 });
+    const nullMx = dnsPacket.decode(
+      answerTo(query, {
+        flags: dnsPacket.AUTHENTIC_DATA,
+        answers: [{ type: 'MX', name: 'x.test', ttl: 9, data: { preference: 0, exchange: '.' } }],
+      }),
+    );
+    assert.deepEqual(interpretAnswer(nullMx, 'x.test', 'MX'), {
+      kind: 'records',
+      secure: true,
+      owner: 'x.test',
+      records: [{ preference: 0, exchange: '' }],
+      ttl: 9,
+    });
     const nodata = dnsPacket.decode(answerTo(query));
     assert.deepEqual(interpretAnswer(nodata, 'x.test', 'MX'), { kind: 'nodata', secure: false, owner: 'x.test', ttl: 60 });
   });

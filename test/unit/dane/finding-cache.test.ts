@@ -77,7 +77,10 @@ describe('DaneFindingCache', () => {
     assert.equal(t.cache.inFlight, 1);
     t.release();
     const got = await all;
-    assert.deepEqual(got.map((f) => f.kind), ['dane', 'dane', 'dane']);
+    assert.deepEqual(
+      got.map((f) => f.kind),
+      ['dane', 'dane', 'dane'],
+    );
     assert.equal(t.calls.length, 1);
   });
   it('stale within the grace, absent after it; failures are never stale', async () => {

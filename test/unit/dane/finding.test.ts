@@ -16,7 +16,9 @@ function world(): ScriptedDnssec {
 
 describe('findDane', () => {
   it('every MX host with a validated usable TLSA RRset: dane, hosts by preference, smallest TTL', async () => {
-    const dns = world().records('TLSA', '_25._tcp.mx1.example.test', [EE], true, 120).records('TLSA', '_25._tcp.mx2.example.test', [EE, PKIX]);
+    const dns = world()
+      .records('TLSA', '_25._tcp.mx1.example.test', [EE], true, 120)
+      .records('TLSA', '_25._tcp.mx2.example.test', [EE, PKIX]);
     const f = await findDane(dns, 'Example.Test.', 1000);
     assert.equal(f.kind, 'dane');
     assert.equal(f.domain, 'example.test');
@@ -125,7 +127,8 @@ describe('findDane', () => {
       'many.test',
       Array.from({ length: DANE_MAX_MX_HOSTS + 2 }, (_, i) => ({ preference: i, exchange: `mx${i}.many.test` })),
     );
-    for (let i = 0; i < DANE_MAX_MX_HOSTS + 2; i++) dns.records('A', `mx${i}.many.test`, ['192.0.2.1']).records('TLSA', `_25._tcp.mx${i}.many.test`, [EE]);
+    for (let i = 0; i < DANE_MAX_MX_HOSTS + 2; i++)
+      dns.records('A', `mx${i}.many.test`, ['192.0.2.1']).records('TLSA', `_25._tcp.mx${i}.many.test`, [EE]);
     const f = await findDane(dns, 'many.test', 1000);
     assert.equal(f.kind, 'mixed');
     assert.equal(f.hosts.filter((h) => h.dane.kind === 'no-dane' && h.dane.reason === 'not-checked').length, 2);

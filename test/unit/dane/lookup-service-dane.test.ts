@@ -18,7 +18,10 @@ function setup() {
   const { log } = memoryLogger();
   const dane = createDaneService({ dns, clock: new FakeClock(), log, resolver: { host: '127.0.0.1', port: 53, family: 4 } });
   const base = defaultConfig();
-  const config = { ...base, zones: { on: { ...base.defaultZone, dane: { enabled: true, level: 'dane', lookupFailure: 'temp' } as const } } };
+  const config = {
+    ...base,
+    zones: { on: { ...base.defaultZone, dane: { enabled: true, level: 'dane', lookupFailure: 'temp' } as const } },
+  };
   const resolver = { resolve: async (): Promise<Resolution> => ({ ...absent, source: 'lookup' }), freshAbsence: () => absent };
   const service = createLookupService(resolver, config, log, { summaryIntervalMs: 0, dane });
   return { dns, service };
@@ -41,7 +44,10 @@ describe('lookup service with DANE', () => {
     const t = setup();
     const result = await t.service.lookup('dane.test');
     assert.equal(result.dane, undefined);
-    assert.equal(t.service.cachedAnswer?.('dane.test', undefined, (r) => r.dane?.kind ?? 'sts'), 'sts');
+    assert.equal(
+      t.service.cachedAnswer?.('dane.test', undefined, (r) => r.dane?.kind ?? 'sts'),
+      'sts',
+    );
     assert.deepEqual(t.dns.asked, []);
   });
 });

@@ -43,11 +43,19 @@ describe('query report of the DANE side', () => {
     assert.equal(formatDecision(decideDane(ON, { kind: 'none' }, finding)), 'decision: dane (mixed, no enforced MTA-STS policy)');
   });
   it('failures and absences', async () => {
-    const dns = tracingDns(new ScriptedDnssec().set('MX', 'x.test', { kind: 'error', code: 'EDANE_DNS_SERVFAIL', message: 'SERVFAIL for MX x.test' }));
+    const dns = tracingDns(
+      new ScriptedDnssec().set('MX', 'x.test', { kind: 'error', code: 'EDANE_DNS_SERVFAIL', message: 'SERVFAIL for MX x.test' }),
+    );
     const f = await findDane(dns, 'x.test', 1000);
-    assert.deepEqual(formatTrace(dns.queries).map((l) => l.replace(/\(\d+ ms\)/, '(N ms)')), ['MX x.test: failed: SERVFAIL for MX x.test [EDANE_DNS_SERVFAIL] (N ms)']);
+    assert.deepEqual(
+      formatTrace(dns.queries).map((l) => l.replace(/\(\d+ ms\)/, '(N ms)')),
+      ['MX x.test: failed: SERVFAIL for MX x.test [EDANE_DNS_SERVFAIL] (N ms)'],
+    );
     assert.deepEqual(formatFinding(f), ['finding: lookup failed (remote) at mx: SERVFAIL for MX x.test [EDANE_DNS_SERVFAIL]']);
-    assert.equal(formatDecision(decideDane(ON, { kind: 'none' }, f)), 'decision: temporary failure (DANE lookup failed, dane_lookup_failure: temp) [EDANE_DNS_SERVFAIL]');
+    assert.equal(
+      formatDecision(decideDane(ON, { kind: 'none' }, f)),
+      'decision: temporary failure (DANE lookup failed, dane_lookup_failure: temp) [EDANE_DNS_SERVFAIL]',
+    );
     const g = await findDane(tracingDns(new ScriptedDnssec()), 'gone.test', 1000);
     assert.deepEqual(formatFinding(g), ['finding: no DANE (domain-nxdomain, ttl 600s)']);
     assert.equal(formatDecision(decideDane(ON, { kind: 'none' }, g)), 'decision: MTA-STS answer (no DANE (domain-nxdomain))');

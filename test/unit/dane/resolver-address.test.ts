@@ -26,7 +26,22 @@ describe('parseResolverAddress', () => {
       assert.deepEqual(parseResolverAddress(text), { ok: true, address: { host, port, family } });
     });
   }
-  const bad = ['', 'localhost', 'localhost:53', '127.0.0.1:0', '127.0.0.1:65536', '127.0.0.1:', '127.0.0.1:x', '[::1', '[127.0.0.1]:53', '::1:53x', '[::1]:', '[::1]:0', '1.2.3:53', '127.0.0.1:053x'];
+  const bad = [
+    '',
+    'localhost',
+    'localhost:53',
+    '127.0.0.1:0',
+    '127.0.0.1:65536',
+    '127.0.0.1:',
+    '127.0.0.1:x',
+    '[::1',
+    '[127.0.0.1]:53',
+    '::1:53x',
+    '[::1]:',
+    '[::1]:0',
+    '1.2.3:53',
+    '127.0.0.1:053x',
+  ];
   for (const text of bad) {
     it(`refuses ${JSON.stringify(text)}`, () => {
       const r = parseResolverAddress(text);

@@ -33,7 +33,12 @@ describe('DaneService', () => {
     const t = setup();
     assert.equal(t.service.cachedDecision('dane.test', ON, NONE, 1000), undefined);
     assert.equal((await t.service.finding('dane.test', 1000)).kind, 'dane');
-    assert.deepEqual(t.service.cachedDecision('dane.test', ON, NONE, 1000), { kind: 'dane', domain: 'dane.test', level: 'dane', why: 'all-mx-dane' });
+    assert.deepEqual(t.service.cachedDecision('dane.test', ON, NONE, 1000), {
+      kind: 'dane',
+      domain: 'dane.test',
+      level: 'dane',
+      why: 'all-mx-dane',
+    });
     assert.deepEqual(t.service.stats(), { findings: 1, inFlight: 0 });
   });
   it('a stale finding answers at once and is refreshed in the background', async () => {
@@ -70,7 +75,12 @@ describe('DaneService', () => {
     const plain = setup(world().records('NS', '.', ['a.root-servers.test'], false));
     assert.equal((await plain.service.probe()).kind, 'not-validating');
     assert.ok(plain.lines.some((l) => l.level === 'warn' && /does not validate/.test(String(l.message))));
-    const far = createDaneService({ dns: world(), clock: new FakeClock(), log: memoryLogger().log, resolver: { host: '192.0.2.53', port: 53, family: 4 } });
+    const far = createDaneService({
+      dns: world(),
+      clock: new FakeClock(),
+      log: memoryLogger().log,
+      resolver: { host: '192.0.2.53', port: 53, family: 4 },
+    });
     assert.equal((await far.probe()).kind, 'validating');
   });
 });

@@ -56,7 +56,10 @@ const sts: LookupResult = {
   zone: TLSRPT,
   resolution: { kind: 'policy', domain: 'example.test', id: '1', policy: parsed.value, source: 'cache', fetchedAt: 0, expiresAt: 1 },
 };
-const withDane = (level: 'dane' | 'dane-only'): LookupResult => ({ ...sts, dane: { kind: 'dane', domain: 'example.test', level, why: 'all-mx-dane' } });
+const withDane = (level: 'dane' | 'dane-only'): LookupResult => ({
+  ...sts,
+  dane: { kind: 'dane', domain: 'example.test', level, why: 'all-mx-dane' },
+});
 
 describe('TLSRPT dialect with DANE, checked against Postfix 3.10 rules', () => {
   it('the checker itself refuses what Postfix 3.10 refuses', () => {

@@ -22,7 +22,8 @@ function fakeTools(opts: { fail?: boolean; noIndex?: boolean; calls?: string[] }
     async postmap(type, path) {
       opts.calls?.push(`${type}:${path}`);
       if (opts.fail === true) throw new GenerateError('EGEN_POSTMAP', 'postmap: fatal: scripted');
-      if (opts.noIndex !== true) writeFileSync(`${path}.${type === 'hash' || type === 'btree' ? 'db' : type}`, `INDEX\n${readFileSync(path, 'utf8')}`);
+      if (opts.noIndex !== true)
+        writeFileSync(`${path}.${type === 'hash' || type === 'btree' ? 'db' : type}`, `INDEX\n${readFileSync(path, 'utf8')}`);
     },
     async mapTypes() {
       return ['lmdb', 'cdb', 'hash'];
@@ -52,7 +53,11 @@ describe('writeMapAtomically', () => {
     assert.deepEqual(readdirSync(dir).sort(), ['mta-sts-policy', 'mta-sts-policy.lmdb']);
   });
 
-  for (const [type, suffix] of [['cdb', '.cdb'], ['hash', '.db'], ['btree', '.db']] as const) {
+  for (const [type, suffix] of [
+    ['cdb', '.cdb'],
+    ['hash', '.db'],
+    ['btree', '.db'],
+  ] as const) {
     it(`${type} builds ${suffix}`, async () => {
       const dir = freshDir();
       const output = join(dir, 'm');
@@ -74,7 +79,10 @@ describe('writeMapAtomically', () => {
   it('a failing postmap is EGEN_POSTMAP; the old map and index stay; temp files are removed', async () => {
     const dir = freshDir();
     const output = seed(dir);
-    await assert.rejects(writeMapAtomically({ output, text: NEW, type: 'lmdb', tools: fakeTools({ fail: true }), pid: 5 }), (e: unknown) => e instanceof GenerateError && e.code === 'EGEN_POSTMAP');
+    await assert.rejects(
+      writeMapAtomically({ output, text: NEW, type: 'lmdb', tools: fakeTools({ fail: true }), pid: 5 }),
+      (e: unknown) => e instanceof GenerateError && e.code === 'EGEN_POSTMAP',
+    );
     assert.equal(readFileSync(output, 'utf8'), OLD);
     assert.equal(readFileSync(`${output}.lmdb`, 'utf8'), `INDEX\n${OLD}`);
     assert.deepEqual(readdirSync(dir).sort(), ['mta-sts-policy', 'mta-sts-policy.lmdb']);
@@ -83,7 +91,10 @@ describe('writeMapAtomically', () => {
   it('a postmap that builds no index file is EGEN_POSTMAP', async () => {
     const dir = freshDir();
     const output = seed(dir);
-    await assert.rejects(writeMapAtomically({ output, text: NEW, type: 'lmdb', tools: fakeTools({ noIndex: true }), pid: 5 }), /did not create/);
+    await assert.rejects(
+      writeMapAtomically({ output, text: NEW, type: 'lmdb', tools: fakeTools({ noIndex: true }), pid: 5 }),
+      /did not create/,
+    );
     assert.equal(readFileSync(output, 'utf8'), OLD);
   });
 
@@ -135,7 +146,7 @@ describe('writeMapAtomically', () => {
 });
 
 describe('cleanupStaleTemps', () => {
-  it('removes other pids\' temp files of this map only', () => {
+  it("removes other pids' temp files of this map only", () => {
     const dir = freshDir();
     const output = join(dir, 'mta-sts-policy');
     const files = [
@@ -149,8 +160,18 @@ describe('cleanupStaleTemps', () => {
       'mta-sts-policy.lmdb',
     ];
     for (const f of files) writeFileSync(join(dir, f), 'x');
-    assert.deepEqual(cleanupStaleTemps(output, 333), ['.mta-sts-policy.tmp-111', '.mta-sts-policy.tmp-111.lmdb', '.mta-sts-policy.tmp-222.db']);
-    assert.deepEqual(readdirSync(dir).sort(), ['.mta-sts-policy.tmp-333', '.mta-sts-policy.tmp-abc', '.other.tmp-111', 'mta-sts-policy', 'mta-sts-policy.lmdb']);
+    assert.deepEqual(cleanupStaleTemps(output, 333), [
+      '.mta-sts-policy.tmp-111',
+      '.mta-sts-policy.tmp-111.lmdb',
+      '.mta-sts-policy.tmp-222.db',
+    ]);
+    assert.deepEqual(readdirSync(dir).sort(), [
+      '.mta-sts-policy.tmp-333',
+      '.mta-sts-policy.tmp-abc',
+      '.other.tmp-111',
+      'mta-sts-policy',
+      'mta-sts-policy.lmdb',
+    ]);
   });
 
   it('a map name with regex characters is matched literally', () => {

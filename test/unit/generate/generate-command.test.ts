@@ -123,7 +123,10 @@ describe('generate command', () => {
     assert.equal(readFileSync(`${w.output}.lmdb`, 'utf8'), w.map());
     assert.ok(existsSync(`${w.output}.state.sqlite`), 'default state next to the map');
     assert.equal(existsSync(`${w.output}.lock`), false, 'lock released');
-    assert.match(r.out, /^generate: domains=4 enforced=1 unchanged=0 added=1 removed=0 changed=0 failed=0 seconds=[0-9.]+ result=written\n$/);
+    assert.match(
+      r.out,
+      /^generate: domains=4 enforced=1 unchanged=0 added=1 removed=0 changed=0 failed=0 seconds=[0-9.]+ result=written\n$/,
+    );
   });
 
   it('second run with unchanged ids: quiet, no fetch, map untouched', async () => {
@@ -286,7 +289,11 @@ describe('generate command', () => {
     await w.run();
     const queries = w.dns.queries.length;
     const io = captureIo();
-    const code = await generateCommand(['--offline', '--output', join(w.dir, 'other'), '--state', `${w.output}.state.sqlite`, '--type', 'texthash'], io, w.deps());
+    const code = await generateCommand(
+      ['--offline', '--output', join(w.dir, 'other'), '--state', `${w.output}.state.sqlite`, '--type', 'texthash'],
+      io,
+      w.deps(),
+    );
     assert.equal(code, 0, io.stderr());
     assert.equal(readFileSync(join(w.dir, 'other'), 'utf8'), w.map());
     assert.equal(w.dns.queries.length, queries);
@@ -297,13 +304,23 @@ describe('generate command', () => {
     await w.run();
     const queries = w.dns.queries.length;
     writeFileSync(w.domainsFile, 't.test\n');
-    const r = await w.runRaw(['--offline', '--domains', w.domainsFile, '--output', join(w.dir, 'other'), '--state', `${w.output}.state.sqlite`, '--type', 'texthash']);
+    const r = await w.runRaw([
+      '--offline',
+      '--domains',
+      w.domainsFile,
+      '--output',
+      join(w.dir, 'other'),
+      '--state',
+      `${w.output}.state.sqlite`,
+      '--type',
+      'texthash',
+    ]);
     assert.equal(r.code, 0, r.err);
     assert.equal(readFileSync(join(w.dir, 'other'), 'utf8'), `${MAP_HEADER}\n`, 't.test is testing: no entry, and a.test is not listed');
     assert.equal(w.dns.queries.length, queries);
   });
 
-  it('--from-cache: the domains are every domain in the daemon\'s sqlite cache (expired ones too), resolved normally', async () => {
+  it("--from-cache: the domains are every domain in the daemon's sqlite cache (expired ones too), resolved normally", async () => {
     const w = new World();
     const now = w.clock.now();
     const cfg = await w.daemonCache([daemonEntry('a.test', now), daemonEntry('t.test', now, true)]);
@@ -383,13 +400,24 @@ describe('generate command', () => {
     assert.equal(existsSync(w.output), false);
   });
 
-  it('--from-cache with --offline: the daemon\'s domains, from the generator\'s state, no DNS', async () => {
+  it("--from-cache with --offline: the daemon's domains, from the generator's state, no DNS", async () => {
     const w = new World();
     await w.run();
     const queries = w.dns.queries.length;
     const now = w.clock.now();
     const cfg = await w.daemonCache([daemonEntry('a.test', now)]);
-    const r = await w.runRaw(['--from-cache', '--offline', '-c', cfg, '--output', join(w.dir, 'other'), '--state', `${w.output}.state.sqlite`, '--type', 'texthash']);
+    const r = await w.runRaw([
+      '--from-cache',
+      '--offline',
+      '-c',
+      cfg,
+      '--output',
+      join(w.dir, 'other'),
+      '--state',
+      `${w.output}.state.sqlite`,
+      '--type',
+      'texthash',
+    ]);
     assert.equal(r.code, 0, r.err);
     assert.equal(readFileSync(join(w.dir, 'other'), 'utf8'), `${MAP_HEADER}\na.test ${A}\n`);
     assert.match(r.out, /domains=1 /);
@@ -428,7 +456,11 @@ describe('generate command', () => {
     ['no --domains', ['--output', 'x'], /needs --domains FILE \(or - for stdin\), --from-cache or --offline/],
     ['bad format', ['--domains', 'x', '--output', 'y', '--format', 'xml'], /--format must be one of/],
     ['bad type', ['--domains', 'x', '--output', 'y', '--type', 'dbm'], /--type must be one of/],
-    ['type with a text format', ['--domains', 'x', '--output', 'y', '--format', 'json', '--type', 'lmdb'], /applies to the postfix formats only/],
+    [
+      'type with a text format',
+      ['--domains', 'x', '--output', 'y', '--format', 'json', '--type', 'lmdb'],
+      /applies to the postfix formats only/,
+    ],
     ['bad concurrency', ['--domains', 'x', '--output', 'y', '--concurrency', '0'], /--concurrency must be/],
     ['unknown zone', ['--domains', 'x', '--output', 'y', '--zone', 'nope'], /unknown zone/],
     ['positional', ['extra', '--domains', 'x', '--output', 'y'], /unexpected argument/],

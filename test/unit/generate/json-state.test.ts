@@ -26,7 +26,11 @@ describe('JsonFilePolicyCache persistence', () => {
     await a.set(sampleEntry('b.test'));
     await a.set(sampleEntry('a.test'));
     await a.close();
-    assert.deepEqual(readdirSync(dir).filter((f) => f.includes('.tmp-')), [], 'no temp file left');
+    assert.deepEqual(
+      readdirSync(dir).filter((f) => f.includes('.tmp-')),
+      [],
+      'no temp file left',
+    );
     const b = new JsonFilePolicyCache(path, clock);
     await b.open();
     assert.deepEqual(await b.get('a.test'), sampleEntry('a.test'));
@@ -66,7 +70,10 @@ describe('JsonFilePolicyCache persistence', () => {
     it(`a state file that is ${name} is EGEN_STATE`, async () => {
       const path = fresh();
       writeFileSync(path, text);
-      await assert.rejects(new JsonFilePolicyCache(path, new FakeClock(0)).open(), (e: unknown) => e instanceof GenerateError && e.code === 'EGEN_STATE');
+      await assert.rejects(
+        new JsonFilePolicyCache(path, new FakeClock(0)).open(),
+        (e: unknown) => e instanceof GenerateError && e.code === 'EGEN_STATE',
+      );
     });
   }
 
@@ -99,5 +106,4 @@ describe('isRefreshDue', () => {
     });
   }
   assert.equal(REFRESH_INTERVAL_MS, DAY);
-
 });

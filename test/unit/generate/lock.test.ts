@@ -10,7 +10,11 @@ const dir = mkdtempSync(join(tmpdir(), 'msb-lock-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 let n = 0;
 const fresh = (): string => join(dir, `map${n++}.lock`);
-const deps = (pid: number, alive: readonly number[] = [], now = Date.now()): LockDeps => ({ pid, isAlive: (p) => alive.includes(p), now: () => now });
+const deps = (pid: number, alive: readonly number[] = [], now = Date.now()): LockDeps => ({
+  pid,
+  isAlive: (p) => alive.includes(p),
+  now: () => now,
+});
 
 describe('parseLockPid', () => {
   const cases: ReadonlyArray<[string, number | undefined]> = [

@@ -1,7 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ZoneConfig } from '../../../src/config/types.js';
-import { decideEntry, diffMaps, formatDiff, MAP_FORMATS, MAP_HEADER, parseMap, renderMap, type MapEntry } from '../../../adapters/map/map-format.js';
+import {
+  decideEntry,
+  diffMaps,
+  formatDiff,
+  MAP_FORMATS,
+  MAP_HEADER,
+  parseMap,
+  renderMap,
+  type MapEntry,
+} from '../../../adapters/map/map-format.js';
 import type { LookupResult } from '../../../src/lookup.js';
 import type { PolicyMode } from '../../../src/policy/types.js';
 import type { Resolution } from '../../../src/resolver/types.js';
@@ -38,7 +47,10 @@ describe('decideEntry', () => {
       assert.equal(ans.kind, 'ok');
       assert.deepEqual(d, { kind: 'entry', value: ans.kind === 'ok' ? ans.data : '' });
     }
-    assert.deepEqual(decideEntry(result(enforce), 'postfix'), { kind: 'entry', value: 'secure match=mx1.a.test:.mx.a.test servername=hostname' });
+    assert.deepEqual(decideEntry(result(enforce), 'postfix'), {
+      kind: 'entry',
+      value: 'secure match=mx1.a.test:.mx.a.test servername=hostname',
+    });
   });
 
   it('postfix-tlsrpt: the TLSRPT form even when the zone has tlsrpt off', () => {
@@ -63,7 +75,11 @@ describe('decideEntry', () => {
     const d = decideEntry(result(enforce), 'json');
     assert.equal(d.kind, 'entry');
     if (d.kind === 'entry') {
-      assert.deepEqual(JSON.parse(d.value), { mode: 'enforce', mx: ['mx1.a.test', '*.mx.a.test'], postfix: 'secure match=mx1.a.test:.mx.a.test servername=hostname' });
+      assert.deepEqual(JSON.parse(d.value), {
+        mode: 'enforce',
+        mx: ['mx1.a.test', '*.mx.a.test'],
+        postfix: 'secure match=mx1.a.test:.mx.a.test servername=hostname',
+      });
     }
   });
 
@@ -113,7 +129,13 @@ describe('renderMap / parseMap', () => {
   });
 
   it('json: one sorted object', () => {
-    const text = renderMap([{ domain: 'b.test', value: '{"mode":"enforce"}' }, { domain: 'a.test', value: '{"mode":"testing"}' }], 'json');
+    const text = renderMap(
+      [
+        { domain: 'b.test', value: '{"mode":"enforce"}' },
+        { domain: 'a.test', value: '{"mode":"testing"}' },
+      ],
+      'json',
+    );
     assert.equal(text, '{\n  "a.test": {\n    "mode": "testing"\n  },\n  "b.test": {\n    "mode": "enforce"\n  }\n}\n');
   });
 
@@ -132,7 +154,13 @@ describe('renderMap / parseMap', () => {
 
   it('parseMap ignores comments, continuation lines, garbage; first duplicate wins', () => {
     const m = parseMap('# c\na.test v1\n  continued\nb.test v2\na.test v3\nnovalue\n', 'postfix');
-    assert.deepEqual([...m.entries()], [['a.test', 'v1'], ['b.test', 'v2']]);
+    assert.deepEqual(
+      [...m.entries()],
+      [
+        ['a.test', 'v1'],
+        ['b.test', 'v2'],
+      ],
+    );
     assert.equal(parseMap('not json', 'json').size, 0);
     assert.equal(parseMap('[1]', 'json').size, 0);
   });
@@ -152,7 +180,10 @@ describe('diffMaps / formatDiff', () => {
       ['new1.test', 'n1'],
     ]);
     const d = diffMaps(before, after);
-    assert.deepEqual(d.added.map((e) => e.domain), ['new1.test', 'new2.test']);
+    assert.deepEqual(
+      d.added.map((e) => e.domain),
+      ['new1.test', 'new2.test'],
+    );
     assert.deepEqual(d.removed, [{ domain: 'gone.test', value: 'old' }]);
     assert.deepEqual(d.changed, [{ domain: 'edit.test', before: 'v1', after: 'v2' }]);
     assert.equal(d.unchanged, 1);

@@ -24,17 +24,24 @@ describe('journal detection (JOURNAL_STREAM against fd 2)', () => {
     assert.equal(isJournalStream('9:12345', { dev: 8, ino: 12345 }), false);
     assert.equal(isJournalStream(undefined, { dev: 8, ino: 12345 }), false);
     assert.equal(isJournalStream('8:12345', undefined), false);
-    for (const bad of ['', '8', '8:', ':1', 'a:b', '8:1:2', '-8:1', '8:1x']) assert.equal(isJournalStream(bad, { dev: 8, ino: 1 }), false, bad);
+    for (const bad of ['', '8', '8:', ':1', 'a:b', '8:1:2', '-8:1', '8:1x'])
+      assert.equal(isJournalStream(bad, { dev: 8, ino: 1 }), false, bad);
   });
 
   it('maps levels to syslog priorities', () => {
-    assert.deepEqual(['error', 'warn', 'info', 'debug', 'other'].map((l) => priorityPrefix(l)), ['<3>', '<4>', '<6>', '<7>', '<6>']);
+    assert.deepEqual(
+      ['error', 'warn', 'info', 'debug', 'other'].map((l) => priorityPrefix(l)),
+      ['<3>', '<4>', '<6>', '<7>', '<6>'],
+    );
   });
 });
 
 describe('journal line format', () => {
   it('has the priority prefix and no own timestamp', () => {
-    assert.equal(formatJournalLine({ level: 'warn', message: 'fetch failed', component: 'resolver', domain: 'a.test', code: 'EFETCH_TLS' }), '<4>warn resolver: fetch failed domain=a.test code=EFETCH_TLS');
+    assert.equal(
+      formatJournalLine({ level: 'warn', message: 'fetch failed', component: 'resolver', domain: 'a.test', code: 'EFETCH_TLS' }),
+      '<4>warn resolver: fetch failed domain=a.test code=EFETCH_TLS',
+    );
   });
 
   it('createLogger with journal: text lines prefixed, JSON lines unchanged', () => {

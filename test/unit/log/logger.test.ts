@@ -19,7 +19,17 @@ function capture(): { stream: Writable; lines: () => string[] } {
 describe('formatTextLine', () => {
   it('prints time, level, component, message, then stable fields first and the rest by name', () => {
     const line = formatTextLine(
-      { level: 'info', message: 'decision', component: 'resolver', zz: 1, aa: 'x', peer: 'p', domain: 'example.com', code: 'E1', outcome: 'policy' },
+      {
+        level: 'info',
+        message: 'decision',
+        component: 'resolver',
+        zz: 1,
+        aa: 'x',
+        peer: 'p',
+        domain: 'example.com',
+        code: 'E1',
+        outcome: 'policy',
+      },
       T,
     );
     assert.equal(line, '2026-01-02T03:04:05.678Z info resolver: decision domain=example.com outcome=policy code=E1 peer=p aa=x zz=1');
@@ -62,7 +72,10 @@ describe('formatTextLine', () => {
 describe('formatJsonLine', () => {
   it('is one JSON object with time, level, component, msg, then fields in stable order', () => {
     const line = formatJsonLine({ level: 'info', message: 'm', component: 'server', b: 2, listener: 'l', domain: 'd' }, T);
-    assert.equal(line, '{"time":"2026-01-02T03:04:05.678Z","level":"info","component":"server","msg":"m","domain":"d","listener":"l","b":2}');
+    assert.equal(
+      line,
+      '{"time":"2026-01-02T03:04:05.678Z","level":"info","component":"server","msg":"m","domain":"d","listener":"l","b":2}',
+    );
   });
 
   it('survives circular values', () => {
@@ -137,6 +150,9 @@ describe('createLogger level methods', () => {
     child.debug('hidden');
     log.level = 'debug';
     child.debug('shown');
-    assert.deepEqual(out.lines().map((l) => l.replace(/^\S+ /, '')), ['debug x: shown']);
+    assert.deepEqual(
+      out.lines().map((l) => l.replace(/^\S+ /, '')),
+      ['debug x: shown'],
+    );
   });
 });

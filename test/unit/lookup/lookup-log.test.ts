@@ -34,7 +34,9 @@ describe('decision log levels', () => {
     log.level = 'info';
     const answers = [policy('fetched'), ...Array.from({ length: 1000 }, () => policy('cache')), noPolicy('negative-cache')];
     let i = 0;
-    const service = createLookupService({ resolve: async () => answers[i++] as Resolution }, defaultConfig(), log, { summaryIntervalMs: 0 });
+    const service = createLookupService({ resolve: async () => answers[i++] as Resolution }, defaultConfig(), log, {
+      summaryIntervalMs: 0,
+    });
     for (let n = 0; n < answers.length; n++) await service.lookup('a.example');
     const decisions = lines.filter((l) => l['message'] === 'decision');
     assert.equal(decisions.length, 1, 'only the fetch is an info decision');

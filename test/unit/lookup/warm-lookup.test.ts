@@ -29,9 +29,20 @@ function world(level: 'debug' | 'info' = 'debug') {
   fetcher.setPolicy('big.example', policyText('enforce', DAY, ...BIG_MX));
   const { log, lines } = memoryLogger();
   log.level = level;
-  const resolver = new Resolver({ cache: new MemoryPolicyCache(100), dns, fetcher, clock, log, cacheGraceSec: 60, negativeCacheTtlSec: 300, negativeCacheSize: 100 });
+  const resolver = new Resolver({
+    cache: new MemoryPolicyCache(100),
+    dns,
+    fetcher,
+    clock,
+    log,
+    cacheGraceSec: 60,
+    negativeCacheTtlSec: 300,
+    negativeCacheSize: 100,
+  });
   const tlsrpt: ZoneConfig = { ...testZone, tlsrpt: true };
-  const service = createLookupService(resolver, { ...defaultConfig(), zones: { postfix: testZone, tlsrpt } }, log, { summaryIntervalMs: 0 });
+  const service = createLookupService(resolver, { ...defaultConfig(), zones: { postfix: testZone, tlsrpt } }, log, {
+    summaryIntervalMs: 0,
+  });
   const ctx: HandlerContext = { lookup: service, log };
   const decisions = (): Array<Record<string, unknown>> => lines.filter((l) => l['message'] === 'decision');
   const summaries = (): Array<Record<string, unknown>> => lines.filter((l) => l['message'] === 'lookup summary');

@@ -64,7 +64,14 @@ describe('DANE metrics', () => {
     const { log } = memoryLogger();
     const states: string[] = [];
     const probeOf = (name: string) =>
-      createDaneService({ dns: world(), clock: new FakeClock(), log, resolver: RESOLVER, probe: { type: 'MX', name }, onProbe: (r) => states.push(daneResolverState(r)) }).probe();
+      createDaneService({
+        dns: world(),
+        clock: new FakeClock(),
+        log,
+        resolver: RESOLVER,
+        probe: { type: 'MX', name },
+        onProbe: (r) => states.push(daneResolverState(r)),
+      }).probe();
     await probeOf('dane.test');
     await probeOf('plain.test');
     await probeOf('broken.test');
@@ -93,12 +100,18 @@ describe('DANE metrics', () => {
     assert.equal(daneAnswerOutcome(undefined), undefined);
     assert.equal(daneAnswerOutcome({ kind: 'sts', verdict: { kind: 'none' }, why: 'no-dane' }), undefined);
     assert.equal(daneAnswerOutcome({ kind: 'dane', domain: 'd.test', level: 'dane-only', why: 'all-mx-dane' }), 'dane');
-    assert.equal(daneAnswerOutcome({ kind: 'temp', domain: 'd.test', code: 'EDANE_DNS_SERVFAIL', side: 'remote', why: 'lookup-failed' }), 'dane-temp');
+    assert.equal(
+      daneAnswerOutcome({ kind: 'temp', domain: 'd.test', code: 'EDANE_DNS_SERVFAIL', side: 'remote', why: 'lookup-failed' }),
+      'dane-temp',
+    );
 
     const { log } = memoryLogger();
     const dane = createDaneService({ dns: world(), clock: new FakeClock(), log, resolver: RESOLVER });
     const base = defaultConfig();
-    const config = { ...base, zones: { on: { ...base.defaultZone, dane: { enabled: true, level: 'dane', lookupFailure: 'temp' } as const } } };
+    const config = {
+      ...base,
+      zones: { on: { ...base.defaultZone, dane: { enabled: true, level: 'dane', lookupFailure: 'temp' } as const } },
+    };
     const absent = (domain: string) => ({ kind: 'no-policy', domain, reason: 'nxdomain', source: 'negative-cache' }) as const;
     const resolver = {
       resolve: async (domain: string): Promise<Resolution> => ({ ...absent(domain), source: 'lookup' }),

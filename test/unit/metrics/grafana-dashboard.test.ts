@@ -13,10 +13,49 @@ const DASHBOARD = fileURLToPath(new URL('../../../../conf-examples/grafana/mta-s
 
 /** PromQL words that are not metric names (functions, aggregations, keywords) used by the dashboard or likely to be. */
 const PROMQL_WORDS = new Set([
-  'sum', 'min', 'max', 'avg', 'count', 'topk', 'bottomk', 'quantile', 'stddev', 'stdvar', 'group',
-  'rate', 'irate', 'increase', 'delta', 'idelta', 'deriv', 'histogram_quantile', 'label_values', 'label_replace',
-  'avg_over_time', 'max_over_time', 'min_over_time', 'sum_over_time', 'count_over_time', 'abs', 'clamp_min', 'clamp_max',
-  'vector', 'scalar', 'time', 'absent', 'by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'and', 'or', 'unless', 'bool', 'offset',
+  'sum',
+  'min',
+  'max',
+  'avg',
+  'count',
+  'topk',
+  'bottomk',
+  'quantile',
+  'stddev',
+  'stdvar',
+  'group',
+  'rate',
+  'irate',
+  'increase',
+  'delta',
+  'idelta',
+  'deriv',
+  'histogram_quantile',
+  'label_values',
+  'label_replace',
+  'avg_over_time',
+  'max_over_time',
+  'min_over_time',
+  'sum_over_time',
+  'count_over_time',
+  'abs',
+  'clamp_min',
+  'clamp_max',
+  'vector',
+  'scalar',
+  'time',
+  'absent',
+  'by',
+  'without',
+  'on',
+  'ignoring',
+  'group_left',
+  'group_right',
+  'and',
+  'or',
+  'unless',
+  'bool',
+  'offset',
 ]);
 
 interface Panel {
@@ -26,7 +65,10 @@ interface Panel {
   readonly panels?: readonly Panel[];
 }
 
-async function dashboard(): Promise<{ panels: readonly Panel[]; templating: { list: ReadonlyArray<{ query?: unknown; definition?: string }> } }> {
+async function dashboard(): Promise<{
+  panels: readonly Panel[];
+  templating: { list: ReadonlyArray<{ query?: unknown; definition?: string }> };
+}> {
   return JSON.parse(await readFile(DASHBOARD, 'utf8')) as never;
 }
 
@@ -95,7 +137,9 @@ describe('Grafana dashboard', () => {
   });
 
   it('the name check itself catches an unknown metric', () => {
-    assert.deepEqual(metricNames('sum by (code) (rate(mta_sts_bridge_nope_total{instance=~"$instance"}[$__rate_interval]))'), ['mta_sts_bridge_nope_total']);
+    assert.deepEqual(metricNames('sum by (code) (rate(mta_sts_bridge_nope_total{instance=~"$instance"}[$__rate_interval]))'), [
+      'mta_sts_bridge_nope_total',
+    ]);
     assert.deepEqual(metricNames('histogram_quantile(0.95, sum by (le) (rate(a_bucket[5m]))) / b'), ['a_bucket', 'b']);
     assert.deepEqual(metricNames('label_values(x_total, instance)'), ['x_total']);
   });

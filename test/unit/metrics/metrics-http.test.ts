@@ -191,7 +191,10 @@ describe('metrics HTTP listener', () => {
     const base = config();
     const { log } = memoryLogger();
     const app = await startApp(
-      { ...base, listeners: [{ protocol: 'policy', address: { kind: 'tcp', host: '127.0.0.1', port: 0 }, reusePort: false, origin: 'test' }] },
+      {
+        ...base,
+        listeners: [{ protocol: 'policy', address: { kind: 'tcp', host: '127.0.0.1', port: 0 }, reusePort: false, origin: 'test' }],
+      },
       { log, dns, fetcher, clock: new FakeClock() },
     );
     try {
@@ -239,7 +242,9 @@ describe('metrics HTTP listener', () => {
         startApp(
           {
             ...base,
-            listeners: [{ protocol: 'socketmap', address: { kind: 'tcp', host: '127.0.0.1', port: socketmapPort }, reusePort: false, origin: 'test' }],
+            listeners: [
+              { protocol: 'socketmap', address: { kind: 'tcp', host: '127.0.0.1', port: socketmapPort }, reusePort: false, origin: 'test' },
+            ],
             metrics: { host: '127.0.0.1', port: taken },
           },
           { log, dns: new ScriptedDns(), fetcher: new ScriptedFetcher() },

@@ -22,7 +22,10 @@ describe('PrometheusMetrics', () => {
       'mta_sts_bridge_lookups_total{protocol="tcp_table",zone="strict",outcome="dns-error",source="lookup"} 1',
     ]);
     const buckets = await samples(m, 'mta_sts_bridge_lookup_duration_seconds_bucket');
-    assert.ok(buckets.includes('mta_sts_bridge_lookup_duration_seconds_bucket{le="0.0005",protocol="socketmap",source="cache"} 2'), buckets.join('\n'));
+    assert.ok(
+      buckets.includes('mta_sts_bridge_lookup_duration_seconds_bucket{le="0.0005",protocol="socketmap",source="cache"} 2'),
+      buckets.join('\n'),
+    );
     assert.ok(buckets.includes('mta_sts_bridge_lookup_duration_seconds_bucket{le="2.5",protocol="tcp_table",source="lookup"} 0'));
     assert.ok(buckets.includes('mta_sts_bridge_lookup_duration_seconds_bucket{le="5",protocol="tcp_table",source="lookup"} 1'));
   });
@@ -60,7 +63,17 @@ describe('PrometheusMetrics', () => {
     const fetcher = new ScriptedFetcher();
     const cache = new MemoryPolicyCache(100, clock);
     const { log } = memoryLogger();
-    const resolver = new Resolver({ cache, dns, fetcher, clock, log, cacheGraceSec: 60, negativeCacheTtlSec: 300, negativeCacheSize: 100, metrics: m });
+    const resolver = new Resolver({
+      cache,
+      dns,
+      fetcher,
+      clock,
+      log,
+      cacheGraceSec: 60,
+      negativeCacheTtlSec: 300,
+      negativeCacheSize: 100,
+      metrics: m,
+    });
     dns.setTxt('ok.test', 'v=STSv1; id=1');
     fetcher.setPolicy('ok.test', policyText('enforce', 604_800, 'mx.ok.test'));
     dns.setTxt('tls.test', 'v=STSv1; id=1');
@@ -84,7 +97,9 @@ describe('PrometheusMetrics', () => {
       'mta_sts_bridge_policy_fetches_total{result="error",code="EFETCH_TLS"} 2',
     ]);
     assert.deepEqual(await samples(m, 'mta_sts_bridge_dns_errors_total'), ['mta_sts_bridge_dns_errors_total{code="ETIMEOUT"} 1']);
-    assert.deepEqual(await samples(m, 'mta_sts_bridge_refreshes_total'), ['mta_sts_bridge_refreshes_total{result="failed",code="EFETCH_TLS"} 1']);
+    assert.deepEqual(await samples(m, 'mta_sts_bridge_refreshes_total'), [
+      'mta_sts_bridge_refreshes_total{result="failed",code="EFETCH_TLS"} 1',
+    ]);
   });
 
   it('exports process metrics under the prefix', async () => {

@@ -31,7 +31,16 @@ function world() {
   fetcher.setPolicy('big.example', policyText('enforce', 86_400, ...BIG_MX));
   const { log } = memoryLogger();
   log.level = 'info';
-  const resolver = new Resolver({ cache: new MemoryPolicyCache(100), dns, fetcher, clock, log, cacheGraceSec: 60, negativeCacheTtlSec: 300, negativeCacheSize: 100 });
+  const resolver = new Resolver({
+    cache: new MemoryPolicyCache(100),
+    dns,
+    fetcher,
+    clock,
+    log,
+    cacheGraceSec: 60,
+    negativeCacheTtlSec: 300,
+    negativeCacheSize: 100,
+  });
   const config = { ...defaultConfig(), zones: { postfix: testZone, tlsrpt: { ...testZone, tlsrpt: true } } };
   const service = createLookupService(resolver, config, log, { summaryIntervalMs: 0 });
   const metrics = new PrometheusMetrics({ defaultMetrics: false });
@@ -59,10 +68,13 @@ describe('warm answers in mta_sts_bridge_lookups_total', () => {
       'mta_sts_bridge_lookups_total{protocol="socketmap",zone="postfix",outcome="policy",source="fetched"} 1',
     ]);
     const durations = await samples(w.metrics, 'mta_sts_bridge_lookup_duration_seconds_count');
-    assert.ok(durations.includes('mta_sts_bridge_lookup_duration_seconds_count{protocol="socketmap",source="cache"} 37'), durations.join('\n'));
+    assert.ok(
+      durations.includes('mta_sts_bridge_lookup_duration_seconds_count{protocol="socketmap",source="cache"} 37'),
+      durations.join('\n'),
+    );
   });
 
-  it('the warm answer is the unmeasured adapter\'s, byte for byte', async () => {
+  it("the warm answer is the unmeasured adapter's, byte for byte", async () => {
     const w = world();
     const adapter = measuredAdapter(socketmapAdapter, 'socketmap', w.metrics);
     const hit: SocketmapRequest = { mapName: 'postfix', key: 'a.example' };

@@ -72,7 +72,10 @@ describe('App.reload', () => {
     try {
       const outcome = await app.reload({
         ...first,
-        listeners: [...first.listeners, { protocol: 'socketmap', address: { kind: 'tcp', host: '127.0.0.1', port: taken }, reusePort: false, origin: 'listeners[1]' }],
+        listeners: [
+          ...first.listeners,
+          { protocol: 'socketmap', address: { kind: 'tcp', host: '127.0.0.1', port: taken }, reusePort: false, origin: 'listeners[1]' },
+        ],
         zones: { strict: { ...first.defaultZone, strictTesting: true } },
       });
       assert.equal(outcome.failed.length, 1);

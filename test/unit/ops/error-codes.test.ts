@@ -17,9 +17,33 @@ const root = fileURLToPath(new URL('../../../..', import.meta.url));
 
 /** Passed through from Node, the OS or c-ares (or matched in their messages), not ours to define. */
 const PASS_THROUGH = new Set([
-  'EACCES', 'EADDRINUSE', 'EADDRNOTAVAIL', 'EAI_AGAIN', 'ECANCELLED', 'ECONNREFUSED', 'ECONNRESET', 'EDESTRUCTION',
-  'EEXIST', 'EFILE', 'EMFILE', 'ENFILE', 'ENOBUFS', 'ENODATA', 'ENOENT', 'ENOMEM', 'ENOTDIR', 'ENOTFOUND',
-  'ENOTINITIALIZED', 'EOTHER', 'EPERM', 'EPIPE', 'EREFUSED', 'ESERVFAIL', 'ETIMEOUT', 'ERR_SSL_', 'ERR_TLS_CERT_ALTNAME_INVALID',
+  'EACCES',
+  'EADDRINUSE',
+  'EADDRNOTAVAIL',
+  'EAI_AGAIN',
+  'ECANCELLED',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EDESTRUCTION',
+  'EEXIST',
+  'EFILE',
+  'EMFILE',
+  'ENFILE',
+  'ENOBUFS',
+  'ENODATA',
+  'ENOENT',
+  'ENOMEM',
+  'ENOTDIR',
+  'ENOTFOUND',
+  'ENOTINITIALIZED',
+  'EOTHER',
+  'EPERM',
+  'EPIPE',
+  'EREFUSED',
+  'ESERVFAIL',
+  'ETIMEOUT',
+  'ERR_SSL_',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
 ]);
 /** Literals shaped like a code that are not codes (a column title of `cache list`). `ERROR` is one: the code of a socket error that has none. */
 const NOT_CODES = new Set(['EXPIRES']);
@@ -79,7 +103,10 @@ describe('error codes', () => {
   });
 
   it('every code named in README.md or docs/ exists in the source (or is a pass-through code)', () => {
-    const stale = [...anywhere].filter(([code]) => !source.has(code) && !PASS_THROUGH.has(code)).map(([c, f]) => `${c} (${f})`).sort();
+    const stale = [...anywhere]
+      .filter(([code]) => !source.has(code) && !PASS_THROUGH.has(code))
+      .map(([c, f]) => `${c} (${f})`)
+      .sort();
     assert.deepEqual(stale, [], 'remove these from the docs, or they name a code the source no longer has');
   });
 

@@ -21,18 +21,29 @@ describe('planReload', () => {
     const b = cfg(`listeners:\n${L('unix:/run/a.sock')}${L('127.0.0.1:8462')}`);
     const plan = planReload(a, b, root);
     assert.deepEqual(plan.removeListeners, ['127.0.0.1:8461']);
-    assert.deepEqual(plan.addListeners.map((l) => l.address), [{ kind: 'tcp', host: '127.0.0.1', port: 8462 }]);
+    assert.deepEqual(
+      plan.addListeners.map((l) => l.address),
+      [{ kind: 'tcp', host: '127.0.0.1', port: 8462 }],
+    );
     assert.deepEqual(plan.restartNeeded, []);
-    assert.deepEqual(plan.effective.listeners.map((l) => l.origin), ['listeners[0]', 'listeners[1]']);
+    assert.deepEqual(
+      plan.effective.listeners.map((l) => l.origin),
+      ['listeners[0]', 'listeners[1]'],
+    );
     assert.deepEqual(describeChanges(plan), ['listeners+1', 'listeners-1']);
   });
 
   it('zones, logging, cache grace and refresh settings apply; a changed cache section needs a restart', () => {
     const a = cfg('cache_grace: 60\n');
-    const b = cfg('cache_grace: 10\nzones:\n  strict:\n    strict_testing: true\nlogging:\n  level: debug\nproactive_policy_fetching:\n  interval: 3600\ncache:\n  type: internal\n');
+    const b = cfg(
+      'cache_grace: 10\nzones:\n  strict:\n    strict_testing: true\nlogging:\n  level: debug\nproactive_policy_fetching:\n  interval: 3600\ncache:\n  type: internal\n',
+    );
     const plan = planReload(a, b, root);
     assert.deepEqual(describeChanges(plan), ['zones', 'logging', 'cache_grace', 'proactive_policy_fetching']);
-    assert.deepEqual(plan.restartNeeded.map((r) => r.key), ['cache']);
+    assert.deepEqual(
+      plan.restartNeeded.map((r) => r.key),
+      ['cache'],
+    );
     assert.deepEqual(plan.effective.cache, a.cache, 'the cache in force stays');
     assert.equal(plan.effective.cacheGraceSec, 10);
     assert.ok('strict' in plan.effective.zones);
@@ -42,7 +53,10 @@ describe('planReload', () => {
     const a = cfg(`listeners:\n${L('unix:/run/a.sock', '    mode: 0660\n')}`);
     const b = cfg(`listeners:\n${L('unix:/run/a.sock', '    mode: 0666\n')}`);
     const plan = planReload(a, b, root);
-    assert.deepEqual(plan.restartNeeded.map((r) => r.key), ['unix:/run/a.sock']);
+    assert.deepEqual(
+      plan.restartNeeded.map((r) => r.key),
+      ['unix:/run/a.sock'],
+    );
     assert.equal(plan.effective.listeners[0]?.mode, 0o660);
   });
 
@@ -61,7 +75,10 @@ describe('planReload', () => {
 
   it('user and group changes need a restart', () => {
     const plan = planReload(cfg('user: nobody\n'), cfg('user: daemon\n'), dropped);
-    assert.deepEqual(plan.restartNeeded.map((r) => r.key), ['user']);
+    assert.deepEqual(
+      plan.restartNeeded.map((r) => r.key),
+      ['user'],
+    );
     assert.equal(plan.effective.user, 'nobody');
   });
 });

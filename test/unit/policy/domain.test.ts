@@ -248,7 +248,9 @@ describe('isPlainPolicyDomain', () => {
   });
 
   it('accepts every generated LDH host name without an xn-- label or a hex/numeric top-level label (property)', (t) => {
-    const label = fc.stringMatching(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/).filter((l) => l.length <= MAX_LABEL_LENGTH && !l.startsWith('xn--'));
+    const label = fc
+      .stringMatching(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/)
+      .filter((l) => l.length <= MAX_LABEL_LENGTH && !l.startsWith('xn--'));
     const tld = fc.stringMatching(/^[a-z](?:[a-z0-9-]{0,20}[a-z0-9])?$/).filter((l) => !l.startsWith('xn--'));
     const name = fc
       .tuple(fc.array(label, { maxLength: 6 }), tld)

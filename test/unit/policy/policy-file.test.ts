@@ -51,49 +51,174 @@ const table: ReadonlyArray<readonly [name: string, text: string, expect: Expect]
   ['fields in any order', 'max_age: 5\nmx: a.example\nmode: testing\nversion: STSv1', { ok: true, mode: 'testing' }],
 
   // --- whitespace
-  ['no space after colon', 'version:STSv1\nmode:none\nmax_age:1\n', { ok: true, lines: [['version', 'STSv1'], ['mode', 'none'], ['max_age', '1']] }],
+  [
+    'no space after colon',
+    'version:STSv1\nmode:none\nmax_age:1\n',
+    {
+      ok: true,
+      lines: [
+        ['version', 'STSv1'],
+        ['mode', 'none'],
+        ['max_age', '1'],
+      ],
+    },
+  ],
   ['tabs and spaces after colon', 'version:\t STSv1\nmode: \tnone\nmax_age:  1\n', { ok: true, maxAge: 1 }],
   [
     'trailing whitespace trimmed (also before CRLF)',
     'version: STSv1 \t\r\nmode: none\t\nmax_age: 1  ',
-    { ok: true, lines: [['version', 'STSv1'], ['mode', 'none'], ['max_age', '1']] },
+    {
+      ok: true,
+      lines: [
+        ['version', 'STSv1'],
+        ['mode', 'none'],
+        ['max_age', '1'],
+      ],
+    },
   ],
-  ['leading space on a line', `${HEAD} mx: a.example\n`, { ok: false, codes: ['EPOLICY_LEADING_WHITESPACE', 'EPOLICY_MX_MISSING'], lineNos: [4, undefined] }],
-  ['leading tab on a line', `\tversion: STSv1\nmode: none\nmax_age: 1`, { ok: false, codes: ['EPOLICY_LEADING_WHITESPACE', 'EPOLICY_VERSION_MISSING'] }],
-  ['space before colon', 'version : STSv1\nmode: none\nmax_age: 1', { ok: false, codes: ['EPOLICY_SPACE_BEFORE_COLON', 'EPOLICY_VERSION_MISSING'] }],
-  ['tab before colon', 'version: STSv1\nmode\t: none\nmax_age: 1', { ok: false, codes: ['EPOLICY_SPACE_BEFORE_COLON', 'EPOLICY_MODE_MISSING'] }],
+  [
+    'leading space on a line',
+    `${HEAD} mx: a.example\n`,
+    { ok: false, codes: ['EPOLICY_LEADING_WHITESPACE', 'EPOLICY_MX_MISSING'], lineNos: [4, undefined] },
+  ],
+  [
+    'leading tab on a line',
+    `\tversion: STSv1\nmode: none\nmax_age: 1`,
+    { ok: false, codes: ['EPOLICY_LEADING_WHITESPACE', 'EPOLICY_VERSION_MISSING'] },
+  ],
+  [
+    'space before colon',
+    'version : STSv1\nmode: none\nmax_age: 1',
+    { ok: false, codes: ['EPOLICY_SPACE_BEFORE_COLON', 'EPOLICY_VERSION_MISSING'] },
+  ],
+  [
+    'tab before colon',
+    'version: STSv1\nmode\t: none\nmax_age: 1',
+    { ok: false, codes: ['EPOLICY_SPACE_BEFORE_COLON', 'EPOLICY_MODE_MISSING'] },
+  ],
   ['space inside a keyword value', `${HEAD}mx: a.example b.example\n`, { ok: false, codes: ['EPOLICY_MX_INVALID'] }],
 
   // --- blank lines, BOM, control characters
-  ['blank line in the middle', 'version: STSv1\n\nmode: none\nmax_age: 1\n', { ok: true, warn: ['EPOLICY_BLANK_LINE'], lines: [['version', 'STSv1'], ['mode', 'none'], ['max_age', '1']] }],
+  [
+    'blank line in the middle',
+    'version: STSv1\n\nmode: none\nmax_age: 1\n',
+    {
+      ok: true,
+      warn: ['EPOLICY_BLANK_LINE'],
+      lines: [
+        ['version', 'STSv1'],
+        ['mode', 'none'],
+        ['max_age', '1'],
+      ],
+    },
+  ],
   ['whitespace-only line', 'version: STSv1\n \t\nmode: none\nmax_age: 1\n', { ok: true, warn: ['EPOLICY_BLANK_LINE'] }],
   ['extra newline at the end', 'version: STSv1\nmode: none\nmax_age: 1\n\n', { ok: true, warn: ['EPOLICY_BLANK_LINE'] }],
   ['extra CRLF at the end', 'version: STSv1\r\nmode: none\r\nmax_age: 1\r\n\r\n', { ok: true, warn: ['EPOLICY_BLANK_LINE'] }],
   ['leading blank line', '\nversion: STSv1\nmode: none\nmax_age: 1', { ok: true, warn: ['EPOLICY_BLANK_LINE'] }],
-  ['UTF-8 BOM at the start', '\uFEFFversion: STSv1\nmode: none\nmax_age: 1\n', { ok: true, warn: ['EPOLICY_BOM'], lines: [['version', 'STSv1'], ['mode', 'none'], ['max_age', '1']] }],
-  ['BOM not at the start', 'mode: none\n\uFEFFversion: STSv1\nmax_age: 1\n', { ok: false, codes: ['EPOLICY_KEY_INVALID', 'EPOLICY_VERSION_MISSING'] }],
-  ['NUL byte in a value', 'version: STSv1\nmode: none\x00\nmax_age: 1', { ok: false, codes: ['EPOLICY_CONTROL_CHAR', 'EPOLICY_MODE_MISSING'], lineNos: [2, undefined] }],
+  [
+    'UTF-8 BOM at the start',
+    '\uFEFFversion: STSv1\nmode: none\nmax_age: 1\n',
+    {
+      ok: true,
+      warn: ['EPOLICY_BOM'],
+      lines: [
+        ['version', 'STSv1'],
+        ['mode', 'none'],
+        ['max_age', '1'],
+      ],
+    },
+  ],
+  [
+    'BOM not at the start',
+    'mode: none\n\uFEFFversion: STSv1\nmax_age: 1\n',
+    { ok: false, codes: ['EPOLICY_KEY_INVALID', 'EPOLICY_VERSION_MISSING'] },
+  ],
+  [
+    'NUL byte in a value',
+    'version: STSv1\nmode: none\x00\nmax_age: 1',
+    { ok: false, codes: ['EPOLICY_CONTROL_CHAR', 'EPOLICY_MODE_MISSING'], lineNos: [2, undefined] },
+  ],
   ['NUL byte in an extension line', 'version: STSv1\nmode: none\nmax_age: 1\nx: a\x00b', { ok: false, codes: ['EPOLICY_CONTROL_CHAR'] }],
-  ['ESC in a line', 'version: STSv1\nmode: none\nmax_age: 1\x1b', { ok: false, codes: ['EPOLICY_CONTROL_CHAR', 'EPOLICY_MAX_AGE_MISSING'] }],
+  [
+    'ESC in a line',
+    'version: STSv1\nmode: none\nmax_age: 1\x1b',
+    { ok: false, codes: ['EPOLICY_CONTROL_CHAR', 'EPOLICY_MAX_AGE_MISSING'] },
+  ],
   ['DEL in a line', 'version: STSv1\nmode: none\nmax_age: 1\nx: \x7f', { ok: false, codes: ['EPOLICY_CONTROL_CHAR'] }],
-  ['CR alone as line separator', 'version: STSv1\rmode: none\rmax_age: 1\r', { ok: false, codes: ['EPOLICY_BARE_CR', 'EPOLICY_VERSION_MISSING', 'EPOLICY_MODE_MISSING', 'EPOLICY_MAX_AGE_MISSING'] }],
-  ['CR inside a line', 'version: STSv1\nmode: no\rne\nmax_age: 1', { ok: false, codes: ['EPOLICY_BARE_CR', 'EPOLICY_MODE_MISSING'], lineNos: [2, undefined] }],
-  ['CR at the very end without LF', 'version: STSv1\nmode: none\nmax_age: 1\r', { ok: false, codes: ['EPOLICY_BARE_CR', 'EPOLICY_MAX_AGE_MISSING'] }],
+  [
+    'CR alone as line separator',
+    'version: STSv1\rmode: none\rmax_age: 1\r',
+    { ok: false, codes: ['EPOLICY_BARE_CR', 'EPOLICY_VERSION_MISSING', 'EPOLICY_MODE_MISSING', 'EPOLICY_MAX_AGE_MISSING'] },
+  ],
+  [
+    'CR inside a line',
+    'version: STSv1\nmode: no\rne\nmax_age: 1',
+    { ok: false, codes: ['EPOLICY_BARE_CR', 'EPOLICY_MODE_MISSING'], lineNos: [2, undefined] },
+  ],
+  [
+    'CR at the very end without LF',
+    'version: STSv1\nmode: none\nmax_age: 1\r',
+    { ok: false, codes: ['EPOLICY_BARE_CR', 'EPOLICY_MAX_AGE_MISSING'] },
+  ],
   ['CR CR LF', 'version: STSv1\r\r\nmode: none\nmax_age: 1', { ok: false, codes: ['EPOLICY_BARE_CR', 'EPOLICY_VERSION_MISSING'] }],
 
   // --- line and key syntax
-  ['line without colon', `${HEAD}mx a.example\n`, { ok: false, codes: ['EPOLICY_LINE_SYNTAX', 'EPOLICY_MX_MISSING'], lineNos: [4, undefined] }],
+  [
+    'line without colon',
+    `${HEAD}mx a.example\n`,
+    { ok: false, codes: ['EPOLICY_LINE_SYNTAX', 'EPOLICY_MX_MISSING'], lineNos: [4, undefined] },
+  ],
   ['comment-looking line', `# policy\n${HEAD}mx: a.example`, { ok: false, codes: ['EPOLICY_LINE_SYNTAX'], lineNos: [1] }],
   ['empty key', `${HEAD}mx: a.example\n: x\n`, { ok: false, codes: ['EPOLICY_KEY_INVALID'] }],
-  ['key of 32 characters is an extension', `${HEAD}mx: a.example\n${key32}: x\n`, { ok: true, lines: [['version', 'STSv1'], ['mode', 'enforce'], ['max_age', '86400'], ['mx', 'a.example'], [key32, 'x']] }],
+  [
+    'key of 32 characters is an extension',
+    `${HEAD}mx: a.example\n${key32}: x\n`,
+    {
+      ok: true,
+      lines: [
+        ['version', 'STSv1'],
+        ['mode', 'enforce'],
+        ['max_age', '86400'],
+        ['mx', 'a.example'],
+        [key32, 'x'],
+      ],
+    },
+  ],
   ['key of 33 characters', `${HEAD}mx: a.example\n${key33}: x\n`, { ok: false, codes: ['EPOLICY_KEY_INVALID'], lineNos: [5] }],
   ['key starting with _', `${HEAD}mx: a.example\n_x: 1\n`, { ok: false, codes: ['EPOLICY_KEY_INVALID'] }],
   ['key with a space', `${HEAD}mx: a.example\nmy key: 1\n`, { ok: false, codes: ['EPOLICY_KEY_INVALID'] }],
   ['key with non-ASCII', `${HEAD}mx: a.example\nclé: 1\n`, { ok: false, codes: ['EPOLICY_KEY_INVALID'] }],
-  ['extension with spaces and UTF-8 inside', `${HEAD}mx: a.example\nnote: h\u00e9llo  w\u00f6rld :)\n`, { ok: true, lines: [['version', 'STSv1'], ['mode', 'enforce'], ['max_age', '86400'], ['mx', 'a.example'], ['note', 'h\u00e9llo  w\u00f6rld :)']] }],
+  [
+    'extension with spaces and UTF-8 inside',
+    `${HEAD}mx: a.example\nnote: h\u00e9llo  w\u00f6rld :)\n`,
+    {
+      ok: true,
+      lines: [
+        ['version', 'STSv1'],
+        ['mode', 'enforce'],
+        ['max_age', '86400'],
+        ['mx', 'a.example'],
+        ['note', 'h\u00e9llo  w\u00f6rld :)'],
+      ],
+    },
+  ],
   ['extension with empty value', `${HEAD}mx: a.example\nnote:\n`, { ok: false, codes: ['EPOLICY_EXT_VALUE_INVALID'] }],
   ['extension with a tab inside', `${HEAD}mx: a.example\nnote: a\tb\n`, { ok: false, codes: ['EPOLICY_EXT_VALUE_INVALID'] }],
-  ['value containing a colon', `${HEAD}mx: a.example\nurl: https://x.example/a\n`, { ok: true, lines: [['version', 'STSv1'], ['mode', 'enforce'], ['max_age', '86400'], ['mx', 'a.example'], ['url', 'https://x.example/a']] }],
+  [
+    'value containing a colon',
+    `${HEAD}mx: a.example\nurl: https://x.example/a\n`,
+    {
+      ok: true,
+      lines: [
+        ['version', 'STSv1'],
+        ['mode', 'enforce'],
+        ['max_age', '86400'],
+        ['mx', 'a.example'],
+        ['url', 'https://x.example/a'],
+      ],
+    },
+  ],
 
   // --- version
   ['version missing', 'mode: none\nmax_age: 1', { ok: false, codes: ['EPOLICY_VERSION_MISSING'] }],
@@ -101,8 +226,16 @@ const table: ReadonlyArray<readonly [name: string, text: string, expect: Expect]
   ['version STSv2', 'version: STSv2\nmode: none\nmax_age: 1', { ok: false, codes: ['EPOLICY_VERSION_INVALID'] }],
   ['Version key is an extension', 'Version: STSv1\nmode: none\nmax_age: 1', { ok: false, codes: ['EPOLICY_VERSION_MISSING'] }],
   ['version not first', 'mode: none\nmax_age: 1\nversion: STSv1', { ok: true, mode: 'none' }],
-  ['duplicate version: first wins', 'version: STSv1\nversion: STSv2\nmode: none\nmax_age: 1', { ok: true, warn: ['EPOLICY_DUPLICATE_FIELD'] }],
-  ['first version invalid, second valid', 'version: STSv2\nversion: STSv1\nmode: none\nmax_age: 1', { ok: false, codes: ['EPOLICY_VERSION_INVALID'] }],
+  [
+    'duplicate version: first wins',
+    'version: STSv1\nversion: STSv2\nmode: none\nmax_age: 1',
+    { ok: true, warn: ['EPOLICY_DUPLICATE_FIELD'] },
+  ],
+  [
+    'first version invalid, second valid',
+    'version: STSv2\nversion: STSv1\nmode: none\nmax_age: 1',
+    { ok: false, codes: ['EPOLICY_VERSION_INVALID'] },
+  ],
 
   // --- mode
   ['mode testing', 'version: STSv1\nmode: testing\nmx: a.example\nmax_age: 1', { ok: true, mode: 'testing' }],
@@ -113,8 +246,16 @@ const table: ReadonlyArray<readonly [name: string, text: string, expect: Expect]
   ['mode empty', 'version: STSv1\nmode:\nmx: a.example\nmax_age: 1', { ok: false, codes: ['EPOLICY_MODE_INVALID'] }],
   ['mode missing', 'version: STSv1\nmx: a.example\nmax_age: 1', { ok: false, codes: ['EPOLICY_MODE_MISSING'] }],
   ['MODE key is an extension', 'version: STSv1\nMODE: enforce\nmx: a.example\nmax_age: 1', { ok: false, codes: ['EPOLICY_MODE_MISSING'] }],
-  ['duplicate mode: first wins', 'version: STSv1\nmode: testing\nmode: enforce\nmx: a.example\nmax_age: 1', { ok: true, mode: 'testing', warn: ['EPOLICY_DUPLICATE_FIELD'] }],
-  ['duplicate mode with bogus value ignored', 'version: STSv1\nmode: none\nmode: bogus\nmax_age: 1', { ok: true, mode: 'none', warn: ['EPOLICY_DUPLICATE_FIELD'] }],
+  [
+    'duplicate mode: first wins',
+    'version: STSv1\nmode: testing\nmode: enforce\nmx: a.example\nmax_age: 1',
+    { ok: true, mode: 'testing', warn: ['EPOLICY_DUPLICATE_FIELD'] },
+  ],
+  [
+    'duplicate mode with bogus value ignored',
+    'version: STSv1\nmode: none\nmode: bogus\nmax_age: 1',
+    { ok: true, mode: 'none', warn: ['EPOLICY_DUPLICATE_FIELD'] },
+  ],
   ['duplicate mode with empty value', 'version: STSv1\nmode: none\nmode:\nmax_age: 1', { ok: false, codes: ['EPOLICY_EXT_VALUE_INVALID'] }],
   ['enforce without mx', 'version: STSv1\nmode: enforce\nmax_age: 1', { ok: false, codes: ['EPOLICY_MX_MISSING'] }],
   ['testing without mx', 'version: STSv1\nmode: testing\nmax_age: 1', { ok: false, codes: ['EPOLICY_MX_MISSING'] }],
@@ -123,11 +264,32 @@ const table: ReadonlyArray<readonly [name: string, text: string, expect: Expect]
   // --- max_age
   ['max_age 0', 'version: STSv1\nmode: none\nmax_age: 0', { ok: true, maxAge: 0 }],
   ['max_age at the maximum', 'version: STSv1\nmode: none\nmax_age: 31557600', { ok: true, maxAge: 31557600 }],
-  ['max_age one above the maximum is clamped', 'version: STSv1\nmode: none\nmax_age: 31557601', { ok: true, maxAge: MAX_MAX_AGE, warn: ['EPOLICY_MAX_AGE_CLAMPED'], lines: [['version', 'STSv1'], ['mode', 'none'], ['max_age', '31557601']] }],
-  ['max_age of 10 nines is clamped', 'version: STSv1\nmode: none\nmax_age: 9999999999', { ok: true, maxAge: MAX_MAX_AGE, warn: ['EPOLICY_MAX_AGE_CLAMPED'] }],
+  [
+    'max_age one above the maximum is clamped',
+    'version: STSv1\nmode: none\nmax_age: 31557601',
+    {
+      ok: true,
+      maxAge: MAX_MAX_AGE,
+      warn: ['EPOLICY_MAX_AGE_CLAMPED'],
+      lines: [
+        ['version', 'STSv1'],
+        ['mode', 'none'],
+        ['max_age', '31557601'],
+      ],
+    },
+  ],
+  [
+    'max_age of 10 nines is clamped',
+    'version: STSv1\nmode: none\nmax_age: 9999999999',
+    { ok: true, maxAge: MAX_MAX_AGE, warn: ['EPOLICY_MAX_AGE_CLAMPED'] },
+  ],
   ['max_age of 11 digits', 'version: STSv1\nmode: none\nmax_age: 10000000000', { ok: false, codes: ['EPOLICY_MAX_AGE_INVALID'] }],
   ['max_age with leading zeros, 10 digits', 'version: STSv1\nmode: none\nmax_age: 0000086400', { ok: true, maxAge: 86400 }],
-  ['max_age with leading zeros, 11 digits', 'version: STSv1\nmode: none\nmax_age: 00000086400', { ok: false, codes: ['EPOLICY_MAX_AGE_INVALID'] }],
+  [
+    'max_age with leading zeros, 11 digits',
+    'version: STSv1\nmode: none\nmax_age: 00000086400',
+    { ok: false, codes: ['EPOLICY_MAX_AGE_INVALID'] },
+  ],
   ['max_age negative', 'version: STSv1\nmode: none\nmax_age: -1', { ok: false, codes: ['EPOLICY_MAX_AGE_INVALID'] }],
   ['max_age with a plus sign', 'version: STSv1\nmode: none\nmax_age: +1', { ok: false, codes: ['EPOLICY_MAX_AGE_INVALID'] }],
   ['max_age decimal', 'version: STSv1\nmode: none\nmax_age: 1.5', { ok: false, codes: ['EPOLICY_MAX_AGE_INVALID'] }],
@@ -137,13 +299,34 @@ const table: ReadonlyArray<readonly [name: string, text: string, expect: Expect]
   ['max_age non-ASCII digits', 'version: STSv1\nmode: none\nmax_age: \u0661\u0662', { ok: false, codes: ['EPOLICY_MAX_AGE_INVALID'] }],
   ['max_age empty', 'version: STSv1\nmode: none\nmax_age:', { ok: false, codes: ['EPOLICY_MAX_AGE_INVALID'] }],
   ['max_age missing', 'version: STSv1\nmode: none', { ok: false, codes: ['EPOLICY_MAX_AGE_MISSING'] }],
-  ['duplicate max_age: first wins', 'version: STSv1\nmode: none\nmax_age: 5\nmax_age: 7', { ok: true, maxAge: 5, warn: ['EPOLICY_DUPLICATE_FIELD'] }],
+  [
+    'duplicate max_age: first wins',
+    'version: STSv1\nmode: none\nmax_age: 5\nmax_age: 7',
+    { ok: true, maxAge: 5, warn: ['EPOLICY_DUPLICATE_FIELD'] },
+  ],
 
   // --- mx
-  ['mx lower-cased in mx, as written in lines', `${HEAD}mx: MAIL.Example.COM\n`, { ok: true, mx: ['mail.example.com'], lines: [['version', 'STSv1'], ['mode', 'enforce'], ['max_age', '86400'], ['mx', 'MAIL.Example.COM']] }],
+  [
+    'mx lower-cased in mx, as written in lines',
+    `${HEAD}mx: MAIL.Example.COM\n`,
+    {
+      ok: true,
+      mx: ['mail.example.com'],
+      lines: [
+        ['version', 'STSv1'],
+        ['mode', 'enforce'],
+        ['max_age', '86400'],
+        ['mx', 'MAIL.Example.COM'],
+      ],
+    },
+  ],
   ['mx wildcard', `${HEAD}mx: *.example.net\n`, { ok: true, mx: ['*.example.net'] }],
   ['mx wildcard upper-case', `${HEAD}mx: *.EXAMPLE.net\n`, { ok: true, mx: ['*.example.net'] }],
-  ['mx duplicates kept in order', `${HEAD}mx: b.example\nmx: a.example\nmx: b.example\n`, { ok: true, mx: ['b.example', 'a.example', 'b.example'] }],
+  [
+    'mx duplicates kept in order',
+    `${HEAD}mx: b.example\nmx: a.example\nmx: b.example\n`,
+    { ok: true, mx: ['b.example', 'a.example', 'b.example'] },
+  ],
   ['mx A-label', `${HEAD}mx: xn--bcher-kva.example\n`, { ok: true, mx: ['xn--bcher-kva.example'] }],
   ['mx single label', `${HEAD}mx: localhost\n`, { ok: true, mx: ['localhost'] }],
   ['mx label of 63', `${HEAD}mx: ${label63}.example\n`, { ok: true, mx: [`${label63}.example`] }],
@@ -171,7 +354,11 @@ const table: ReadonlyArray<readonly [name: string, text: string, expect: Expect]
   // --- whole file
   ['empty input', '', { ok: false, codes: ['EPOLICY_EMPTY'] }],
   ['only newlines', '\n\r\n', { ok: false, codes: ['EPOLICY_EMPTY'] }],
-  ['HTML error page', '<html><body>Not found</body></html>\n', { ok: false, codes: ['EPOLICY_LINE_SYNTAX', 'EPOLICY_VERSION_MISSING', 'EPOLICY_MODE_MISSING', 'EPOLICY_MAX_AGE_MISSING'] }],
+  [
+    'HTML error page',
+    '<html><body>Not found</body></html>\n',
+    { ok: false, codes: ['EPOLICY_LINE_SYNTAX', 'EPOLICY_VERSION_MISSING', 'EPOLICY_MODE_MISSING', 'EPOLICY_MAX_AGE_MISSING'] },
+  ],
   [
     'several problems all reported with lines',
     'version: STSv2\nmode: strict\nmax_age: soon\nmx: *\n',
@@ -230,9 +417,7 @@ describe('parsePolicyFile', () => {
   });
 
   it('keeps every line, extensions and duplicates included, in file order', () => {
-    const result = parsePolicyFile(
-      'version: STSv1\nfoo: bar baz \nmode: enforce\nmx: A.example\nmode: none\nmx: a.example\nmax_age: 60\n',
-    );
+    const result = parsePolicyFile('version: STSv1\nfoo: bar baz \nmode: enforce\nmx: A.example\nmode: none\nmx: a.example\nmax_age: 60\n');
     assert.ok(result.ok);
     assert.deepEqual(result.value, {
       version: 'STSv1',
@@ -280,21 +465,25 @@ describe('parsePolicyFile properties', () => {
     return upper ? v.toUpperCase() : v;
   });
   const wspArb = fc.string({ unit: fc.constantFrom(' ', '\t'), maxLength: 2 });
-  const extArb = fc.tuple(
-    fc.constantFrom('note', 'x-vendor', 'a.b', 'Z9'),
-    fc.string({ unit: fc.constantFrom(...'abc XYZ:/=;é'.split('')), minLength: 1, maxLength: 12 }).map((s) => s.trim()),
-  ).filter(([, v]) => v.length > 0);
+  const extArb = fc
+    .tuple(
+      fc.constantFrom('note', 'x-vendor', 'a.b', 'Z9'),
+      fc.string({ unit: fc.constantFrom(...'abc XYZ:/=;é'.split('')), minLength: 1, maxLength: 12 }).map((s) => s.trim()),
+    )
+    .filter(([, v]) => v.length > 0);
 
-  const policyArb = fc.record({
-    mode: fc.constantFrom<PolicyMode>('enforce', 'testing', 'none'),
-    maxAge: fc.integer({ min: 0, max: 9_999_999_999 }),
-    mx: fc.array(mxArb, { maxLength: 5 }),
-    exts: fc.array(extArb, { maxLength: 3 }),
-    eol: fc.constantFrom('\n', '\r\n'),
-    finalEol: fc.boolean(),
-    seed: fc.array(fc.nat(), { minLength: 12, maxLength: 12 }),
-    spaces: fc.array(fc.tuple(wspArb, wspArb), { minLength: 12, maxLength: 12 }),
-  }).filter((p) => p.mode === 'none' || p.mx.length > 0);
+  const policyArb = fc
+    .record({
+      mode: fc.constantFrom<PolicyMode>('enforce', 'testing', 'none'),
+      maxAge: fc.integer({ min: 0, max: 9_999_999_999 }),
+      mx: fc.array(mxArb, { maxLength: 5 }),
+      exts: fc.array(extArb, { maxLength: 3 }),
+      eol: fc.constantFrom('\n', '\r\n'),
+      finalEol: fc.boolean(),
+      seed: fc.array(fc.nat(), { minLength: 12, maxLength: 12 }),
+      spaces: fc.array(fc.tuple(wspArb, wspArb), { minLength: 12, maxLength: 12 }),
+    })
+    .filter((p) => p.mode === 'none' || p.mx.length > 0);
 
   it('parse of a generated valid policy gives back its fields', () => {
     fc.assert(

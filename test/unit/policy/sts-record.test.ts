@@ -63,23 +63,26 @@ const table: ReadonlyArray<readonly [name: string, text: string, expect: Expect]
   ['extension name starting with a digit', 'v=STSv1; id=1; 9x=1', { ok: true, id: '1', ext: [['9x', '1']] }],
   ['extension name of 32 chars', `v=STSv1; id=1; ${name32}=v`, { ok: true, id: '1', ext: [[name32, 'v']] }],
   ['ID= is an extension, not the id', 'v=STSv1; ID=up; id=low', { ok: true, id: 'low', ext: [['ID', 'up']] }],
-  [
-    'second id ignored with a warning',
-    'v=STSv1; id=first; id=second',
-    { ok: true, id: 'first', warn: ['ESTS_DUPLICATE_FIELD'] },
-  ],
+  ['second id ignored with a warning', 'v=STSv1; id=first; id=second', { ok: true, id: 'first', warn: ['ESTS_DUPLICATE_FIELD'] }],
   [
     'second id ignored even when not a valid id',
     'v=STSv1; id=first; id=not$an$id',
     { ok: true, id: 'first', warn: ['ESTS_DUPLICATE_FIELD'] },
   ],
-  [
-    'duplicate extension: first wins',
-    'v=STSv1; id=1; x=a; x=b',
-    { ok: true, id: '1', ext: [['x', 'a']], warn: ['ESTS_DUPLICATE_FIELD'] },
-  ],
+  ['duplicate extension: first wins', 'v=STSv1; id=1; x=a; x=b', { ok: true, id: '1', ext: [['x', 'a']], warn: ['ESTS_DUPLICATE_FIELD'] }],
   ['second v= is a duplicate', 'v=STSv1; v=STSv2; id=1', { ok: true, id: '1', warn: ['ESTS_DUPLICATE_FIELD'] }],
-  ['extension names case-sensitive', 'v=STSv1; id=1; x=a; X=b', { ok: true, id: '1', ext: [['x', 'a'], ['X', 'b']] }],
+  [
+    'extension names case-sensitive',
+    'v=STSv1; id=1; x=a; X=b',
+    {
+      ok: true,
+      id: '1',
+      ext: [
+        ['x', 'a'],
+        ['X', 'b'],
+      ],
+    },
+  ],
 
   // --- not a record
   ['empty', '', { ok: false, codes: ['ESTS_NOT_STS'] }],
@@ -172,7 +175,10 @@ describe('parseStsRecord properties', () => {
     .map(([a, b]) => a + b)
     .filter((n) => n !== 'id' && n !== 'v');
   const extValueArb = fc.string({
-    unit: fc.integer({ min: 0x21, max: 0x7e }).filter((c) => c !== 0x3b && c !== 0x3d).map((c) => String.fromCharCode(c)),
+    unit: fc
+      .integer({ min: 0x21, max: 0x7e })
+      .filter((c) => c !== 0x3b && c !== 0x3d)
+      .map((c) => String.fromCharCode(c)),
     minLength: 1,
     maxLength: 20,
   });
@@ -210,7 +216,11 @@ describe('parseStsRecord properties', () => {
   it('never throws and always returns a well-formed result', () => {
     fc.assert(
       fc.property(
-        fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.string().map((s) => `v=STSv1;${s}`)),
+        fc.oneof(
+          fc.string(),
+          fc.string({ unit: 'binary' }),
+          fc.string().map((s) => `v=STSv1;${s}`),
+        ),
         (text) => {
           const result = parseStsRecord(text);
           if (result.ok) {

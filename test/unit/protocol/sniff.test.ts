@@ -14,7 +14,15 @@ const valid: Record<string, readonly string[]> = {
   socketmap: ['24:postfix okay.example.com,', '0:,', '9:a b.c.d.e,'],
   tcp_table: ['get example.com\n', 'get %5Bx%5D\n'],
   policy: ['request=smtpd_access_policy\nprotocol_state=RCPT\n\n', '\n', '\r\n', 'protocol_state=RCPT\n'],
-  exim: ['example.com\n', 'zone example.com\n', 'localhost', '[192.0.2.1]\n', 'get example.com\n', '123.example\n', 'b\u00fccher.example\n'],
+  exim: [
+    'example.com\n',
+    'zone example.com\n',
+    'localhost',
+    '[192.0.2.1]\n',
+    'get example.com\n',
+    '123.example\n',
+    'b\u00fccher.example\n',
+  ],
 };
 
 describe('sniff: valid first bytes are never foreign, at any length', () => {

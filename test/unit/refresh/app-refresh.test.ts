@@ -23,7 +23,13 @@ describe('startApp with proactive_policy_fetching', () => {
   it('starts the refresher after the listeners and stops it with the app', async () => {
     const clock = new FakeClock();
     const cache = new MemoryPolicyCache(100, clock);
-    await cache.set(sampleEntry('a.test', { fetchedAt: clock.now() - 13 * HOUR, checkedAt: clock.now() - 13 * HOUR, expiresAt: clock.now() + 5 * 24 * HOUR }));
+    await cache.set(
+      sampleEntry('a.test', {
+        fetchedAt: clock.now() - 13 * HOUR,
+        checkedAt: clock.now() - 13 * HOUR,
+        expiresAt: clock.now() + 5 * 24 * HOUR,
+      }),
+    );
     const dns = new ScriptedDns();
     dns.setTxt('a.test', 'v=STSv1; id=20260101T000000');
     const fetcher = new ScriptedFetcher();

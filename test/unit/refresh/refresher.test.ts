@@ -13,7 +13,14 @@ import { FIRST_RUN_DELAY_MS, MIN_SLEEP_MS } from '../../../src/refresh/schedule.
 import { FakeClock, policyText, testZone } from '../../helpers/fakes.js';
 import { DAY, FakeSleeper, HOUR, logged, makeWorld, until, type World } from './helpers.js';
 
-const OPTIONS: RefresherOptions = { intervalSec: 86_400, concurrencyLimit: 100, graceRatio: 2, jitter: 0, zone: testZone, owner: 'test-owner' };
+const OPTIONS: RefresherOptions = {
+  intervalSec: 86_400,
+  concurrencyLimit: 100,
+  graceRatio: 2,
+  jitter: 0,
+  zone: testZone,
+  owner: 'test-owner',
+};
 
 function refresherFor(w: World, options: Partial<RefresherOptions> = {}, sleeper?: FakeSleeper, cache: PolicyCache = w.cache): Refresher {
   return new Refresher(
@@ -46,7 +53,14 @@ describe('Refresher: one run', () => {
     assert.ok((before?.expiresAt ?? Infinity) > now, 'refreshed before it expired');
     assert.equal(refreshed?.expiresAt, now + 604_800_000);
     assert.deepEqual(
-      { scanned: report.scanned, due: report.due, refreshed: report.refreshed, changed: report.changed, failed: report.failed, errors: report.errors },
+      {
+        scanned: report.scanned,
+        due: report.due,
+        refreshed: report.refreshed,
+        changed: report.changed,
+        failed: report.failed,
+        errors: report.errors,
+      },
       { scanned: 3, due: 1, refreshed: 1, changed: 0, failed: 0, errors: 0 },
     );
     assert.equal(logged(w.lines, 'info', 'proactive refresh run finished').length, 1);

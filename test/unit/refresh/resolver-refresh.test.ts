@@ -61,9 +61,24 @@ describe('Resolver.refresh (RFC 8461 §3.3 proactive refresh)', () => {
 
   const failures: ReadonlyArray<{ what: string; break: (w: ReturnType<typeof makeWorld>) => void; stage: string; code: string }> = [
     { what: 'a failed fetch', break: (w) => w.scripted.setError('a.test', 'EFETCH_TLS'), stage: 'fetch', code: 'EFETCH_TLS' },
-    { what: 'an invalid policy file', break: (w) => w.scripted.setPolicy('a.test', 'version: STSv1\r\nmode: bogus\r\n'), stage: 'fetch', code: 'EPOLICY_INVALID' },
-    { what: 'a DNS error', break: (w) => w.dns.setAnswer('a.test', { kind: 'error', code: 'EDNS_SERVFAIL', message: 'servfail' }), stage: 'dns', code: 'EDNS_SERVFAIL' },
-    { what: 'a vanished TXT record', break: (w) => w.dns.setAnswer('a.test', { kind: 'nxdomain' }), stage: 'txt', code: 'EREFRESH_NO_RECORD' },
+    {
+      what: 'an invalid policy file',
+      break: (w) => w.scripted.setPolicy('a.test', 'version: STSv1\r\nmode: bogus\r\n'),
+      stage: 'fetch',
+      code: 'EPOLICY_INVALID',
+    },
+    {
+      what: 'a DNS error',
+      break: (w) => w.dns.setAnswer('a.test', { kind: 'error', code: 'EDNS_SERVFAIL', message: 'servfail' }),
+      stage: 'dns',
+      code: 'EDNS_SERVFAIL',
+    },
+    {
+      what: 'a vanished TXT record',
+      break: (w) => w.dns.setAnswer('a.test', { kind: 'nxdomain' }),
+      stage: 'txt',
+      code: 'EREFRESH_NO_RECORD',
+    },
   ];
   for (const f of failures) {
     it(`${f.what} keeps the cached, unexpired policy as it was`, async () => {
@@ -90,7 +105,13 @@ describe('Resolver.refresh (RFC 8461 §3.3 proactive refresh)', () => {
     assert.equal((await w.resolver.refresh('a.test', testZone)).kind, 'failed');
     w.clock.advance(FETCH_BACKOFF_MS - 1);
     const held = await w.resolver.refresh('a.test', testZone);
-    assert.deepEqual(held, { kind: 'backoff', domain: 'a.test', code: 'EFETCH_CONNECT', previousMode: 'enforce', expiresAt: held.kind === 'backoff' ? held.expiresAt : 0 });
+    assert.deepEqual(held, {
+      kind: 'backoff',
+      domain: 'a.test',
+      code: 'EFETCH_CONNECT',
+      previousMode: 'enforce',
+      expiresAt: held.kind === 'backoff' ? held.expiresAt : 0,
+    });
     assert.equal(w.scripted.fetches.length, 2);
     w.clock.advance(1);
     w.scripted.setPolicy('a.test', policyText('enforce', 604_800, 'mx.a.test'));

@@ -21,17 +21,50 @@ describe('refresh schedule: which entries a run refreshes', () => {
   const cases: ReadonlyArray<{ what: string; fetchedAgo: number; maxAge: number; t?: RefreshTiming; want: ReturnType<typeof dueness> }> = [
     { what: 'a week-long policy fetched 1 h ago', fetchedAgo: H, maxAge: 7 * D, want: { due: false, why: 'recent' } },
     { what: 'fetched just under interval/grace_ratio ago', fetchedAgo: 12 * H - 1, maxAge: 7 * D, want: { due: false, why: 'recent' } },
-    { what: 'fetched exactly interval/grace_ratio ago (Python: not skipped)', fetchedAgo: 12 * H, maxAge: 7 * D, want: { due: true, why: 'age' } },
+    {
+      what: 'fetched exactly interval/grace_ratio ago (Python: not skipped)',
+      fetchedAgo: 12 * H,
+      maxAge: 7 * D,
+      want: { due: true, why: 'age' },
+    },
     { what: 'fetched 13 h ago', fetchedAgo: 13 * H, maxAge: 7 * D, want: { due: true, why: 'age' } },
-    { what: 'a day-long policy fetched a minute ago (would expire before the run after next)', fetchedAgo: 60_000, maxAge: D, want: { due: true, why: 'expiry' } },
-    { what: 'a 2-day policy fetched 1 h ago: expires within two intervals', fetchedAgo: H, maxAge: 2 * D, want: { due: true, why: 'expiry' } },
+    {
+      what: 'a day-long policy fetched a minute ago (would expire before the run after next)',
+      fetchedAgo: 60_000,
+      maxAge: D,
+      want: { due: true, why: 'expiry' },
+    },
+    {
+      what: 'a 2-day policy fetched 1 h ago: expires within two intervals',
+      fetchedAgo: H,
+      maxAge: 2 * D,
+      want: { due: true, why: 'expiry' },
+    },
     { what: 'a 3-day policy fetched 1 h ago: not yet', fetchedAgo: H, maxAge: 3 * D, want: { due: false, why: 'recent' } },
-    { what: 'a 2-day policy fetched 1 h ago with grace_ratio 1/4: still last chance', fetchedAgo: H, maxAge: 2 * D, t: { ...DEFAULTS, graceRatio: 0.25 }, want: { due: true, why: 'expiry' } },
-    { what: 'a week-long policy fetched 2 days ago with grace_ratio 1/4 (every 4 days)', fetchedAgo: 2 * D, maxAge: 7 * D, t: { ...DEFAULTS, graceRatio: 0.25 }, want: { due: false, why: 'recent' } },
+    {
+      what: 'a 2-day policy fetched 1 h ago with grace_ratio 1/4: still last chance',
+      fetchedAgo: H,
+      maxAge: 2 * D,
+      t: { ...DEFAULTS, graceRatio: 0.25 },
+      want: { due: true, why: 'expiry' },
+    },
+    {
+      what: 'a week-long policy fetched 2 days ago with grace_ratio 1/4 (every 4 days)',
+      fetchedAgo: 2 * D,
+      maxAge: 7 * D,
+      t: { ...DEFAULTS, graceRatio: 0.25 },
+      want: { due: false, why: 'recent' },
+    },
     { what: 'expired a millisecond ago', fetchedAgo: D + 1, maxAge: D, want: { due: false, why: 'expired' } },
     { what: 'expiring this very millisecond', fetchedAgo: D, maxAge: D, want: { due: false, why: 'expired' } },
     { what: 'max_age 0: expired at once', fetchedAgo: 0, maxAge: 0, want: { due: false, why: 'expired' } },
-    { what: 'hourly runs, week policy fetched 31 min ago', fetchedAgo: 31 * 60_000, maxAge: 7 * D, t: { intervalMs: H, graceRatio: 2, jitter: 0 }, want: { due: true, why: 'age' } },
+    {
+      what: 'hourly runs, week policy fetched 31 min ago',
+      fetchedAgo: 31 * 60_000,
+      maxAge: 7 * D,
+      t: { intervalMs: H, graceRatio: 2, jitter: 0 },
+      want: { due: true, why: 'age' },
+    },
   ];
   for (const c of cases) {
     it(c.what, () => {

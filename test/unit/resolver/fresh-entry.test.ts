@@ -47,7 +47,16 @@ function setup(backing: Backing, graceSec = GRACE_SEC) {
   const fetcher = new ScriptedFetcher();
   const { log, lines } = memoryLogger();
   const { cache, store } = backing.make();
-  const resolver = new Resolver({ cache, dns, fetcher, clock, log, cacheGraceSec: graceSec, negativeCacheTtlSec: 300, negativeCacheSize: 100 });
+  const resolver = new Resolver({
+    cache,
+    dns,
+    fetcher,
+    clock,
+    log,
+    cacheGraceSec: graceSec,
+    negativeCacheTtlSec: 300,
+    negativeCacheSize: 100,
+  });
   return { clock, dns, fetcher, cache, store, resolver, lines, resolve: (d: string) => resolver.resolve(d, testZone) };
 }
 

@@ -104,7 +104,10 @@ describe('https fetcher: success', () => {
     assert.match(cert.fingerprint256, /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
     const t = r.timings;
     assert.ok(t.dnsMs !== undefined && t.connectMs !== undefined && t.tlsMs !== undefined && t.firstByteMs !== undefined);
-    assert.ok(t.dnsMs <= t.connectMs && t.connectMs <= t.tlsMs && t.tlsMs <= t.firstByteMs && t.firstByteMs <= t.totalMs, JSON.stringify(t));
+    assert.ok(
+      t.dnsMs <= t.connectMs && t.connectMs <= t.tlsMs && t.tlsMs <= t.firstByteMs && t.firstByteMs <= t.totalMs,
+      JSON.stringify(t),
+    );
   });
 
   it('sends SNI = the policy host, GET of the well-known path and the documented headers', async () => {
@@ -133,7 +136,9 @@ describe('https fetcher: success', () => {
   });
 
   it('drops a UTF-8 BOM and rejects invalid UTF-8 as EPOLICY_INVALID', async () => {
-    const bom = domainWith({ response: { kind: 'body', bodyBase64: Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(POLICY)]).toString('base64') } });
+    const bom = domainWith({
+      response: { kind: 'body', bodyBase64: Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(POLICY)]).toString('base64') },
+    });
     assert.equal(expectOk(await fetcher.fetch(bom, TIMEOUT)).body, POLICY);
     const bad = domainWith({ response: { kind: 'body', bodyBase64: Buffer.from([0x76, 0xff, 0xfe, 0x0a]).toString('base64') } });
     expectError(await fetcher.fetch(bad, TIMEOUT), 'EPOLICY_INVALID', /UTF-8/);
@@ -314,11 +319,22 @@ describe('https fetcher: certificates and TLS', () => {
   });
 
   it('a TLS 1.1-only server is rejected', async () => {
-    const old = await FakeHttps.start({ pki, host: '127.0.0.1', port: 0, minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT:@SECLEVEL=0' });
+    const old = await FakeHttps.start({
+      pki,
+      host: '127.0.0.1',
+      port: 0,
+      minVersion: 'TLSv1',
+      maxVersion: 'TLSv1.1',
+      ciphers: 'DEFAULT:@SECLEVEL=0',
+    });
     try {
       const domain = domainWith({ response: { kind: 'body', body: POLICY } }, old);
       const f = createHttpsFetcher(dnsDouble, { port: old.port, ca: pki.caCertPem });
-      const e = expectError(await f.fetch(domain, TIMEOUT), 'EFETCH_TLS', /: tlsv1 alert protocol version \((EPROTO|ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION)\)$/);
+      const e = expectError(
+        await f.fetch(domain, TIMEOUT),
+        'EFETCH_TLS',
+        /: tlsv1 alert protocol version \((EPROTO|ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION)\)$/,
+      );
       assert.doesNotMatch(e.message, /\n|deps\/openssl/);
     } finally {
       await old.close();
@@ -334,7 +350,11 @@ describe('https fetcher: certificates and TLS', () => {
     try {
       const addr = plain.address();
       const f = createHttpsFetcher(dnsDouble, { port: typeof addr === 'object' && addr !== null ? addr.port : 0, ca: pki.caCertPem });
-      const e = expectError(await f.fetch('plain.test', TIMEOUT), 'EFETCH_TLS', /: wrong version number \((EPROTO|ERR_SSL_WRONG_VERSION_NUMBER)\)$/);
+      const e = expectError(
+        await f.fetch('plain.test', TIMEOUT),
+        'EFETCH_TLS',
+        /: wrong version number \((EPROTO|ERR_SSL_WRONG_VERSION_NUMBER)\)$/,
+      );
       assert.doesNotMatch(e.message, /\n|deps\/openssl/);
     } finally {
       await new Promise<void>((r) => plain.close(() => r()));
@@ -428,7 +448,10 @@ describe('https fetcher: pure helpers', () => {
     const ipOnly = { subject: { CN: host }, subjectaltname: 'IP Address:127.0.0.1' } as unknown as PeerCertificate;
     assert.ok(checkPolicyHostIdentity(host, ipOnly), 'an IP SAN is not a DNS-ID');
 
-    const good = { subject: { CN: 'whatever' }, subjectaltname: 'DNS:www.example.com, DNS:mta-sts.example.com' } as unknown as PeerCertificate;
+    const good = {
+      subject: { CN: 'whatever' },
+      subjectaltname: 'DNS:www.example.com, DNS:mta-sts.example.com',
+    } as unknown as PeerCertificate;
     assert.equal(checkPolicyHostIdentity(host, good), undefined);
 
     const partial = { subject: {}, subjectaltname: 'DNS:mta-*.example.com' } as unknown as PeerCertificate;
@@ -452,7 +475,11 @@ describe('https fetcher: pure helpers', () => {
 });
 
 /** Runs `node file` with `env`, collecting output; resolves on exit. */
-function runNode(file: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runNode(
+  file: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [file, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';

@@ -15,7 +15,15 @@ function recordingFetcher(calls: string[]): PolicyFetcher {
   return {
     async fetch(policyDomain: string, timeoutMs: number): Promise<FetchResult> {
       calls.push(`${policyDomain}/${timeoutMs}`);
-      return { kind: 'ok', url: `https://mta-sts.${policyDomain}/.well-known/mta-sts.txt`, status: 200, contentType: 'text/plain', body: `body of ${policyDomain}`, certificate: undefined, timings: { totalMs: 1 } };
+      return {
+        kind: 'ok',
+        url: `https://mta-sts.${policyDomain}/.well-known/mta-sts.txt`,
+        status: 200,
+        contentType: 'text/plain',
+        body: `body of ${policyDomain}`,
+        certificate: undefined,
+        timings: { totalMs: 1 },
+      };
     },
   };
 }

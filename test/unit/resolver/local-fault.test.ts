@@ -105,9 +105,17 @@ describe('local faults', () => {
     const w = setup();
     const { log } = memoryLogger();
     const resolver = new Resolver({
-      cache: new MemoryPolicyCache(10), dns: w.dns, fetcher: w.fetcher, clock: w.clock, log,
-      cacheGraceSec: 60, negativeCacheTtlSec: 300, negativeCacheSize: 10,
-      onLocalFault: () => { throw new Error('boom'); },
+      cache: new MemoryPolicyCache(10),
+      dns: w.dns,
+      fetcher: w.fetcher,
+      clock: w.clock,
+      log,
+      cacheGraceSec: 60,
+      negativeCacheTtlSec: 300,
+      negativeCacheSize: 10,
+      onLocalFault: () => {
+        throw new Error('boom');
+      },
     });
     w.dns.setAnswer('x.example', { kind: 'error', code: 'EMFILE', message: 'too many open files' });
     assert.equal((await resolver.resolve('x.example', testZone)).kind, 'dns-error');

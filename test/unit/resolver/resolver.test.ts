@@ -90,7 +90,10 @@ describe('Resolver freshness', () => {
     w.fetcher.setError('example.com', 'EFETCH_TLS');
     const r = await w.resolve('example.com');
     assertPolicy(r, 'enforce', 'stale', ['mx1.example.com']);
-    assert.ok(w.lines.some((l) => l.level === 'warn' && l.domain === 'example.com' && l.code === 'EFETCH_TLS'), 'a warning with the cause');
+    assert.ok(
+      w.lines.some((l) => l.level === 'warn' && l.domain === 'example.com' && l.code === 'EFETCH_TLS'),
+      'a warning with the cause',
+    );
   });
 
   it('TXT record gone or DNS failing while cached: the cached policy applies', async () => {

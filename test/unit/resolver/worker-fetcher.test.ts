@@ -109,7 +109,9 @@ describe('worker fetcher: the same outcomes as the in-process fetcher', () => {
 
   it('never follows a redirect', async () => {
     const target = domainWith({ response: { kind: 'body', body: POLICY } });
-    const domain = domainWith({ response: { kind: 'redirect', status: 302, location: `https://mta-sts.${target}:${server.port}${POLICY_PATH}` } });
+    const domain = domainWith({
+      response: { kind: 'redirect', status: 302, location: `https://mta-sts.${target}:${server.port}${POLICY_PATH}` },
+    });
     expectError(await fetcher.fetch(domain, TIMEOUT), 'EFETCH_STATUS', /redirects are not followed/);
     assert.equal(server.requestsFor(`mta-sts.${target}`).length, 0);
   });
@@ -150,7 +152,10 @@ describe('worker fetcher: the system resolver in the worker', () => {
       const r = await f.fetch(domain, TIMEOUT);
       assert.equal(r.kind, 'ok', JSON.stringify(r));
       assert.equal(asked.length, before, 'the main thread seam was not asked');
-      assert.ok(world.queries.some((q) => q.name === `mta-sts.${domain}` && q.type === 'A'), JSON.stringify(world.queries));
+      assert.ok(
+        world.queries.some((q) => q.name === `mta-sts.${domain}` && q.type === 'A'),
+        JSON.stringify(world.queries),
+      );
       expectError(await f.fetch('missing.test', TIMEOUT), 'EFETCH_DNS', /ENOTFOUND/);
     } finally {
       await f.close();
@@ -177,7 +182,10 @@ describe('worker fetcher: the thread', () => {
 
   it('a worker that exits fails its fetches with ELOCAL_FAULT and is replaced', async () => {
     const script = join(dir, 'exits.mjs');
-    await writeFile(script, "import { parentPort } from 'node:worker_threads';\nparentPort.on('message', () => process.exit(7));\nparentPort.postMessage({ kind: 'ready' });\n");
+    await writeFile(
+      script,
+      "import { parentPort } from 'node:worker_threads';\nparentPort.on('message', () => process.exit(7));\nparentPort.postMessage({ kind: 'ready' });\n",
+    );
     const f = createWorkerFetcher(dnsDouble, { workerUrl: pathToFileURL(script) });
     try {
       const e = expectError(await f.fetch('a.test', TIMEOUT), 'ELOCAL_FAULT', /exited \(code 7\)/);
@@ -190,7 +198,10 @@ describe('worker fetcher: the thread', () => {
 
   it('a worker that never answers is given up after the deadline and the grace period', async () => {
     const script = join(dir, 'silent.mjs');
-    await writeFile(script, "import { parentPort } from 'node:worker_threads';\nparentPort.on('message', () => undefined);\nparentPort.postMessage({ kind: 'ready' });\n");
+    await writeFile(
+      script,
+      "import { parentPort } from 'node:worker_threads';\nparentPort.on('message', () => undefined);\nparentPort.postMessage({ kind: 'ready' });\n",
+    );
     const f = createWorkerFetcher(dnsDouble, { workerUrl: pathToFileURL(script), graceMs: 100 });
     try {
       const start = Date.now();

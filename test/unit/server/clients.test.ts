@@ -150,7 +150,10 @@ describe('config keys reach the server (startApp)', () => {
     if (!parsed.ok) return;
     const { log, lines } = memoryLogger();
     // Any free port instead of 8461 (the grammar refuses port 0); the rest as parsed.
-    const config = { ...parsed.config, listeners: parsed.config.listeners.map((l) => ({ ...l, address: { kind: 'tcp' as const, host: '127.0.0.1', port: 0 } })) };
+    const config = {
+      ...parsed.config,
+      listeners: parsed.config.listeners.map((l) => ({ ...l, address: { kind: 'tcp' as const, host: '127.0.0.1', port: 0 } })),
+    };
     const app = await startApp(config, { log, dns: new ScriptedDns(), fetcher: new ScriptedFetcher(), inheritedFds: [] });
     try {
       const port = app.listeners[0]?.port ?? 0;
@@ -202,7 +205,13 @@ describe('max_connections', () => {
 
   it('the default derives from the fd limit, split across listeners', async () => {
     const { log } = memoryLogger();
-    const server = await startServer([listener('socketmap'), listener('tcp_table')], { lookup, log, idleTimeoutSec: 60, fdLimit: 1024, adapterFor });
+    const server = await startServer([listener('socketmap'), listener('tcp_table')], {
+      lookup,
+      log,
+      idleTimeoutSec: 60,
+      fdLimit: 1024,
+      adapterFor,
+    });
     servers.push(server);
     assert.deepEqual(
       server.listeners.map((l) => l.maxConnections),

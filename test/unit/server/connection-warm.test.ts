@@ -245,7 +245,7 @@ describe('Connection with answerNow and a TurnScheduler', () => {
     assert.equal(scheduler.wakes.length, 0, 'never woken');
   });
 
-  it('a client that sends at most a turn\'s worth at once is served without a turn too', async () => {
+  it("a client that sends at most a turn's worth at once is served without a turn too", async () => {
     const scheduler = new RecordingScheduler(8);
     const h = await serve({ scheduler });
     const c = new Client(h.port);

@@ -24,9 +24,7 @@ interface Harness {
 
 let current: Harness | undefined;
 
-async function harness(
-  options: { oneShot?: boolean; idleTimeoutSec?: number; limits?: Partial<ConnectionLimits> } = {},
-): Promise<Harness> {
+async function harness(options: { oneShot?: boolean; idleTimeoutSec?: number; limits?: Partial<ConnectionLimits> } = {}): Promise<Harness> {
   const adapter = fakeAdapter(options.oneShot !== undefined ? { oneShot: options.oneShot } : {});
   const { log, lines } = memoryLogger();
   const server = await startServer([tcpListener], {
@@ -91,10 +89,7 @@ function sleep(ms: number): Promise<void> {
 async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    return await Promise.race([
-      p,
-      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(what)), ms))),
-    ]);
+    return await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(what)), ms)))]);
   } finally {
     clearTimeout(timer);
   }

@@ -19,7 +19,7 @@ describe('fd limit', () => {
     assert.equal(parseProcLimits('nothing here'), undefined);
   });
 
-  it('reads this process\'s real soft limit (the same as a shell child\'s `ulimit -n`)', () => {
+  it("reads this process's real soft limit (the same as a shell child's `ulimit -n`)", () => {
     const shell = Number(execFileSync('sh', ['-c', 'ulimit -n'], { encoding: 'utf8' }).trim());
     assert.equal(readFdLimit(), shell);
   });

@@ -163,12 +163,20 @@ describe('adapterFor', () => {
     assert.equal(adapterFor('exim').oneShot, true);
   });
   it('rejects a protocol it does not know (ECONFIG_UNSUPPORTED)', () => {
-    assert.throws(() => adapterFor('smtp' as ListenerConfig['protocol']), (err: unknown) => err instanceof BridgeError && err.code === 'ECONFIG_UNSUPPORTED');
+    assert.throws(
+      () => adapterFor('smtp' as ListenerConfig['protocol']),
+      (err: unknown) => err instanceof BridgeError && err.code === 'ECONFIG_UNSUPPORTED',
+    );
   });
   it('fails before binding anything when a listener uses an unsupported protocol', async () => {
     const { log } = memoryLogger();
     await assert.rejects(
-      startServer([tcp, { ...tcp, protocol: 'smtp' as ListenerConfig['protocol'] }], { lookup: unusedLookup, log, idleTimeoutSec: 0, adapterFor }),
+      startServer([tcp, { ...tcp, protocol: 'smtp' as ListenerConfig['protocol'] }], {
+        lookup: unusedLookup,
+        log,
+        idleTimeoutSec: 0,
+        adapterFor,
+      }),
       (err: unknown) => err instanceof BridgeError && err.code === 'ECONFIG_UNSUPPORTED',
     );
   });

@@ -15,20 +15,36 @@ describe('readListenFds', () => {
   const pid = 4242;
   const table: ReadonlyArray<[string, Record<string, string>, ReturnType<typeof readListenFds>]> = [
     ['nothing set', {}, { kind: 'none' }],
-    ['another process\'s variables', { LISTEN_PID: '1', LISTEN_FDS: '1' }, { kind: 'none' }],
+    ["another process's variables", { LISTEN_PID: '1', LISTEN_FDS: '1' }, { kind: 'none' }],
     ['LISTEN_FDS=0', { LISTEN_PID: '4242', LISTEN_FDS: '0' }, { kind: 'none' }],
     ['one fd, no names', { LISTEN_PID: '4242', LISTEN_FDS: '1' }, { kind: 'fds', fds: [{ fd: 3, name: undefined }] }],
     [
       'two named fds',
       { LISTEN_PID: '4242', LISTEN_FDS: '2', LISTEN_FDNAMES: 'policy:sm' },
-      { kind: 'fds', fds: [{ fd: 3, name: 'policy' }, { fd: 4, name: 'sm' }] },
+      {
+        kind: 'fds',
+        fds: [
+          { fd: 3, name: 'policy' },
+          { fd: 4, name: 'sm' },
+        ],
+      },
     ],
     [
       'names whose count does not match are ignored',
       { LISTEN_PID: '4242', LISTEN_FDS: '2', LISTEN_FDNAMES: 'policy' },
-      { kind: 'fds', fds: [{ fd: 3, name: undefined }, { fd: 4, name: undefined }] },
+      {
+        kind: 'fds',
+        fds: [
+          { fd: 3, name: undefined },
+          { fd: 4, name: undefined },
+        ],
+      },
     ],
-    ['an empty name is no name', { LISTEN_PID: '4242', LISTEN_FDS: '1', LISTEN_FDNAMES: '' }, { kind: 'fds', fds: [{ fd: 3, name: undefined }] }],
+    [
+      'an empty name is no name',
+      { LISTEN_PID: '4242', LISTEN_FDS: '1', LISTEN_FDNAMES: '' },
+      { kind: 'fds', fds: [{ fd: 3, name: undefined }] },
+    ],
     ['garbage count', { LISTEN_PID: '4242', LISTEN_FDS: 'two' }, { kind: 'invalid', message: 'LISTEN_FDS="two" is not a number' }],
     ['absurd count', { LISTEN_PID: '4242', LISTEN_FDS: '5000' }, { kind: 'invalid', message: 'LISTEN_FDS=5000 is more than 1024' }],
   ];
@@ -141,18 +157,28 @@ describe('socket activation of the real daemon', () => {
     ].join('\n');
     writeFileSync(join(dir, 'c.yml'), config);
     // LISTEN_PID must be the daemon's own pid: the shell sets it to its pid, then execs node.
-    const child = spawn('sh', ['-c', 'LISTEN_PID=$$ exec "$0" "$@"', process.execPath, join(repoRoot, 'bin/mta-sts-bridge.js'), 'serve', '-c', join(dir, 'c.yml')], {
-      stdio: ['ignore', 'pipe', 'pipe', policy.fd, socketmap.fd],
-      // A private state directory: the default sqlite cache must not land in the user's home.
-      env: { ...process.env, LISTEN_FDS: '2', LISTEN_FDNAMES: 'policy:sm-tcp', STATE_DIRECTORY: dir },
-    });
+    const child = spawn(
+      'sh',
+      ['-c', 'LISTEN_PID=$$ exec "$0" "$@"', process.execPath, join(repoRoot, 'bin/mta-sts-bridge.js'), 'serve', '-c', join(dir, 'c.yml')],
+      {
+        stdio: ['ignore', 'pipe', 'pipe', policy.fd, socketmap.fd],
+        // A private state directory: the default sqlite cache must not land in the user's home.
+        env: { ...process.env, LISTEN_FDS: '2', LISTEN_FDNAMES: 'policy:sm-tcp', STATE_DIRECTORY: dir },
+      },
+    );
     try {
       // The parent stops accepting: only the child serves the sockets now.
       policy.server.close();
       socketmap.server.close();
       const lines = await waitForLines(child, /listening/, 2);
-      assert.ok(lines.some((line) => line.includes(`127.0.0.1:${policy.port}`) && line.includes('systemd fd 3')), lines.join('\n'));
-      assert.ok(lines.some((line) => line.includes(`127.0.0.1:${socketmap.port}`) && line.includes('systemd fd 4')), lines.join('\n'));
+      assert.ok(
+        lines.some((line) => line.includes(`127.0.0.1:${policy.port}`) && line.includes('systemd fd 3')),
+        lines.join('\n'),
+      );
+      assert.ok(
+        lines.some((line) => line.includes(`127.0.0.1:${socketmap.port}`) && line.includes('systemd fd 4')),
+        lines.join('\n'),
+      );
       assert.equal(await exchange(policy.port, 'request=smtpd_access_policy\nprotocol_state=CONNECT\n\n'), 'action=DUNNO\n\n');
       // An IP-literal next hop needs no lookup: a clean NOTFOUND proves the socketmap adapter answers.
       assert.equal(await exchange(socketmap.port, '19:postfix [192.0.2.1],'), '9:NOTFOUND ,');
@@ -200,8 +226,12 @@ describe('unix socket owner and group', () => {
     const path = join(dir, 's.sock');
     try {
       await assert.rejects(
-        openListener({ protocol: 'policy', address: { kind: 'unix', path }, reusePort: false, origin: 'listeners[0]', owner: 'no-such-user-msb' }, (s) => s.destroy()),
-        (err: unknown) => err instanceof BridgeError && err.code === 'ELISTEN_FAILED' && err.message.includes('no user named "no-such-user-msb"'),
+        openListener(
+          { protocol: 'policy', address: { kind: 'unix', path }, reusePort: false, origin: 'listeners[0]', owner: 'no-such-user-msb' },
+          (s) => s.destroy(),
+        ),
+        (err: unknown) =>
+          err instanceof BridgeError && err.code === 'ELISTEN_FAILED' && err.message.includes('no user named "no-such-user-msb"'),
       );
       assert.equal(existsSync(path), false);
     } finally {

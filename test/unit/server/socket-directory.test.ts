@@ -10,7 +10,13 @@ import type { ListenerConfig } from '../../../src/config/types.js';
 import { BridgeError } from '../../../src/errors.js';
 import { openListener } from '../../../src/server/listener.js';
 import { placeSocketFile } from '../../../src/server/unix-socket-file.js';
-import { checkSocketDirectory, describeDirectoryProblem, judgeDirectory, trustedWriters, type DirectoryFacts } from '../../../src/server/socket-directory.js';
+import {
+  checkSocketDirectory,
+  describeDirectoryProblem,
+  judgeDirectory,
+  trustedWriters,
+  type DirectoryFacts,
+} from '../../../src/server/socket-directory.js';
 
 const NOBODY = 65534;
 const root = process.getuid?.() === 0;
@@ -98,14 +104,18 @@ describe('checkSocketDirectory on real directories', () => {
     assert.match(describeDirectoryProblem(check, join(dir, 'nope', 's.sock')) ?? '', /nope of .* does not exist/);
   });
 
-  it('accepts a directory owned by the socket owner only when that owner is configured', { skip: root ? false : 'creating a directory owned by another user needs root' }, async () => {
-    const spool = await subdir('spool', 0o700);
-    await chown(spool, NOBODY, NOBODY);
-    assert.equal((await checkSocketDirectory(join(spool, 's.sock'), trustedWriters(NOBODY))).kind, 'safe');
-    const refused = await checkSocketDirectory(join(spool, 's.sock'), trustedWriters(undefined));
-    assert.equal(refused.kind, 'writable-by-others');
-    assert.match(describeDirectoryProblem(refused, join(spool, 's.sock')) ?? '', /make uid 65534 the socket's owner/);
-  });
+  it(
+    'accepts a directory owned by the socket owner only when that owner is configured',
+    { skip: root ? false : 'creating a directory owned by another user needs root' },
+    async () => {
+      const spool = await subdir('spool', 0o700);
+      await chown(spool, NOBODY, NOBODY);
+      assert.equal((await checkSocketDirectory(join(spool, 's.sock'), trustedWriters(NOBODY))).kind, 'safe');
+      const refused = await checkSocketDirectory(join(spool, 's.sock'), trustedWriters(undefined));
+      assert.equal(refused.kind, 'writable-by-others');
+      assert.match(describeDirectoryProblem(refused, join(spool, 's.sock')) ?? '', /make uid 65534 the socket's owner/);
+    },
+  );
 });
 
 describe('openListener and the socket directory', () => {
@@ -122,7 +132,10 @@ describe('openListener and the socket directory', () => {
 
   it('refuses a world-writable directory with ELISTEN_UNSAFE_DIRECTORY and creates nothing', async () => {
     const open = await subdir('listen-open', 0o777);
-    const err = await rejectsWith(openListener(unixListener(join(open, 's.sock'), { mode: 0o660 }), (s) => s.destroy()), 'ELISTEN_UNSAFE_DIRECTORY');
+    const err = await rejectsWith(
+      openListener(unixListener(join(open, 's.sock'), { mode: 0o660 }), (s) => s.destroy()),
+      'ELISTEN_UNSAFE_DIRECTORY',
+    );
     assert.match(err.message, /listeners\[0\]: refusing to create .*s\.sock: .*listen-open can be written by every user/);
     assert.deepEqual(await readdir(open), []);
   });
@@ -134,7 +147,10 @@ describe('openListener and the socket directory', () => {
   });
 
   it('a missing directory is ELISTEN_FAILED saying so, not EACCES or ENOENT from bind', async () => {
-    const err = await rejectsWith(openListener(unixListener(join(dir, 'absent', 's.sock')), (s) => s.destroy()), 'ELISTEN_FAILED');
+    const err = await rejectsWith(
+      openListener(unixListener(join(dir, 'absent', 's.sock')), (s) => s.destroy()),
+      'ELISTEN_FAILED',
+    );
     assert.match(err.message, /directory .*absent of .*s\.sock does not exist/);
   });
 
@@ -165,27 +181,44 @@ describe('openListener and the socket directory', () => {
 });
 
 describe('unix socket creation without procfs', () => {
-  it('fails with ELISTEN_FAILED naming /proc and creates nothing (a mount namespace without /proc)', { skip: root ? false : 'unshare -m needs root' }, async () => {
-    const d = await subdir('no-proc', 0o755);
-    const listener = fileURLToPath(new URL('../../../src/server/listener.js', import.meta.url));
-    const script = [
-      `import { openListener } from ${JSON.stringify(listener)};`,
-      'try {',
-      `  await openListener({ protocol: 'socketmap', address: { kind: 'unix', path: ${JSON.stringify(join(d, 's.sock'))} }, reusePort: false, origin: 'listeners[0]' }, (s) => s.destroy());`,
-      "  console.log('listened');",
-      '} catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })); }',
-    ].join('\n');
-    const out = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      execFile('unshare', ['-m', '--propagation', 'private', 'sh', '-c', 'umount -l /proc && exec "$0" --input-type=module -e "$1"', process.execPath, script], (err, stdout, stderr) => {
-        resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : -1, stdout, stderr });
+  it(
+    'fails with ELISTEN_FAILED naming /proc and creates nothing (a mount namespace without /proc)',
+    { skip: root ? false : 'unshare -m needs root' },
+    async () => {
+      const d = await subdir('no-proc', 0o755);
+      const listener = fileURLToPath(new URL('../../../src/server/listener.js', import.meta.url));
+      const script = [
+        `import { openListener } from ${JSON.stringify(listener)};`,
+        'try {',
+        `  await openListener({ protocol: 'socketmap', address: { kind: 'unix', path: ${JSON.stringify(join(d, 's.sock'))} }, reusePort: false, origin: 'listeners[0]' }, (s) => s.destroy());`,
+        "  console.log('listened');",
+        '} catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })); }',
+      ].join('\n');
+      const out = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+        execFile(
+          'unshare',
+          [
+            '-m',
+            '--propagation',
+            'private',
+            'sh',
+            '-c',
+            'umount -l /proc && exec "$0" --input-type=module -e "$1"',
+            process.execPath,
+            script,
+          ],
+          (err, stdout, stderr) => {
+            resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : -1, stdout, stderr });
+          },
+        );
       });
-    });
-    assert.equal(out.code, 0, out.stderr);
-    const result = JSON.parse(out.stdout.trim()) as { code: string; message: string };
-    assert.equal(result.code, 'ELISTEN_FAILED', result.message);
-    assert.match(result.message, /needs \/proc \(procfs\) mounted/);
-    assert.deepEqual(await readdir(d), []);
-  });
+      assert.equal(out.code, 0, out.stderr);
+      const result = JSON.parse(out.stdout.trim()) as { code: string; message: string };
+      assert.equal(result.code, 'ELISTEN_FAILED', result.message);
+      assert.match(result.message, /needs \/proc \(procfs\) mounted/);
+      assert.deepEqual(await readdir(d), []);
+    },
+  );
 });
 
 describe('placeSocketFile and a directory swapped after its check', () => {
@@ -204,10 +237,16 @@ describe('placeSocketFile and a directory swapped after its check', () => {
     await symlink(elsewhere, link);
     let listened = false;
     await assert.rejects(
-      placeSocketFile(join(link, 's.sock'), { origin: 'listeners[0]', uid: -1, gid: -1, directory: real }, async () => {
-        listened = true;
-      }, noop),
-      (err: unknown) => err instanceof BridgeError && err.code === 'ELISTEN_UNSAFE_DIRECTORY' && /changed after it was checked/.test(err.message),
+      placeSocketFile(
+        join(link, 's.sock'),
+        { origin: 'listeners[0]', uid: -1, gid: -1, directory: real },
+        async () => {
+          listened = true;
+        },
+        noop,
+      ),
+      (err: unknown) =>
+        err instanceof BridgeError && err.code === 'ELISTEN_UNSAFE_DIRECTORY' && /changed after it was checked/.test(err.message),
     );
     assert.equal(listened, false);
     assert.deepEqual(await readdir(checked), []);
@@ -221,10 +260,11 @@ describe('placeSocketFile and a directory swapped after its check', () => {
     const placed = await placeSocketFile(
       path,
       { origin: 'listeners[0]', uid: -1, gid: -1, directory: d },
-      (p) => new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(p, () => resolve());
-      }),
+      (p) =>
+        new Promise<void>((resolve, reject) => {
+          server.once('error', reject);
+          server.listen(p, () => resolve());
+        }),
       () => new Promise<void>((resolve) => server.close(() => resolve())),
     );
     const moved = join(dir, 'rename-after');

@@ -61,12 +61,22 @@ function policy(domain: string): Resolution {
   };
 }
 
-const noPolicy = (domain: string, reason: 'nxdomain' | 'fetch-failed' = 'nxdomain'): Resolution => ({ kind: 'no-policy', domain, reason, source: 'lookup' });
+const noPolicy = (domain: string, reason: 'nxdomain' | 'fetch-failed' = 'nxdomain'): Resolution => ({
+  kind: 'no-policy',
+  domain,
+  reason,
+  source: 'lookup',
+});
 const dnsError = (domain: string): Resolution => ({ kind: 'dns-error', domain, code: 'ESERVFAIL', detail: 'x' });
 
 const OPTIONS: WarmQueueOptions = { queueSize: 3, concurrency: 2, skipDomains: [], policyRememberSec: 600, noPolicyRememberSec: 300 };
 
-function setup(options: Partial<WarmQueueOptions> = {}): { q: WarmQueue; lookup: GatedLookup; clock: FakeClock; lines: Array<Record<string, unknown>> } {
+function setup(options: Partial<WarmQueueOptions> = {}): {
+  q: WarmQueue;
+  lookup: GatedLookup;
+  clock: FakeClock;
+  lines: Array<Record<string, unknown>>;
+} {
   const lookup = new GatedLookup();
   const clock = new FakeClock();
   const { log, lines } = memoryLogger();
@@ -106,7 +116,10 @@ describe('WarmQueue', () => {
     await tick();
     lookup.settle('b.test');
     await q.whenIdle();
-    assert.deepEqual(lookup.calls.map((c) => c.domain), ['a.test', 'b.test']);
+    assert.deepEqual(
+      lookup.calls.map((c) => c.domain),
+      ['a.test', 'b.test'],
+    );
   });
 
   it('does not queue a domain again while its result is recent, by outcome', async () => {
@@ -153,7 +166,11 @@ describe('WarmQueue', () => {
     assert.equal(q.queuedCount, 2);
     assert.equal(q.stats.dropped, 2);
     const warnings = lines.filter((l) => l['code'] === 'EWARM_QUEUE_FULL');
-    assert.deepEqual(warnings.map((l) => l['level']), ['warn', 'debug'], 'one warning per interval, then debug lines');
+    assert.deepEqual(
+      warnings.map((l) => l['level']),
+      ['warn', 'debug'],
+      'one warning per interval, then debug lines',
+    );
     lookup.settle('a.test');
     await tick();
     assert.equal(q.enqueue('d.test'), 'queued', 'room again once one started');
@@ -172,7 +189,11 @@ describe('WarmQueue', () => {
     await q.whenIdle();
     assert.equal(lookup.maxRunning, 3);
     assert.equal(lookup.calls.length, 10);
-    assert.deepEqual(lookup.calls.map((c) => c.domain), Array.from({ length: 10 }, (_, i) => `d${i}.test`), 'first in, first out');
+    assert.deepEqual(
+      lookup.calls.map((c) => c.domain),
+      Array.from({ length: 10 }, (_, i) => `d${i}.test`),
+      'first in, first out',
+    );
   });
 
   it('skips listed domains and subdomains of listed parents', () => {
@@ -204,7 +225,15 @@ describe('WarmQueue', () => {
   it('never throws, even with a broken clock', () => {
     const { log } = memoryLogger();
     const q = new WarmQueue(
-      { lookup: new GatedLookup(), clock: { now: () => { throw new Error('clock broke'); } }, log },
+      {
+        lookup: new GatedLookup(),
+        clock: {
+          now: () => {
+            throw new Error('clock broke');
+          },
+        },
+        log,
+      },
       { ...OPTIONS, queueSize: 0 },
     );
     assert.equal(q.enqueue('a.test'), 'dropped');
@@ -223,7 +252,11 @@ describe('WarmQueue', () => {
     assert.equal(q.enqueue('c.test'), 'stopped');
     lookup.settle('a.test');
     await stopping;
-    assert.deepEqual(lookup.calls.map((c) => c.domain), ['a.test'], 'b.test was never started');
+    assert.deepEqual(
+      lookup.calls.map((c) => c.domain),
+      ['a.test'],
+      'b.test was never started',
+    );
   });
 });
 
