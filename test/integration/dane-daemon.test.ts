@@ -19,7 +19,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { useValidatingResolver } from './harness/dane-world.js';
 import { Daemon, postmap } from './harness/daemon.js';
-import { integrationPrerequisiteProblem, NetNs } from './harness/netns.js';
+import { integrationGate } from './harness/gate.js';
+import { NetNs } from './harness/netns.js';
 import { postfixPrerequisiteProblem } from './harness/postfix-instance.js';
 import { dnssecPrerequisiteProblem, NON_VALIDATING_RESOLVER, SignedDns, VALIDATING_RESOLVER } from './harness/signed-dns.js';
 import { FakeInternet, POLICY_HOST_ADDRESS, policyBody, servesPolicy, type Sites } from './harness/world.js';
@@ -128,10 +129,10 @@ default_zone:
 `;
 const map = (name: string, port = 8461): string => `socketmap:inet:127.0.0.1:${port}:${name}`;
 
-const problem = integrationPrerequisiteProblem() ?? dnssecPrerequisiteProblem() ?? (await postfixPrerequisiteProblem());
-const skip = problem !== undefined && process.env.MTA_STS_BRIDGE_SKIP_INTEGRATION === '1' ? problem : false;
+const postfixProblem = await postfixPrerequisiteProblem();
+const gate = integrationGate(dnssecPrerequisiteProblem, () => postfixProblem);
 
-describe('the daemon with DANE and MTA-STS against the signed world and real policy hosts', { skip }, () => {
+describe('the daemon with DANE and MTA-STS against the signed world and real policy hosts', { skip: gate.skip }, () => {
   let ns: NetNs;
   let dir: string;
   let web: FakeInternet | undefined;
@@ -141,7 +142,7 @@ describe('the daemon with DANE and MTA-STS against the signed world and real pol
   let today: Daemon | undefined;
 
   before(async () => {
-    if (problem !== undefined) throw new Error(`${problem}; set MTA_STS_BRIDGE_SKIP_INTEGRATION=1 to skip explicitly`);
+    gate.assertReady();
     dir = mkdtempSync(join(tmpdir(), 'msb-dane-daemon-'));
     ns = await NetNs.create('msbx');
     mkdirSync(join(dir, 'web'));

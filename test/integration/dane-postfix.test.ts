@@ -17,7 +17,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { sendMail, spkiSha256, startDeliveringPostfix, startSink, stopSink, useValidatingResolver } from './harness/dane-world.js';
 import { Daemon, postmap } from './harness/daemon.js';
-import { integrationPrerequisiteProblem, NetNs } from './harness/netns.js';
+import { integrationGate } from './harness/gate.js';
+import { NetNs } from './harness/netns.js';
 import { type PostfixInstance, postfixPrerequisiteProblem } from './harness/postfix-instance.js';
 import { dnssecPrerequisiteProblem, SignedDns } from './harness/signed-dns.js';
 import { FakeInternet, POLICY_HOST_ADDRESS, policyBody, servesPolicy } from './harness/world.js';
@@ -59,10 +60,10 @@ zones:
 `;
 const MAP = 'socketmap:inet:127.0.0.1:8461:postfix';
 
-const problem = integrationPrerequisiteProblem() ?? dnssecPrerequisiteProblem() ?? (await postfixPrerequisiteProblem());
-const skip = problem !== undefined && process.env.MTA_STS_BRIDGE_SKIP_INTEGRATION === '1' ? problem : false;
+const postfixProblem = await postfixPrerequisiteProblem();
+const gate = integrationGate(dnssecPrerequisiteProblem, () => postfixProblem);
 
-describe('Postfix DANE against the signed world (static policy: the world check)', { skip }, () => {
+describe('Postfix DANE against the signed world (static policy: the world check)', { skip: gate.skip }, () => {
   let ns: NetNs;
   let dir: string;
   let dns: SignedDns;
@@ -72,7 +73,7 @@ describe('Postfix DANE against the signed world (static policy: the world check)
   let web: FakeInternet | undefined;
 
   before(async () => {
-    if (problem !== undefined) throw new Error(`${problem}; set MTA_STS_BRIDGE_SKIP_INTEGRATION=1 to skip explicitly`);
+    gate.assertReady();
     dir = mkdtempSync(join(tmpdir(), 'msb-dane-pf-'));
     chmodSync(dir, 0o755);
     ns = await NetNs.create('msbp');

@@ -11,7 +11,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { integrationPrerequisiteProblem, NetNs } from './harness/netns.js';
+import { integrationGate } from './harness/gate.js';
+import { NetNs } from './harness/netns.js';
 import { dnssecPrerequisiteProblem, NON_VALIDATING_RESOLVER, SignedDns, VALIDATING_RESOLVER } from './harness/signed-dns.js';
 import { repoRoot } from './harness/world.js';
 
@@ -47,17 +48,16 @@ const PLAIN = {
   records: ['@ IN MX 10 mx', 'mx IN A 127.0.0.45', `_25._tcp.mx IN TLSA 3 1 1 ${H1}`],
 };
 
-const problem = integrationPrerequisiteProblem() ?? dnssecPrerequisiteProblem();
-const skip = problem !== undefined && process.env.MTA_STS_BRIDGE_SKIP_INTEGRATION === '1' ? problem : false;
+const gate = integrationGate(dnssecPrerequisiteProblem);
 const CLI = join(repoRoot, 'dist/test/world/dnssec-query.js');
 
-describe('DNSSEC client against nsd + unbound with a test trust anchor', { skip }, () => {
+describe('DNSSEC client against nsd + unbound with a test trust anchor', { skip: gate.skip }, () => {
   let ns: NetNs;
   let dir: string;
   let world: SignedDns;
 
   before(async () => {
-    if (problem !== undefined) throw new Error(`${problem}; set MTA_STS_BRIDGE_SKIP_INTEGRATION=1 to skip explicitly`);
+    gate.assertReady();
     dir = mkdtempSync(join(tmpdir(), 'msb-dnssec-'));
     ns = await NetNs.create('msbd');
     world = await SignedDns.start(ns, dir, {

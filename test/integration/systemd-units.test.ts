@@ -11,6 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { toolGate } from './harness/gate.js';
 
 const ANALYZE = '/usr/bin/systemd-analyze';
 const ROOT = new URL('../../../', import.meta.url).pathname;
@@ -34,7 +35,15 @@ function exposure(unit: string): number {
   return Number(m[1]);
 }
 
-describe('shipped systemd units', () => {
+const gate = toolGate(() =>
+  spawnSync(ANALYZE, ['--version'], { encoding: 'utf8' }).status === 0
+    ? undefined
+    : `${ANALYZE} not found: apt-get install systemd (bash .ci/run installs it)`,
+);
+
+describe('shipped systemd units', { skip: gate.skip }, () => {
+  before(() => gate.assertReady());
+
   for (const unit of ['conf-examples/systemd/mta-sts-bridge.service', 'conf-examples/cron/mta-sts-bridge-generate.service']) {
     it(`${unit}: systemd-analyze security at most ${MAX_EXPOSURE}`, () => {
       const score = exposure(unit);

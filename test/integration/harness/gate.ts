@@ -21,8 +21,13 @@ export interface IntegrationGate {
 
 /** The gate of a suite needing root plus whatever `extra` checks report (first problem wins). */
 export function integrationGate(...extra: ReadonlyArray<() => string | undefined>): IntegrationGate {
-  let problem = integrationPrerequisiteProblem();
-  for (const check of extra) problem ??= check();
+  return toolGate(integrationPrerequisiteProblem, ...extra);
+}
+
+/** The same rule for a suite that needs only tools, not root or a network namespace. */
+export function toolGate(...checks: ReadonlyArray<() => string | undefined>): IntegrationGate {
+  let problem: string | undefined;
+  for (const check of checks) problem ??= check();
   const skipAsked = process.env[SKIP_VARIABLE] === '1';
   return {
     problem,
