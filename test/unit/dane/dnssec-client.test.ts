@@ -134,13 +134,41 @@ describe('DnssecDns against a validating stand-in', () => {
   });
 });
 
+/**
+ * A UDP responder and a TCP server on the same port number. The TCP side takes a free port first
+ * and the UDP side binds the same number; when another process holds that UDP port (tests run in
+ * parallel), both are closed and a new pair is tried, instead of failing on EADDRINUSE.
+ */
+async function udpAndTcpOnOnePort(
+  reply: (query: Buffer) => Buffer[],
+  onTcp: (s: net.Socket) => void,
+): Promise<{ udp: Awaited<ReturnType<typeof rawUdp>>; tcp: net.Server }> {
+  for (let attempt = 1; ; attempt++) {
+    const tcp = net.createServer(onTcp);
+    await new Promise<void>((resolve) => tcp.listen(0, '127.0.0.1', () => resolve()));
+    const port = (tcp.address() as net.AddressInfo).port;
+    try {
+      return { udp: await rawUdp(reply, port), tcp };
+    } catch (err) {
+      tcp.close();
+      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt >= 20) throw err;
+    }
+  }
+}
+
 /** A UDP responder answering each query with what `reply` builds from it. */
-async function rawUdp(reply: (query: Buffer) => Buffer[]): Promise<{ address: ResolverAddress; close: () => Promise<void> }> {
+async function rawUdp(reply: (query: Buffer) => Buffer[], port = 0): Promise<{ address: ResolverAddress; close: () => Promise<void> }> {
   const socket = dgram.createSocket('udp4');
   socket.on('message', (msg, rinfo) => {
     for (const out of reply(msg)) socket.send(out, rinfo.port, rinfo.address);
   });
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', reject);
+    socket.bind(port, '127.0.0.1', () => {
+      socket.off('error', reject);
+      resolve();
+    });
+  });
   return {
     address: { host: '127.0.0.1', port: socket.address().port, family: 4 },
     close: () => new Promise<void>((resolve) => socket.close(() => resolve())),
@@ -231,12 +259,13 @@ describe('DnssecDns against odd servers', () => {
       ['close', 'EDANE_DNS_NETWORK'],
       ['silent', 'EDANE_DNS_TIMEOUT'],
     ] as const) {
-      const udp = await rawUdp((query) => [answerTo(query, { flags: dnsPacket.TRUNCATED_RESPONSE })]);
-      const tcp = net.createServer((s) => {
-        s.on('error', () => undefined);
-        if (mode === 'close') s.end();
-      });
-      await new Promise<void>((resolve) => tcp.listen(udp.address.port, '127.0.0.1', () => resolve()));
+      const { udp, tcp } = await udpAndTcpOnOnePort(
+        (query) => [answerTo(query, { flags: dnsPacket.TRUNCATED_RESPONSE })],
+        (s) => {
+          s.on('error', () => undefined);
+          if (mode === 'close') s.end();
+        },
+      );
       try {
         const r = await createDnssecDns(udp.address).query('x.test', 'A', 500);
         assert.equal(r.kind === 'error' && r.code, code, mode);
