@@ -3,7 +3,7 @@
  * Pure functions.
  */
 import { isIP } from 'node:net';
-import { domainToASCII } from 'node:url';
+import { domainToASCII, domainToUnicode } from 'node:url';
 
 /** RFC 1035 §2.3.4: 63 octets per label, 253 characters for a name without its final dot. */
 export const MAX_LABEL_LENGTH = 63;
@@ -103,10 +103,25 @@ export function toPolicyDomain(input: string): DomainCheck {
   }
   // Always through domainToASCII, so that malformed `xn--` labels are rejected too.
   name = domainToASCII(name);
-  if (name.length === 0 || !isValidAsciiDomain(name)) {
+  if (name.length === 0 || !isValidAsciiDomain(name) || !aLabelsDecode(name)) {
     return { ok: false, code: 'EDOMAIN_INVALID', message: `not a valid domain name: ${JSON.stringify(input)}` };
   }
   return { ok: true, domain: name };
+}
+
+/**
+ * Every `xn--` label of `name` (already through domainToASCII) is a real A-label: it decodes to a
+ * U-label that encodes back to it. Node 20's domainToASCII refuses a malformed one (`xn--zz`), but
+ * Node 24's (ada 3) passes it through unchanged, and so does its domainToUnicode: the round trip
+ * decides on every Node line.
+ */
+export function aLabelsDecode(name: string): boolean {
+  for (const label of name.split('.')) {
+    if (!label.startsWith('xn--')) continue;
+    const unicode = domainToUnicode(label);
+    if (unicode === '' || unicode.startsWith('xn--') || domainToASCII(unicode) !== label) return false;
+  }
+  return true;
 }
 
 /**

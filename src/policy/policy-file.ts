@@ -20,7 +20,7 @@
  * Where the RFC leaves room, the choices below are explained in docs/rfc-decisions.md, "Parsing the TXT record and the policy file".
  */
 import { domainToASCII } from 'node:url';
-import { isValidAsciiDomain } from './domain.js';
+import { aLabelsDecode, isValidAsciiDomain } from './domain.js';
 import type { ParseProblem, ParseResult, PolicyMode, StsPolicy } from './types.js';
 
 /** Largest policy body accepted. */
@@ -249,7 +249,7 @@ function checkMx(value: string): MxCheck {
     return { ok: false, message: `mx ${quote(value)}: "*" is only allowed as the whole left-most label ("*.")` };
   }
   // domainToASCII catches malformed "xn--" labels that a pure LDH check lets through.
-  if (!isValidAsciiDomain(name) || domainToASCII(name) !== name) {
+  if (!isValidAsciiDomain(name) || domainToASCII(name) !== name || !aLabelsDecode(name)) {
     return { ok: false, message: `mx ${quote(value)} is not a valid host name` };
   }
   return { ok: true, mx: lower };
