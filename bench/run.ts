@@ -223,11 +223,11 @@ function loadgen(args: readonly string[]): Promise<LoadResult> {
 }
 
 /** Ask every domain of `file` until one pass answers them all `OK secure` (at most `passes`). */
-async function warm(file: string, n: number, conns: number, passes = 6): Promise<{ seconds: number; last: LoadResult }> {
+async function warm(file: string, n: number, conns: number, passes = 6, port = PORT): Promise<{ seconds: number; last: LoadResult }> {
   const t0 = performance.now();
   let last: LoadResult | undefined;
   for (let p = 0; p < passes; p++) {
-    last = await loadgen(['--port', String(PORT), '--domains', file, '--conns', String(conns), '--once', '--timeout', '120']);
+    last = await loadgen(['--port', String(port), '--domains', file, '--conns', String(conns), '--once', '--timeout', '120']);
     if (last.replies.OK === n && last.errors === 0 && last.sample.startsWith('OK secure')) break;
   }
   return { seconds: (performance.now() - t0) / 1000, last: last! };
@@ -241,11 +241,38 @@ function median(xs: readonly number[]): number {
   return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
+/**
+ * Slices of one target as one result: counts and times summed, lookups/s over the measured
+ * time, p50 and p99 the median of the slices' (a slice's percentiles are not mergeable without
+ * its histogram), max the largest.
+ */
+function combine(parts: readonly LoadResult[]): LoadResult {
+  const sum = (f: (r: LoadResult) => number): number => parts.reduce((a, r) => a + f(r), 0);
+  const requests = sum((r) => r.requests);
+  const seconds = sum((r) => r.seconds);
+  const replies = { OK: 0, NOTFOUND: 0, TEMP: 0, PERM: 0, other: 0 };
+  for (const r of parts) for (const k of Object.keys(replies) as (keyof typeof replies)[]) replies[k] += r.replies[k];
+  return {
+    requests,
+    errors: sum((r) => r.errors),
+    seconds,
+    lookups_per_s: seconds > 0 ? requests / seconds : 0,
+    p50_us: median(parts.map((r) => r.p50_us)),
+    p99_us: median(parts.map((r) => r.p99_us)),
+    max_us: Math.max(...parts.map((r) => r.max_us)),
+    replies,
+    cpu_s: sum((r) => r.cpu_s),
+    wall_s: sum((r) => r.wall_s),
+    sample: parts[parts.length - 1]?.sample ?? '',
+  };
+}
+
 // ---------------------------------------------------------------- inside: the benchmark
 
 interface TargetSpec {
   name: Target;
-  launch(tag: string, cacheSize: number, env?: NodeJS.ProcessEnv): { child: ChildProcess; logPath: string };
+  /** Start the target listening on `port` (PORT unless given). */
+  launch(tag: string, cacheSize: number, port?: number): { child: ChildProcess; logPath: string };
 }
 
 async function inside(opts: Options): Promise<void> {
@@ -336,19 +363,19 @@ async function inside(opts: Options): Promise<void> {
     const targets: Record<Target, TargetSpec> = {
       ceiling: {
         name: 'ceiling',
-        launch(tag) {
+        launch(tag, _cacheSize, port = PORT) {
           const logPath = join(work, `${tag}.log`);
           return {
-            child: start('node', [join(dist, 'bench/baseline-server.js'), String(PORT), ceilingReply], process.env, logPath),
+            child: start('node', [join(dist, 'bench/baseline-server.js'), String(port), ceilingReply], process.env, logPath),
             logPath,
           };
         },
       },
       bridge: {
         name: 'bridge',
-        launch(tag, cacheSize) {
+        launch(tag, cacheSize, port = PORT) {
           const cfg = join(work, `${tag}.yml`);
-          writeFileSync(cfg, `host: 127.0.0.1\nport: ${PORT}\ncache:\n  type: internal\n  options:\n    cache_size: ${cacheSize}\n`);
+          writeFileSync(cfg, `host: 127.0.0.1\nport: ${port}\ncache:\n  type: internal\n  options:\n    cache_size: ${cacheSize}\n`);
           const logPath = join(work, `${tag}.log`);
           const env = { ...process.env, NODE_EXTRA_CA_CERTS: pki.caCertPath, HOME: work };
           if (opts.cpuProf !== undefined && !tag.endsWith('-mem')) {
@@ -365,9 +392,9 @@ async function inside(opts: Options): Promise<void> {
       },
       python: {
         name: 'python',
-        launch(tag, cacheSize) {
+        launch(tag, cacheSize, port = PORT) {
           const cfg = join(work, `${tag}.yml`);
-          writeFileSync(cfg, `host: 127.0.0.1\nport: ${PORT}\ncache:\n  type: internal\n  options:\n    cache_size: ${cacheSize}\n`);
+          writeFileSync(cfg, `host: 127.0.0.1\nport: ${port}\ncache:\n  type: internal\n  options:\n    cache_size: ${cacheSize}\n`);
           const logPath = join(work, `${tag}.log`);
           const env = { ...process.env, SSL_CERT_FILE: pki.caCertPath };
           return { child: start('mta-sts-daemon', ['-c', cfg], env, logPath), logPath };
@@ -379,11 +406,19 @@ async function inside(opts: Options): Promise<void> {
     );
     if (opts.only.has('python') && !pythonInstalled) log('python: not installed: apt-get install postfix-mta-sts-resolver');
 
-    // ---- 1. throughput and storm, each target RUNS times, interleaved.
+    // ---- 1. throughput and storm. Every target of a run listens at once (each on its own port,
+    // idle while not asked), and the load generator asks them in turn, one short slice each,
+    // round after round (the first target of a round rotates). Ratios pair slices of the same
+    // round: a shared machine whose speed drifts over seconds then moves both sides of a ratio
+    // alike, where whole runs one after another compared different moments.
     interface Row {
       target: Target;
       run: number;
       load: LoadResult;
+      /** lookups/s of each slice, in round order. */
+      slices: number[];
+      /** p99 (µs) of each slice, in round order. */
+      sliceP99: number[];
       targetCpu: number;
       startRssKiB: number;
       warmSeconds: number;
@@ -392,94 +427,127 @@ async function inside(opts: Options): Promise<void> {
     }
     const rows: Row[] = [];
     const floor = (Math.ceil(STORM / STORM_CONNS) * STORM_DELAY_MS) / 1000;
-    log(`## Warm path: ${WARM} cached enforce domains, ${CONNS} connections × 1 in flight, warm-up 2 s then ${opts.seconds} s measured`);
+    const rounds = Math.max(3, Math.round(opts.seconds));
+    const sliceSeconds = 1;
+    const sliceWarmup = 0.5;
+    log(
+      `## Warm path: ${WARM} cached enforce domains, ${CONNS} connections × 1 in flight; ${rounds} rounds, each asking every target in turn ` +
+        `(${sliceWarmup} s warm-up then ${sliceSeconds} s measured per slice, first target rotating)`,
+    );
     for (let run = 1; run <= runs; run++) {
-      for (const t of order) {
+      const live = new Map<Target, { child: ChildProcess; logPath: string; port: number; startRssKiB: number; warmSeconds: number }>();
+      // Daemons first (warming sets the ceiling's reply to the bridge's exact answer), ceiling last.
+      for (const [i, t] of [...order.filter((x) => x !== 'ceiling'), ...order.filter((x) => x === 'ceiling')].entries()) {
         const tag = `${t}-${run}`;
-        const { child, logPath } = targets[t].launch(tag, 25_000);
-        await waitListener(child, PORT, performance.now());
+        const port = PORT + i;
+        const { child, logPath } = targets[t].launch(tag, 25_000, port);
+        await waitListener(child, port, performance.now());
         await sleep(300);
         const startRssKiB = rssKiB(child.pid!);
         let warmSeconds = 0;
         if (t !== 'ceiling') {
-          const w = await warm(join(work, 'warm.txt'), WARM, CONNS);
+          const w = await warm(join(work, 'warm.txt'), WARM, CONNS, 6, port);
           warmSeconds = w.seconds;
           if (w.last.replies.OK !== WARM) log(`  WARNING ${tag}: warming did not answer OK for every domain: ${JSON.stringify(w.last)}`);
           // A second pass: every domain must now answer OK secure from the cache.
-          const check = await warm(join(work, 'warm.txt'), WARM, CONNS, 1);
+          const check = await warm(join(work, 'warm.txt'), WARM, CONNS, 1, port);
           if (check.last.replies.OK !== WARM || !check.last.sample.startsWith('OK secure'))
             log(`  WARNING ${tag}: cached answers are not all OK secure: ${JSON.stringify(check.last)}`);
           if (t === 'bridge' && run === 1) ceilingReply = check.last.sample;
         }
-        const logBefore = statSync(logPath).size;
-        const c0 = cpuTicks(child.pid!);
-        const load = await loadgen([
-          '--port',
-          String(PORT),
-          '--domains',
-          join(work, 'warm.txt'),
-          '--conns',
-          String(CONNS),
-          '--depth',
-          '1',
-          '--warmup',
-          '2',
-          '--seconds',
-          String(opts.seconds),
-        ]);
-        const targetCpu = (cpuTicks(child.pid!) - c0) / TICK / load.wall_s;
-        const logBytes = statSync(logPath).size - logBefore;
-        const row: Row = { target: t, run, load, targetCpu, startRssKiB, warmSeconds, logBytes };
+        live.set(t, { child, logPath, port, startRssKiB, warmSeconds });
+      }
+      const slices = new Map<Target, { load: LoadResult[]; cpuTicks: number; logBytes: number }>(
+        order.map((t) => [t, { load: [], cpuTicks: 0, logBytes: 0 }]),
+      );
+      for (let round = 0; round < rounds; round++) {
+        for (let k = 0; k < order.length; k++) {
+          const t = order[(round + k) % order.length]!;
+          const l = live.get(t)!;
+          const acc = slices.get(t)!;
+          const logBefore = statSync(l.logPath).size;
+          const c0 = cpuTicks(l.child.pid!);
+          const load = await loadgen([
+            '--port',
+            String(l.port),
+            '--domains',
+            join(work, 'warm.txt'),
+            '--conns',
+            String(CONNS),
+            '--depth',
+            '1',
+            '--warmup',
+            String(sliceWarmup),
+            '--seconds',
+            String(sliceSeconds),
+          ]);
+          acc.cpuTicks += cpuTicks(l.child.pid!) - c0;
+          acc.logBytes += statSync(l.logPath).size - logBefore;
+          acc.load.push(load);
+        }
+      }
+      for (const t of order) {
+        const tag = `${t}-${run}`;
+        const l = live.get(t)!;
+        const acc = slices.get(t)!;
+        const load = combine(acc.load);
+        const targetCpu = acc.cpuTicks / TICK / acc.load.reduce((a, x) => a + x.wall_s, 0);
+        const row: Row = {
+          target: t,
+          run,
+          load,
+          slices: acc.load.map((x) => x.lookups_per_s),
+          sliceP99: acc.load.map((x) => x.p99_us),
+          targetCpu,
+          startRssKiB: l.startRssKiB,
+          warmSeconds: l.warmSeconds,
+          logBytes: acc.logBytes,
+        };
         log(
           `${tag.padEnd(9)} ${fmtInt(load.lookups_per_s).padStart(7)} lookups/s  p50 ${ms(load.p50_us)} ms  p99 ${ms(load.p99_us)} ms  max ${ms(load.max_us)} ms  ` +
             `errors ${load.errors}  replies ${JSON.stringify(load.replies)}  target CPU ${(targetCpu * 100).toFixed(0)}%  loadgen CPU ${((load.cpu_s / load.wall_s) * 100).toFixed(0)}%  ` +
-            `log ${logBytes} B  sample "${load.sample}"`,
+            `log ${acc.logBytes} B  sample "${load.sample}"`,
         );
-        if (t !== 'ceiling') {
-          // Cold storm: STORM new domains on STORM_CONNS connections (each asked once) while
-          // CONNS other connections keep asking cached domains for the storm's floor.
-          const s0 = { all: cpuTicks(child.pid!), main: mainThreadTicks(child.pid!) };
-          const [storm, cached] = await Promise.all([
-            loadgen([
-              '--port',
-              String(PORT),
-              '--domains',
-              join(work, 'storm.txt'),
-              '--conns',
-              String(STORM_CONNS),
-              '--once',
-              '--timeout',
-              '60',
-            ]),
-            loadgen([
-              '--port',
-              String(PORT),
-              '--domains',
-              join(work, 'warm.txt'),
-              '--conns',
-              String(CONNS),
-              '--warmup',
-              '0',
-              '--seconds',
-              String(floor),
-            ]),
-          ]);
-          row.storm = { storm, cached };
-          // CPU the target spent during the storm: all threads, and its main thread alone (which
-          // also answered the cached connections); less noisy than latency on a shared machine.
-          const stormCpu = {
-            all: ((cpuTicks(child.pid!) - s0.all) * 1000) / TICK,
-            main: ((mainThreadTicks(child.pid!) - s0.main) * 1000) / TICK,
-          };
-          log(
-            `${''.padEnd(9)} storm ${storm.seconds.toFixed(2)} s (floor ${floor.toFixed(2)} s = ${(storm.seconds / floor).toFixed(2)}×), storm replies ${JSON.stringify(storm.replies)} errors ${storm.errors}; ` +
-              `cached during storm: ${fmtInt(cached.lookups_per_s)}/s p50 ${ms(cached.p50_us)} ms p99 ${ms(cached.p99_us)} ms max ${ms(cached.max_us)} ms errors ${cached.errors} replies ${JSON.stringify(cached.replies)}; ` +
-              `target CPU during the storm ${stormCpu.all.toFixed(0)} ms (main thread ${Number.isNaN(stormCpu.main) ? 'n/a' : `${stormCpu.main.toFixed(0)} ms`})`,
-          );
-        }
+        log(`${''.padEnd(9)} slices lookups/s [${row.slices.map(fmtInt).join(', ')}]  p99 ms [${row.sliceP99.map(ms).join(', ')}]`);
         rows.push(row);
-        await stop(child);
       }
+      for (const t of order) {
+        if (t === 'ceiling') continue;
+        const { child, port } = live.get(t)!;
+        const row = rows.find((r) => r.target === t && r.run === run)!;
+        // Cold storm: STORM new domains on STORM_CONNS connections (each asked once) while
+        // CONNS other connections keep asking cached domains for the storm's floor. The other
+        // targets are idle meanwhile.
+        const s0 = { all: cpuTicks(child.pid!), main: mainThreadTicks(child.pid!) };
+        const [storm, cached] = await Promise.all([
+          loadgen(['--port', String(port), '--domains', join(work, 'storm.txt'), '--conns', String(STORM_CONNS), '--once', '--timeout', '60']),
+          loadgen([
+            '--port',
+            String(port),
+            '--domains',
+            join(work, 'warm.txt'),
+            '--conns',
+            String(CONNS),
+            '--warmup',
+            '0',
+            '--seconds',
+            String(floor),
+          ]),
+        ]);
+        row.storm = { storm, cached };
+        // CPU the target spent during the storm: all threads, and its main thread alone (which
+        // also answered the cached connections); less noisy than latency on a shared machine.
+        const stormCpu = {
+          all: ((cpuTicks(child.pid!) - s0.all) * 1000) / TICK,
+          main: ((mainThreadTicks(child.pid!) - s0.main) * 1000) / TICK,
+        };
+        log(
+          `${`${t}-${run}`.padEnd(9)} storm ${storm.seconds.toFixed(2)} s (floor ${floor.toFixed(2)} s = ${(storm.seconds / floor).toFixed(2)}×), storm replies ${JSON.stringify(storm.replies)} errors ${storm.errors}; ` +
+            `cached during storm: ${fmtInt(cached.lookups_per_s)}/s p50 ${ms(cached.p50_us)} ms p99 ${ms(cached.p99_us)} ms max ${ms(cached.max_us)} ms errors ${cached.errors} replies ${JSON.stringify(cached.replies)}; ` +
+            `target CPU during the storm ${stormCpu.all.toFixed(0)} ms (main thread ${Number.isNaN(stormCpu.main) ? 'n/a' : `${stormCpu.main.toFixed(0)} ms`})`,
+        );
+      }
+      await Promise.all([...live.values()].map((l) => stop(l.child)));
     }
     log();
     {
@@ -565,7 +633,7 @@ async function inside(opts: Options): Promise<void> {
     const ceil = by('ceiling');
     const br = by('bridge');
     const pyr = by('python');
-    log('## Summary (each run: its own process; ratios pair run k of one target with run k of the other)');
+    log('## Summary (ratios: per run, the median over its rounds of the two targets\' slices in the same round)');
     log(
       '| target | run | lookups/s | p50 ms | p99 ms | max ms | storm s (floor ' +
         floor.toFixed(2) +
@@ -579,12 +647,21 @@ async function inside(opts: Options): Promise<void> {
       );
     }
     log();
-    const ratio = (a: Row[], b: Row[], f: (r: Row) => number): number[] =>
-      a.map((r, i) => (b[i] ? f(r) / f(b[i]) : NaN)).filter((x) => !Number.isNaN(x));
+    // Per run: the median over its rounds of (this target's slice / the other's slice, same round).
+    const ratio = (a: Row[], b: Row[], f: (r: Row) => number[]): number[] =>
+      a
+        .map((r, i) => {
+          const other = b[i];
+          if (other === undefined) return NaN;
+          const x = f(r);
+          const y = f(other);
+          return median(x.map((v, k) => v / (y[k] ?? NaN)).filter((v) => Number.isFinite(v)));
+        })
+        .filter((x) => !Number.isNaN(x));
     const list = (xs: number[], d = 2): string => (xs.length ? xs.map((x) => x.toFixed(d)).join(', ') : 'n/a');
-    const rCeil = ratio(br, ceil, (r) => r.load.lookups_per_s);
-    const rPy = ratio(br, pyr, (r) => r.load.lookups_per_s);
-    const rP99 = ratio(br, ceil, (r) => r.load.p99_us);
+    const rCeil = ratio(br, ceil, (r) => r.slices);
+    const rPy = ratio(br, pyr, (r) => r.slices);
+    const rP99 = ratio(br, ceil, (r) => r.sliceP99);
     const stormR = br.filter((r) => r.storm).map((r) => r.storm!.storm.seconds / floor);
     const stormP99 = br.filter((r) => r.storm).map((r) => r.storm!.cached.p99_us / 1000);
     const pyStormR = pyr.filter((r) => r.storm).map((r) => r.storm!.storm.seconds / floor);
