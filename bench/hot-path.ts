@@ -200,6 +200,21 @@ async function main(): Promise<void> {
     ),
   );
 
+  // The warm path the daemon takes for a cached policy: decode, then the adapter's synchronous answer.
+  const warmAnswer = (i: number): number => {
+    const a = socketmapAdapter.answerNow?.(decodeOne(i), realCtx);
+    if (a === undefined) throw new Error('no warm answer for a cached domain');
+    return a.length;
+  };
+  stages.push(timeSync('decode + adapter.answerNow, warm resolver', iterations, warmAnswer));
+  stages.push(
+    timeSync(
+      'adapter.answerNow alone, warm resolver',
+      iterations,
+      (i) => socketmapAdapter.answerNow?.(at(requests, i), realCtx)?.length ?? 0,
+    ),
+  );
+
   console.log('');
   printTable([
     ['stage', 'ops/s            ns/op    heap bytes/op'],

@@ -520,7 +520,17 @@ async function inside(opts: Options): Promise<void> {
         // targets are idle meanwhile.
         const s0 = { all: cpuTicks(child.pid!), main: mainThreadTicks(child.pid!) };
         const [storm, cached] = await Promise.all([
-          loadgen(['--port', String(port), '--domains', join(work, 'storm.txt'), '--conns', String(STORM_CONNS), '--once', '--timeout', '60']),
+          loadgen([
+            '--port',
+            String(port),
+            '--domains',
+            join(work, 'storm.txt'),
+            '--conns',
+            String(STORM_CONNS),
+            '--once',
+            '--timeout',
+            '60',
+          ]),
           loadgen([
             '--port',
             String(port),
@@ -633,7 +643,7 @@ async function inside(opts: Options): Promise<void> {
     const ceil = by('ceiling');
     const br = by('bridge');
     const pyr = by('python');
-    log('## Summary (ratios: per run, the median over its rounds of the two targets\' slices in the same round)');
+    log("## Summary (ratios: per run, the median over its rounds of the two targets' slices in the same round)");
     log(
       '| target | run | lookups/s | p50 ms | p99 ms | max ms | storm s (floor ' +
         floor.toFixed(2) +

@@ -10,6 +10,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { createSystemDns, DnsLookupError } from './dns.js';
 import type { FetchWorkerData, FromFetchWorker, ToFetchWorker } from './fetch-messages.js';
+import { lowerThisThreadPriority } from './fetch-worker-priority.js';
 import { createHttpsFetcher } from './https-fetcher.js';
 import type { DnsPort } from './types.js';
 
@@ -17,6 +18,8 @@ const port = parentPort;
 if (port === null) throw new Error('fetch-worker.js runs only as a worker thread');
 
 const data = (workerData ?? {}) as FetchWorkerData;
+
+lowerThisThreadPriority();
 const lookups = new Map<
   number,
   { host: string; resolve: (a: ReadonlyArray<{ address: string; family: 4 | 6 }>) => void; reject: (e: Error) => void }

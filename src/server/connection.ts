@@ -341,6 +341,7 @@ export class Connection<Req> implements TurnTaker {
 
   /** Queue decoded requests; the first error or a one-shot request ends decoding. */
   private take(steps: readonly DecodeStep<Req>[]): void {
+    if (steps.length === 1 && this.fastLane(steps[0] as DecodeStep<Req>)) return;
     for (const step of steps) {
       if (!this.accepting) break;
       switch (step.kind) {
@@ -368,6 +369,35 @@ export class Connection<Req> implements TurnTaker {
       }
     }
     this.progress();
+  }
+
+  /**
+   * Postfix's usual case, taken without the queue: one request arrived and nothing of this
+   * connection is outstanding, so it starts at once whatever the scheduler (progress() would
+   * start it here too). A warm answer is written now; `lastActivity` was set by onData in this
+   * same tick. False, with nothing done, when the request must go through take().
+   */
+  private fastLane(step: DecodeStep<Req>): boolean {
+    if (
+      step.kind !== 'request' ||
+      !this.accepting ||
+      this.finished ||
+      this.adapter.oneShot ||
+      this.slots.length > 0 ||
+      this.backlog.length > 0 ||
+      this.socket.writableLength > this.limits.maxUnflushedBytes
+    ) {
+      return false;
+    }
+    this.requests += 1;
+    const now = this.answerNow(step.request);
+    if (now === undefined) {
+      this.startPending(step.request);
+      this.progress();
+    } else if (this.socket.writable) {
+      this.socket.write(now);
+    }
+    return true;
   }
 
   /** Scheduler turn: start at most `budget` waiting requests. */
@@ -455,6 +485,11 @@ export class Connection<Req> implements TurnTaker {
       }
       return;
     }
+    this.startPending(request);
+  }
+
+  /** Start the adapter's handler for a request with no answer known at once; its reply keeps its place. */
+  private startPending(request: Req): void {
     const slot: Slot = { settled: false, reply: undefined, failed: false };
     this.slots.push(slot);
     let reply: Promise<Uint8Array>;

@@ -6,14 +6,15 @@
  * replaced after a crash or a hang, whose fetches fail as ELOCAL_FAULT.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { getPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { MAX_POLICY_BYTES, POLICY_PATH } from '../../../src/resolver/https-fetcher.js';
 import type { DnsPort, FetchResult } from '../../../src/resolver/types.js';
 import { createWorkerFetcher, type WorkerPolicyFetcher } from '../../../src/resolver/worker-fetcher.js';
+import { FETCH_WORKER_NICENESS } from '../../../src/resolver/fetch-worker-priority.js';
 import { FakeDns } from '../../world/dns-server.js';
 import { FakeHttps, type HostBehaviour } from '../../world/https-server.js';
 import { createTestPki, type TestPki } from '../../world/pki.js';
@@ -164,7 +165,38 @@ describe('worker fetcher: the system resolver in the worker', () => {
   });
 });
 
+/** Nice value of every thread of this process, by thread id (Linux /proc; field 19 of stat). */
+async function threadNiceness(): Promise<Map<number, number>> {
+  const out = new Map<number, number>();
+  for (const tid of await readdir('/proc/self/task')) {
+    try {
+      const stat = await readFile(`/proc/self/task/${tid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(Number(tid), Number(fields[16]));
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return out;
+}
+
 describe('worker fetcher: the thread', () => {
+  it('runs at a lower priority than the main thread (Linux: nice is per thread)', { skip: process.platform !== 'linux' }, async () => {
+    const own = getPriority();
+    const before = await threadNiceness();
+    const f = createWorkerFetcher(dnsDouble, { port: server.port, ca: pki.caCertPem, idleMs: 60_000 });
+    try {
+      assert.equal((await f.fetch(domainWith({ response: { kind: 'body', body: POLICY } }), TIMEOUT)).kind, 'ok');
+      const during = await threadNiceness();
+      const lowered = [...during].filter(([tid, nice]) => !before.has(tid) && nice === Math.min(19, own + FETCH_WORKER_NICENESS));
+      assert.equal(lowered.length, 1, `one new thread at nice ${own + FETCH_WORKER_NICENESS}: ${JSON.stringify([...during])}`);
+      assert.equal(during.get(process.pid), own, 'the main thread keeps its priority');
+      assert.equal(getPriority(), own);
+    } finally {
+      await f.close();
+    }
+  });
+
   it('stops after idleMs without a fetch and starts again at the next one', async () => {
     const f = createWorkerFetcher(dnsDouble, { port: server.port, ca: pki.caCertPem, idleMs: 150 });
     try {
