@@ -190,6 +190,19 @@ function rssKiB(pid: number): number {
   return m ? Number(m[1]) : NaN;
 }
 
+/** RSS split into anonymous memory (heaps, malloc) and file-backed pages (the binary, libraries), KiB. */
+function rssKinds(pid: number): { anon: number; file: number } {
+  try {
+    const text = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+    const field = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN);
+    const rss = field('Rss');
+    const anon = field('Anonymous');
+    return { anon, file: rss - anon };
+  } catch {
+    return { anon: NaN, file: NaN };
+  }
+}
+
 function cpuTicks(pid: number): number {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
   return Number(f[11]) + Number(f[12]);
@@ -592,6 +605,7 @@ async function inside(opts: Options): Promise<void> {
       await waitListener(child, PORT, performance.now());
       await sleep(2000);
       const before = rssKiB(child.pid!);
+      const kindsBefore = rssKinds(child.pid!);
       const w = await warm(join(work, 'fill.txt'), fillN, STORM_CONNS, 4);
       const samples: number[] = [];
       for (let s = 0; s < sampleSeconds; s += 2) {
@@ -603,6 +617,11 @@ async function inside(opts: Options): Promise<void> {
       log(
         `${t.padEnd(7)} fill ${w.seconds.toFixed(1)} s (last pass ${w.last.replies.OK}/${fillN} OK)  before ${fmtInt(before)} KiB  after-samples KiB [${samples.join(', ')}]  ` +
           `after ${fmtInt(after)} KiB  → ${fmtInt(((after - before) * 1024) / fillN)} B per cached policy`,
+      );
+      const kindsAfter = rssKinds(child.pid!);
+      log(
+        `${''.padEnd(7)} of which (smaps_rollup, before → after): anonymous ${fmtInt(kindsBefore.anon)} → ${fmtInt(kindsAfter.anon)} KiB, ` +
+          `file-backed ${fmtInt(kindsBefore.file)} → ${fmtInt(kindsAfter.file)} KiB`,
       );
       await stop(child);
     }
