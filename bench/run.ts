@@ -11,7 +11,7 @@
  *   node dist/bench/run.js [--quick] [--only ceiling,bridge,python] [--seconds N]
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, closeSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, closeSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
@@ -221,6 +221,13 @@ function mainThreadTicks(pid: number): number {
 
 let loadgenPath = '';
 
+/** libjemalloc's path when installed (Debian: libjemalloc2), for the bridge's allocator comparison. */
+const jemalloc = [
+  '/usr/lib/x86_64-linux-gnu/libjemalloc.so.2',
+  '/usr/lib/aarch64-linux-gnu/libjemalloc.so.2',
+  '/usr/lib64/libjemalloc.so.2',
+].find((p) => existsSync(p));
+
 function loadgen(args: readonly string[]): Promise<LoadResult> {
   return new Promise((done, fail) => {
     const child = spawn(loadgenPath, [...args], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -285,7 +292,7 @@ function combine(parts: readonly LoadResult[]): LoadResult {
 interface TargetSpec {
   name: Target;
   /** Start the target listening on `port` (PORT unless given). */
-  launch(tag: string, cacheSize: number, port?: number): { child: ChildProcess; logPath: string };
+  launch(tag: string, cacheSize: number, port?: number, extraEnv?: NodeJS.ProcessEnv): { child: ChildProcess; logPath: string };
 }
 
 async function inside(opts: Options): Promise<void> {
@@ -386,11 +393,11 @@ async function inside(opts: Options): Promise<void> {
       },
       bridge: {
         name: 'bridge',
-        launch(tag, cacheSize, port = PORT) {
+        launch(tag, cacheSize, port = PORT, extraEnv = {}) {
           const cfg = join(work, `${tag}.yml`);
           writeFileSync(cfg, `host: 127.0.0.1\nport: ${port}\ncache:\n  type: internal\n  options:\n    cache_size: ${cacheSize}\n`);
           const logPath = join(work, `${tag}.log`);
-          const env = { ...process.env, NODE_EXTRA_CA_CERTS: pki.caCertPath, HOME: work };
+          const env = { ...process.env, NODE_EXTRA_CA_CERTS: pki.caCertPath, HOME: work, ...extraEnv };
           if (opts.cpuProf !== undefined && !tag.endsWith('-mem')) {
             // The shebang's flag plus a CPU profile, written when the daemon exits on SIGTERM.
             // One directory per run: the main thread's and the fetch worker's profiles.
@@ -595,13 +602,20 @@ async function inside(opts: Options): Promise<void> {
       fillSeconds: number;
       ok: number;
     }
-    const mem: Partial<Record<Target, Mem>> = {};
+    const mem: Partial<Record<Target | 'bridge+jemalloc', Mem>> = {};
     if (order.some((x) => x !== 'ceiling'))
       log(
         `## Memory: RSS (VmRSS) before and after caching ${fmtInt(fillN)} policies (memory cache, cache_size 25000); "after" sampled every 2 s for ${sampleSeconds} s`,
       );
-    for (const t of order.filter((x) => x !== 'ceiling')) {
-      const { child } = targets[t].launch(`${t}-mem`, 25_000);
+    const memRuns: { name: Target | 'bridge+jemalloc'; t: Target; env: NodeJS.ProcessEnv }[] = order
+      .filter((x) => x !== 'ceiling')
+      .map((t) => ({ name: t, t, env: {} }));
+    // The bridge again with jemalloc preloaded (the Docker image's allocator, an option of the
+    // systemd unit; docs/operations.md), when the library is installed.
+    if (jemalloc !== undefined && order.includes('bridge'))
+      memRuns.push({ name: 'bridge+jemalloc', t: 'bridge', env: { LD_PRELOAD: jemalloc } });
+    for (const { name, t, env } of memRuns) {
+      const { child } = targets[t].launch(`${name}-mem`, 25_000, PORT, env);
       await waitListener(child, PORT, performance.now());
       await sleep(2000);
       const before = rssKiB(child.pid!);
@@ -613,9 +627,9 @@ async function inside(opts: Options): Promise<void> {
         samples.push(rssKiB(child.pid!));
       }
       const after = samples[samples.length - 1]!;
-      mem[t] = { before, samples, after, fillSeconds: w.seconds, ok: w.last.replies.OK };
+      mem[name] = { before, samples, after, fillSeconds: w.seconds, ok: w.last.replies.OK };
       log(
-        `${t.padEnd(7)} fill ${w.seconds.toFixed(1)} s (last pass ${w.last.replies.OK}/${fillN} OK)  before ${fmtInt(before)} KiB  after-samples KiB [${samples.join(', ')}]  ` +
+        `${name.padEnd(7)} fill ${w.seconds.toFixed(1)} s (last pass ${w.last.replies.OK}/${fillN} OK)  before ${fmtInt(before)} KiB  after-samples KiB [${samples.join(', ')}]  ` +
           `after ${fmtInt(after)} KiB  → ${fmtInt(((after - before) * 1024) / fillN)} B per cached policy`,
       );
       const kindsAfter = rssKinds(child.pid!);
@@ -629,6 +643,7 @@ async function inside(opts: Options): Promise<void> {
 
     // ---- 3. start-up: default config, RSS above bare node, time to accept.
     let startRows: { ms: number[]; rss: number[]; bare: number } | undefined;
+    let jemallocStartRss: number | undefined;
     if (opts.only.has('bridge')) {
       log(
         '## Start: `bin/mta-sts-bridge.js serve` with no config (127.0.0.1:8461, sqlite cache under $HOME/.local/state, HOME = a fresh temp dir); RSS 2 s after the listener accepts',
@@ -645,6 +660,23 @@ async function inside(opts: Options): Promise<void> {
         rss.push(rssKiB(child.pid!));
         await stop(child);
       }
+      if (jemalloc !== undefined) {
+        const je: number[] = [];
+        for (let i = 0; i < 3; i++) {
+          const home = mkdtempSync(join(work, 'home-'));
+          const child = start(
+            join(root, 'bin/mta-sts-bridge.js'),
+            ['serve'],
+            { ...process.env, HOME: home, LD_PRELOAD: jemalloc },
+            join(work, `start-je-${i}.log`),
+          );
+          await waitListener(child, PORT, performance.now());
+          await sleep(2000);
+          je.push(rssKiB(child.pid!));
+          await stop(child);
+        }
+        jemallocStartRss = median(je);
+      }
       const bare = start('node', ['-e', 'setInterval(()=>{},1e6)'], process.env, join(work, 'bare.log'));
       await sleep(2000);
       const bareRss = rssKiB(bare.pid!);
@@ -654,6 +686,10 @@ async function inside(opts: Options): Promise<void> {
       log(
         `RSS at start KiB: [${rss.join(', ')}] median ${fmtInt(median(rss))}; bare node ${fmtInt(bareRss)} KiB → +${(((median(rss) - bareRss) * 1024) / 1e6).toFixed(1)} MB above bare node`,
       );
+      if (jemallocStartRss !== undefined)
+        log(
+          `RSS at start with jemalloc preloaded: median of 3 ${fmtInt(jemallocStartRss)} KiB → +${(((jemallocStartRss - bareRss) * 1024) / 1e6).toFixed(1)} MB above bare node (glibc)`,
+        );
       log();
     }
 
@@ -717,7 +753,7 @@ async function inside(opts: Options): Promise<void> {
       `| storm ≤ 1.2 × floor (${floor.toFixed(2)} s) | ${list(stormR)} × floor | ${list(pyStormR)} × floor | ${mark(stormR, (x) => x <= 1.2)} |`,
     );
     log(
-      `| ≤ 720 B RSS per cached policy (${fmtInt(fillN)} policies) | ${bm ? fmtInt(perPolicy(bm)) : 'n/a'} B | ${pm ? fmtInt(perPolicy(pm)) : 'n/a'} B | ${mark(bm ? [perPolicy(bm)] : [], (x) => x <= 720)}${fillN !== 20_000 ? " (quick: not the target's count)" : ''} |`,
+      `| ≤ 720 B RSS per cached policy (${fmtInt(fillN)} policies) | ${bm ? fmtInt(perPolicy(bm)) : 'n/a'} B${mem['bridge+jemalloc'] ? ` (jemalloc preloaded: ${fmtInt(perPolicy(mem['bridge+jemalloc']))} B)` : ''} | ${pm ? fmtInt(perPolicy(pm)) : 'n/a'} B | ${mark(bm ? [perPolicy(bm)] : [], (x) => x <= 720)}${fillN !== 20_000 ? " (quick: not the target's count)" : ''} |`,
     );
     const startAbove = startRows ? ((median(startRows.rss) - startRows.bare) * 1024) / 1e6 : NaN;
     log(

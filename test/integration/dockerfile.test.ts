@@ -48,6 +48,14 @@ describe('Dockerfile', () => {
     assert.match(conf, /^metrics:\n {2}address: "127\.0\.0\.1:9464"$/m);
   });
 
+  it('runs the daemon on jemalloc, installed in the same stage (docs/operations.md, "Memory settings")', () => {
+    assert.match(get('ENV').join(' '), /\bLD_PRELOAD=libjemalloc\.so\.2\b/);
+    assert.ok(
+      get('RUN').some((r) => /apt-get install\b[^&]*\blibjemalloc2\b/.test(r)),
+      'libjemalloc2 is installed in the final stage',
+    );
+  });
+
   const docker = spawnSync('docker', ['info'], { encoding: 'utf8' });
   it(
     'builds and turns healthy (only where docker info succeeds)',
