@@ -64,7 +64,8 @@ async function baselineMs(domains: readonly string[]): Promise<number> {
  * --timeout for a run with a hanging host: `LOAD_FACTOR` times the cost of the same run without
  * it, at least `floorMs`. The run's defaults give a conversation a third of --timeout and a DNS
  * question a sixth, so the hosts that answer get three times what they needed in the baseline,
- * and the hanging host still costs a third of the run, not all of it.
+ * and the hanging host still costs a third of the run, not all of it. The floor is for a load
+ * that rises after the baseline was measured.
  */
 const LOAD_FACTOR = 9;
 function timeoutFor(baseline: number, floorMs: number): number {
@@ -378,7 +379,7 @@ describe('a hanging MX host', () => {
   // was: the run ends within its --timeout, by the wall clock and by its own deadline (a domain
   // cut by the deadline is an error, ECHECK_TIMEOUT).
   it('mx-tls fails on a host that accepts STARTTLS and never completes the handshake', async () => {
-    const timeoutMs = timeoutFor(await baselineMs(['ok.test']), 4000);
+    const timeoutMs = timeoutFor(await baselineMs(['ok.test']), 6000);
     const d = (await world.run(['hangtls.test'], { timeoutMs })).domains[0];
     assert.equal(d?.error, undefined, 'judged, not cut short');
     assert.equal(one(d, 'mx-starttls', 'mx.hangtls.test 127.0.0.13').level, 'info', 'STARTTLS accepted');
@@ -390,7 +391,7 @@ describe('a hanging MX host', () => {
     const hosts = { 'mx1.ok.test': { preference: 10 }, 'mx.nostarttls.test': { preference: 30 } };
     site('two.test', hosts);
     site('three.test', { ...hosts, 'mx.hang.test': { preference: 20, address: '127.0.0.5' } });
-    const timeoutMs = timeoutFor(await baselineMs(['two.test']), 4000);
+    const timeoutMs = timeoutFor(await baselineMs(['two.test']), 6000);
     const started = Date.now();
     // The default conversation bound: a third of --timeout.
     const r = await world.run(['three.test'], { timeoutMs });
@@ -409,7 +410,7 @@ describe('a hanging MX host', () => {
     // policy host) and the judging after it cost now. --timeout leaves the former time to end
     // before the deadline; the latter is the margin after it.
     const baseline = await baselineMs(['ok.test']);
-    const timeoutMs = timeoutFor(baseline, 1500);
+    const timeoutMs = timeoutFor(baseline, 3000);
     const margin = Math.max(1000, baseline);
     const started = Date.now();
     const r = await world.run(['cut.test'], { timeoutMs, probeTimeoutMs: 60_000 });
