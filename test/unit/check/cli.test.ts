@@ -73,9 +73,18 @@ describe('check: exit statuses', () => {
     assert.match(r.out, /FAIL mx-coverage/);
   });
   it('2 when the run times out before a conversation gives up', async () => {
+    // --timeout from the measured cost of a run without the hanging host (nine times it, at
+    // least 2 s): on a loaded machine the DNS questions (a sixth of --timeout each) still end
+    // before the deadline, which then cuts the conversation with the hanging host.
+    const t0 = Date.now();
+    assert.equal((await check(['pass.test'])).status, 0);
+    const baseline = Date.now() - t0;
+    const timeoutMs = Math.max(2000, 9 * baseline);
+    const margin = Math.max(3000, baseline);
     const started = Date.now();
-    const r = await check(['--timeout', '1', 'hang.test', 'pass.test'], { probeTimeoutMs: 60_000 });
-    assert.ok(Date.now() - started < 4000);
+    const r = await check(['--timeout', (timeoutMs / 1000).toFixed(3), 'hang.test', 'pass.test'], { probeTimeoutMs: 60_000 });
+    const elapsed = Date.now() - started;
+    assert.ok(elapsed < timeoutMs + margin, `took ${elapsed} ms of a --timeout of ${timeoutMs} ms (+${margin} ms)`);
     assert.equal(r.status, 2);
     assert.match(r.out, /ERROR ECHECK_TIMEOUT/);
   });

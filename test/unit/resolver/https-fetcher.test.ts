@@ -27,7 +27,8 @@ import { FakeHttps, type HostBehaviour } from '../../world/https-server.js';
 import { createTestPki, type TestPki } from '../../world/pki.js';
 
 const POLICY = 'version: STSv1\nmode: enforce\nmx: mail.example.test\nmax_age: 86400\n';
-const TIMEOUT = 5000;
+/** The deadline of a fetch that must not time out: generous, since it costs nothing when the fetch succeeds. */
+const TIMEOUT = 30_000;
 
 /** Names ending in `.test` resolve to 127.0.0.1, except those under `nx.test`; `hang.test` never answers. */
 const dnsDouble: DnsPort = {
@@ -51,6 +52,18 @@ function domainWith(behaviour: HostBehaviour, on: FakeHttps = server): string {
   const domain = `d${counter}.test`;
   on.setHost(`mta-sts.${domain}`, behaviour);
   return domain;
+}
+
+/**
+ * What a fetch of a host that answers costs on this machine, now: a test whose deadline must
+ * fall after the TLS handshake (or the headers) and before an answer that never comes (or the
+ * end of a trickled body) takes a few times this (a loaded machine is slow for every fetch alike).
+ */
+async function goodFetchMs(): Promise<number> {
+  const start = Date.now();
+  const r = await fetcher.fetch(domainWith({ response: { kind: 'body', body: POLICY } }), TIMEOUT);
+  assert.equal(r.kind, 'ok', JSON.stringify(r));
+  return Date.now() - start;
 }
 
 function expectError(result: FetchResult, code: string, message?: RegExp): Extract<FetchResult, { kind: 'error' }> {
@@ -244,10 +257,12 @@ describe('https fetcher: body size cap', () => {
 describe('https fetcher: one total deadline', () => {
   it('a server trickling the body at 2 bytes/s fails at the timeout', async () => {
     const domain = domainWith({ response: { kind: 'trickle', bytesPerSecond: 2, body: POLICY } });
+    // The policy (66 bytes) takes 33 s at 2 bytes/s: a deadline of at most 20 s cuts the body.
+    const deadline = Math.min(20_000, Math.max(1500, 3 * (await goodFetchMs())));
     const start = Date.now();
-    const e = expectError(await fetcher.fetch(domain, 1500), 'EFETCH_TIMEOUT', /1500 ms/);
+    const e = expectError(await fetcher.fetch(domain, deadline), 'EFETCH_TIMEOUT', new RegExp(`${deadline} ms`));
     const took = Date.now() - start;
-    assert.ok(took >= 1450 && took < 1500 + 1500, `took ${took} ms`);
+    assert.ok(took >= deadline - 50 && took < deadline + 1500, `took ${took} ms of ${deadline}`);
     assert.ok(e.timings.firstByteMs !== undefined, 'headers arrived before the deadline');
   });
 
@@ -261,9 +276,10 @@ describe('https fetcher: one total deadline', () => {
 
   it('a server that never answers fails at the timeout', async () => {
     const domain = domainWith({ response: { kind: 'hang' } });
+    const deadline = Math.max(1000, 3 * (await goodFetchMs()));
     const start = Date.now();
-    const e = expectError(await fetcher.fetch(domain, 1000), 'EFETCH_TIMEOUT', /during headers/);
-    assert.ok(Date.now() - start < 1000 + 1500);
+    const e = expectError(await fetcher.fetch(domain, deadline), 'EFETCH_TIMEOUT', /during headers/);
+    assert.ok(Date.now() - start < deadline + 1500);
     assert.ok(e.timings.tlsMs !== undefined);
     assert.ok(e.certificate, 'certificate recorded before the timeout');
   });

@@ -30,6 +30,15 @@ function connect(port: number): { socket: net.Socket; data: () => string; closed
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** Waits until the server has started handling `ids` (not a fixed sleep: a loaded machine is slow). */
+async function started(adapter: { readonly started: readonly string[] }, ids: readonly string[], ms = 10_000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!ids.every((id) => adapter.started.includes(id))) {
+    if (Date.now() > until) assert.fail(`the server started ${JSON.stringify(adapter.started)}, not ${JSON.stringify(ids)}`);
+    await sleep(5);
+  }
+}
+
 describe('startServer / close', () => {
   it('graceful close stops accepting, waits for in-flight lookups and flushes their replies', async () => {
     const adapter = fakeAdapter();
@@ -38,7 +47,7 @@ describe('startServer / close', () => {
     const port = server.listeners[0]?.port ?? 0;
     const c = connect(port);
     c.socket.write('a hold\nb 0\n');
-    await sleep(50);
+    await started(adapter, ['a', 'b']);
     assert.deepEqual(adapter.started, ['a', 'b']);
 
     let closed = false;
@@ -66,7 +75,7 @@ describe('startServer / close', () => {
     const server = await startServer([tcp], { lookup: unusedLookup, log, idleTimeoutSec: 0, adapterFor: () => adapter });
     const c = connect(server.listeners[0]?.port ?? 0);
     c.socket.write('a hold\n');
-    await sleep(30);
+    await started(adapter, ['a']);
     const t0 = Date.now();
     await server.close(false);
     await c.closed;
@@ -82,7 +91,7 @@ describe('startServer / close', () => {
     const server = await startServer([tcp], { lookup: unusedLookup, log, idleTimeoutSec: 0, adapterFor: () => adapter });
     const c = connect(server.listeners[0]?.port ?? 0);
     c.socket.write('a hold\n');
-    await sleep(30);
+    await started(adapter, ['a']);
     let gracefulDone = false;
     const graceful = server.close(true).then(() => (gracefulDone = true));
     await sleep(30);
