@@ -151,9 +151,12 @@ describe('unix socket creation against a symlink racer', { skip: gate.skip }, ()
     t.diagnostic(`racer: ${JSON.stringify(stats)}; ${listened} of ${STARTS} starts listened`);
     // The racer was really in the game: it swapped sockets for symlinks (after they were in place).
     assert.ok(stats.swaps > 0, `the racer never saw a socket: ${JSON.stringify(stats)}`);
-    // Most starts succeed; a start may fail when the racer replaced the private directory
-    // before the daemon opened it (a refusal, never a touched victim).
-    assert.ok(listened >= STARTS / 2, `only ${listened} of ${STARTS} starts listened:\n${failures.join('\n---\n')}`);
+    // The daemon is not simply refusing every start: some start listened despite the racer.
+    // Any start may fail when the racer replaced the private directory before the daemon opened
+    // it (a refusal, never a touched victim); how many do depends on how the scheduler shares
+    // the cores with the racer's loop (4 of 12 listened on a loaded 2-core machine, most of them
+    // on a quiet one), so the count is reported and not held to a share.
+    assert.ok(listened >= 1, `no start of ${STARTS} listened:\n${failures.join('\n---\n')}`);
     for (const f of failures) assert.match(f, /ELISTEN_UNSAFE_DIRECTORY|ELISTEN_IN_USE/, f);
   });
 });
