@@ -648,33 +648,32 @@ async function inside(opts: Options): Promise<void> {
       log(
         '## Start: `bin/mta-sts-bridge.js serve` with no config (127.0.0.1:8461, sqlite cache under $HOME/.local/state, HOME = a fresh temp dir); RSS 2 s after the listener accepts',
       );
+      /** One `serve` with no config and a fresh HOME: ms from exec to accept, RSS 2 s later. */
+      const startOnce = async (tag: string, env: NodeJS.ProcessEnv): Promise<{ ms: number; rss: number }> => {
+        const home = mkdtempSync(join(work, 'home-'));
+        const t0 = performance.now();
+        const child = start(
+          join(root, 'bin/mta-sts-bridge.js'),
+          ['serve'],
+          { ...process.env, HOME: home, ...env },
+          join(work, `${tag}.log`),
+        );
+        const ms = await waitListener(child, PORT, t0);
+        await sleep(2000);
+        const rss = rssKiB(child.pid!);
+        await stop(child);
+        return { ms, rss };
+      };
       const times: number[] = [];
       const rss: number[] = [];
       for (let i = 0; i < (opts.quick ? 3 : 5); i++) {
-        const home = mkdtempSync(join(work, 'home-'));
-        const logPath = join(work, `start-${i}.log`);
-        const t0 = performance.now();
-        const child = start(join(root, 'bin/mta-sts-bridge.js'), ['serve'], { ...process.env, HOME: home }, logPath);
-        times.push(await waitListener(child, PORT, t0));
-        await sleep(2000);
-        rss.push(rssKiB(child.pid!));
-        await stop(child);
+        const r = await startOnce(`start-${i}`, {});
+        times.push(r.ms);
+        rss.push(r.rss);
       }
       if (jemalloc !== undefined) {
         const je: number[] = [];
-        for (let i = 0; i < 3; i++) {
-          const home = mkdtempSync(join(work, 'home-'));
-          const child = start(
-            join(root, 'bin/mta-sts-bridge.js'),
-            ['serve'],
-            { ...process.env, HOME: home, LD_PRELOAD: jemalloc },
-            join(work, `start-je-${i}.log`),
-          );
-          await waitListener(child, PORT, performance.now());
-          await sleep(2000);
-          je.push(rssKiB(child.pid!));
-          await stop(child);
-        }
+        for (let i = 0; i < 3; i++) je.push((await startOnce(`start-je-${i}`, { LD_PRELOAD: jemalloc })).rss);
         jemallocStartRss = median(je);
       }
       const bare = start('node', ['-e', 'setInterval(()=>{},1e6)'], process.env, join(work, 'bare.log'));

@@ -374,8 +374,8 @@ export class Connection<Req> implements TurnTaker {
   /**
    * Postfix's usual case, taken without the queue: one request arrived and nothing of this
    * connection is outstanding, so it starts at once whatever the scheduler (progress() would
-   * start it here too). A warm answer is written now; `lastActivity` was set by onData in this
-   * same tick. False, with nothing done, when the request must go through take().
+   * start it here too): start() writes a warm answer at once, and a pending one is followed by
+   * the rest of progress(). False, with nothing done, when the request must go through take().
    */
   private fastLane(step: DecodeStep<Req>): boolean {
     if (
@@ -390,13 +390,8 @@ export class Connection<Req> implements TurnTaker {
       return false;
     }
     this.requests += 1;
-    const now = this.answerNow(step.request);
-    if (now === undefined) {
-      this.startPending(step.request);
-      this.progress();
-    } else if (this.socket.writable) {
-      this.socket.write(now);
-    }
+    this.start(step.request);
+    if (this.slots.length > 0) this.progress();
     return true;
   }
 
@@ -485,11 +480,6 @@ export class Connection<Req> implements TurnTaker {
       }
       return;
     }
-    this.startPending(request);
-  }
-
-  /** Start the adapter's handler for a request with no answer known at once; its reply keeps its place. */
-  private startPending(request: Req): void {
     const slot: Slot = { settled: false, reply: undefined, failed: false };
     this.slots.push(slot);
     let reply: Promise<Uint8Array>;
