@@ -16,7 +16,8 @@ RUN npm pack --pack-destination /tmp \
 
 FROM node:22-bookworm-slim
 # jemalloc gives back the memory a burst of policy fetches used, where glibc's malloc keeps it
-# (about half the RSS per cached policy: docs/operations.md, "Memory settings").
+# (about half the RSS per cached policy: docs/operations.md, "Memory settings"). The launcher
+# (the ENTRYPOINT, bin/mta-sts-bridge.js) preloads it, with its MALLOC_CONF, once installed.
 RUN apt-get update && apt-get install -y --no-install-recommends libjemalloc2 && rm -rf /var/lib/apt/lists/*
 COPY --from=build /opt/mta-sts-bridge /opt/mta-sts-bridge
 COPY conf-examples/docker/mta-sts-bridge.yml /etc/mta-sts-bridge.yml
@@ -26,7 +27,6 @@ RUN groupadd --system mta-sts-bridge \
  && chown mta-sts-bridge:mta-sts-bridge /var/lib/mta-sts-bridge \
  && chmod 0700 /var/lib/mta-sts-bridge
 ENV PATH=/opt/mta-sts-bridge/bin:$PATH \
-    LD_PRELOAD=libjemalloc.so.2 \
     STATE_DIRECTORY=/var/lib/mta-sts-bridge \
     NODE_ENV=production
 USER mta-sts-bridge

@@ -221,12 +221,15 @@ function mainThreadTicks(pid: number): number {
 
 let loadgenPath = '';
 
-/** libjemalloc's path when installed (Debian: libjemalloc2), for the bridge's allocator comparison. */
-const jemalloc = [
-  '/usr/lib/x86_64-linux-gnu/libjemalloc.so.2',
-  '/usr/lib/aarch64-linux-gnu/libjemalloc.so.2',
-  '/usr/lib64/libjemalloc.so.2',
-].find((p) => existsSync(p));
+/**
+ * libjemalloc's path when installed (Debian: libjemalloc2): the launcher then runs the bridge on
+ * it, and the bench adds the bridge on glibc's malloc (MTA_STS_BRIDGE_MALLOC=system) for comparison.
+ */
+const jemalloc = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib']
+  .map((d) => join(d, 'libjemalloc.so.2'))
+  .find((p) => existsSync(p));
+/** The launcher's choice where libjemalloc is installed, undone (docs/operations.md, "Memory settings"). */
+const GLIBC_ENV = { MTA_STS_BRIDGE_MALLOC: 'system' };
 
 function loadgen(args: readonly string[]): Promise<LoadResult> {
   return new Promise((done, fail) => {
@@ -313,6 +316,9 @@ async function inside(opts: Options): Promise<void> {
         .join(' ')}, ` + `${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, ${os.type()} ${os.release()}`,
     );
     log(`node on PATH (used by bin/mta-sts-bridge.js and bare node): ${nodeVersion}; harness node ${process.version}`);
+    log(
+      `bridge's allocator (its launcher's choice): ${jemalloc !== undefined ? `jemalloc (${jemalloc}); glibc's malloc measured beside it for memory and start` : "glibc's malloc (libjemalloc.so.2 not installed)"}`,
+    );
     const py = spawnSync(
       'sh',
       ['-c', "command -v mta-sts-daemon && dpkg-query -W -f 'postfix-mta-sts-resolver ${Version}' postfix-mta-sts-resolver"],
@@ -602,18 +608,16 @@ async function inside(opts: Options): Promise<void> {
       fillSeconds: number;
       ok: number;
     }
-    const mem: Partial<Record<Target | 'bridge+jemalloc', Mem>> = {};
+    const mem: Partial<Record<Target | 'bridge+glibc', Mem>> = {};
     if (order.some((x) => x !== 'ceiling'))
       log(
         `## Memory: RSS (VmRSS) before and after caching ${fmtInt(fillN)} policies (memory cache, cache_size 25000); "after" sampled every 2 s for ${sampleSeconds} s`,
       );
-    const memRuns: { name: Target | 'bridge+jemalloc'; t: Target; env: NodeJS.ProcessEnv }[] = order
+    const memRuns: { name: Target | 'bridge+glibc'; t: Target; env: NodeJS.ProcessEnv }[] = order
       .filter((x) => x !== 'ceiling')
       .map((t) => ({ name: t, t, env: {} }));
-    // The bridge again with jemalloc preloaded (the Docker image's allocator, an option of the
-    // systemd unit; docs/operations.md), when the library is installed.
-    if (jemalloc !== undefined && order.includes('bridge'))
-      memRuns.push({ name: 'bridge+jemalloc', t: 'bridge', env: { LD_PRELOAD: jemalloc } });
+    // Where the launcher runs the bridge on jemalloc, the bridge again on glibc's malloc.
+    if (jemalloc !== undefined && order.includes('bridge')) memRuns.push({ name: 'bridge+glibc', t: 'bridge', env: GLIBC_ENV });
     for (const { name, t, env } of memRuns) {
       const { child } = targets[t].launch(`${name}-mem`, 25_000, PORT, env);
       await waitListener(child, PORT, performance.now());
@@ -643,7 +647,7 @@ async function inside(opts: Options): Promise<void> {
 
     // ---- 3. start-up: default config, RSS above bare node, time to accept.
     let startRows: { ms: number[]; rss: number[]; bare: number } | undefined;
-    let jemallocStartRss: number | undefined;
+    let glibcStartRss: number | undefined;
     if (opts.only.has('bridge')) {
       log(
         '## Start: `bin/mta-sts-bridge.js serve` with no config (127.0.0.1:8461, sqlite cache under $HOME/.local/state, HOME = a fresh temp dir); RSS 2 s after the listener accepts',
@@ -672,9 +676,9 @@ async function inside(opts: Options): Promise<void> {
         rss.push(r.rss);
       }
       if (jemalloc !== undefined) {
-        const je: number[] = [];
-        for (let i = 0; i < 3; i++) je.push((await startOnce(`start-je-${i}`, { LD_PRELOAD: jemalloc })).rss);
-        jemallocStartRss = median(je);
+        const glibc: number[] = [];
+        for (let i = 0; i < 3; i++) glibc.push((await startOnce(`start-glibc-${i}`, GLIBC_ENV)).rss);
+        glibcStartRss = median(glibc);
       }
       const bare = start('node', ['-e', 'setInterval(()=>{},1e6)'], process.env, join(work, 'bare.log'));
       await sleep(2000);
@@ -685,9 +689,9 @@ async function inside(opts: Options): Promise<void> {
       log(
         `RSS at start KiB: [${rss.join(', ')}] median ${fmtInt(median(rss))}; bare node ${fmtInt(bareRss)} KiB → +${(((median(rss) - bareRss) * 1024) / 1e6).toFixed(1)} MB above bare node`,
       );
-      if (jemallocStartRss !== undefined)
+      if (glibcStartRss !== undefined)
         log(
-          `RSS at start with jemalloc preloaded: median of 3 ${fmtInt(jemallocStartRss)} KiB → +${(((jemallocStartRss - bareRss) * 1024) / 1e6).toFixed(1)} MB above bare node (glibc)`,
+          `RSS at start on glibc's malloc (MTA_STS_BRIDGE_MALLOC=system): median of 3 ${fmtInt(glibcStartRss)} KiB → +${(((glibcStartRss - bareRss) * 1024) / 1e6).toFixed(1)} MB above bare node`,
         );
       log();
     }
@@ -752,7 +756,7 @@ async function inside(opts: Options): Promise<void> {
       `| storm ≤ 1.2 × floor (${floor.toFixed(2)} s) | ${list(stormR)} × floor | ${list(pyStormR)} × floor | ${mark(stormR, (x) => x <= 1.2)} |`,
     );
     log(
-      `| ≤ 720 B RSS per cached policy (${fmtInt(fillN)} policies) | ${bm ? fmtInt(perPolicy(bm)) : 'n/a'} B${mem['bridge+jemalloc'] ? ` (jemalloc preloaded: ${fmtInt(perPolicy(mem['bridge+jemalloc']))} B)` : ''} | ${pm ? fmtInt(perPolicy(pm)) : 'n/a'} B | ${mark(bm ? [perPolicy(bm)] : [], (x) => x <= 720)}${fillN !== 20_000 ? " (quick: not the target's count)" : ''} |`,
+      `| ≤ 720 B RSS per cached policy (${fmtInt(fillN)} policies) | ${bm ? fmtInt(perPolicy(bm)) : 'n/a'} B${mem['bridge+glibc'] ? ` (on glibc's malloc: ${fmtInt(perPolicy(mem['bridge+glibc']))} B)` : ''} | ${pm ? fmtInt(perPolicy(pm)) : 'n/a'} B | ${mark(bm ? [perPolicy(bm)] : [], (x) => x <= 720)}${fillN !== 20_000 ? " (quick: not the target's count)" : ''} |`,
     );
     const startAbove = startRows ? ((median(startRows.rss) - startRows.bare) * 1024) / 1e6 : NaN;
     log(

@@ -1,11 +1,22 @@
-#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=1
-// --max-semi-space-size=1 (MiB): V8's young generation otherwise grows to 16 MiB per semi-space
-// once objects survive (filling a policy cache), and the garbage of that growth keeps the old
-// generation from shrinking. With it the daemon's memory follows what it holds (docs/benchmarks.md).
-// MALLOC_ARENA_MAX=2: glibc otherwise gives each thread that allocates (the policy fetch worker,
-// libuv's pool) an arena of its own, and what a burst of TLS fetches left in them is not given
-// back; with two, RSS after caching 20,000 policies is ~16% lower (docs/benchmarks.md).
-// `env -S` splits the flags and sets the variable (GNU coreutils 8.30+, FreeBSD, macOS).
+#!/bin/sh
+':' //; case "${MTA_STS_BRIDGE_MALLOC-jemalloc}" in jemalloc | system) ;; *) echo "mta-sts-bridge: MTA_STS_BRIDGE_MALLOC must be jemalloc or system, found \"$MTA_STS_BRIDGE_MALLOC\"" >&2; exit 2 ;; esac
+':' //; if [ "${MTA_STS_BRIDGE_MALLOC-jemalloc}" = jemalloc ] && [ -z "${LD_PRELOAD-}" ]; then for d in /usr/lib/x86_64-linux-gnu /usr/lib/aarch64-linux-gnu /usr/lib64 /usr/lib; do if [ -f "$d/libjemalloc.so.2" ] && [ -r "$d/libjemalloc.so.2" ]; then LD_PRELOAD="$d/libjemalloc.so.2"; MALLOC_CONF="${MALLOC_CONF-narenas:2,tcache:false}"; export LD_PRELOAD MALLOC_CONF; break; fi; done; fi
+':' //; MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX-2}"; export MALLOC_ARENA_MAX; exec node --max-semi-space-size=1 "$0" "$@"
+// The lines above are the launcher, read by sh (`':' //` is a no-op there) and skipped by Node
+// (a string, then a comment). They set up the process, then exec node on this same file:
+// - jemalloc: when libjemalloc.so.2 is installed (Debian: libjemalloc2) in a system library
+//   directory and LD_PRELOAD is unset, it is preloaded, with MALLOC_CONF=narenas:2,tcache:false
+//   unless MALLOC_CONF is set. glibc's malloc keeps, free but resident, the memory a burst of
+//   policy fetches used; jemalloc gives it back: about half the RSS per cached policy, for about
+//   2 MB more at start (docs/operations.md, "Memory settings"; docs/benchmarks.md).
+//   MTA_STS_BRIDGE_MALLOC=system keeps glibc's malloc; without the library nothing is preloaded
+//   (ld.so would warn at every start).
+// - MALLOC_ARENA_MAX=2 (unless set): with glibc's malloc, two arenas instead of one per thread
+//   that allocates (the policy fetch worker, libuv's pool): ~16% less RSS per cached policy.
+// - --max-semi-space-size=1 (MiB): V8's young generation otherwise grows to 16 MiB per
+//   semi-space once objects survive (filling a policy cache), and the garbage of that growth
+//   keeps the old generation from shrinking (docs/benchmarks.md).
+// `node bin/mta-sts-bridge.js` (or dist/ directly) skips all three; set them yourself then.
 // Thin launcher: the compiled CLI lives in dist/ (built by `npm install` in a checkout
 // through the `prepare` script, or by `npm run build`; shipped built in the npm package).
 // `npm run build` also bundles it (scripts/bundle.mjs: dist/bundle/cli/, a few files instead of

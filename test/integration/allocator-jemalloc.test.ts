@@ -1,8 +1,9 @@
 /**
- * The daemon with jemalloc preloaded, as the Docker image runs it and the systemd unit offers
- * (`LD_PRELOAD=libjemalloc.so.2`, docs/operations.md "Memory settings"): the library is really
- * mapped into the process, ld.so has nothing to say, and lookups work end to end, a policy
- * fetched through the fetch worker (TLS, a thread) included. Real postmap, DNS and HTTPS.
+ * The daemon on jemalloc as its launcher starts it where libjemalloc2 is installed (the
+ * default of bin/mta-sts-bridge.js, the Docker image included; docs/operations.md "Memory
+ * settings"): the library is really mapped into the process with the launcher's MALLOC_CONF,
+ * ld.so has nothing to say, and lookups work end to end, a policy fetched through the fetch
+ * worker (TLS, a thread) included. Real postmap, DNS and HTTPS.
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -26,7 +27,7 @@ function jemallocProblem(): string | undefined {
 const gate = integrationGate(postfixToolsProblem, jemallocProblem);
 const MAP = 'socketmap:inet:127.0.0.1:8461:postfix';
 
-describe('the daemon on jemalloc (LD_PRELOAD)', { skip: gate.skip }, () => {
+describe('the daemon on jemalloc (the launcher preloads it)', { skip: gate.skip }, () => {
   let ns: NetNs;
   let world: FakeInternet;
   let daemon: Daemon;
@@ -39,7 +40,7 @@ describe('the daemon on jemalloc (LD_PRELOAD)', { skip: gate.skip }, () => {
     world = await FakeInternet.start(ns, dir, {
       'enforce.test': { txt: ['v=STSv1; id=je1;'], policyHost: servesPolicy(policyBody('enforce', ['mx1.enforce.test'])) },
     });
-    daemon = await Daemon.start(ns, dir, 'host: 127.0.0.1\nport: 8461\n', world.caPath, 1, { env: { LD_PRELOAD: LIBRARY } });
+    daemon = await Daemon.start(ns, dir, 'host: 127.0.0.1\nport: 8461\n', world.caPath, 1, { launcher: true });
   });
 
   after(async () => {
@@ -50,11 +51,12 @@ describe('the daemon on jemalloc (LD_PRELOAD)', { skip: gate.skip }, () => {
   });
 
   it('maps libjemalloc into the daemon, fetches a policy through the worker thread and answers it; ld.so says nothing', async () => {
-    // The daemon is `env ... node`: env execs node, so the child's pid is the daemon's.
+    // `env ... bin/mta-sts-bridge.js`: env execs the launcher, which execs node: one pid.
     const pid = daemon.child.pid;
     assert.ok(pid !== undefined);
     const maps = readFileSync(`/proc/${pid}/maps`, 'utf8');
     assert.match(maps, /\/libjemalloc\.so\.2$/m, 'jemalloc is mapped into the daemon');
+    assert.match(readFileSync(`/proc/${pid}/environ`, 'utf8'), /(^|\0)MALLOC_CONF=narenas:2,tcache:false\0/);
     const r = await postmap(ns, 'enforce.test', MAP);
     assert.equal(r.stderr, '');
     assert.equal(r.code, 0);

@@ -33,6 +33,8 @@ export class Daemon {
       readonly env?: Readonly<Record<string, string>>;
       readonly configPath?: string;
       readonly nofile?: number;
+      /** Exec bin/mta-sts-bridge.js itself (its sh launcher: allocator, flags) instead of `node bin/...`. */
+      readonly launcher?: boolean;
     } = {},
   ): Promise<Daemon> {
     const stamp = `${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
@@ -51,7 +53,17 @@ export class Daemon {
     const [cmd, ...prefix] = [...limit, 'env'];
     const child = ns.spawn(
       cmd ?? 'env',
-      [...prefix, ...env, process.execPath, join(repoRoot, 'bin/mta-sts-bridge.js'), 'serve', '-c', configPath, '-v', 'debug'],
+      [
+        ...prefix,
+        ...env,
+        ...(options.launcher === true ? [] : [process.execPath]),
+        join(repoRoot, 'bin/mta-sts-bridge.js'),
+        'serve',
+        '-c',
+        configPath,
+        '-v',
+        'debug',
+      ],
       {
         stdio: ['ignore', 'pipe', 'pipe'],
       },
