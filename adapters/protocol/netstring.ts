@@ -31,16 +31,26 @@ export type NetstringErrorCode =
   | 'ENETSTRING_MISSING_COMMA' // the byte after the payload is not ','
   | 'ENETSTRING_TRUNCATED'; // the stream ended inside a netstring
 
-/** One step out of a netstring decoder. */
-export type NetstringStep =
-  | { readonly kind: 'payload'; readonly payload: Buffer }
+/** One step out of a netstring decoder: a payload as its PayloadReader made it, or an error. */
+export type NetstringStep<T = Buffer> =
+  | { readonly kind: 'payload'; readonly payload: T }
   | { readonly kind: 'error'; readonly code: NetstringErrorCode; readonly message: string };
 
+/**
+ * Makes a payload's value from `bytes[start, end)`. The bytes are the caller's chunk when the
+ * whole netstring arrived in it (Postfix's usual request), so the reader may decode them in place
+ * (socketmap reads its two strings straight from the socket's buffer) but must not keep them.
+ */
+export type PayloadReader<T> = (bytes: Buffer, start: number, end: number) => T;
+
+/** The default reader: the payload copied into a Buffer of its own (Node's small-buffer pool). */
+export const copyPayload: PayloadReader<Buffer> = (bytes, start, end) => Buffer.from(bytes.subarray(start, end));
+
 /** Push-style netstring decoder. After the first error step it yields nothing more. */
-export interface NetstringDecoder {
-  push(chunk: Uint8Array): NetstringStep[];
+export interface NetstringDecoder<T = Buffer> {
+  push(chunk: Uint8Array): NetstringStep<T>[];
   /** The peer closed its side: a netstring left unfinished is an `ENETSTRING_TRUNCATED` error. */
-  end(): NetstringStep[];
+  end(): NetstringStep<T>[];
   /** Bytes of an unfinished netstring are held. */
   partial(): boolean;
 }
@@ -55,22 +65,27 @@ function printable(byte: number): string {
   return byte >= 0x21 && byte <= 0x7e ? `'${String.fromCharCode(byte)}'` : `0x${byte.toString(16).padStart(2, '0')}`;
 }
 
-/** A decoder that accepts payloads of at most `maxPayload` bytes. */
-export function createNetstringDecoder(maxPayload: number): NetstringDecoder {
+/** A decoder that accepts payloads of at most `maxPayload` bytes, each made a value by `read`. */
+export function createNetstringDecoder(maxPayload: number): NetstringDecoder<Buffer>;
+export function createNetstringDecoder<T>(maxPayload: number, read: PayloadReader<T>): NetstringDecoder<T>;
+export function createNetstringDecoder<T>(maxPayload: number, read?: PayloadReader<T>): NetstringDecoder<T | Buffer> {
+  const reader: PayloadReader<T | Buffer> = read ?? copyPayload;
   if (!Number.isSafeInteger(maxPayload) || maxPayload < 0) {
     throw new RangeError(`maxPayload must be a non-negative safe integer, got ${maxPayload}`);
   }
   let state: State = { at: 'length', value: 0, digits: 0 };
 
-  const fail = (out: NetstringStep[], code: NetstringErrorCode, message: string): NetstringStep[] => {
+  const fail = (out: NetstringStep<T | Buffer>[], code: NetstringErrorCode, message: string): NetstringStep<T | Buffer>[] => {
     state = { at: 'stopped' };
     out.push({ kind: 'error', code, message });
     return out;
   };
 
   return {
-    push(chunk: Uint8Array): NetstringStep[] {
-      const out: NetstringStep[] = [];
+    push(data: Uint8Array): NetstringStep<T | Buffer>[] {
+      // Sockets give Buffers; any other Uint8Array is viewed as one (no copy).
+      const chunk = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+      const out: NetstringStep<T | Buffer>[] = [];
       let i = 0;
       while (i < chunk.length) {
         switch (state.at) {
@@ -92,13 +107,13 @@ export function createNetstringDecoder(maxPayload: number): NetstringDecoder {
             } else if (byte === COLON && state.digits > 0) {
               const length = state.value;
               if (length > 0 && chunk.length - i > length) {
-                // The whole payload and its comma are in this chunk (Postfix's usual request): one
-                // copy into Node's small-buffer pool, no zero-filled allocation of its own.
+                // The whole payload and its comma are in this chunk (Postfix's usual request): read
+                // in place, no buffer of its own.
                 const after = chunk[i + length] as number;
                 if (after !== COMMA) {
                   return fail(out, 'ENETSTRING_MISSING_COMMA', `expected ',' after netstring payload, got ${printable(after)}`);
                 }
-                out.push({ kind: 'payload', payload: Buffer.from(chunk.subarray(i, i + length)) });
+                out.push({ kind: 'payload', payload: reader(chunk, i, i + length) });
                 i += length + 1;
                 state.value = 0;
                 state.digits = 0;
@@ -132,7 +147,7 @@ export function createNetstringDecoder(maxPayload: number): NetstringDecoder {
             if (byte !== COMMA) {
               return fail(out, 'ENETSTRING_MISSING_COMMA', `expected ',' after netstring payload, got ${printable(byte)}`);
             }
-            out.push({ kind: 'payload', payload: state.buffer });
+            out.push({ kind: 'payload', payload: reader(state.buffer, 0, state.buffer.length) });
             state = { at: 'length', value: 0, digits: 0 };
             break;
           }
@@ -149,7 +164,7 @@ export function createNetstringDecoder(maxPayload: number): NetstringDecoder {
       return state.at === 'payload' || state.at === 'comma' || (state.at === 'length' && state.digits > 0);
     },
 
-    end(): NetstringStep[] {
+    end(): NetstringStep<T | Buffer>[] {
       const s = state;
       state = { at: 'stopped' };
       switch (s.at) {
@@ -170,7 +185,7 @@ export function createNetstringDecoder(maxPayload: number): NetstringDecoder {
   };
 }
 
-function truncated(where: string): NetstringStep {
+function truncated(where: string): NetstringStep<never> {
   return { kind: 'error', code: 'ENETSTRING_TRUNCATED', message: `stream ended inside a netstring, ${where}` };
 }
 

@@ -34,21 +34,27 @@ const MAX_REASON_LENGTH = 512;
 /** Bytes of the largest request on the wire: `10000:` + payload + `,`. */
 const MAX_REQUEST_WIRE_BYTES = String(SOCKETMAP_MAX_REQUEST_BYTES).length + 1 + SOCKETMAP_MAX_REQUEST_BYTES + 1;
 
+/** The request in `bytes[start, end)`, split at its first space; read in place (a PayloadReader). */
+export function readSocketmapRequest(bytes: Buffer, start: number, end: number): SocketmapRequest {
+  let space = start;
+  while (space < end && bytes[space] !== SPACE) space += 1;
+  if (space === end) return { mapName: bytes.toString('utf8', start, end), key: '' };
+  return { mapName: bytes.toString('utf8', start, space), key: bytes.toString('utf8', space + 1, end) };
+}
+
 /** Split a request payload at its first space. */
 export function parseSocketmapPayload(payload: Buffer): SocketmapRequest {
-  const space = payload.indexOf(SPACE);
-  if (space < 0) return { mapName: payload.toString('utf8'), key: '' };
-  return { mapName: payload.toString('utf8', 0, space), key: payload.toString('utf8', space + 1) };
+  return readSocketmapRequest(payload, 0, payload.length);
 }
 
 /** A fresh per-connection decoder. */
 export function newSocketmapDecoder(): Decoder<SocketmapRequest> {
-  const netstrings = createNetstringDecoder(SOCKETMAP_MAX_REQUEST_BYTES);
-  const convert = (steps: readonly NetstringStep[]): DecodeStep<SocketmapRequest>[] =>
+  const netstrings = createNetstringDecoder(SOCKETMAP_MAX_REQUEST_BYTES, readSocketmapRequest);
+  const convert = (steps: readonly NetstringStep<SocketmapRequest>[]): DecodeStep<SocketmapRequest>[] =>
     steps.map((step): DecodeStep<SocketmapRequest> => {
       switch (step.kind) {
         case 'payload':
-          return { kind: 'request', request: parseSocketmapPayload(step.payload) };
+          return { kind: 'request', request: step.payload };
         case 'error':
           // No reply: the stream is out of step, so no reply could be matched to a request.
           return { kind: 'error', code: step.code, message: step.message };
