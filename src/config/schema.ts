@@ -64,7 +64,7 @@ function present<O extends object>(o: O): { [K in keyof O]?: Exclude<O[K], undef
 }
 
 /** A short description of what was found instead, for type errors. */
-export function describe(v: unknown): string {
+function describe(v: unknown): string {
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'string') return `the string ${JSON.stringify(v)}`;
   if (typeof v === 'number') return `the number ${String(v)}`;
@@ -104,6 +104,12 @@ const oneOf = <V extends string>(values: readonly V[], aliases: Readonly<Record<
     if ((values as readonly string[]).includes(s)) return s as V;
     if (Object.hasOwn(aliases, s)) return aliases[s] as V;
     return fail(ctx, 'ECONFIG_BAD_VALUE', `must be one of ${values.map((x) => `"${x}"`).join(', ')}, found "${s}"${didYouMean(s, values)}`);
+  });
+/** A string in which `problem` finds nothing wrong (it says what is wrong, or returns undefined). */
+const checked = (code: ConfigProblemCode, problem: (s: string) => string | undefined) =>
+  str().transform((s, ctx) => {
+    const why = problem(s);
+    return why === undefined ? s : fail(ctx, code, why);
   });
 /** A value that must be given: MISSING_KEY, located at the enclosing mapping. */
 const need = <S extends z.ZodType<unknown, unknown>>(schema: S, message: string) =>
@@ -168,7 +174,7 @@ const account = (what: string, nameRule = /^[A-Za-z_][A-Za-z0-9_.-]*\$?$/) =>
 
 // ---- Blocks -----------------------------------------------------------------------------------
 /** A zone block fills left-out keys from these defaults, not from `default_zone` (the Python tool's rule). */
-export const zoneSchema = obj({
+const zoneSchema = obj({
   strict_testing: bool.default(ZONE.strictTesting),
   timeout: seconds(60, ZONE.timeoutSec), // max far below Postfix's 100 s
   require_sni: bool.default(ZONE.requireSni),
@@ -271,10 +277,7 @@ export function redisUrlProblem(text: string): string | undefined {
   return /^\/?(?:[0-9]+)?$/.test(url.pathname) ? undefined : `the path must be a database number (/0), found "${url.pathname}"`;
 }
 
-const redisUrl = str().transform((s, ctx) => {
-  const problem = redisUrlProblem(s);
-  return problem === undefined ? s : fail(ctx, 'ECONFIG_BAD_VALUE', problem);
-});
+const redisUrl = checked('ECONFIG_BAD_VALUE', redisUrlProblem);
 /** `options.cluster_nodes`: a Redis Cluster, discovered from these seed nodes. */
 const clusterNodes = list.transform((items, ctx) => {
   if (items.length === 0) fail(ctx, 'ECONFIG_BAD_VALUE', 'must list at least one node (redis://host:port)');
@@ -340,7 +343,7 @@ const redisCommon = {
   cache_size: cacheSize,
 };
 /** `cache: {type: redis}` / `{type: redis_sentinel}`: policies shared by a fleet. See docs/caches.md, "Redis and PostgreSQL caches". */
-export const redisCache = <C>(
+const redisCache = <C>(
   o: { prefix: string; socket_timeout: number; socket_connect_timeout: number; cache_size: number },
   connection: C,
 ) => ({
@@ -419,11 +422,8 @@ export function dsnProblem(dsn: string): string | undefined {
     ? undefined
     : `the scheme must be postgresql:// or postgres://, found "${url.protocol}//"`;
 }
-export const postgresCacheSchema = obj({
-  dsn: need(
-    str().transform((s, ctx) => (dsnProblem(s) === undefined ? s : fail(ctx, 'ECONFIG_BAD_VALUE', dsnProblem(s) ?? ''))),
-    'missing "dsn" (postgresql://user@host:5432/database)',
-  ),
+const postgresCacheSchema = obj({
+  dsn: need(checked('ECONFIG_BAD_VALUE', dsnProblem), 'missing "dsn" (postgresql://user@host:5432/database)'),
   timeout: seconds(BACKEND_TIMEOUT_MAX_SEC, 2), // ours: room for TCP + TLS + SCRAM on a slow network
   min_size: size(100, 0).optional(), // connections open on demand: ignored
   max_size: size(100).default(10), // asyncpg's default; PostgreSQL's default max_connections is 100
@@ -436,7 +436,7 @@ export const postgresCacheSchema = obj({
   cacheSize: o.cache_size,
 }));
 
-export const memoryCacheSchema = obj({ cache_size: cacheSize }).transform((o) => ({ type: 'internal' as const, cacheSize: o.cache_size }));
+const memoryCacheSchema = obj({ cache_size: cacheSize }).transform((o) => ({ type: 'internal' as const, cacheSize: o.cache_size }));
 const CACHE_OPTIONS = {
   internal: memoryCacheSchema,
   sqlite: sqliteOptions,
@@ -450,7 +450,7 @@ const NEEDS_OPTIONS: Readonly<Record<string, string>> = {
   postgres: 'a postgres cache needs options: {dsn: "postgresql://user@host/database"}',
 };
 /** How the Redis cache reaches its server(s): the `connection` of either Redis block. */
-export type RedisConnection = (z.output<typeof redisOptions> | z.output<typeof sentinelOptions>)['connection'];
+type RedisConnection = (z.output<typeof redisOptions> | z.output<typeof sentinelOptions>)['connection'];
 /** A cache block's output, the Redis blocks as one type whose `connection` is any of the three. */
 type CacheOutput =
   Exclude<z.output<(typeof CACHE_OPTIONS)[keyof typeof CACHE_OPTIONS]>, { type: 'redis' }> | ReturnType<typeof redisCache<RedisConnection>>;
@@ -464,7 +464,8 @@ const cache = obj({
   return sub(ctx, CACHE_OPTIONS[c.type], c.options ?? {}, ['options']) ?? z.NEVER;
 });
 
-export const policyDelegationSchema = obj({
+/** `policy_delegation:`: the background warm-up fed by `protocol: policy` listeners. */
+const policyDelegationSchema = obj({
   queue_size: size(1_000_000).default(D.DEFAULT_POLICY_DELEGATION.queueSize), // bounds memory (names are ≤ 253 bytes)
   concurrency: size(256).default(D.DEFAULT_POLICY_DELEGATION.concurrency), // each may hold a DNS query and an HTTPS connection
   skip_domains: list
@@ -486,8 +487,8 @@ export const policyDelegationSchema = obj({
     .default([]),
 }).transform((o) => ({ queueSize: o.queue_size, concurrency: o.concurrency, skipDomains: o.skip_domains }));
 
-/** The background refresher (RFC 8461 §3.3, §10.2): the Python tool's four keys, then our `jitter`. */
-export const proactiveSchema = obj({
+/** `proactive_policy_fetching:`: the background refresher of cached policies (RFC 8461 §3.3, §10.2): the Python tool's four keys, then our `jitter`. */
+const proactiveSchema = obj({
   enabled: bool.default(P.enabled),
   interval: size(31_557_600).default(P.intervalSec), // at most max_age's maximum, a year
   concurrency_limit: size(10_000).default(P.concurrencyLimit),
@@ -502,12 +503,12 @@ export const proactiveSchema = obj({
   jitter: p.jitter,
 }));
 
-export const loggingSchema = obj({
+const loggingSchema = obj({
   level: oneOf(['error', 'warn', 'info', 'debug'], { warning: 'warn' }).default(D.DEFAULT_LOGGING.level),
   format: oneOf(['text', 'json']).default(D.DEFAULT_LOGGING.format),
 });
 
-export const metricsSchema = obj({ address: need(str(), 'missing "address" (HOST:PORT or [IPV6]:PORT, e.g. 127.0.0.1:9464)') }).transform(
+const metricsSchema = obj({ address: need(str(), 'missing "address" (HOST:PORT or [IPV6]:PORT, e.g. 127.0.0.1:9464)') }).transform(
   (m, ctx): { host: string; port: number } => {
     const parsed = parseListenAddress(m.address);
     if (!parsed.ok) return fail(ctx, 'ECONFIG_ADDRESS', `"${m.address}": ${parsed.reason}`, ['address']);
@@ -517,7 +518,8 @@ export const metricsSchema = obj({ address: need(str(), 'missing "address" (HOST
   },
 );
 
-export const dnsSchema = obj({
+/** `dns: {resolver}` (docs/dane.md): the DANE side's validating resolver. */
+const dnsSchema = obj({
   resolver: str()
     .transform((s, ctx) => {
       const parsed = parseResolverAddress(s);
@@ -567,13 +569,9 @@ const listenerEntry = obj({
 // ---- The whole file ---------------------------------------------------------------------------
 const ROOT = {
   // postfix-mta-sts-resolver: one socketmap listener; a non-null `path` wins over host/port
-  host: str()
-    .transform((h, ctx) => (checkHost(h) === undefined ? h : fail(ctx, 'ECONFIG_ADDRESS', checkHost(h) ?? '')))
-    .default(D.DEFAULT_LISTEN.host),
+  host: checked('ECONFIG_ADDRESS', checkHost).default(D.DEFAULT_LISTEN.host),
   port: num({ integer: true, min: PORT_MIN, max: PORT_MAX }).default(D.DEFAULT_LISTEN.port),
-  path: str()
-    .transform((p, ctx) => (checkUnixPath(p, false) === undefined ? p : fail(ctx, 'ECONFIG_ADDRESS', checkUnixPath(p, false) ?? '')))
-    .optional(),
+  path: checked('ECONFIG_ADDRESS', (p) => checkUnixPath(p, false)).optional(),
   mode: fileMode.optional(),
   reuse_port: bool.default(D.DEFAULT_LISTEN.reusePort),
   shutdown_timeout: seconds(600, TOP.shutdownTimeoutSec),

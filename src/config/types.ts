@@ -16,8 +16,6 @@ export type ListenerConfig = Frozen<S.Listener>;
 export type ProtocolName = ListenerConfig['protocol'];
 
 export type CacheConfig = BridgeConfig['cache'];
-/** `cache: {type: internal}`: policies in memory only. */
-export type MemoryCacheConfig = Extract<CacheConfig, { type: 'internal' }>;
 /** `cache: {type: sqlite}`: policies in one SQLite file, so they survive a restart. See docs/caches.md, "The sqlite cache". */
 export type SqliteCacheConfig = Extract<CacheConfig, { type: 'sqlite' }>;
 /** `cache: {type: redis}` / `{type: redis_sentinel}`: policies shared by a fleet. See docs/caches.md, "Redis and PostgreSQL caches". */
@@ -33,11 +31,5 @@ export type RedisConnection = RedisCacheConfig['connection'];
 export type HostPort = Extract<RedisConnection, { kind: 'cluster' }>['nodes'][number];
 
 export type LoggingConfig = BridgeConfig['logging'];
-/** `policy_delegation:`: the background warm-up fed by `protocol: policy` listeners. */
-export type PolicyDelegationConfig = NonNullable<BridgeConfig['policyDelegation']>;
-/** `proactive_policy_fetching:`: the background refresher of cached policies (RFC 8461 §3.3, §10.2). */
-export type ProactiveFetchingConfig = NonNullable<BridgeConfig['proactiveFetching']>;
 /** `metrics: {address: HOST:PORT}`; port 0 (only in configs built in code) picks a free port. */
 export type MetricsConfig = NonNullable<BridgeConfig['metrics']>;
-/** `dns: {resolver}` (docs/dane.md): the DANE side's validating resolver. */
-export type DnsConfig = NonNullable<BridgeConfig['dns']>;
