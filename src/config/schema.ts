@@ -342,7 +342,7 @@ const redisCommon = {
   max_connections: num({ integer: true, min: 1 }).optional(), // one pipelined connection: ignored
   cache_size: cacheSize,
 };
-/** `cache: {type: redis}` / `{type: redis_sentinel}`: policies shared by a fleet. See docs/caches.md, "Redis and PostgreSQL caches". */
+/** A Redis block's output (`type: redis` or `redis_sentinel`), whichever way it reaches the server(s). */
 const redisCache = <C>(
   o: { prefix: string; socket_timeout: number; socket_connect_timeout: number; cache_size: number },
   connection: C,
@@ -487,7 +487,10 @@ const policyDelegationSchema = obj({
     .default([]),
 }).transform((o) => ({ queueSize: o.queue_size, concurrency: o.concurrency, skipDomains: o.skip_domains }));
 
-/** `proactive_policy_fetching:`: the background refresher of cached policies (RFC 8461 §3.3, §10.2): the Python tool's four keys, then our `jitter`. */
+/**
+ * `proactive_policy_fetching:`: the background refresher of cached policies (RFC 8461 §3.3, §10.2):
+ * the Python tool's four keys, then our `jitter`.
+ */
 const proactiveSchema = obj({
   enabled: bool.default(P.enabled),
   interval: size(31_557_600).default(P.intervalSec), // at most max_age's maximum, a year

@@ -9,9 +9,11 @@ import type * as S from './schema.js';
 /** Read-only all the way down, so no consumer can change the config another one reads. */
 type Frozen<T> = T extends readonly (infer E)[] ? readonly Frozen<E>[] : T extends object ? { readonly [K in keyof T]: Frozen<T[K]> } : T;
 
+/** The whole configuration (schema.ts, `bridgeConfig`). */
 export type BridgeConfig = Frozen<S.Config>;
 /** Per-zone behaviour; the socketmap map name (or a listener's `zone`) selects the zone. */
 export type ZoneConfig = BridgeConfig['defaultZone'];
+/** One socket the server opens (schema.ts, `listenerConfig`). */
 export type ListenerConfig = Frozen<S.Listener>;
 export type ProtocolName = ListenerConfig['protocol'];
 
