@@ -4,13 +4,13 @@
  * schema library or the YAML reader (test/unit/config/defaults-snapshot.test.ts checks both).
  * Where a key is shared with the Python tool, so is its default (`defaults.py`); "ours" marks ours.
  */
-import type { BridgeConfig, SqliteCacheConfig, ZoneConfig } from './types.js';
+import type { BridgeConfig } from './types.js';
 
-// The blocks whose types come from the schema's output are not annotated (that would be circular);
-// `buildDefaultConfig` below checks them against BridgeConfig.
+// The config's types come from the schema's output, and the schema takes its defaults from here: so
+// the constants are not annotated (that would be circular); `buildDefaultConfig` checks them all.
 
 /** A zone block fills left-out keys from these, not from `default_zone` (the Python tool's rule). */
-export const DEFAULT_ZONE: ZoneConfig = Object.freeze({
+export const DEFAULT_ZONE = Object.freeze({
   strictTesting: false, // Python tool: `testing` policies are reported, not enforced (RFC 8461 §5)
   timeoutSec: 10, // total for TXT + HTTPS (Python: 4 s per step), far below Postfix's 100 s
   requireSni: true, // RFC 8461 §5.1; Postfix 3.4+ understands servername=hostname
@@ -24,7 +24,7 @@ export const DEFAULT_CACHE_SIZE = 10_000;
 export const DEFAULT_SQLITE_TIMEOUT_SEC = 5;
 
 /** No `cache:` block: ours, policies that survive a restart (the Python tool's default is `internal`). */
-export const DEFAULT_CACHE: SqliteCacheConfig = Object.freeze({
+export const DEFAULT_CACHE = Object.freeze({
   type: 'sqlite',
   filename: 'policy-cache.sqlite', // ours: inside the state directory (src/cache/state-dir.ts)
   timeoutSec: DEFAULT_SQLITE_TIMEOUT_SEC,
@@ -48,17 +48,22 @@ export const DEFAULT_LOGGING = Object.freeze({ level: 'info', format: 'text' } a
 /** The Python tool's one socketmap listener. */
 export const DEFAULT_LISTEN = Object.freeze({ host: '127.0.0.1', port: 8461, reusePort: true }); // reuse: a second instance takes over during a restart
 
+/** The top-level durations and sizes. */
+export const DEFAULT_LIMITS = Object.freeze({
+  shutdownTimeoutSec: 20, // systemd's TimeoutStopSec is 90 s
+  cacheGraceSec: 60, // RFC 8461 §10.2: check for updates about daily
+  negativeCacheTtlSec: 300, // ours: spares a DNS query per delivery, yet a new policy is seen soon (§3.3)
+  negativeCacheSize: 100_000,
+  idleTimeoutSec: 60, // Postfix drops idle socketmap connections after 10 s itself
+  requestTimeoutSec: 10, // ends a client sending a byte now and then
+});
+
 /** What an empty config file gives (a new object each call): one socketmap listener on 127.0.0.1:8461. */
 export function buildDefaultConfig(): BridgeConfig {
   const { host, port, reusePort } = DEFAULT_LISTEN;
   return deepFreeze({
     listeners: [{ protocol: 'socketmap', address: { kind: 'tcp', host, port }, reusePort, origin: 'host/port' }],
-    shutdownTimeoutSec: 20, // systemd's TimeoutStopSec is 90 s
-    cacheGraceSec: 60, // RFC 8461 §10.2: check for updates about daily
-    negativeCacheTtlSec: 300, // ours: spares a DNS query per delivery, yet a new policy is seen soon (§3.3)
-    negativeCacheSize: 100_000,
-    idleTimeoutSec: 60, // Postfix drops idle socketmap connections after 10 s itself
-    requestTimeoutSec: 10, // ends a client sending a byte now and then
+    ...DEFAULT_LIMITS,
     cache: DEFAULT_CACHE,
     defaultZone: DEFAULT_ZONE,
     zones: {},

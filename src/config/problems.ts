@@ -5,7 +5,7 @@
 import { BridgeError, type BridgeErrorCode } from '../errors.js';
 import type { BridgeConfig } from './types.js';
 
-/** Stable problem codes; README "Error codes" lists them. */
+/** Stable problem codes; docs/errors.md lists them. */
 export type ConfigProblemCode =
   | 'ECONFIG_READ'
   | 'ECONFIG_TOO_LARGE'

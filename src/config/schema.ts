@@ -8,7 +8,7 @@
 import { isAbsolute } from 'node:path';
 import { z } from 'zod';
 import { redactDsn, redactUrl } from '../cache/describe-connection.js';
-import { DANE_DEFAULTS } from '../dane/decision.js';
+import { DANE_DEFAULTS, type DaneSettings } from '../dane/decision.js';
 import { parseResolverAddress } from '../dane/resolver-address.js';
 import { parseDnssecProbe } from '../dane/probe-spec.js';
 import { toPolicyDomain } from '../policy/domain.js';
@@ -25,7 +25,6 @@ import {
 import * as D from './defaults.js';
 import { pathText, type ConfigProblemCode } from './problems.js';
 import { didYouMean } from './suggest.js';
-import type * as T from './types.js';
 
 // ---- Limits (each says where it comes from, so it can be argued with) -------------------------
 /** Largest config file (1 MiB; 40,000 one-line zones take ~600 KB); issue 13: 50 MB took 3 GB. */
@@ -38,7 +37,7 @@ const CACHE_ENTRIES_MAX = 10_000_000;
 const BACKEND_TIMEOUT_MAX_SEC = 30;
 
 // ---- Defaults: those of an empty file come from defaults.ts (plain data), the others are here ---
-const TOP = D.buildDefaultConfig();
+const TOP = D.DEFAULT_LIMITS;
 const ZONE = D.DEFAULT_ZONE;
 const P = D.DEFAULT_PROACTIVE_FETCHING;
 /** Our own key prefix, so a shared Redis never holds bare domain names as keys. */
@@ -65,7 +64,7 @@ function present<O extends object>(o: O): { [K in keyof O]?: Exclude<O[K], undef
 }
 
 /** A short description of what was found instead, for type errors. */
-export function describe(v: unknown): string {
+function describe(v: unknown): string {
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'string') return `the string ${JSON.stringify(v)}`;
   if (typeof v === 'number') return `the number ${String(v)}`;
@@ -105,6 +104,12 @@ const oneOf = <V extends string>(values: readonly V[], aliases: Readonly<Record<
     if ((values as readonly string[]).includes(s)) return s as V;
     if (Object.hasOwn(aliases, s)) return aliases[s] as V;
     return fail(ctx, 'ECONFIG_BAD_VALUE', `must be one of ${values.map((x) => `"${x}"`).join(', ')}, found "${s}"${didYouMean(s, values)}`);
+  });
+/** A string in which `problem` finds nothing wrong (it says what is wrong, or returns undefined). */
+const checked = (code: ConfigProblemCode, problem: (s: string) => string | undefined) =>
+  str().transform((s, ctx) => {
+    const why = problem(s);
+    return why === undefined ? s : fail(ctx, code, why);
   });
 /** A value that must be given: MISSING_KEY, located at the enclosing mapping. */
 const need = <S extends z.ZodType<unknown, unknown>>(schema: S, message: string) =>
@@ -169,7 +174,7 @@ const account = (what: string, nameRule = /^[A-Za-z_][A-Za-z0-9_.-]*\$?$/) =>
 
 // ---- Blocks -----------------------------------------------------------------------------------
 /** A zone block fills left-out keys from these defaults, not from `default_zone` (the Python tool's rule). */
-export const zoneSchema = obj({
+const zoneSchema = obj({
   strict_testing: bool.default(ZONE.strictTesting),
   timeout: seconds(60, ZONE.timeoutSec), // max far below Postfix's 100 s
   require_sni: bool.default(ZONE.requireSni),
@@ -178,30 +183,37 @@ export const zoneSchema = obj({
   dane: bool.optional(),
   dane_level: oneOf(['dane', 'dane-only']).optional(),
   dane_lookup_failure: oneOf(['temp', 'sts']).optional(),
-}).transform((z): T.ZoneConfig => {
-  const dane = z.dane === undefined && z.dane_level === undefined && z.dane_lookup_failure === undefined;
+}).transform((z) => {
+  const noDane = z.dane === undefined && z.dane_level === undefined && z.dane_lookup_failure === undefined;
+  const dane: DaneSettings | undefined = noDane
+    ? undefined
+    : {
+        enabled: z.dane ?? DANE_DEFAULTS.enabled,
+        level: z.dane_level ?? DANE_DEFAULTS.level,
+        lookupFailure: z.dane_lookup_failure ?? DANE_DEFAULTS.lookupFailure,
+      };
   return {
+    /** Treat `mode: testing` like `enforce` (Python tool's key). */
     strictTesting: z.strict_testing,
+    /** Total deadline, in seconds, for one resolution (DNS + HTTPS). */
     timeoutSec: z.timeout,
+    /** Add `servername=hostname` to secure answers (Postfix 3.4+). */
     requireSni: z.require_sni,
+    /** Add Postfix 3.10 TLSRPT / MX-pattern attributes (`policy_type=sts ...`). */
     tlsrpt: z.tlsrpt,
+    /** Answer on a DNS error with nothing cached: 'no-policy' (RFC 8461 default) or 'temp' (defer mail). */
     dnsErrorAnswer: z.dns_error,
-    ...(dane
-      ? {}
-      : {
-          dane: {
-            enabled: z.dane ?? DANE_DEFAULTS.enabled,
-            level: z.dane_level ?? DANE_DEFAULTS.level,
-            lookupFailure: z.dane_lookup_failure ?? DANE_DEFAULTS.lookupFailure,
-          },
-        }),
+    ...present({
+      /** Zone keys `dane`, `dane_level`, `dane_lookup_failure` (docs/dane.md); absent: DANE off. */
+      dane,
+    }),
   };
 });
 
-const zones = z.unknown().transform((map, ctx): Record<string, T.ZoneConfig> => {
+const zones = z.unknown().transform((map, ctx): Record<string, z.output<typeof zoneSchema>> => {
   if (map === null || typeof map !== 'object' || Array.isArray(map))
     return fail(ctx, 'ECONFIG_TYPE', `must be a mapping (key: value lines), found ${describe(map)}`);
-  const out: [string, T.ZoneConfig][] = [];
+  const out: [string, z.output<typeof zoneSchema>][] = [];
   for (const [name, block] of Object.entries(map)) {
     // Postfix sends "NAME KEY" and the server splits at the first space: such a name never matches.
     if (/\s/.test(name) || name === '')
@@ -225,12 +237,24 @@ const sqliteOptions = obj({
   timeout: seconds(BACKEND_TIMEOUT_MAX_SEC, D.DEFAULT_SQLITE_TIMEOUT_SEC), // better-sqlite3 waits synchronously
   cache_size: cacheSize,
   on_corrupt: oneOf(['move', 'refuse']).default(D.DEFAULT_CACHE.onCorrupt ?? 'move'),
-}).transform((o): T.SqliteCacheConfig => ({
-  type: 'sqlite',
+}).transform((o) => ({
+  type: 'sqlite' as const,
+  /**
+   * The database file as written (`options.filename`, the Python tool's key). A relative name
+   * is taken inside the state directory, never relative to the working directory.
+   */
   filename: o.filename,
+  /** SQLite busy timeout in seconds (`options.timeout`, the Python tool's key). */
   timeoutSec: o.timeout,
+  /** Entries kept in the in-process memory layer in front of the file (`options.cache_size`). */
   cacheSize: o.cache_size,
-  onCorrupt: o.on_corrupt,
+  ...present({
+    /**
+     * `options.on_corrupt`: a file SQLite reports damaged or not a database at start is moved
+     * aside and a new one created (`move`, also when absent), or the start is refused (`refuse`).
+     */
+    onCorrupt: o.on_corrupt,
+  }),
 }));
 
 /** Why `text` is not a usable Redis URL (never repeating a password), or undefined. */
@@ -253,11 +277,9 @@ export function redisUrlProblem(text: string): string | undefined {
   return /^\/?(?:[0-9]+)?$/.test(url.pathname) ? undefined : `the path must be a database number (/0), found "${url.pathname}"`;
 }
 
-const redisUrl = str().transform((s, ctx) => {
-  const problem = redisUrlProblem(s);
-  return problem === undefined ? s : fail(ctx, 'ECONFIG_BAD_VALUE', problem);
-});
-const clusterNodes = list.transform((items, ctx): T.RedisConnection => {
+const redisUrl = checked('ECONFIG_BAD_VALUE', redisUrlProblem);
+/** `options.cluster_nodes`: a Redis Cluster, discovered from these seed nodes. */
+const clusterNodes = list.transform((items, ctx) => {
   if (items.length === 0) fail(ctx, 'ECONFIG_BAD_VALUE', 'must list at least one node (redis://host:port)');
   let scheme: string | undefined;
   const urls = items.map((item, i) => {
@@ -276,18 +298,20 @@ const clusterNodes = list.transform((items, ctx): T.RedisConnection => {
   if (!urls.every((u) => u instanceof URL)) return z.NEVER;
   const auth = urls.find((u) => u.password !== '');
   return {
-    kind: 'cluster',
+    kind: 'cluster' as const,
     nodes: urls.map((u) => ({ host: u.hostname.replace(/^\[(.*)\]$/, '$1'), port: u.port === '' ? 6379 : Number(u.port) })), // Redis's default port
     tls: scheme === 'rediss:',
-    ...(auth !== undefined && auth.username !== '' ? { username: decodeURIComponent(auth.username) } : {}),
-    ...(auth !== undefined ? { password: decodeURIComponent(auth.password) } : {}),
+    ...present({
+      username: auth !== undefined && auth.username !== '' ? decodeURIComponent(auth.username) : undefined,
+      password: auth !== undefined ? decodeURIComponent(auth.password) : undefined,
+    }),
   };
 });
 /** `[["sentinel1", 26379], "sentinel2:26379", "sentinel3"]`: the Python tool's pairs, or host[:port]. */
-const sentinelList = list.transform((items, ctx): T.HostPort[] => {
+const sentinelList = list.transform((items, ctx) => {
   if (items.length === 0) return fail(ctx, 'ECONFIG_BAD_VALUE', 'must list at least one sentinel');
   return items.map((item, i) => {
-    let hp: T.HostPort | undefined;
+    let hp: { host: string; port: number } | undefined;
     if (Array.isArray(item) && item.length === 2 && typeof item[0] === 'string' && item[0] !== '') {
       const p: unknown = item[1];
       hp = { host: item[0], port: typeof p === 'number' ? p : typeof p === 'string' && /^[0-9]+$/.test(p) ? Number(p) : NaN };
@@ -318,15 +342,21 @@ const redisCommon = {
   max_connections: num({ integer: true, min: 1 }).optional(), // one pipelined connection: ignored
   cache_size: cacheSize,
 };
-const redisCache = (
+/** A Redis block's output (`type: redis` or `redis_sentinel`), whichever way it reaches the server(s). */
+const redisCache = <C>(
   o: { prefix: string; socket_timeout: number; socket_connect_timeout: number; cache_size: number },
-  connection: T.RedisConnection,
-): T.RedisCacheConfig => ({
-  type: 'redis',
+  connection: C,
+) => ({
+  type: 'redis' as const,
+  /** How the Redis cache reaches its server(s). */
   connection,
+  /** Prepended to every key (`options.prefix`), so keys are never bare domain names. */
   prefix: o.prefix,
+  /** Longest wait for one command (`options.socket_timeout`, the Python tool's key, in seconds there). */
   commandTimeoutMs: o.socket_timeout * 1000,
+  /** Longest wait for a connection (`options.socket_connect_timeout`). */
   connectTimeoutMs: o.socket_connect_timeout * 1000,
+  /** Entries kept in the in-process memory layer in front of Redis (`options.cache_size`). */
   cacheSize: o.cache_size,
 });
 const redisOptions = obj({
@@ -347,7 +377,8 @@ const redisOptions = obj({
       'key',
     );
   }
-  if (single !== undefined) return redisCache(o, { kind: 'url', url: single });
+  // One server: a `redis://`, `rediss://` (TLS) or `unix://` URL, credentials and db inside it.
+  if (single !== undefined) return redisCache(o, { kind: 'url' as const, url: single });
   if (o.cluster_nodes !== undefined) return redisCache(o, o.cluster_nodes);
   return fail(
     ctx,
@@ -368,8 +399,9 @@ const sentinelOptions = obj({
   ssl: bool.default(false),
   ...redisCommon,
 }).transform((o) =>
+  // `type: redis_sentinel`: the master named `masterName`, found through the sentinels.
   redisCache(o, {
-    kind: 'sentinel',
+    kind: 'sentinel' as const,
     masterName: o.sentinel_master_name,
     sentinels: o.sentinels,
     db: o.db,
@@ -390,11 +422,8 @@ export function dsnProblem(dsn: string): string | undefined {
     ? undefined
     : `the scheme must be postgresql:// or postgres://, found "${url.protocol}//"`;
 }
-export const postgresCacheSchema = obj({
-  dsn: need(
-    str().transform((s, ctx) => (dsnProblem(s) === undefined ? s : fail(ctx, 'ECONFIG_BAD_VALUE', dsnProblem(s) ?? ''))),
-    'missing "dsn" (postgresql://user@host:5432/database)',
-  ),
+const postgresCacheSchema = obj({
+  dsn: need(checked('ECONFIG_BAD_VALUE', dsnProblem), 'missing "dsn" (postgresql://user@host:5432/database)'),
   timeout: seconds(BACKEND_TIMEOUT_MAX_SEC, 2), // ours: room for TCP + TLS + SCRAM on a slow network
   min_size: size(100, 0).optional(), // connections open on demand: ignored
   max_size: size(100).default(10), // asyncpg's default; PostgreSQL's default max_connections is 100
@@ -407,7 +436,7 @@ export const postgresCacheSchema = obj({
   cacheSize: o.cache_size,
 }));
 
-export const memoryCacheSchema = obj({ cache_size: cacheSize }).transform((o) => ({ type: 'internal' as const, cacheSize: o.cache_size }));
+const memoryCacheSchema = obj({ cache_size: cacheSize }).transform((o) => ({ type: 'internal' as const, cacheSize: o.cache_size }));
 const CACHE_OPTIONS = {
   internal: memoryCacheSchema,
   sqlite: sqliteOptions,
@@ -420,17 +449,23 @@ const NEEDS_OPTIONS: Readonly<Record<string, string>> = {
   redis_sentinel: 'a redis_sentinel cache needs options: "sentinel_master_name" and "sentinels"',
   postgres: 'a postgres cache needs options: {dsn: "postgresql://user@host/database"}',
 };
+/** How the Redis cache reaches its server(s): the `connection` of either Redis block. */
+type RedisConnection = (z.output<typeof redisOptions> | z.output<typeof sentinelOptions>)['connection'];
+/** A cache block's output, the Redis blocks as one type whose `connection` is any of the three. */
+type CacheOutput =
+  Exclude<z.output<(typeof CACHE_OPTIONS)[keyof typeof CACHE_OPTIONS]>, { type: 'redis' }> | ReturnType<typeof redisCache<RedisConnection>>;
 /** No block: the persistent SQLite default; a block without `type` is the Python tool's `internal`. */
 const cache = obj({
   type: oneOf(['internal', 'sqlite', 'redis', 'redis_sentinel', 'postgres'], { memory: 'internal' }).default('internal'),
   options: z.unknown().optional(),
-}).transform((c, ctx): T.CacheConfig => {
+}).transform((c, ctx): CacheOutput => {
   const needs = NEEDS_OPTIONS[c.type];
   if (c.options === undefined && needs !== undefined) return fail(ctx, 'ECONFIG_MISSING_KEY', needs, ['options'], 'type');
   return sub(ctx, CACHE_OPTIONS[c.type], c.options ?? {}, ['options']) ?? z.NEVER;
 });
 
-export const policyDelegationSchema = obj({
+/** `policy_delegation:`: the background warm-up fed by `protocol: policy` listeners. */
+const policyDelegationSchema = obj({
   queue_size: size(1_000_000).default(D.DEFAULT_POLICY_DELEGATION.queueSize), // bounds memory (names are ≤ 253 bytes)
   concurrency: size(256).default(D.DEFAULT_POLICY_DELEGATION.concurrency), // each may hold a DNS query and an HTTPS connection
   skip_domains: list
@@ -452,8 +487,11 @@ export const policyDelegationSchema = obj({
     .default([]),
 }).transform((o) => ({ queueSize: o.queue_size, concurrency: o.concurrency, skipDomains: o.skip_domains }));
 
-/** The background refresher (RFC 8461 §3.3, §10.2): the Python tool's four keys, then our `jitter`. */
-export const proactiveSchema = obj({
+/**
+ * `proactive_policy_fetching:`: the background refresher of cached policies (RFC 8461 §3.3, §10.2):
+ * the Python tool's four keys, then our `jitter`.
+ */
+const proactiveSchema = obj({
   enabled: bool.default(P.enabled),
   interval: size(31_557_600).default(P.intervalSec), // at most max_age's maximum, a year
   concurrency_limit: size(10_000).default(P.concurrencyLimit),
@@ -468,12 +506,12 @@ export const proactiveSchema = obj({
   jitter: p.jitter,
 }));
 
-export const loggingSchema = obj({
+const loggingSchema = obj({
   level: oneOf(['error', 'warn', 'info', 'debug'], { warning: 'warn' }).default(D.DEFAULT_LOGGING.level),
   format: oneOf(['text', 'json']).default(D.DEFAULT_LOGGING.format),
 });
 
-export const metricsSchema = obj({ address: need(str(), 'missing "address" (HOST:PORT or [IPV6]:PORT, e.g. 127.0.0.1:9464)') }).transform(
+const metricsSchema = obj({ address: need(str(), 'missing "address" (HOST:PORT or [IPV6]:PORT, e.g. 127.0.0.1:9464)') }).transform(
   (m, ctx): { host: string; port: number } => {
     const parsed = parseListenAddress(m.address);
     if (!parsed.ok) return fail(ctx, 'ECONFIG_ADDRESS', `"${m.address}": ${parsed.reason}`, ['address']);
@@ -483,7 +521,8 @@ export const metricsSchema = obj({ address: need(str(), 'missing "address" (HOST
   },
 );
 
-export const dnsSchema = obj({
+/** `dns: {resolver}` (docs/dane.md): the DANE side's validating resolver. */
+const dnsSchema = obj({
   resolver: str()
     .transform((s, ctx) => {
       const parsed = parseResolverAddress(s);
@@ -533,13 +572,9 @@ const listenerEntry = obj({
 // ---- The whole file ---------------------------------------------------------------------------
 const ROOT = {
   // postfix-mta-sts-resolver: one socketmap listener; a non-null `path` wins over host/port
-  host: str()
-    .transform((h, ctx) => (checkHost(h) === undefined ? h : fail(ctx, 'ECONFIG_ADDRESS', checkHost(h) ?? '')))
-    .default(D.DEFAULT_LISTEN.host),
+  host: checked('ECONFIG_ADDRESS', checkHost).default(D.DEFAULT_LISTEN.host),
   port: num({ integer: true, min: PORT_MIN, max: PORT_MAX }).default(D.DEFAULT_LISTEN.port),
-  path: str()
-    .transform((p, ctx) => (checkUnixPath(p, false) === undefined ? p : fail(ctx, 'ECONFIG_ADDRESS', checkUnixPath(p, false) ?? '')))
-    .optional(),
+  path: checked('ECONFIG_ADDRESS', (p) => checkUnixPath(p, false)).optional(),
   mode: fileMode.optional(),
   reuse_port: bool.default(D.DEFAULT_LISTEN.reusePort),
   shutdown_timeout: seconds(600, TOP.shutdownTimeoutSec),
@@ -590,7 +625,7 @@ function unknownKey(path: PropertyKey[], known: readonly string[]): Issue {
 
 /** What `buildConfig` found: the config when there is no problem, and the warnings. */
 export interface Built {
-  readonly config: T.BridgeConfig | undefined;
+  readonly config: Config | undefined;
   readonly problems: Issue[];
   readonly warnings: Issue[];
 }
@@ -606,7 +641,7 @@ export function buildConfig(root: unknown): Built {
   }
   const raw = (root ?? {}) as Record<string, unknown>;
   const given = (key: string): boolean => raw[key] !== undefined;
-  const top: Partial<{ [K in keyof typeof ROOT]: z.output<(typeof ROOT)[K]> }> = {};
+  const top: Partial<Top> = {};
   for (const key of Object.keys(raw)) if (!Object.hasOwn(ROOT, key)) problems.push(unknownKey([key], TOP_LEVEL_KEYS));
   for (const key of TOP_LEVEL_KEYS) {
     const r = ROOT[key].safeParse(raw[key]);
@@ -618,11 +653,7 @@ export function buildConfig(root: unknown): Built {
     problems.push({ code: 'ECONFIG_BAD_VALUE', path: ['group'], message: 'needs "user:" too (the group alone is never dropped to)' });
 
   const listeners = readListeners(raw, top, problems, ignored);
-  const state = present({ stateDirectory: top.state_directory });
-  let cacheConfig: T.CacheConfig = { ...D.DEFAULT_CACHE, ...state };
   if (given('cache')) {
-    if (top.cache?.type === 'sqlite') cacheConfig = { ...top.cache, ...state };
-    else if (top.cache !== undefined) cacheConfig = top.cache;
     const options = (raw['cache'] as { options?: Record<string, unknown> } | undefined)?.options ?? {};
     const why: Readonly<Record<string, [string, string]>> = {
       sqlite: ['threads', 'ignored: one connection serves every lookup here (statements take microseconds)'],
@@ -633,24 +664,89 @@ export function buildConfig(root: unknown): Built {
     if (hit !== undefined && options[hit[0]] !== undefined) ignored(['cache', 'options', hit[0]], hit[1]);
   }
   if (problems.length > 0 || listeners === undefined) return { config: undefined, problems, warnings };
-  const t = top as Required<typeof top>;
-  const config: T.BridgeConfig = {
+  return { config: bridgeConfig(top as Top, listeners), problems, warnings };
+}
+
+/** The top-level keys as the schema outputs them. */
+type Top = { [K in keyof typeof ROOT]: z.output<(typeof ROOT)[K]> };
+/** The validated, normalized configuration (types.ts exports it as BridgeConfig). */
+export type Config = ReturnType<typeof bridgeConfig>;
+/** One socket the server opens (types.ts exports it as ListenerConfig). */
+export type Listener = ReturnType<typeof listenerConfig>;
+
+/** The configuration from the top-level keys (all valid) and the listeners read from them. */
+function bridgeConfig(t: Top, listeners: Listener[]) {
+  const chosen: CacheOutput = t.cache ?? D.DEFAULT_CACHE;
+  return {
     listeners,
     shutdownTimeoutSec: t.shutdown_timeout,
+    /** Seconds during which a cached entry answers without any DNS query. */
     cacheGraceSec: t.cache_grace,
+    /** Seconds a domain without (usable) MTA-STS is remembered. */
     negativeCacheTtlSec: t.negative_cache_ttl,
+    /** Maximum number of domains remembered as having no MTA-STS. */
     negativeCacheSize: t.negative_cache_size,
+    /** Seconds an idle client connection is kept open. */
     idleTimeoutSec: t.idle_timeout,
+    /** Seconds within which a client's request must be complete once its first byte arrived. */
     requestTimeoutSec: t.request_timeout,
-    cache: cacheConfig,
+    cache:
+      chosen.type === 'sqlite'
+        ? {
+            ...chosen,
+            ...present({
+              /** The top-level `state_directory` key, when set (`$STATE_DIRECTORY` wins over it). */
+              stateDirectory: t.state_directory,
+            }),
+          }
+        : chosen,
     defaultZone: t.default_zone,
     zones: t.zones,
     logging: t.logging,
-    policyDelegation: t.policy_delegation,
-    proactiveFetching: t.proactive_policy_fetching,
-    ...present({ user: top.user, group: top.group, metrics: top.metrics, dns: top.dns }),
+    ...present({
+      /** Always set by the loader; optional so that configs built in code may leave it out. */
+      policyDelegation: t.policy_delegation,
+      /** Always set by the loader; optional (and then off) so that configs built in code may leave it out. */
+      proactiveFetching: t.proactive_policy_fetching,
+      /** Top-level `user:`: started as root, drop to this user (name or uid) once listeners are bound. */
+      user: t.user,
+      /** Top-level `group:`: the group (name or gid) to drop to; the user's primary group by default. */
+      group: t.group,
+      /** `metrics:`: the HTTP listener for `/metrics` and `/healthz`; absent: none is opened. */
+      metrics: t.metrics,
+      /** `dns:`: the DANE side's validating resolver; absent: /etc/resolv.conf's first nameserver. */
+      dns: t.dns,
+    }),
   };
-  return { config, problems, warnings };
+}
+
+/** One listener, from a `listeners:` entry or the shorthand keys; `reusePort` is the top-level value. */
+function listenerConfig(l: z.output<typeof listenerEntry>, origin: string, reusePort: boolean) {
+  return {
+    protocol: l.protocol,
+    address: l.address,
+    /** SO_REUSEPORT, so a second instance takes over during a restart; never for a unix socket. */
+    reusePort: l.address.kind === 'unix' ? false : (l.reuse_port ?? reusePort),
+    /** Where this listener came from, for messages: 'listeners[2]', 'host/port', 'path'. */
+    origin,
+    ...present({
+      /**
+       * Name matched against systemd's LISTEN_FDNAMES (`FileDescriptorName=` in the .socket unit)
+       * when the daemon is socket-activated; see docs/operations.md, "systemd socket activation".
+       */
+      name: l.name,
+      /** Owner of a unix socket file: a user name or numeric uid (applied when running as root). */
+      owner: l.owner,
+      /** Group of a unix socket file: a group name or numeric gid. */
+      group: l.group,
+      /** File mode of a unix socket (e.g. 0o666). */
+      mode: l.mode,
+      /** Zone used by protocols that do not carry a map name. */
+      zone: l.zone,
+      /** Open client connections accepted at most; absent: derived from the fd limit at start (src/server/fd-limit.ts). */
+      maxConnections: l.max_connections,
+    }),
+  };
 }
 
 /**
@@ -659,34 +755,26 @@ export function buildConfig(root: unknown): Built {
  */
 function readListeners(
   raw: Record<string, unknown>,
-  top: Partial<{ [K in keyof typeof ROOT]: z.output<(typeof ROOT)[K]> }>,
+  top: Partial<Top>,
   problems: Issue[],
   ignored: (path: PropertyKey[], message: string) => void,
-): T.ListenerConfig[] | undefined {
+): Listener[] | undefined {
   const given = (key: string): boolean => raw[key] !== undefined;
-  const result: { listener: T.ListenerConfig; path: PropertyKey[] }[] = [];
+  const result: { listener: Listener; path: PropertyKey[] }[] = [];
   const reusePort = top.reuse_port ?? true;
   if (given('path')) {
     for (const k of ['host', 'port'])
       if (given(k)) ignored([k], 'ignored because "path" is set: a unix socket is opened instead (the Python resolver does the same)');
     if (top.path !== undefined) {
-      result.push({
-        listener: {
-          protocol: 'socketmap',
-          address: { kind: 'unix', path: top.path },
-          ...present({ mode: top.mode }),
-          reusePort: false,
-          origin: 'path',
-        },
-        path: ['path'],
-      });
+      const listener = listenerConfig({ protocol: 'socketmap', address: { kind: 'unix', path: top.path }, mode: top.mode }, 'path', false);
+      result.push({ listener, path: ['path'] });
     }
   } else {
     if (given('mode')) ignored(['mode'], 'ignored: "mode" applies only to a unix socket ("path")');
     if ((given('host') || given('port') || !given('listeners')) && top.host !== undefined && top.port !== undefined) {
       const address = { kind: 'tcp' as const, host: top.host, port: top.port };
       result.push({
-        listener: { protocol: 'socketmap', address, reusePort, origin: 'host/port' },
+        listener: listenerConfig({ protocol: 'socketmap', address }, 'host/port', reusePort),
         path: [given('host') ? 'host' : 'port'],
       });
     }
@@ -725,15 +813,7 @@ function readListeners(
     }
     if (l.zone !== undefined && l.protocol === 'socketmap')
       ignored([...path, 'zone'], 'ignored for socketmap: each request names its zone (the map name in main.cf)');
-    const unix = l.address.kind === 'unix';
-    const listener: T.ListenerConfig = {
-      protocol: l.protocol,
-      address: l.address,
-      reusePort: unix ? false : (l.reuse_port ?? reusePort),
-      origin,
-      ...present({ name: l.name, owner: l.owner, group: l.group, mode: l.mode, zone: l.zone, maxConnections: l.max_connections }),
-    };
-    return result.push({ listener, path: [...path, 'address'] });
+    return result.push({ listener: listenerConfig(l, origin, reusePort), path: [...path, 'address'] });
   });
   if (Array.isArray(top.listeners) && entries.length === 0 && result.length === 0 && !given('path') && !given('host') && !given('port')) {
     problems.push({
@@ -765,6 +845,6 @@ function readListeners(
 }
 
 /** What the schema gives an empty file: test/unit/config/defaults-snapshot.test.ts holds it equal to defaults.ts. */
-export function schemaDefaults(): T.BridgeConfig | undefined {
+export function schemaDefaults(): Config | undefined {
   return buildConfig(null).config;
 }

@@ -27,20 +27,8 @@ export interface YamlSource {
 }
 
 // PyYAML (YAML 1.1) also reads these unquoted words as booleans, and numbers with '_' separators.
-const YAML11_BOOL: Readonly<Record<string, boolean>> = {
-  yes: true,
-  Yes: true,
-  YES: true,
-  on: true,
-  On: true,
-  ON: true,
-  no: false,
-  No: false,
-  NO: false,
-  off: false,
-  Off: false,
-  OFF: false,
-};
+const YAML11_TRUE = new Set(['yes', 'Yes', 'YES', 'on', 'On', 'ON']);
+const YAML11_FALSE = new Set(['no', 'No', 'NO', 'off', 'Off', 'OFF']);
 const YAML11_NUMBER = /^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?$/;
 
 /** Parses `text`; problems holds syntax errors (then `value` is null) and duplicate keys. */
@@ -171,7 +159,7 @@ function scalar(node: Scalar): unknown {
   const v = node.value;
   if (node.type !== Scalar.PLAIN) return v;
   const source = node.source ?? '';
-  if (typeof v === 'string' && Object.hasOwn(YAML11_BOOL, v)) return YAML11_BOOL[v];
+  if (typeof v === 'string' && (YAML11_TRUE.has(v) || YAML11_FALSE.has(v))) return YAML11_TRUE.has(v);
   if (typeof v === 'string' && YAML11_NUMBER.test(v) && /[0-9]/.test(v)) return Number(v.replaceAll('_', ''));
   // PyYAML: a leading 0 makes an octal number (0666 is 438); with an 8 or 9 in it, a string.
   if (typeof v === 'number' && /^[-+]?0[0-9]+$/.test(source)) return /[89]/.test(source) ? source : Number.parseInt(source, 8);
