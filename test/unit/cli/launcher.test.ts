@@ -100,9 +100,10 @@ describe('bin/mta-sts-bridge.js as a launcher', () => {
   it('preloads the installed jemalloc by default, with its MALLOC_CONF; ld.so says nothing', { skip: noJemalloc }, async () => {
     const seen = await startAndLook({});
     assert.equal(seen.environ.get('LD_PRELOAD'), JEMALLOC);
-    assert.equal(seen.environ.get('MALLOC_CONF'), 'narenas:2,tcache:false');
+    assert.equal(seen.environ.get('MALLOC_CONF'), 'narenas:2,tcache_max:4096,background_thread:true,dirty_decay_ms:1000');
     assert.match(seen.maps, /\/libjemalloc\.so\.2$/m);
-    assert.doesNotMatch(seen.output, /ld\.so|cannot be preloaded/);
+    // jemalloc prints `<jemalloc>: Invalid conf pair` for a setting its version does not know.
+    assert.doesNotMatch(seen.output, /ld\.so|cannot be preloaded|<jemalloc>/);
   });
 
   it("leaves an operator's LD_PRELOAD and MALLOC_CONF alone", { skip: noJemalloc }, async () => {
