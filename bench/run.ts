@@ -412,7 +412,7 @@ async function inside(opts: Options): Promise<void> {
           const logPath = join(work, `${tag}.log`);
           const env = { ...process.env, NODE_EXTRA_CA_CERTS: pki.caCertPath, HOME: work, ...extraEnv };
           if (opts.cpuProf !== undefined && !tag.endsWith('-mem')) {
-            // The shebang's flag plus a CPU profile, written when the daemon exits on SIGTERM.
+            // The launcher's V8 flag (no allocator change: glibc) plus a CPU profile, written at SIGTERM.
             // One directory per run: the main thread's and the fetch worker's profiles.
             const args = ['--max-semi-space-size=1', '--cpu-prof', `--cpu-prof-dir=${join(opts.cpuProf, tag)}`];
             return {
