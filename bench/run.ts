@@ -11,11 +11,12 @@
  *   node dist/bench/run.js [--quick] [--only ceiling,bridge,glibc,python] [--seconds N]
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, closeSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, closeSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { installedJemalloc } from '../test/helpers/jemalloc.js';
 import { createTestPki } from '../test/world/pki.js';
 import type { PolicyHostsConfig } from './policy-hosts.js';
 
@@ -232,9 +233,7 @@ let loadgenPath = '';
  * libjemalloc's path when installed (Debian: libjemalloc2): the launcher then runs the bridge on
  * it, and the bench adds the bridge on glibc's malloc (MTA_STS_BRIDGE_MALLOC=system) for comparison.
  */
-const jemalloc = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib']
-  .map((d) => join(d, 'libjemalloc.so.2'))
-  .find((p) => existsSync(p));
+const jemalloc = installedJemalloc();
 /** The launcher's choice where libjemalloc is installed, undone (docs/operations.md, "Memory settings"). */
 const GLIBC_ENV = { MTA_STS_BRIDGE_MALLOC: 'system' };
 

@@ -6,7 +6,7 @@
  * worker (TLS, a thread) included. Real postmap, DNS and HTTPS.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -14,14 +14,12 @@ import { Daemon, postmap } from './harness/daemon.js';
 import { integrationGate, postfixToolsProblem } from './harness/gate.js';
 import { NetNs } from './harness/netns.js';
 import { FakeInternet, policyBody, servesPolicy } from './harness/world.js';
-
-const LIBRARY = 'libjemalloc.so.2';
-const JEMALLOC_DIRS = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib'];
+import { installedJemalloc, JEMALLOC_LIBRARY } from '../helpers/jemalloc.js';
 
 function jemallocProblem(): string | undefined {
-  return JEMALLOC_DIRS.some((d) => existsSync(join(d, LIBRARY)))
+  return installedJemalloc() !== undefined
     ? undefined
-    : `${LIBRARY} not found: apt-get install libjemalloc2 (bash .ci/run installs it)`;
+    : `${JEMALLOC_LIBRARY} not found: apt-get install libjemalloc2 (bash .ci/run installs it)`;
 }
 
 const gate = integrationGate(postfixToolsProblem, jemallocProblem);

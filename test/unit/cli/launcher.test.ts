@@ -6,18 +6,14 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { installedJemalloc, LAUNCHER as BIN, launcherJemallocDirs } from '../../helpers/jemalloc.js';
 
-const BIN = fileURLToPath(new URL('../../../../bin/mta-sts-bridge.js', import.meta.url));
-/** The directories the launcher looks in, in its order. */
-const JEMALLOC = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib']
-  .map((d) => join(d, 'libjemalloc.so.2'))
-  .find((p) => existsSync(p));
+const JEMALLOC = installedJemalloc();
 const noJemalloc = JEMALLOC === undefined ? 'libjemalloc.so.2 not installed (apt-get install libjemalloc2; .ci/run does)' : false;
 
 let dir = '';
@@ -114,6 +110,10 @@ describe('bin/mta-sts-bridge.js as a launcher', () => {
     assert.equal(conf.environ.get('LD_PRELOAD'), JEMALLOC);
     assert.equal(conf.environ.get('MALLOC_CONF'), 'narenas:1');
     assert.equal(conf.environ.get('MALLOC_ARENA_MAX'), '4');
+  });
+
+  it('looks for jemalloc only in the system library directories', () => {
+    assert.deepEqual(launcherJemallocDirs(), ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib']);
   });
 
   it('refuses an unknown MTA_STS_BRIDGE_MALLOC before starting anything', () => {
