@@ -1,17 +1,18 @@
 #!/bin/sh
-':' //; case "${MTA_STS_BRIDGE_MALLOC-jemalloc}" in jemalloc | system) ;; *) echo "mta-sts-bridge: MTA_STS_BRIDGE_MALLOC must be jemalloc or system, found \"$MTA_STS_BRIDGE_MALLOC\"" >&2; exit 2 ;; esac
-':' //; if [ "${MTA_STS_BRIDGE_MALLOC-jemalloc}" = jemalloc ] && [ -z "${LD_PRELOAD-}" ]; then for d in /usr/lib/x86_64-linux-gnu /usr/lib/aarch64-linux-gnu /usr/lib64 /usr/lib; do if [ -f "$d/libjemalloc.so.2" ] && [ -r "$d/libjemalloc.so.2" ]; then LD_PRELOAD="$d/libjemalloc.so.2"; MALLOC_CONF="${MALLOC_CONF-narenas:2,tcache_max:4096,background_thread:true,dirty_decay_ms:1000}"; export LD_PRELOAD MALLOC_CONF; break; fi; done; fi
-':' //; MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX-2}"; export MALLOC_ARENA_MAX; exec node --max-semi-space-size=1 "$0" "$@"
+':' //; case "${MTA_STS_BRIDGE_MALLOC:-jemalloc}" in jemalloc | system) ;; *) printf 'mta-sts-bridge: MTA_STS_BRIDGE_MALLOC must be jemalloc or system, found "%s"\n' "$MTA_STS_BRIDGE_MALLOC" >&2; exit 2 ;; esac
+':' //; if [ "${MTA_STS_BRIDGE_MALLOC:-jemalloc}" = jemalloc ] && [ -z "${LD_PRELOAD-}" ]; then for d in /usr/lib/x86_64-linux-gnu /usr/lib/aarch64-linux-gnu /usr/lib64 /usr/lib; do if [ -f "$d/libjemalloc.so.2" ] && [ -r "$d/libjemalloc.so.2" ]; then LD_PRELOAD="$d/libjemalloc.so.2"; MALLOC_CONF="${MALLOC_CONF-narenas:2,lg_tcache_max:12,background_thread:true,dirty_decay_ms:1000}"; export LD_PRELOAD MALLOC_CONF; break; fi; done; fi
+':' //; MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX-2}"; export MALLOC_ARENA_MAX; command -v node >/dev/null || { printf 'mta-sts-bridge: node not found on PATH (%s)\n' "$PATH" >&2; exit 127; }; exec node --max-semi-space-size=1 -- "$0" "$@"
 // The lines above are the launcher, read by sh (`':' //` is a no-op there) and skipped by Node
 // (a string, then a comment). They set up the process, then exec node on this same file:
 // - jemalloc: when libjemalloc.so.2 is installed (Debian: libjemalloc2) in a system library
 //   directory and LD_PRELOAD is unset, it is preloaded, with MALLOC_CONF (unless set) =
-//   narenas:2,tcache_max:4096,background_thread:true,dirty_decay_ms:1000. glibc's malloc keeps,
+//   narenas:2,lg_tcache_max:12,background_thread:true,dirty_decay_ms:1000. glibc's malloc keeps,
 //   free but resident, the memory a burst of policy fetches used; jemalloc gives it back: about
 //   half the RSS per cached policy, for about 1.5 MB more at start (docs/operations.md,
 //   "Memory settings", which says why each setting; docs/benchmarks.md).
-//   MTA_STS_BRIDGE_MALLOC=system keeps glibc's malloc; without the library nothing is preloaded
-//   (ld.so would warn at every start).
+//   MTA_STS_BRIDGE_MALLOC=system keeps glibc's malloc (empty or unset: jemalloc); without the
+//   library nothing is preloaded (ld.so would warn at every start). `lg_tcache_max:12` rather
+//   than `tcache_max:4096`: the same setting, known to jemalloc 5.1 and 5.2 as well.
 // - MALLOC_ARENA_MAX=2 (unless set): with glibc's malloc, two arenas instead of one per thread
 //   that allocates (the policy fetch worker, libuv's pool): ~16% less RSS per cached policy.
 // - --max-semi-space-size=1 (MiB): V8's young generation otherwise grows to 16 MiB per

@@ -147,7 +147,9 @@ export function createNetstringDecoder<T>(maxPayload: number, read?: PayloadRead
             if (byte !== COMMA) {
               return fail(out, 'ENETSTRING_MISSING_COMMA', `expected ',' after netstring payload, got ${printable(byte)}`);
             }
-            out.push({ kind: 'payload', payload: reader(state.buffer, 0, state.buffer.length) });
+            // The decoder's own buffer: the default reader takes it as it is, without a copy.
+            const whole = state.buffer;
+            out.push({ kind: 'payload', payload: reader === copyPayload ? whole : reader(whole, 0, whole.length) });
             state = { at: 'length', value: 0, digits: 0 };
             break;
           }

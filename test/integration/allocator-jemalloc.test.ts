@@ -56,7 +56,7 @@ describe('the daemon on jemalloc (the launcher preloads it)', { skip: gate.skip 
     assert.match(maps, /\/libjemalloc\.so\.2$/m, 'jemalloc is mapped into the daemon');
     assert.match(
       readFileSync(`/proc/${pid}/environ`, 'utf8'),
-      /(^|\0)MALLOC_CONF=narenas:2,tcache_max:4096,background_thread:true,dirty_decay_ms:1000\0/,
+      /(^|\0)MALLOC_CONF=narenas:2,lg_tcache_max:12,background_thread:true,dirty_decay_ms:1000\0/,
     );
     const r = await postmap(ns, 'enforce.test', MAP);
     assert.equal(r.stderr, '');

@@ -88,6 +88,21 @@ describe('netstring decoder: a multi-request stream', () => {
     chunk.fill(0x7a);
     assert.equal(step?.kind === 'payload' && step.payload.toString(), 'abc');
   });
+  it('reads a Uint8Array that is not a Buffer, at any offset of its memory', () => {
+    const backing = new Uint8Array(Buffer.from('xx4:abcd,2:ef,yy'));
+    const d = createNetstringDecoder(MAX);
+    const first = d.push(backing.subarray(2, 9)); // "4:abcd,"
+    const second = d.push(new Uint8Array(backing.buffer, backing.byteOffset + 9, 5)); // "2:ef,"
+    assert.deepEqual(
+      [...first, ...second].map((s) => (s.kind === 'payload' ? s.payload.toString() : s.code)),
+      ['abcd', 'ef'],
+    );
+    // A reader sees the bytes in place: start and end index the chunk it is given.
+    const seen: string[] = [];
+    const r = createNetstringDecoder(MAX, (bytes, start, end) => seen.push(`${start}-${end}:${bytes.toString('latin1', start, end)}`));
+    r.push(backing.subarray(2, 14));
+    assert.deepEqual(seen, ['2-6:abcd', '9-11:ef']);
+  });
   it('round-trips arbitrary payloads at arbitrary splits', () => {
     fc.assert(
       fc.property(fc.array(fc.uint8Array({ maxLength: 40 }), { maxLength: 6 }), fc.array(fc.nat(), { maxLength: 8 }), (items, cuts) => {
