@@ -7,10 +7,10 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { freePort } from '../../helpers/free-port.js';
 import { installedJemalloc, LAUNCHER as BIN, launcherJemallocDirs } from '../../helpers/jemalloc.js';
 
 const JEMALLOC = installedJemalloc();
@@ -40,12 +40,7 @@ interface Seen {
 
 /** Start `serve` through the shebang (as a user or systemd would), read /proc, stop it. */
 async function startAndLook(extra: Record<string, string>): Promise<Seen> {
-  const port = await new Promise<number>((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
+  const port = await freePort();
   const config = join(dir, `launcher-${port}.yml`);
   writeFileSync(config, `listeners:\n  - address: 127.0.0.1:${port}\ncache:\n  type: internal\n`);
   const child: ChildProcess = spawn(BIN, ['serve', '-c', config], { env: cleanEnv(extra), stdio: ['ignore', 'pipe', 'pipe'] });

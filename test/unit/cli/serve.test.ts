@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { serveCommand } from '../../../main/cli/serve.js';
 import { ScriptedDns, ScriptedFetcher, policyText } from '../../helpers/fakes.js';
 import { captureIo } from './capture.js';
+import { freePort } from '../../helpers/free-port.js';
 
 const BIN = fileURLToPath(new URL('../../../../bin/mta-sts-bridge.js', import.meta.url));
 const netstring = (s: string): string => `${Buffer.byteLength(s)}:${s},`;
@@ -22,14 +23,6 @@ before(async () => {
 after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 async function configFile(name: string, port: number, extra = ''): Promise<string> {
   const path = join(dir, name);
