@@ -15,6 +15,15 @@ import { installedJemalloc, LAUNCHER as BIN, launcherJemallocDirs, launcherSearc
 
 const JEMALLOC = installedJemalloc();
 const noJemalloc = JEMALLOC === undefined ? 'libjemalloc.so.2 not installed (apt-get install libjemalloc2; .ci/run does)' : false;
+/** `sh -c SCRIPT` in a mount namespace whose /proc is mounted as systemd's ProcSubset=pid mounts it. */
+const UNDER_PROC_SUBSET = ['-m', '--propagation', 'private', '/bin/sh', '-c', 'mount -t proc -o subset=pid proc /proc && exec "$@"', 'sh'];
+const noProcSubset =
+  noJemalloc ||
+  (process.getuid?.() !== 0
+    ? 'needs root (a mount namespace)'
+    : spawnSync('unshare', [...UNDER_PROC_SUBSET, '/bin/sh', '-c', 'test -e /proc/self/maps && ! test -e /proc/sys']).status !== 0
+      ? 'cannot mount /proc with subset=pid here (unshare, Linux >= 5.8)'
+      : false);
 
 let dir = '';
 before(() => {
@@ -185,6 +194,25 @@ describe('bin/mta-sts-bridge.js as a launcher', () => {
       ['/proc not mounted', null, fallback],
     ];
     for (const [name, text, dirs] of cases) assert.deepEqual(launcherJemallocDirs(text), dirs, name);
+  });
+
+  it("finds the same jemalloc under systemd's ProcSubset=pid (no /proc/sys), and nothing warns", { skip: noProcSubset }, () => {
+    const fake = join(dir, 'fake-node-subset');
+    mkdirSync(fake);
+    writeFileSync(join(fake, 'node'), '#!/bin/sh\nprintf "%s" "$LD_PRELOAD"\n');
+    chmodSync(join(fake, 'node'), 0o755);
+    const env = cleanEnv({});
+    const chosen = spawnSync('unshare', [...UNDER_PROC_SUBSET, BIN], {
+      env: { ...env, PATH: `${fake}:${env['PATH'] ?? ''}` },
+      encoding: 'utf8',
+    });
+    assert.equal(chosen.status, 0, chosen.stderr);
+    assert.equal(chosen.stdout, JEMALLOC);
+    // The real node on it: jemalloc prints nothing for the overcommit setting it cannot read.
+    const real = spawnSync('unshare', [...UNDER_PROC_SUBSET, BIN, '--version'], { env, encoding: 'utf8' });
+    assert.equal(real.status, 0, real.stderr);
+    assert.match(real.stdout, /^mta-sts-bridge \d+\.\d+\.\d+/);
+    assert.equal(real.stderr, '');
   });
 
   it("on this machine, looks first in the multiarch directory of node's own architecture (Debian layout)", () => {
