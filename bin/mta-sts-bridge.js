@@ -35,9 +35,9 @@
 import { statSync } from 'node:fs';
 
 // The launcher's settings are for this process: the programs the daemon runs (getent at a
-// privilege drop, systemd-notify, postmap) start without them, on their own malloc, as they
-// would have without the launcher. An LD_PRELOAD, MALLOC_CONF or MALLOC_ARENA_MAX the
-// environment already had is not in the list and is passed on as it came.
+// privilege drop, systemd-notify, postmap and postconf) start without them, on their own
+// malloc, as they would have without the launcher. An LD_PRELOAD, MALLOC_CONF or
+// MALLOC_ARENA_MAX the environment already had is not in the list and is passed on as it came.
 const LAUNCHER_SET = process.env.MTA_STS_BRIDGE_LAUNCHER_SET;
 if (LAUNCHER_SET !== undefined) {
   for (const name of LAUNCHER_SET.split(' ')) {
