@@ -8,7 +8,8 @@
  * mta-sts-daemon when installed), and bench/loadgen.c (compiled here with gcc) driving them all.
  * See docs/benchmarks.md.
  *
- *   node dist/bench/run.js [--quick] [--only ceiling,bridge,glibc,python] [--seconds N]
+ *   node dist/bench/run.js [--quick] [--only ceiling,bridge,glibc,python] [--seconds N] [--cpu-prof DIR]
+ *   (bench/options.ts; --only glibc needs bridge as well)
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, closeSync } from 'node:fs';
@@ -17,6 +18,8 @@ import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { installedJemalloc } from '../test/helpers/jemalloc.js';
+import { profilingEnv, writeProfilingNode } from './cpu-prof.js';
+import { parseOptions, USAGE, type Options, type Target } from './options.js';
 import { createTestPki } from '../test/world/pki.js';
 import type { PolicyHostsConfig } from './policy-hosts.js';
 
@@ -32,44 +35,6 @@ const POLICY_ADDRESS = '127.0.0.2';
 const MAX_AGE = 604_800;
 const PKI_DIR = '/var/tmp/mta-sts-bridge-bench/pki';
 const SAN_PER_CERT = 200;
-
-/** `glibc`: the bridge again on glibc's malloc, where its launcher picks jemalloc (MTA_STS_BRIDGE_MALLOC=system). */
-type Target = 'ceiling' | 'bridge' | 'glibc' | 'python';
-
-interface Options {
-  quick: boolean;
-  only: Set<Target>;
-  seconds: number;
-  inside: string | undefined;
-  /** Directory for `node --cpu-prof` profiles of the bridge's warm-path and storm runs. */
-  cpuProf: string | undefined;
-}
-
-function parseOptions(argv: readonly string[]): Options {
-  const o: Options = {
-    quick: false,
-    only: new Set(['ceiling', 'bridge', 'glibc', 'python']),
-    seconds: 0,
-    inside: undefined,
-    cpuProf: undefined,
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--quick') o.quick = true;
-    else if (a === '--only') o.only = new Set((argv[++i] ?? '').split(',').filter(Boolean) as Target[]);
-    else if (a === '--seconds') o.seconds = Number(argv[++i]);
-    else if (a === '--inside') o.inside = argv[++i];
-    else if (a === '--cpu-prof') o.cpuProf = resolve(argv[++i] ?? '.');
-    else {
-      process.stderr.write(
-        `usage: run.js [--quick] [--only ceiling,bridge,glibc,python] [--seconds N] [--cpu-prof DIR]\nunknown option ${String(a)}\n`,
-      );
-      process.exit(2);
-    }
-  }
-  if (o.seconds <= 0 || !Number.isFinite(o.seconds)) o.seconds = o.quick ? 3 : 8;
-  return o;
-}
 
 const pad = (i: number): string => String(i).padStart(5, '0');
 const warmDomains = Array.from({ length: WARM }, (_, i) => `w${pad(i)}.bench.test`);
@@ -391,6 +356,11 @@ async function inside(opts: Options): Promise<void> {
     );
     log();
 
+    // --cpu-prof: through the launcher, each target on its own allocator (bench/cpu-prof.ts).
+    const profilingNode = opts.cpuProf !== undefined ? writeProfilingNode(join(work, 'cpu-prof-node')) : undefined;
+    if (opts.cpuProf !== undefined)
+      log(`CPU profiles: ${opts.cpuProf}/TAG/ (node --cpu-prof through the launcher: the bridge on its allocator, glibc on glibc's)`);
+
     let ceilingReply = 'OK secure match=mx1.w00000.bench.test:.mx.w00000.bench.test';
     const targets: Record<Target, TargetSpec> = {
       ceiling: {
@@ -409,16 +379,11 @@ async function inside(opts: Options): Promise<void> {
           const cfg = join(work, `${tag}.yml`);
           writeFileSync(cfg, `host: 127.0.0.1\nport: ${port}\ncache:\n  type: internal\n  options:\n    cache_size: ${cacheSize}\n`);
           const logPath = join(work, `${tag}.log`);
-          const env = { ...process.env, NODE_EXTRA_CA_CERTS: pki.caCertPath, HOME: work, ...extraEnv };
-          if (opts.cpuProf !== undefined && !tag.endsWith('-mem')) {
-            // The launcher's V8 flag (no allocator change: glibc) plus a CPU profile, written at SIGTERM.
-            // One directory per run: the main thread's and the fetch worker's profiles.
-            const args = ['--max-semi-space-size=1', '--cpu-prof', `--cpu-prof-dir=${join(opts.cpuProf, tag)}`];
-            return {
-              child: start(process.execPath, [...args, join(root, 'bin/mta-sts-bridge.js'), 'serve', '-c', cfg], env, logPath),
-              logPath,
-            };
-          }
+          let env: NodeJS.ProcessEnv = { ...process.env, NODE_EXTRA_CA_CERTS: pki.caCertPath, HOME: work, ...extraEnv };
+          // A CPU profile, written at SIGTERM; one directory per run: the main thread's and the
+          // fetch worker's profiles. Not for the memory runs.
+          if (profilingNode !== undefined && opts.cpuProf !== undefined && !tag.endsWith('-mem'))
+            env = profilingEnv(env, profilingNode, join(opts.cpuProf, tag));
           return { child: start(join(root, 'bin/mta-sts-bridge.js'), ['serve', '-c', cfg], env, logPath), logPath };
         },
       },
@@ -440,10 +405,11 @@ async function inside(opts: Options): Promise<void> {
       },
     };
     const order: Target[] = (['bridge', 'glibc', 'ceiling', 'python'] as const).filter(
-      (t) =>
-        opts.only.has(t) && (t !== 'python' || pythonInstalled) && (t !== 'glibc' || (jemalloc !== undefined && opts.only.has('bridge'))),
+      (t) => opts.only.has(t) && (t !== 'python' || pythonInstalled) && (t !== 'glibc' || jemalloc !== undefined),
     );
     if (opts.only.has('python') && !pythonInstalled) log('python: not installed: apt-get install postfix-mta-sts-resolver');
+    if (opts.only.has('glibc') && jemalloc === undefined)
+      log("glibc: not measured: libjemalloc.so.2 is not installed, so the bridge itself runs on glibc's malloc");
 
     // ---- 1. throughput and storm. Every target of a run listens at once (each on its own port,
     // idle while not asked), and the load generator asks them in turn, one short slice each,
@@ -801,7 +767,12 @@ async function inside(opts: Options): Promise<void> {
   }
 }
 
-const opts = parseOptions(process.argv.slice(2));
+const parsed = parseOptions(process.argv.slice(2));
+if (parsed instanceof Error) {
+  process.stderr.write(`${USAGE}\n${parsed.message}\n`);
+  process.exit(2);
+}
+const opts: Options = parsed;
 if (opts.inside === undefined) {
   process.exitCode = await outside(process.argv.slice(2));
 } else {
