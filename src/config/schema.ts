@@ -70,6 +70,7 @@ function describe(v: unknown): string {
   if (typeof v === 'number') return `the number ${String(v)}`;
   return v !== null && typeof v === 'object' ? 'a mapping' : String(v);
 }
+const MAPPING = 'a mapping (key: value lines)';
 /** ECONFIG_TYPE: `must be WANT, found` a description of what is there instead. */
 const wrongType = (ctx: Ctx, want: string, v: unknown, path?: PropertyKey[]): never =>
   fail(ctx, 'ECONFIG_TYPE', `must be ${want}, found ${describe(v)}`, path);
@@ -134,9 +135,7 @@ const KNOWN = '\0known:';
 const obj = <S extends z.core.$ZodLooseShape>(shape: S) =>
   z.strictObject(shape, {
     error: (iss) =>
-      iss.code === 'unrecognized_keys'
-        ? KNOWN + Object.keys(shape).join('\0')
-        : `must be a mapping (key: value lines), found ${describe(iss.input)}`,
+      iss.code === 'unrecognized_keys' ? KNOWN + Object.keys(shape).join('\0') : `must be ${MAPPING}, found ${describe(iss.input)}`,
   });
 
 /** A unix socket file mode: PyYAML's 0666 (octal), 0o666, decimal 438, or the strings "0666", "0o666", "666". */
@@ -206,7 +205,7 @@ const zoneSchema = obj({
 });
 
 const zones = z.unknown().transform((map, ctx): Record<string, z.output<typeof zoneSchema>> => {
-  if (map === null || typeof map !== 'object' || Array.isArray(map)) return wrongType(ctx, 'a mapping (key: value lines)', map);
+  if (map === null || typeof map !== 'object' || Array.isArray(map)) return wrongType(ctx, MAPPING, map);
   const out: [string, z.output<typeof zoneSchema>][] = [];
   for (const [name, block] of Object.entries(map)) {
     // Postfix sends "NAME KEY" and the server splits at the first space: such a name never matches.

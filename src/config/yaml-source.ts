@@ -96,14 +96,8 @@ export function readYaml(text: string): YamlSource {
     at.set(pathText(path), { node, key });
     if (isScalar(node)) return scalar(node);
     if (open.has(node)) {
-      problems.push(
-        problem(
-          'ECONFIG_TYPE',
-          path,
-          isAlias(raw) ? raw : node,
-          'an alias names a list or mapping that contains it: the value would never end',
-        ),
-      );
+      const message = 'an alias names a list or mapping that contains it: the value would never end';
+      problems.push(problem('ECONFIG_TYPE', path, isAlias(raw) ? raw : node, message));
       budget = -1;
       return null;
     }
