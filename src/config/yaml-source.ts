@@ -22,7 +22,7 @@ export interface YamlSource {
   readonly value: unknown;
   readonly problems: ConfigProblem[];
   readonly warnings: ConfigProblem[];
-  /** `line:col` for an issue of the schema (see `problemOf`). */
+  /** An issue of the schema as a problem at the `line:col` its `on` names (the nearest located path). */
   readonly locate: (issue: Issue) => ConfigProblem;
 }
 
@@ -161,7 +161,7 @@ function indexDocument(doc: Document) {
   /** Each alias → the last node anchored with its name before it (YAML 1.2 §3.2.2.2). */
   const aliasTargets = new Map<Alias, Node>();
   const anchored = new Map<string, Node>();
-  const paths = new Map<unknown, Path>(); // each collection's path: a key's names its value, not itself
+  const paths = new Map<unknown, Path>(); // each collection's path; a key's text is a segment of its value's path only
   // Pre-order, key before value, as `Alias.resolve` orders nodes.
   visit(doc, (key, node, ancestors) => {
     if (isAlias(node)) {
