@@ -335,10 +335,7 @@ const redisCommon = {
   cache_size: cacheSize,
 };
 /** A Redis block's output (`type: redis` or `redis_sentinel`), whichever way it reaches the server(s). */
-const redisCache = <C>(
-  o: { prefix: string; socket_timeout: number; socket_connect_timeout: number; cache_size: number },
-  connection: C,
-) => ({
+const redisCache = <C>(o: z.output<z.ZodObject<typeof redisCommon>>, connection: C) => ({
   type: 'redis' as const,
   /** How the Redis cache reaches its server(s). */
   connection,
