@@ -220,12 +220,9 @@ const zones = z.unknown().transform((map, ctx): Record<string, z.output<typeof z
 });
 
 const sqliteOptions = obj({
-  filename: str()
-    .refine((f) => f !== ':memory:', {
-      params: { code: 'ECONFIG_BAD_VALUE' },
-      message: 'an in-memory SQLite database persists nothing; use "type: internal" instead',
-    })
-    .default(D.DEFAULT_CACHE.filename),
+  filename: checked('ECONFIG_BAD_VALUE', (f) =>
+    f === ':memory:' ? 'an in-memory SQLite database persists nothing; use "type: internal" instead' : undefined,
+  ).default(D.DEFAULT_CACHE.filename),
   threads: size(1024).optional(), // the Python tool's pool size: accepted, ignored
   timeout: seconds(BACKEND_TIMEOUT_MAX_SEC, D.DEFAULT_SQLITE_TIMEOUT_SEC), // better-sqlite3 waits synchronously
   cache_size: cacheSize,
@@ -322,12 +319,9 @@ const sentinelList = list.transform((items, ctx) => {
 });
 const redisCommon = {
   // Glob characters would make the SCAN pattern match other programs' keys.
-  prefix: str()
-    .refine((p) => p.length <= 200 && !/[\s*?[\]\\]/.test(p), {
-      params: { code: 'ECONFIG_BAD_VALUE' },
-      error: (iss) => `must be at most 200 characters without spaces or * ? [ ] \\, found "${String(iss.input)}"`,
-    })
-    .default(DEFAULT_REDIS_PREFIX),
+  prefix: checked('ECONFIG_BAD_VALUE', (p) =>
+    p.length <= 200 && !/[\s*?[\]\\]/.test(p) ? undefined : `must be at most 200 characters without spaces or * ? [ ] \\, found "${p}"`,
+  ).default(DEFAULT_REDIS_PREFIX),
   // Ours: 1 s (Python: 5 s); a hung Redis costs a lookup that long before the memory layer answers.
   socket_timeout: seconds(BACKEND_TIMEOUT_MAX_SEC, 1),
   socket_connect_timeout: seconds(BACKEND_TIMEOUT_MAX_SEC, 1),
@@ -528,11 +522,11 @@ const dnsSchema = obj({
 
 // ---- Listeners --------------------------------------------------------------------------------
 /** systemd `FileDescriptorName=`: at most 255 printable ASCII characters, no ':' (sd_listen_fds_with_names(3)). */
-const fdName = str().refine((n) => n.length <= 255 && /^[\x21-\x39\x3b-\x7e]+$/.test(n), {
-  params: { code: 'ECONFIG_BAD_VALUE' },
-  error: (iss) =>
-    `"${String(iss.input)}" cannot be a systemd FileDescriptorName: use at most 255 printable characters, no spaces and no ":"`,
-});
+const fdName = checked('ECONFIG_BAD_VALUE', (n) =>
+  n.length <= 255 && /^[\x21-\x39\x3b-\x7e]+$/.test(n)
+    ? undefined
+    : `"${n}" cannot be a systemd FileDescriptorName: use at most 255 printable characters, no spaces and no ":"`,
+);
 const listenAddress = z
   .unknown()
   .transform((v, ctx) =>
@@ -582,9 +576,7 @@ const ROOT = {
   request_timeout: seconds(300, TOP.requestTimeoutSec),
   logging: loggingSchema.default(D.DEFAULT_LOGGING),
   policy_delegation: policyDelegationSchema.default(D.DEFAULT_POLICY_DELEGATION),
-  state_directory: str()
-    .refine(isAbsolute, { params: { code: 'ECONFIG_BAD_VALUE' }, error: (iss) => `must be an absolute path, found "${String(iss.input)}"` })
-    .optional(),
+  state_directory: checked('ECONFIG_BAD_VALUE', (d) => (isAbsolute(d) ? undefined : `must be an absolute path, found "${d}"`)).optional(),
   user: systemAccount.optional(),
   group: systemAccount.optional(),
   metrics: metricsSchema.optional(),
