@@ -2,7 +2,7 @@
  * Config loading with many zones, before and after the linear loader (issue 13, finding 7).
  * "before" is the step that made it quadratic, reproduced: the `yaml` library's own duplicate-key
  * check (`uniqueKeys: true`, each key compared with every earlier one), which the loader used
- * until it found duplicates itself in one pass (src/config/document-index.ts). "after" is
+ * until it found duplicates itself in one pass (`indexDocument` in src/config/yaml-source.ts). "after" is
  * `parseConfigText` as it is. Prints CPU seconds side by side; asserts nothing.
  *
  *   npm run build && node dist/bench/config-load.js [--zones 5000,10000,20000,40000]

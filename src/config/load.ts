@@ -17,7 +17,7 @@ export { buildDefaultConfig as defaultConfig } from './defaults.js';
  * Parses and validates config text. Never throws for bad input: problems come back as values,
  * sorted by line. Problems carry no file name: pass `fileName` to `formatProblem(s)` for output.
  * Text over CONFIG_FILE_MAX_BYTES is refused unparsed (ECONFIG_TOO_LARGE). The work is linear in
- * the text's size: see document-index.ts and the alias budget in yaml-source.ts.
+ * the text's size: see `indexDocument` and the alias budget in yaml-source.ts.
  */
 export function parseConfigText(text: string, fileName: string): ConfigLoadResult {
   void fileName; // part of the agreed signature; see the TSDoc above

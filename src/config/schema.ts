@@ -70,6 +70,10 @@ function describe(v: unknown): string {
   if (typeof v === 'number') return `the number ${String(v)}`;
   return v !== null && typeof v === 'object' ? 'a mapping' : String(v);
 }
+const MAPPING = 'a mapping (key: value lines)';
+/** ECONFIG_TYPE: `must be WANT, found` a description of what is there instead. */
+const wrongType = (ctx: Ctx, want: string, v: unknown, path?: PropertyKey[]): never =>
+  fail(ctx, 'ECONFIG_TYPE', `must be ${want}, found ${describe(v)}`, path);
 
 // ---- Scalars ----------------------------------------------------------------------------------
 interface NumberRule {
@@ -79,24 +83,21 @@ interface NumberRule {
   readonly above?: number;
   readonly max?: number;
 }
-const bool = z
-  .unknown()
-  .transform((v, ctx) => (typeof v === 'boolean' ? v : fail(ctx, 'ECONFIG_TYPE', `must be true or false, found ${describe(v)}`)));
+const bool = z.unknown().transform((v, ctx) => (typeof v === 'boolean' ? v : wrongType(ctx, 'true or false', v)));
 const num = (r: NumberRule) =>
   z.unknown().transform((v, ctx): number => {
     const low = r.min !== undefined ? `at least ${r.min}` : r.above !== undefined ? `greater than ${r.above}` : undefined;
     const range = [low, r.max !== undefined ? `at most ${r.max}` : undefined].filter((x) => x !== undefined).join(' and ');
-    const want = `must be ${r.integer === true ? 'an integer' : 'a number'}${range === '' ? '' : ` ${range}`}`;
-    if (typeof v !== 'number' || !Number.isFinite(v) || (r.integer === true && !Number.isInteger(v)))
-      return fail(ctx, 'ECONFIG_TYPE', `${want}, found ${describe(v)}`);
+    const want = `${r.integer === true ? 'an integer' : 'a number'}${range === '' ? '' : ` ${range}`}`;
+    if (typeof v !== 'number' || !Number.isFinite(v) || (r.integer === true && !Number.isInteger(v))) return wrongType(ctx, want, v);
     if ((r.min !== undefined && v < r.min) || (r.above !== undefined && v <= r.above) || (r.max !== undefined && v > r.max)) {
-      return fail(ctx, 'ECONFIG_RANGE', `${want}, found ${v}`);
+      return fail(ctx, 'ECONFIG_RANGE', `must be ${want}, found ${v}`);
     }
     return v;
   });
 const str = (nonEmpty = true) =>
   z.unknown().transform((v, ctx): string => {
-    if (typeof v !== 'string') return fail(ctx, 'ECONFIG_TYPE', `must be a string, found ${describe(v)}`);
+    if (typeof v !== 'string') return wrongType(ctx, 'a string', v);
     return nonEmpty && v.trim() === '' ? fail(ctx, 'ECONFIG_BAD_VALUE', 'must not be empty') : v;
   });
 const oneOf = <V extends string>(values: readonly V[], aliases: Readonly<Record<string, V>> = {}) =>
@@ -121,11 +122,7 @@ const need = <S extends z.ZodType<unknown, unknown>>(schema: S, message: string)
 const size = (max: number, min = 1) => num({ integer: true, min, max });
 const cacheSize = size(CACHE_ENTRIES_MAX).default(D.DEFAULT_CACHE_SIZE);
 const seconds = (max: number, dflt: number) => num({ above: 0, max }).default(dflt);
-const list = z
-  .unknown()
-  .transform((v, ctx): unknown[] =>
-    Array.isArray(v) ? (v as unknown[]) : fail(ctx, 'ECONFIG_TYPE', `must be a list, found ${describe(v)}`),
-  );
+const list = z.unknown().transform((v, ctx): unknown[] => (Array.isArray(v) ? (v as unknown[]) : wrongType(ctx, 'a list', v)));
 /** Parses `v` with `schema` inside a transform, its issues placed under `path`; undefined when it fails. */
 function sub<S extends z.ZodType>(ctx: Ctx, schema: S, v: unknown, path: PropertyKey[] = []): z.output<S> | undefined {
   const r = schema.safeParse(v);
@@ -138,9 +135,7 @@ const KNOWN = '\0known:';
 const obj = <S extends z.core.$ZodLooseShape>(shape: S) =>
   z.strictObject(shape, {
     error: (iss) =>
-      iss.code === 'unrecognized_keys'
-        ? KNOWN + Object.keys(shape).join('\0')
-        : `must be a mapping (key: value lines), found ${describe(iss.input)}`,
+      iss.code === 'unrecognized_keys' ? KNOWN + Object.keys(shape).join('\0') : `must be ${MAPPING}, found ${describe(iss.input)}`,
   });
 
 /** A unix socket file mode: PyYAML's 0666 (octal), 0o666, decimal 438, or the strings "0666", "0o666", "666". */
@@ -154,8 +149,7 @@ const fileMode = z.unknown().transform((v, ctx): number => {
     }
     value = Number.parseInt(m[1], 8);
   }
-  if (typeof value !== 'number' || !Number.isInteger(value))
-    return fail(ctx, 'ECONFIG_TYPE', `must be an octal file mode such as 0666 or 0o660, found ${describe(v)}`);
+  if (typeof value !== 'number' || !Number.isInteger(value)) return wrongType(ctx, 'an octal file mode such as 0666 or 0o660', v);
   if (value >= 0 && value <= 0o777) return value; // permission bits only: chmod(2) on a socket ignores the rest
   const hint = /^[0-7]{3}$/.test(String(value)) ? ` (did you mean 0${value}? without the leading 0 it is the decimal number ${value})` : '';
   return fail(ctx, 'ECONFIG_RANGE', `must be a file mode between 0 and 0777, found ${value} (0o${value.toString(8)})${hint}`);
@@ -211,8 +205,7 @@ const zoneSchema = obj({
 });
 
 const zones = z.unknown().transform((map, ctx): Record<string, z.output<typeof zoneSchema>> => {
-  if (map === null || typeof map !== 'object' || Array.isArray(map))
-    return fail(ctx, 'ECONFIG_TYPE', `must be a mapping (key: value lines), found ${describe(map)}`);
+  if (map === null || typeof map !== 'object' || Array.isArray(map)) return wrongType(ctx, MAPPING, map);
   const out: [string, z.output<typeof zoneSchema>][] = [];
   for (const [name, block] of Object.entries(map)) {
     // Postfix sends "NAME KEY" and the server splits at the first space: such a name never matches.
@@ -227,12 +220,9 @@ const zones = z.unknown().transform((map, ctx): Record<string, z.output<typeof z
 });
 
 const sqliteOptions = obj({
-  filename: str()
-    .refine((f) => f !== ':memory:', {
-      params: { code: 'ECONFIG_BAD_VALUE' },
-      message: 'an in-memory SQLite database persists nothing; use "type: internal" instead',
-    })
-    .default(D.DEFAULT_CACHE.filename),
+  filename: checked('ECONFIG_BAD_VALUE', (f) =>
+    f === ':memory:' ? 'an in-memory SQLite database persists nothing; use "type: internal" instead' : undefined,
+  ).default(D.DEFAULT_CACHE.filename),
   threads: size(1024).optional(), // the Python tool's pool size: accepted, ignored
   timeout: seconds(BACKEND_TIMEOUT_MAX_SEC, D.DEFAULT_SQLITE_TIMEOUT_SEC), // better-sqlite3 waits synchronously
   cache_size: cacheSize,
@@ -283,8 +273,7 @@ const clusterNodes = list.transform((items, ctx) => {
   if (items.length === 0) fail(ctx, 'ECONFIG_BAD_VALUE', 'must list at least one node (redis://host:port)');
   let scheme: string | undefined;
   const urls = items.map((item, i) => {
-    if (typeof item !== 'string')
-      return fail(ctx, 'ECONFIG_TYPE', `must be a URL string (redis://host:port), found ${describe(item)}`, [i]);
+    if (typeof item !== 'string') return wrongType(ctx, 'a URL string (redis://host:port)', item, [i]);
     const text = item.includes('://') ? item : `redis://${item}`;
     const problem = redisUrlProblem(text);
     const url = problem === undefined ? new URL(text) : undefined;
@@ -330,12 +319,9 @@ const sentinelList = list.transform((items, ctx) => {
 });
 const redisCommon = {
   // Glob characters would make the SCAN pattern match other programs' keys.
-  prefix: str()
-    .refine((p) => p.length <= 200 && !/[\s*?[\]\\]/.test(p), {
-      params: { code: 'ECONFIG_BAD_VALUE' },
-      error: (iss) => `must be at most 200 characters without spaces or * ? [ ] \\, found "${String(iss.input)}"`,
-    })
-    .default(DEFAULT_REDIS_PREFIX),
+  prefix: checked('ECONFIG_BAD_VALUE', (p) =>
+    p.length <= 200 && !/[\s*?[\]\\]/.test(p) ? undefined : `must be at most 200 characters without spaces or * ? [ ] \\, found "${p}"`,
+  ).default(DEFAULT_REDIS_PREFIX),
   // Ours: 1 s (Python: 5 s); a hung Redis costs a lookup that long before the memory layer answers.
   socket_timeout: seconds(BACKEND_TIMEOUT_MAX_SEC, 1),
   socket_connect_timeout: seconds(BACKEND_TIMEOUT_MAX_SEC, 1),
@@ -343,10 +329,7 @@ const redisCommon = {
   cache_size: cacheSize,
 };
 /** A Redis block's output (`type: redis` or `redis_sentinel`), whichever way it reaches the server(s). */
-const redisCache = <C>(
-  o: { prefix: string; socket_timeout: number; socket_connect_timeout: number; cache_size: number },
-  connection: C,
-) => ({
+const redisCache = <C>(o: z.output<z.ZodObject<typeof redisCommon>>, connection: C) => ({
   type: 'redis' as const,
   /** How the Redis cache reaches its server(s). */
   connection,
@@ -456,7 +439,7 @@ type CacheOutput =
   Exclude<z.output<(typeof CACHE_OPTIONS)[keyof typeof CACHE_OPTIONS]>, { type: 'redis' }> | ReturnType<typeof redisCache<RedisConnection>>;
 /** No block: the persistent SQLite default; a block without `type` is the Python tool's `internal`. */
 const cache = obj({
-  type: oneOf(['internal', 'sqlite', 'redis', 'redis_sentinel', 'postgres'], { memory: 'internal' }).default('internal'),
+  type: oneOf(Object.keys(CACHE_OPTIONS) as (keyof typeof CACHE_OPTIONS)[], { memory: 'internal' }).default('internal'),
   options: z.unknown().optional(),
 }).transform((c, ctx): CacheOutput => {
   const needs = NEEDS_OPTIONS[c.type];
@@ -539,11 +522,11 @@ const dnsSchema = obj({
 
 // ---- Listeners --------------------------------------------------------------------------------
 /** systemd `FileDescriptorName=`: at most 255 printable ASCII characters, no ':' (sd_listen_fds_with_names(3)). */
-const fdName = str().refine((n) => n.length <= 255 && /^[\x21-\x39\x3b-\x7e]+$/.test(n), {
-  params: { code: 'ECONFIG_BAD_VALUE' },
-  error: (iss) =>
-    `"${String(iss.input)}" cannot be a systemd FileDescriptorName: use at most 255 printable characters, no spaces and no ":"`,
-});
+const fdName = checked('ECONFIG_BAD_VALUE', (n) =>
+  n.length <= 255 && /^[\x21-\x39\x3b-\x7e]+$/.test(n)
+    ? undefined
+    : `"${n}" cannot be a systemd FileDescriptorName: use at most 255 printable characters, no spaces and no ":"`,
+);
 const listenAddress = z
   .unknown()
   .transform((v, ctx) =>
@@ -554,8 +537,6 @@ const listenAddress = z
     const parsed = parseListenAddress(text);
     return parsed.ok ? parsed.address : fail(ctx, 'ECONFIG_ADDRESS', `"${text}": ${parsed.reason}`);
   });
-const unixOnly = (problems: Issue[], path: PropertyKey[], key: string, what = 'unix sockets (address "unix:/path")'): number =>
-  problems.push({ code: 'ECONFIG_BAD_VALUE', path, on: 'key', message: `"${key}" applies only to ${what}` });
 /** One `listeners:` entry; `reuse_port` left out takes the top-level value (the caller's). */
 const listenerEntry = obj({
   protocol: oneOf(['socketmap', 'tcp_table', 'policy', 'exim']).default('socketmap'),
@@ -568,8 +549,11 @@ const listenerEntry = obj({
   group: account('a group name or numeric gid').optional(),
   max_connections: size(10_000_000).optional(), // far above any fd limit a daemon gets
 });
+type ListenerEntry = z.output<typeof listenerEntry>;
 
 // ---- The whole file ---------------------------------------------------------------------------
+/** Top-level `user:` and `group:`, resolved when the daemon starts (src/privileges.ts). */
+const systemAccount = account('a user or group name or a numeric id', /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}\$?$/);
 const ROOT = {
   // postfix-mta-sts-resolver: one socketmap listener; a non-null `path` wins over host/port
   host: checked('ECONFIG_ADDRESS', checkHost).default(D.DEFAULT_LISTEN.host),
@@ -592,11 +576,9 @@ const ROOT = {
   request_timeout: seconds(300, TOP.requestTimeoutSec),
   logging: loggingSchema.default(D.DEFAULT_LOGGING),
   policy_delegation: policyDelegationSchema.default(D.DEFAULT_POLICY_DELEGATION),
-  state_directory: str()
-    .refine(isAbsolute, { params: { code: 'ECONFIG_BAD_VALUE' }, error: (iss) => `must be an absolute path, found "${String(iss.input)}"` })
-    .optional(),
-  user: account('a user or group name or a numeric id', /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}\$?$/).optional(),
-  group: account('a user or group name or a numeric id', /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}\$?$/).optional(),
+  state_directory: checked('ECONFIG_BAD_VALUE', (d) => (isAbsolute(d) ? undefined : `must be an absolute path, found "${d}"`)).optional(),
+  user: systemAccount.optional(),
+  group: systemAccount.optional(),
   metrics: metricsSchema.optional(),
   dns: dnsSchema.optional(),
 };
@@ -652,7 +634,7 @@ export function buildConfig(root: unknown): Built {
   if (top.group !== undefined && !given('user'))
     problems.push({ code: 'ECONFIG_BAD_VALUE', path: ['group'], message: 'needs "user:" too (the group alone is never dropped to)' });
 
-  const listeners = readListeners(raw, top, problems, ignored);
+  const listeners = readListeners(given, top, problems, ignored);
   if (given('cache')) {
     const options = (raw['cache'] as { options?: Record<string, unknown> } | undefined)?.options ?? {};
     const why: Readonly<Record<string, [string, string]>> = {
@@ -721,7 +703,7 @@ function bridgeConfig(t: Top, listeners: Listener[]) {
 }
 
 /** One listener, from a `listeners:` entry or the shorthand keys; `reusePort` is the top-level value. */
-function listenerConfig(l: z.output<typeof listenerEntry>, origin: string, reusePort: boolean) {
+function listenerConfig(l: ListenerEntry, origin: string, reusePort: boolean) {
   return {
     protocol: l.protocol,
     address: l.address,
@@ -754,29 +736,24 @@ function listenerConfig(l: z.output<typeof listenerEntry>, origin: string, reuse
  * our `listeners:` list. Written together, both apply; with neither, 127.0.0.1:8461.
  */
 function readListeners(
-  raw: Record<string, unknown>,
+  given: (key: string) => boolean,
   top: Partial<Top>,
   problems: Issue[],
   ignored: (path: PropertyKey[], message: string) => void,
 ): Listener[] | undefined {
-  const given = (key: string): boolean => raw[key] !== undefined;
   const result: { listener: Listener; path: PropertyKey[] }[] = [];
   const reusePort = top.reuse_port ?? true;
+  const add = (l: ListenerEntry, origin: string, path: PropertyKey[]) =>
+    result.push({ listener: listenerConfig(l, origin, reusePort), path });
   if (given('path')) {
     for (const k of ['host', 'port'])
       if (given(k)) ignored([k], 'ignored because "path" is set: a unix socket is opened instead (the Python resolver does the same)');
-    if (top.path !== undefined) {
-      const listener = listenerConfig({ protocol: 'socketmap', address: { kind: 'unix', path: top.path }, mode: top.mode }, 'path', false);
-      result.push({ listener, path: ['path'] });
-    }
+    if (top.path !== undefined) add({ protocol: 'socketmap', address: { kind: 'unix', path: top.path }, mode: top.mode }, 'path', ['path']);
   } else {
     if (given('mode')) ignored(['mode'], 'ignored: "mode" applies only to a unix socket ("path")');
     if ((given('host') || given('port') || !given('listeners')) && top.host !== undefined && top.port !== undefined) {
       const address = { kind: 'tcp' as const, host: top.host, port: top.port };
-      result.push({
-        listener: listenerConfig({ protocol: 'socketmap', address }, 'host/port', reusePort),
-        path: [given('host') ? 'host' : 'port'],
-      });
+      add({ protocol: 'socketmap', address }, 'host/port', [given('host') ? 'host' : 'port']);
     }
   }
   const zoneNames = Object.keys(top.zones ?? {});
@@ -789,16 +766,17 @@ function readListeners(
     const r = listenerEntry.safeParse(item);
     const raw = item as Record<string, unknown>;
     const address = typeof raw['address'] === 'string' ? parseListenAddress(raw['address']) : undefined;
+    const kind = address?.ok === true ? address.address.kind : undefined;
+    const origin = pathText(path);
     // Keys for one kind of socket, checked whatever else is wrong with the entry.
-    const tcp = address?.ok === true && address.address.kind === 'tcp';
-    for (const key of tcp ? ['mode', 'owner', 'group'] : []) if (raw[key] !== undefined) unixOnly(problems, [...path, key], key);
-    if (address?.ok === true && !tcp && raw['reuse_port'] !== undefined)
-      unixOnly(problems, [...path, 'reuse_port'], 'reuse_port', 'TCP addresses');
-    if (address?.ok === true && typeof raw['name'] === 'string')
-      named.push({ name: raw['name'], origin: pathText(path), path: [...path, 'name'] });
+    const wrongKind = kind === 'tcp' ? ['mode', 'owner', 'group'] : kind === 'unix' ? ['reuse_port'] : [];
+    for (const key of wrongKind.filter((k) => raw[k] !== undefined)) {
+      const only = kind === 'tcp' ? 'unix sockets (address "unix:/path")' : 'TCP addresses';
+      problems.push({ code: 'ECONFIG_BAD_VALUE', path: [...path, key], on: 'key', message: `"${key}" applies only to ${only}` });
+    }
+    if (kind !== undefined && typeof raw['name'] === 'string') named.push({ name: raw['name'], origin, path: [...path, 'name'] });
     if (!r.success) return problems.push(...issuesOf(r.error, path));
     const l = r.data;
-    const origin = pathText(path);
     if (l.zone !== undefined && !zoneNames.includes(l.zone)) {
       const listed =
         zoneNames.length === 0
@@ -813,7 +791,7 @@ function readListeners(
     }
     if (l.zone !== undefined && l.protocol === 'socketmap')
       ignored([...path, 'zone'], 'ignored for socketmap: each request names its zone (the map name in main.cf)');
-    return result.push({ listener: listenerConfig(l, origin, reusePort), path: [...path, 'address'] });
+    return add(l, origin, [...path, 'address']);
   });
   if (Array.isArray(top.listeners) && entries.length === 0 && result.length === 0 && !given('path') && !given('host') && !given('port')) {
     problems.push({

@@ -6,8 +6,8 @@
  * `0666` (octal) are numbers. `<<` merge keys are honoured, own keys first, as PyYAML does;
  * reads through aliases and merges are charged to CONFIG_ALIAS_EXPANSION_MAX (alias bombs).
  */
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, Scalar, type Alias, type Node } from 'yaml';
-import { indexDocument, keyText } from './document-index.js';
+import { isAlias, isCollection, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, Scalar, visit } from 'yaml';
+import type { Alias, Document, Node } from 'yaml';
 import { pathText, type ConfigProblem, type ConfigProblemCode } from './problems.js';
 import { CONFIG_ALIAS_EXPANSION_MAX, type Issue } from './schema.js';
 
@@ -22,7 +22,7 @@ export interface YamlSource {
   readonly value: unknown;
   readonly problems: ConfigProblem[];
   readonly warnings: ConfigProblem[];
-  /** `line:col` for an issue of the schema (see `problemOf`). */
+  /** An issue of the schema as a problem at the `line:col` its `on` names (the nearest located path). */
   readonly locate: (issue: Issue) => ConfigProblem;
 }
 
@@ -64,10 +64,10 @@ export function readYaml(text: string): YamlSource {
   if (problems.length > 0) return { value: null, problems, warnings, locate };
 
   const index = indexDocument(doc);
-  for (const r of index.repeatedKeys) {
-    const message =
-      r.key === undefined ? 'a key appears twice in the same mapping' : `"${r.key}" appears twice in the same mapping; keep one`;
-    problems.push(problem('ECONFIG_DUPLICATE_KEY', r.key === undefined ? r.parent : [...r.parent, r.key], r.keyNode, message));
+  for (const { keyNode, parent } of index.repeatedKeys) {
+    const key = keyText(keyNode);
+    const message = key === undefined ? 'a key appears twice in the same mapping' : `"${key}" appears twice in the same mapping; keep one`;
+    problems.push(problem('ECONFIG_DUPLICATE_KEY', key === undefined ? parent : [...parent, key], keyNode, message));
   }
   let budget = CONFIG_ALIAS_EXPANSION_MAX;
   const resolve = (node: unknown): Node | null => {
@@ -96,14 +96,8 @@ export function readYaml(text: string): YamlSource {
     at.set(pathText(path), { node, key });
     if (isScalar(node)) return scalar(node);
     if (open.has(node)) {
-      problems.push(
-        problem(
-          'ECONFIG_TYPE',
-          path,
-          isAlias(raw) ? raw : node,
-          'an alias names a list or mapping that contains it: the value would never end',
-        ),
-      );
+      const message = 'an alias names a list or mapping that contains it: the value would never end';
+      problems.push(problem('ECONFIG_TYPE', path, isAlias(raw) ? raw : node, message));
       budget = -1;
       return null;
     }
@@ -153,6 +147,55 @@ export function readYaml(text: string): YamlSource {
     return out;
   };
   return { value: plain(doc.contents, [], null), problems, warnings, locate };
+}
+
+/**
+ * One `visit` of the document, linear in its size, finding what the `yaml` library would find by
+ * scanning: keys repeated in one mapping (its `uniqueKeys` compares each key with every earlier one)
+ * and the node each alias names (`Alias.resolve` walks the whole document on every call). So a config
+ * with 40,000 zones loads in linear time (bench/config-load.ts).
+ */
+function indexDocument(doc: Document) {
+  /** A key written a second time in the same mapping; `parent` is the path of that mapping. */
+  const repeatedKeys: { keyNode: Scalar; parent: Path }[] = [];
+  /** Each alias → the last node anchored with its name before it (YAML 1.2 §3.2.2.2). */
+  const aliasTargets = new Map<Alias, Node>();
+  const anchored = new Map<string, Node>();
+  const paths = new Map<unknown, Path>(); // each collection's path; a key's text is a segment of its value's path only
+  // Pre-order, key before value, as `Alias.resolve` orders nodes.
+  visit(doc, (key, node, ancestors) => {
+    if (isAlias(node)) {
+      const target = anchored.get(node.source);
+      if (target !== undefined) aliasTargets.set(node, target);
+      return;
+    }
+    if (!isScalar(node) && !isCollection(node)) return;
+    if (node.anchor !== undefined && node.anchor !== '') anchored.set(node.anchor, node);
+    if (isScalar(node)) return;
+    const parent = ancestors.at(-1);
+    const up = paths.get(isPair(parent) ? ancestors.at(-2) : parent) ?? [];
+    const segment = isSeq(parent) ? (key as number) : isPair(parent) && key === 'value' ? keyText(parent.key) : undefined;
+    const path = segment === undefined ? up : [...up, segment];
+    paths.set(node, path);
+    if (!isMap(node)) return;
+    const seen = new Set<unknown>();
+    for (const { key: k } of node.items) {
+      // yaml's equality for keys: the same node, or two scalars whose values are ===.
+      if (!isScalar(k) || Number.isNaN(k.value)) continue;
+      if (seen.has(k.value)) repeatedKeys.push({ keyNode: k, parent: path });
+      seen.add(k.value);
+    }
+  });
+  return { repeatedKeys, aliasTargets };
+}
+
+/** A mapping key as the config's path names it (a scalar's source text), or undefined for a non-scalar key. */
+function keyText(key: unknown): string | undefined {
+  if (!isScalar(key)) return undefined;
+  const v = key.value;
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean') return key.source ?? String(v);
+  return undefined;
 }
 
 function scalar(node: Scalar): unknown {
