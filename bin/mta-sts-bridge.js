@@ -57,10 +57,6 @@ function bundleIsCurrent() {
   }
 }
 
-// `serve`: V8's optimizing compiler stays off until the listeners accept (main/cli/optimizer.ts:
-// start-up code runs once, and compiling it costs ~4 MB of RSS); the daemon then turns it on.
-if (process.argv[2] === 'serve') (await import('../dist/main/cli/optimizer.js')).deferOptimizer();
-
 const { main } = await import(bundleIsCurrent() ? BUNDLE.href : COMPILED.href);
 
 // Once a command has finished, a leftover handle (a keep-alive socket, a DNS timer of an

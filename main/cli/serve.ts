@@ -13,7 +13,6 @@ import { parseArgs, stringOption } from './args.js';
 import { loadConfigOrReport } from './config-source.js';
 import { EXIT_ERROR, EXIT_NEGATIVE, EXIT_OK, packageVersion, type CliIo, usageError } from './io.js';
 import { commandHelp, optionSpecs } from './help.js';
-import { resumeOptimizer } from './optimizer.js';
 
 /** Signals that stop the daemon gracefully. */
 export const STOP_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
@@ -125,7 +124,6 @@ export async function serveCommand(argv: readonly string[], io: CliIo, deps: Ser
     return EXIT_NEGATIVE;
   }
   notifier.ready(`answering on ${app.listeners.length} listener(s)`);
-  resumeOptimizer();
   const watchdogMs = notifier.startWatchdog();
   if (watchdogMs !== undefined) mainLog.info('systemd watchdog enabled', { intervalMs: watchdogMs });
 

@@ -33,6 +33,7 @@ import { readFileSync } from 'node:fs';
 import { request, type RequestOptions } from 'node:https';
 import type { IncomingMessage } from 'node:http';
 import type { LookupFunction } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import {
   checkServerIdentity,
   createSecureContext,
