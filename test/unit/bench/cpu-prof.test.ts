@@ -5,13 +5,12 @@
  * does, looks at the running daemon, and finds its profile after SIGTERM.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { profilingEnv, writeProfilingNode } from '../../../bench/cpu-prof.js';
-import { freePort } from '../../helpers/free-port.js';
+import { startServe } from '../../helpers/serve-process.js';
 import { installedJemalloc, LAUNCHER } from '../../helpers/jemalloc.js';
 
 let dir = '';
@@ -22,35 +21,21 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Start `serve` through the launcher with the profiling node; /proc of the daemon, then its profiles. */
 async function profile(extra: NodeJS.ProcessEnv): Promise<{ maps: string; cmdline: string[]; profiles: string[] }> {
-  const port = await freePort();
-  const config = join(dir, `c-${port}.yml`);
-  writeFileSync(config, `listeners:\n  - address: 127.0.0.1:${port}\ncache:\n  type: internal\n`);
   const base: NodeJS.ProcessEnv = { ...process.env, ...extra };
   for (const k of ['LD_PRELOAD', 'MALLOC_CONF', 'MALLOC_ARENA_MAX', 'MTA_STS_BRIDGE_LAUNCHER_SET']) delete base[k];
-  const out = join(dir, `prof-${port}`);
+  const out = join(dir, `prof-${++runs}`);
   const env = profilingEnv(base, writeProfilingNode(join(dir, 'node-bin'), base), out);
-  const child = spawn(LAUNCHER, ['serve', '-c', config], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const daemon = await startServe(LAUNCHER, dir, env);
   try {
-    const deadline = Date.now() + 20_000;
-    while (!/listening/.test(output)) {
-      if (child.exitCode !== null) assert.fail(`serve ended (${child.exitCode}) before listening:\n${output}`);
-      if (Date.now() > deadline) assert.fail(`serve did not listen within 20 s:\n${output}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    const pid = child.pid as number;
-    const maps = readFileSync(`/proc/${pid}/maps`, 'utf8');
-    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
-    child.kill('SIGTERM');
-    await exited;
+    const maps = readFileSync(`/proc/${daemon.pid}/maps`, 'utf8');
+    const cmdline = readFileSync(`/proc/${daemon.pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+    await daemon.stop(); // the profile is written at SIGTERM
     return { maps, cmdline, profiles: readdirSync(out).filter((f) => f.endsWith('.cpuprofile')) };
   } finally {
-    child.kill('SIGKILL');
+    await daemon.stop();
   }
 }
+let runs = 0;
 
 test("profiles the bridge through its launcher: the launcher's flags, its jemalloc, a profile at SIGTERM", async () => {
   const p = await profile({});

@@ -5,12 +5,12 @@
  * (/proc/PID/maps, environ, cmdline): docs/operations.md, "Memory settings".
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { freePort } from '../../helpers/free-port.js';
+import { startServe } from '../../helpers/serve-process.js';
 import { installedJemalloc, LAUNCHER as BIN, launcherJemallocDirs, launcherSearchCode } from '../../helpers/jemalloc.js';
 
 const JEMALLOC = installedJemalloc();
@@ -73,47 +73,36 @@ function envMap(text: string, sep: string): Map<string, string> {
  * READY=1: a stand-in first on PATH writes down the environment it was given.
  */
 async function startAndLook(extra: Record<string, string>, childEnv = false): Promise<Seen> {
-  const port = await freePort();
-  const config = join(dir, `launcher-${port}.yml`);
-  writeFileSync(config, `listeners:\n  - address: 127.0.0.1:${port}\ncache:\n  type: internal\n`);
   const env = cleanEnv(extra);
-  const childEnvFile = join(dir, `notify-env-${port}`);
+  const tag = `${process.pid}-${++started}`;
+  const childEnvFile = join(dir, `notify-env-${tag}`);
   if (childEnv) {
-    const fake = join(dir, `fake-bin-${port}`);
+    const fake = join(dir, `fake-bin-${tag}`);
     mkdirSync(fake);
     writeFileSync(join(fake, 'systemd-notify'), `#!/bin/sh\nenv > '${childEnvFile}.tmp' && mv '${childEnvFile}.tmp' '${childEnvFile}'\n`);
     chmodSync(join(fake, 'systemd-notify'), 0o755);
-    Object.assign(env, { PATH: `${fake}:${env['PATH'] ?? '/usr/bin:/bin'}`, NOTIFY_SOCKET: `@msb-launcher-test-${port}` });
+    Object.assign(env, { PATH: `${fake}:${env['PATH'] ?? '/usr/bin:/bin'}`, NOTIFY_SOCKET: `@msb-launcher-test-${tag}` });
   }
-  const child: ChildProcess = spawn(BIN, ['serve', '-c', config], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const daemon = await startServe(BIN, dir, env);
   try {
-    const deadline = Date.now() + 20_000;
-    while (!/listening/.test(output)) {
-      if (child.exitCode !== null || child.signalCode !== null)
-        assert.fail(`serve ended (${child.exitCode ?? child.signalCode}) before listening:\n${output}`);
-      if (Date.now() > deadline) assert.fail(`serve did not listen within 20 s:\n${output}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
     // sh execs node: the child's pid is the daemon's.
-    const pid = child.pid as number;
+    const pid = daemon.pid;
     const environ = envMap(readFileSync(`/proc/${pid}/environ`, 'utf8'), '\0');
     const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
-    const seen = { maps: readFileSync(`/proc/${pid}/maps`, 'utf8'), environ, cmdline, output };
+    const seen = { maps: readFileSync(`/proc/${pid}/maps`, 'utf8'), environ, cmdline, output: daemon.output() };
     if (!childEnv) return seen;
+    const deadline = Date.now() + 20_000;
     while (!existsSync(childEnvFile)) {
-      if (Date.now() > deadline) assert.fail(`the daemon did not run systemd-notify within 20 s:\n${output}`);
+      if (Date.now() > deadline) assert.fail(`the daemon did not run systemd-notify within 20 s:\n${daemon.output()}`);
       await new Promise((r) => setTimeout(r, 20));
     }
     return { ...seen, child: envMap(readFileSync(childEnvFile, 'utf8'), '\n') };
   } finally {
-    child.kill('SIGTERM');
-    await exited;
+    await daemon.stop();
   }
 }
+/** Numbers the daemons startAndLook starts (their fake bin directories and notify sockets). */
+let started = 0;
 
 describe('bin/mta-sts-bridge.js as a launcher', () => {
   it('runs node on itself with a 1 MiB young generation and MALLOC_ARENA_MAX=2', async () => {
