@@ -357,9 +357,9 @@ async function inside(opts: Options): Promise<void> {
     log();
 
     // --cpu-prof: through the launcher, each target on its own allocator (bench/cpu-prof.ts).
-    const profilingNode = opts.cpuProf !== undefined ? writeProfilingNode(join(work, 'cpu-prof-node')) : undefined;
-    if (opts.cpuProf !== undefined)
-      log(`CPU profiles: ${opts.cpuProf}/TAG/ (node --cpu-prof through the launcher: the bridge on its allocator, glibc on glibc's)`);
+    const profiling = opts.cpuProf === undefined ? undefined : { dir: opts.cpuProf, node: writeProfilingNode(join(work, 'cpu-prof-node')) };
+    if (profiling !== undefined)
+      log(`CPU profiles: ${profiling.dir}/TAG/ (node --cpu-prof through the launcher: the bridge on its allocator, glibc on glibc's)`);
 
     let ceilingReply = 'OK secure match=mx1.w00000.bench.test:.mx.w00000.bench.test';
     const targets: Record<Target, TargetSpec> = {
@@ -382,8 +382,7 @@ async function inside(opts: Options): Promise<void> {
           let env: NodeJS.ProcessEnv = { ...process.env, NODE_EXTRA_CA_CERTS: pki.caCertPath, HOME: work, ...extraEnv };
           // A CPU profile, written at SIGTERM; one directory per run: the main thread's and the
           // fetch worker's profiles. Not for the memory runs.
-          if (profilingNode !== undefined && opts.cpuProf !== undefined && !tag.endsWith('-mem'))
-            env = profilingEnv(env, profilingNode, join(opts.cpuProf, tag));
+          if (profiling !== undefined && !tag.endsWith('-mem')) env = profilingEnv(env, profiling.node, join(profiling.dir, tag));
           return { child: start(join(root, 'bin/mta-sts-bridge.js'), ['serve', '-c', cfg], env, logPath), logPath };
         },
       },
