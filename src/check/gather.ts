@@ -3,6 +3,11 @@
  * and every checked MX host's addresses, in parallel with bounds, every step bounded by its own
  * timeout and by the run's deadline, so a host that hangs costs one step timeout and never the
  * run. Only I/O here; judging is elsewhere.
+ *
+ * A conversation (HTTPS or SMTP) gets its own full timeout and the deadline's abort signal, never
+ * a timeout shortened to what is left of the run: that would put the run's end on two clocks
+ * (this timer's and `now`'s), and whichever fired first would decide whether a host "gave no
+ * answer in time" or "was cut by --timeout". The deadline's signal alone says the run ended.
  */
 import type { SecureContext } from 'node:tls';
 import type { Address, CheckDns, DnsAnswer } from './dns.js';
@@ -110,7 +115,7 @@ export async function gatherDomain(domain: string, o: GatherOptions): Promise<Do
         address: a.address,
         family: a.family,
         port: o.policyPort,
-        timeoutMs: d.step(o.probeTimeoutMs),
+        timeoutMs: o.probeTimeoutMs,
         signal: d.signal,
         context: o.context,
       }),
@@ -136,7 +141,7 @@ export async function gatherDomain(domain: string, o: GatherOptions): Promise<Do
           host: r.exchange,
           address: a.address,
           port: o.mxPort,
-          timeoutMs: d.step(o.probeTimeoutMs),
+          timeoutMs: o.probeTimeoutMs,
           signal: d.signal,
           context: o.context,
           ehloName: o.ehloName,

@@ -421,4 +421,19 @@ describe('a hanging MX host', () => {
     assert.equal(d?.error?.code, 'ECHECK_TIMEOUT');
     assert.match(one(d, 'mx-starttls', 'mx.hang.test 127.0.0.5').message, /the run timed out/);
   });
+  it('one clock ends the run: a `now` running ahead of the timers does not turn the cut into the host own timeout', async () => {
+    // The wall clock steps 1.5 s forward just after the run starts (or, the same thing smaller,
+    // timers and Date.now disagree by a millisecond on a loaded machine). A conversation whose
+    // timeout was shortened to "what is left of the run" by `now` would give up before the
+    // deadline's own timer and report the host as slow; the deadline's signal must decide.
+    site('skew.test', { 'mx.hang.test': { preference: 10, address: '127.0.0.5' } });
+    const timeoutMs = timeoutFor(await baselineMs(['ok.test']), 3000);
+    let calls = 0;
+    const now = (): number => Date.now() + (calls++ === 0 ? 0 : 1500);
+    const r = await world.run(['skew.test'], { timeoutMs, probeTimeoutMs: 60_000, now });
+    const d = r.domains[0];
+    assert.ok(calls > 1, 'the run read its clock after starting');
+    assert.equal(d?.error?.code, 'ECHECK_TIMEOUT');
+    assert.match(one(d, 'mx-starttls', 'mx.hang.test 127.0.0.5').message, /no 220 greeting in time \(the run timed out\)/);
+  });
 });
