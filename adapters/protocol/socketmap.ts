@@ -161,6 +161,8 @@ export const socketmapAdapter: ProtocolAdapter<SocketmapRequest> = {
   protocol: 'socketmap',
   oneShot: false,
   maxRequestBytes: MAX_REQUEST_WIRE_BYTES,
+  // One netstring per request: nothing carries over between requests (src/server/request-memo.ts).
+  statelessDecoder: true,
   newDecoder: newSocketmapDecoder,
   // Postfix reads it as the answer to the request it is still sending: TEMP, so mail defers.
   abortReply: (reason) => encodeNetstring(socketmapReply.temp(reason)),

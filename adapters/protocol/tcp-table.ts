@@ -195,6 +195,8 @@ export const tcpTableAdapter: ProtocolAdapter<TcpTableRequest> = {
   protocol: 'tcp_table',
   oneShot: false,
   maxRequestBytes: TCP_TABLE_MAX_REQUEST_BYTES,
+  // One line per request: nothing carries over between requests (src/server/request-memo.ts).
+  statelessDecoder: true,
   newDecoder: newTcpTableDecoder,
   abortReply: (reason) => tcpTableReply.error(reason),
   answerNow(req: TcpTableRequest, ctx: HandlerContext): string | undefined {

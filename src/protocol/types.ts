@@ -45,6 +45,13 @@ export interface ProtocolAdapter<Req = unknown> {
   readonly oneShot: boolean;
   /** Largest request the decoder accepts, in bytes (for the server's memory bound). */
   readonly maxRequestBytes: number;
+  /**
+   * The decoder is pure and keeps nothing from one request to the next: bytes that are exactly
+   * one whole request, pushed between requests, always decode to the same request, with no
+   * side effect. The server may then remember decoded requests by their bytes
+   * (src/server/request-memo.ts) and skip decoding a repeat. Requests must be immutable.
+   */
+  readonly statelessDecoder?: boolean;
   newDecoder(): Decoder<Req>;
   /**
    * The reply a client gets when the server gives up on its unfinished request (`reason`,

@@ -15,6 +15,7 @@ import type { Logger } from 'winston';
 import type { DecodeStep, Decoder, HandlerContext, ProtocolAdapter, Reply } from '../protocol/types.js';
 import { SNIFF_MAX_BYTES, guessProtocol, sniff, type ProtocolGuess } from '../protocol/sniff.js';
 import type { LogLimiter } from './log-limiter.js';
+import type { RequestMemo } from './request-memo.js';
 import type { TurnScheduler, TurnTaker } from './turn-scheduler.js';
 
 /**
@@ -73,6 +74,11 @@ export interface ConnectionOptions<Req> {
   readonly limits?: ConnectionLimits;
   /** Fairness between connections; without one, decoded requests start at once. */
   readonly scheduler?: TurnScheduler;
+  /**
+   * Decoded requests remembered by their bytes, shared by the connections of this protocol
+   * (request-memo.ts); only for an adapter with a `statelessDecoder`.
+   */
+  readonly memo?: RequestMemo<Req>;
   /** Rate limit of warn lines about this client, under `limiterKey` (its peer host). */
   readonly limiter?: LogLimiter;
   readonly limiterKey?: string;
@@ -111,6 +117,7 @@ export class Connection<Req> implements TurnTaker {
   private readonly scheduler: TurnScheduler | undefined;
   private readonly limiter: LogLimiter | undefined;
   private readonly limiterKey: string;
+  private readonly memo: RequestMemo<Req> | undefined;
   /** The client's first bytes while it is not yet known whether they fit the protocol. */
   private sniffed: Buffer | undefined = Buffer.alloc(0);
   /** Foreign bytes are held this long for a better guess of what the client speaks. */
@@ -144,6 +151,7 @@ export class Connection<Req> implements TurnTaker {
     this.scheduler = options.scheduler;
     this.limiter = options.limiter;
     this.limiterKey = options.limiterKey ?? 'peer';
+    this.memo = options.adapter.statelessDecoder === true ? options.memo : undefined;
     this.decoder = this.adapter.newDecoder();
 
     this.closed = new Promise((resolve) => {
@@ -198,14 +206,52 @@ export class Connection<Req> implements TurnTaker {
     if (!this.accepting) return; // winding down: bytes are read only to see the client's EOF
     this.lastActivity = Date.now();
     if (this.sniffed !== undefined && !this.sniffFirstBytes(chunk)) return;
+    const memoKey = this.memoKeyOf(chunk);
+    if (memoKey !== undefined) {
+      const known = this.memo?.get(memoKey);
+      if (known !== undefined) {
+        // The same bytes as a request decoded before, between requests: the decoder would give
+        // the same request and end between requests again (request-memo.ts).
+        if (!this.fastLane(known)) this.take([known]);
+        return;
+      }
+    }
     let steps: DecodeStep<Req>[];
     try {
       steps = this.decoder.push(chunk);
     } catch (err) {
       steps = [this.decoderCrash(err)];
     }
+    const only = steps.length === 1 ? steps[0] : undefined;
+    if (memoKey !== undefined && only?.kind === 'request' && !this.decoderPartial()) this.memo?.set(memoKey, only);
     this.updateRequestTimer(steps.some((s) => s.kind === 'request'));
     this.take(steps);
+  }
+
+  /**
+   * The memo key of `chunk` when it may be a whole request on its own: a memo, the client's first
+   * bytes already checked, nothing of this connection waiting, and the decoder between requests.
+   */
+  private memoKeyOf(chunk: Buffer): string | undefined {
+    if (
+      this.memo === undefined ||
+      this.sniffed !== undefined ||
+      this.slots.length > 0 ||
+      this.backlog.length > 0 ||
+      this.decoderPartial()
+    ) {
+      return undefined;
+    }
+    return this.memo.keyOf(chunk);
+  }
+
+  /** The decoder holds part of a request (a throwing decoder counts as holding one: no memo then). */
+  private decoderPartial(): boolean {
+    try {
+      return this.decoder.partial();
+    } catch {
+      return true;
+    }
   }
 
   /**

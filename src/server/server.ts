@@ -8,6 +8,7 @@ import type { ListenerConfig, ProtocolName } from '../config/types.js';
 import type { LookupService } from '../lookup.js';
 import type { HandlerContext, ProtocolAdapter } from '../protocol/types.js';
 import { Connection, type ConnectionLimits } from './connection.js';
+import { RequestMemo } from './request-memo.js';
 import { adoptListener, openListener, type OpenListener } from './listener.js';
 import { matchInheritedFds, type InheritedFd } from './socket-activation.js';
 import type { WarmService } from '../warm/types.js';
@@ -106,6 +107,18 @@ export async function startServer(listeners: readonly ListenerConfig[], deps: Se
     readonly max: number;
     open: number;
   }
+  // Decoded requests by their bytes, one memo per adapter (its listeners share it; the request
+  // does not depend on the listener): request-memo.ts.
+  const memos = new WeakMap<ProtocolAdapter, RequestMemo<unknown>>();
+  const memoFor = (adapter: ProtocolAdapter): RequestMemo<unknown> | undefined => {
+    if (adapter.statelessDecoder !== true) return undefined;
+    let memo = memos.get(adapter);
+    if (memo === undefined) {
+      memo = new RequestMemo();
+      memos.set(adapter, memo);
+    }
+    return memo;
+  };
   const quotaFor = (config: ListenerConfig): Quota => ({ max: config.maxConnections ?? derivedMax, open: 0 });
   const quotas = listeners.map(quotaFor);
   let rejected = 0;
@@ -143,9 +156,11 @@ export async function startServer(listeners: readonly ListenerConfig[], deps: Se
       ...(config.zone !== undefined ? { listenerZone: config.zone } : {}),
       ...(deps.warm !== undefined ? { warm: deps.warm } : {}),
     };
+    const memo = memoFor(adapter);
     const conn = new Connection(socket, {
       adapter,
       context,
+      ...(memo !== undefined ? { memo } : {}),
       log: connLog,
       idleTimeoutMs: deps.idleTimeoutSec * 1000,
       requestTimeoutMs: (deps.requestTimeoutSec ?? 0) * 1000,

@@ -1,0 +1,56 @@
+/**
+ * Decoded requests remembered by their exact bytes, shared by the connections of one protocol.
+ *
+ * Postfix asks the same few thousand destinations over and over, each request arriving alone in
+ * one read. Decoding it again (a netstring or a line, the key split into strings, a request
+ * object) costs more than the warm answer that follows, so a chunk that is exactly one whole
+ * request, arriving on a connection whose decoder is between requests, is looked up here first;
+ * on a hit the connection starts the remembered request, and the answer itself still comes from
+ * the adapter's `answerNow` (or `handle`) as for any request: only the decoding is skipped.
+ *
+ * That is right only for an adapter whose decoder is pure and keeps nothing from one request to
+ * the next (`ProtocolAdapter.statelessDecoder`): the same bytes then always decode to the same
+ * request. Requests are immutable, so one object serves every connection.
+ *
+ * Bounded: at most {@link REQUEST_MEMO_ENTRIES} entries of at most {@link REQUEST_MEMO_MAX_BYTES}
+ * bytes each (the oldest is dropped first), so a client sending endless distinct keys costs a
+ * fixed amount of memory, about 200 bytes per entry.
+ */
+import type { Buffer } from 'node:buffer';
+import type { DecodeStep } from '../protocol/types.js';
+
+/** Requests remembered per protocol: the hot destinations of a busy MTA, not every domain. */
+export const REQUEST_MEMO_ENTRIES = 1024;
+/** Longest chunk remembered: a Postfix request for a long domain name, and no more. */
+export const REQUEST_MEMO_MAX_BYTES = 300;
+
+export class RequestMemo<Req> {
+  readonly #steps = new Map<string, DecodeStep<Req> & { readonly kind: 'request' }>();
+
+  constructor(
+    readonly maxEntries: number = REQUEST_MEMO_ENTRIES,
+    readonly maxBytes: number = REQUEST_MEMO_MAX_BYTES,
+  ) {}
+
+  /** The key of `chunk` (its bytes as latin1: one character per byte), or undefined when too long to remember. */
+  keyOf(chunk: Buffer): string | undefined {
+    return chunk.length <= this.maxBytes ? chunk.toString('latin1') : undefined;
+  }
+
+  get(key: string): (DecodeStep<Req> & { readonly kind: 'request' }) | undefined {
+    return this.#steps.get(key);
+  }
+
+  /** Remember that `key`'s bytes, alone, decode to `step`. */
+  set(key: string, step: DecodeStep<Req> & { readonly kind: 'request' }): void {
+    if (this.#steps.size >= this.maxEntries && !this.#steps.has(key)) {
+      const oldest = this.#steps.keys().next();
+      if (oldest.done !== true) this.#steps.delete(oldest.value);
+    }
+    this.#steps.set(key, step);
+  }
+
+  get size(): number {
+    return this.#steps.size;
+  }
+}

@@ -1,0 +1,242 @@
+/**
+ * The request memo (src/server/request-memo.ts): a chunk that is exactly one whole request,
+ * arriving between requests, is started from the remembered request instead of being decoded
+ * again; the answer still comes from answerNow. What must never happen: a remembered request
+ * taken for bytes that mean something else on this connection (the decoder holding part of a
+ * request, several requests in one chunk), a reply out of order, a decoder that keeps state
+ * between requests skipped, or a memo that grows without bound.
+ */
+import { describe, it, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { Buffer } from 'node:buffer';
+import net from 'node:net';
+import { Connection } from '../../../src/server/connection.js';
+import { RequestMemo, REQUEST_MEMO_ENTRIES, REQUEST_MEMO_MAX_BYTES } from '../../../src/server/request-memo.js';
+import type { Decoder, DecodeStep, ProtocolAdapter, Reply } from '../../../src/protocol/types.js';
+import { memoryLogger } from '../../helpers/fakes.js';
+import { unusedLookup } from './fake-adapter.js';
+
+interface Req {
+  readonly id: string;
+  readonly how: string;
+}
+
+/** Lines `ID` (answered at once, `ID\n`) and `ID hold` (answered by handle once released); counts what it decodes. */
+class CountingAdapter implements ProtocolAdapter<Req> {
+  readonly protocol = 'fake';
+  readonly oneShot = false;
+  readonly maxRequestBytes = 100;
+  /** Requests the decoders made, in order. */
+  readonly decoded: string[] = [];
+  /** Requests answered, in order (answerNow or handle). */
+  readonly answered: string[] = [];
+  private readonly waiting: Array<() => void> = [];
+
+  constructor(readonly statelessDecoder: boolean) {}
+
+  newDecoder(): Decoder<Req> {
+    let buffer = '';
+    const decoded = this.decoded;
+    return {
+      push(chunk: Uint8Array): DecodeStep<Req>[] {
+        buffer += Buffer.from(chunk).toString('latin1');
+        const steps: DecodeStep<Req>[] = [];
+        let nl: number;
+        while ((nl = buffer.indexOf('\n')) >= 0) {
+          const [id = '', how = 'now'] = buffer.slice(0, nl).split(' ');
+          buffer = buffer.slice(nl + 1);
+          decoded.push(id);
+          steps.push({ kind: 'request', request: { id, how } });
+        }
+        return steps;
+      },
+      partial: () => buffer !== '',
+      end: () => [],
+    };
+  }
+
+  answerNow(req: Req): Reply | undefined {
+    if (req.how !== 'now') return undefined;
+    this.answered.push(req.id);
+    return `${req.id}\n`;
+  }
+
+  async handle(req: Req): Promise<Uint8Array> {
+    await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.answered.push(req.id);
+    return Buffer.from(`${req.id}\n`);
+  }
+
+  releaseAll(): void {
+    for (const w of this.waiting.splice(0)) w();
+  }
+}
+
+interface Harness {
+  readonly port: number;
+  readonly adapter: CountingAdapter;
+  readonly memo: RequestMemo<Req>;
+  close(): Promise<void>;
+}
+
+let current: Harness | undefined;
+afterEach(async () => {
+  await current?.close();
+  current = undefined;
+});
+
+async function serve(statelessDecoder: boolean, memo = new RequestMemo<Req>()): Promise<Harness> {
+  const adapter = new CountingAdapter(statelessDecoder);
+  const { log } = memoryLogger();
+  const connections: Array<Connection<Req>> = [];
+  const server = net.createServer((socket) => {
+    connections.push(new Connection(socket, { adapter, context: { lookup: unusedLookup, log }, log, idleTimeoutMs: 0, memo }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  assert.ok(address !== null && typeof address === 'object');
+  current = {
+    port: address.port,
+    adapter,
+    memo,
+    async close() {
+      adapter.releaseAll();
+      await Promise.all(connections.map((c) => c.destroy()));
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+  return current;
+}
+
+class Client {
+  readonly socket: net.Socket;
+  data = '';
+  constructor(port: number) {
+    this.socket = net.connect(port, '127.0.0.1');
+    this.socket.setNoDelay(true);
+    this.socket.setEncoding('latin1');
+    this.socket.on('data', (d: string) => (this.data += d));
+    this.socket.on('error', () => undefined);
+  }
+  /** Writes `text` as one chunk and waits until the received text is `expected` (fails after 5 s: a hang). */
+  async ask(text: string, expected: string): Promise<void> {
+    this.socket.write(text);
+    await this.until(expected);
+  }
+  async until(expected: string): Promise<void> {
+    const deadline = Date.now() + 5000;
+    while (this.data !== expected) {
+      if (Date.now() > deadline || this.data.length > expected.length)
+        assert.fail(`expected ${JSON.stringify(expected)}, received ${JSON.stringify(this.data)}`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
+describe('RequestMemo', () => {
+  it('keys a chunk by its bytes, one character per byte, and refuses chunks over its byte bound', () => {
+    const memo = new RequestMemo<Req>(4, 8);
+    assert.equal(memo.keyOf(Buffer.from([0x61, 0xff, 0x00, 0x0a])), 'a\u00ff\u0000\n');
+    assert.equal(memo.keyOf(Buffer.alloc(8, 0x61)), 'aaaaaaaa');
+    assert.equal(memo.keyOf(Buffer.alloc(9, 0x61)), undefined);
+    assert.ok(
+      REQUEST_MEMO_MAX_BYTES >= 10 + 1 + 'postfix '.length + 253 + 1,
+      'a Postfix socketmap request for the longest domain name fits',
+    );
+  });
+  it('holds at most maxEntries, dropping the oldest; setting a known key again drops nothing', () => {
+    const memo = new RequestMemo<Req>(2, 100);
+    const step = (id: string): DecodeStep<Req> & { kind: 'request' } => ({ kind: 'request', request: { id, how: 'now' } });
+    memo.set('a', step('a'));
+    memo.set('b', step('b'));
+    memo.set('b', step('b2'));
+    assert.equal(memo.size, 2);
+    assert.equal(memo.get('a')?.request.id, 'a');
+    memo.set('c', step('c'));
+    assert.equal(memo.size, 2);
+    assert.equal(memo.get('a'), undefined);
+    assert.deepEqual([memo.get('b')?.request.id, memo.get('c')?.request.id], ['b2', 'c']);
+    for (let i = 0; i < 10_000; i += 1) memo.set(`k${i}`, step(String(i)));
+    assert.equal(memo.size, 2, 'endless distinct keys cost a fixed amount');
+    assert.ok(REQUEST_MEMO_ENTRIES > 0 && REQUEST_MEMO_ENTRIES <= 4096);
+  });
+});
+
+describe('Connection with a request memo', () => {
+  it('a repeated request, on this or another connection, is answered without decoding it again', async () => {
+    const h = await serve(true);
+    const a = new Client(h.port);
+    await a.ask('x\n', 'x\n');
+    await a.ask('x\n', 'x\nx\n');
+    const b = new Client(h.port);
+    await b.ask('x\n', 'x\n');
+    await b.ask('y\n', 'x\ny\n');
+    a.close();
+    b.close();
+    assert.deepEqual(h.adapter.decoded, ['x', 'y'], 'x decoded once, for three requests');
+    assert.deepEqual(h.adapter.answered, ['x', 'x', 'x', 'y'], 'every request answered by the adapter');
+    assert.equal(h.memo.size, 2);
+  });
+  it('bytes that finish a request the decoder holds part of are decoded, never taken for a remembered request', async () => {
+    const h = await serve(true);
+    const c = new Client(h.port);
+    await c.ask('x\n', 'x\n');
+    await c.ask('\n', 'x\n\n'); // the empty request, remembered as "\n"
+    c.socket.write('zz');
+    await new Promise((r) => setTimeout(r, 30)); // "zz" arrives alone: the decoder holds it
+    await c.ask('x\n', 'x\n\nzzx\n');
+    await c.ask('y', 'x\n\nzzx\n');
+    await new Promise((r) => setTimeout(r, 30));
+    await c.ask('\n', 'x\n\nzzx\ny\n');
+    c.close();
+    assert.deepEqual(h.adapter.decoded, ['x', '', 'zzx', 'y']);
+  });
+  it('a chunk of several requests is decoded and not remembered; its requests are answered in order', async () => {
+    const h = await serve(true);
+    const c = new Client(h.port);
+    await c.ask('x\ny\n', 'x\ny\n');
+    assert.equal(h.memo.size, 0);
+    await c.ask('x\ny\n', 'x\ny\nx\ny\n');
+    c.close();
+    assert.deepEqual(h.adapter.decoded, ['x', 'y', 'x', 'y']);
+  });
+  it('while a request is outstanding, a repeat waits its turn: replies stay in request order', async () => {
+    const h = await serve(true);
+    const c = new Client(h.port);
+    await c.ask('x\n', 'x\n');
+    c.socket.write('h hold\n');
+    await new Promise((r) => setTimeout(r, 30));
+    c.socket.write('x\n');
+    await new Promise((r) => setTimeout(r, 30));
+    assert.equal(c.data, 'x\n', 'nothing overtakes the held request');
+    h.adapter.releaseAll();
+    await c.until('x\nh\nx\n');
+    c.close();
+    // Started at once (pipelining), written in order: the repeat was answered before h's reply.
+    assert.deepEqual(h.adapter.answered, ['x', 'x', 'h']);
+  });
+  it('an adapter whose decoder is not declared stateless is never given a remembered request', async () => {
+    const h = await serve(false);
+    const c = new Client(h.port);
+    await c.ask('x\n', 'x\n');
+    await c.ask('x\n', 'x\nx\n');
+    c.close();
+    assert.deepEqual(h.adapter.decoded, ['x', 'x']);
+    assert.equal(h.memo.size, 0);
+  });
+  it('the memo stays within its bound under many distinct requests, and every one is answered', async () => {
+    const h = await serve(true, new RequestMemo<Req>(8, 100));
+    const c = new Client(h.port);
+    let expected = '';
+    for (let i = 0; i < 50; i += 1) {
+      expected += `r${i % 20}\n`;
+      await c.ask(`r${i % 20}\n`, expected);
+    }
+    c.close();
+    assert.equal(h.memo.size, 8);
+    assert.equal(h.adapter.answered.length, 50);
+  });
+});
