@@ -376,6 +376,25 @@ export function runProtocolAdapterContract(name: string, spec: ProtocolAdapterCo
       assert.equal(spec.classify(none), 'notfound');
     });
 
+    it('a decoder declared stateless decodes the same bytes to the same request whatever came before', (t) => {
+      // What the server's request memo relies on (src/server/request-memo.ts): bytes that are one
+      // whole request, pushed between requests, give the same request on any connection.
+      if (adapter.statelessDecoder !== true) {
+        t.skip('the adapter does not declare a stateless decoder');
+        return;
+      }
+      const used = adapter.newDecoder();
+      for (const domain of [...DOMAINS, 'nopolicy.example', 'UPPER.Example', 'xn--bcher-kva.example']) {
+        const bytes = spec.requests([domain]);
+        const fresh = adapter.newDecoder().push(bytes);
+        assert.equal(fresh.length, 1, `${domain}: one step`);
+        assert.equal(fresh[0]?.kind, 'request', `${domain}: a request`);
+        assert.equal(used.partial(), false, 'between requests');
+        assert.deepEqual(used.push(bytes), fresh, `${domain}: the same request after other requests`);
+        assert.equal(used.partial(), false, 'between requests again');
+      }
+    });
+
     // 1. Framing ------------------------------------------------------------------------------
     describe('framing', () => {
       const domains = spec.oneShot ? DOMAINS.slice(0, 1) : DOMAINS;
