@@ -14,7 +14,9 @@
  *
  * Bounded: at most {@link REQUEST_MEMO_ENTRIES} entries of at most {@link REQUEST_MEMO_MAX_BYTES}
  * bytes each (the oldest is dropped first), so a client sending endless distinct keys costs a
- * fixed amount of memory, about 200 bytes per entry.
+ * fixed amount of memory. Measured on V8's heap with 1,024 socketmap requests: about 420 KiB for
+ * ~30-byte requests (the key string, the request and its two strings, the map's slots: ~410 bytes
+ * each), about 770 KiB if every request were ~290 bytes long. One memo per protocol in use.
  */
 import type { Buffer } from 'node:buffer';
 import type { DecodeStep } from '../protocol/types.js';
