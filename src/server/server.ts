@@ -107,15 +107,17 @@ export async function startServer(listeners: readonly ListenerConfig[], deps: Se
     readonly max: number;
     open: number;
   }
-  // Decoded requests by their bytes, one memo per adapter (its listeners share it; the request
-  // does not depend on the listener): request-memo.ts.
-  const memos = new WeakMap<ProtocolAdapter, RequestMemo<unknown>>();
-  const memoFor = (adapter: ProtocolAdapter): RequestMemo<unknown> | undefined => {
+  // Decoded requests by their bytes (request-memo.ts), one memo per configured protocol, which is
+  // what adapterFor is keyed by: the listeners of a protocol share it (a request does not depend
+  // on its listener), also when each was given its own wrapper of the adapter (metrics wrap it
+  // per listener, keeping its decoder).
+  const memos = new Map<ProtocolName, RequestMemo<unknown>>();
+  const memoFor = (protocol: ProtocolName, adapter: ProtocolAdapter): RequestMemo<unknown> | undefined => {
     if (adapter.statelessDecoder !== true) return undefined;
-    let memo = memos.get(adapter);
+    let memo = memos.get(protocol);
     if (memo === undefined) {
       memo = new RequestMemo();
-      memos.set(adapter, memo);
+      memos.set(protocol, memo);
     }
     return memo;
   };
@@ -156,7 +158,7 @@ export async function startServer(listeners: readonly ListenerConfig[], deps: Se
       ...(config.zone !== undefined ? { listenerZone: config.zone } : {}),
       ...(deps.warm !== undefined ? { warm: deps.warm } : {}),
     };
-    const memo = memoFor(adapter);
+    const memo = memoFor(config.protocol, adapter);
     const conn = new Connection(socket, {
       adapter,
       context,

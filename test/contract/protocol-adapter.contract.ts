@@ -118,6 +118,8 @@ function instrument(adapter: ProtocolAdapter, stats: HandleStats): ProtocolAdapt
     protocol: adapter.protocol,
     oneShot: adapter.oneShot,
     maxRequestBytes: adapter.maxRequestBytes,
+    // Kept, so that the server cases below run with the request memo where the adapter has one.
+    ...(adapter.statelessDecoder !== undefined ? { statelessDecoder: adapter.statelessDecoder } : {}),
     newDecoder: () => adapter.newDecoder(),
     ...(adapter.abortReply !== undefined ? { abortReply: adapter.abortReply.bind(adapter) } : {}),
     async handle(request: unknown, ctx: HandlerContext): Promise<Uint8Array> {
@@ -392,6 +394,15 @@ export function runProtocolAdapterContract(name: string, spec: ProtocolAdapterCo
         assert.equal(used.partial(), false, 'between requests');
         assert.deepEqual(used.push(bytes), fresh, `${domain}: the same request after other requests`);
         assert.equal(used.partial(), false, 'between requests again');
+      }
+    });
+
+    it('the same request on connection after connection gets the same exact reply (the request memo, where there is one)', async () => {
+      const port = await serve();
+      for (const domain of ['alpha.example', 'nopolicy.example']) {
+        const req = spec.requests([domain]);
+        const want = await expectedReplies(req);
+        for (let i = 0; i < 3; i += 1) assert.deepEqual(await exchange(port, [req], 1), want, `${domain}, connection ${i + 1}`);
       }
     });
 

@@ -12,7 +12,7 @@ import { Buffer } from 'node:buffer';
 import net from 'node:net';
 import { Connection } from '../../../src/server/connection.js';
 import { RequestMemo, REQUEST_MEMO_ENTRIES, REQUEST_MEMO_MAX_BYTES } from '../../../src/server/request-memo.js';
-import type { Decoder, DecodeStep, ProtocolAdapter, Reply } from '../../../src/protocol/types.js';
+import type { Decoder, DecodeStep, HandlerContext, ProtocolAdapter, Reply } from '../../../src/protocol/types.js';
 import { memoryLogger } from '../../helpers/fakes.js';
 import { unusedLookup } from './fake-adapter.js';
 
@@ -55,10 +55,10 @@ class CountingAdapter implements ProtocolAdapter<Req> {
     };
   }
 
-  answerNow(req: Req): Reply | undefined {
+  answerNow(req: Req, ctx: HandlerContext): Reply | undefined {
     if (req.how !== 'now') return undefined;
     this.answered.push(req.id);
-    return `${req.id}\n`;
+    return ctx.listenerZone === undefined ? `${req.id}\n` : `${req.id}@${ctx.listenerZone}\n`;
   }
 
   async handle(req: Req): Promise<Uint8Array> {
@@ -85,12 +85,19 @@ afterEach(async () => {
   current = undefined;
 });
 
-async function serve(statelessDecoder: boolean, memo = new RequestMemo<Req>()): Promise<Harness> {
+/** Connection k is given listener zone `zones[k % zones.length]` (undefined: none): listeners sharing one memo. */
+async function serve(
+  statelessDecoder: boolean,
+  memo = new RequestMemo<Req>(),
+  zones: ReadonlyArray<string | undefined> = [undefined],
+): Promise<Harness> {
   const adapter = new CountingAdapter(statelessDecoder);
   const { log } = memoryLogger();
   const connections: Array<Connection<Req>> = [];
   const server = net.createServer((socket) => {
-    connections.push(new Connection(socket, { adapter, context: { lookup: unusedLookup, log }, log, idleTimeoutMs: 0, memo }));
+    const zone = zones[connections.length % zones.length];
+    const context = { lookup: unusedLookup, log, ...(zone !== undefined ? { listenerZone: zone } : {}) };
+    connections.push(new Connection(socket, { adapter, context, log, idleTimeoutMs: 0, memo }));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
@@ -193,6 +200,41 @@ describe('Connection with a request memo', () => {
     await c.ask('\n', 'x\n\nzzx\ny\n');
     c.close();
     assert.deepEqual(h.adapter.decoded, ['x', '', 'zzx', 'y']);
+  });
+  it('a request followed by the start of the next in one chunk is not remembered: the held bytes are never lost', async () => {
+    const h = await serve(true);
+    const a = new Client(h.port);
+    await a.ask('x\nzz', 'x\n');
+    await a.ask('\n', 'x\nzz\n');
+    a.close();
+    assert.equal(h.memo.size, 0, 'the chunk ended inside a request');
+    const b = new Client(h.port);
+    await b.ask('x\nzz', 'x\n');
+    await b.ask('\n', 'x\nzz\n');
+    b.close();
+    assert.deepEqual(h.adapter.decoded, ['x', 'zz', 'x', 'zz']);
+  });
+  it('listeners with different zones share the memo and still answer for their own zone', async () => {
+    const h = await serve(true, new RequestMemo<Req>(), ['blue', 'green']);
+    const blue = new Client(h.port);
+    await blue.ask('x\n', 'x@blue\n');
+    const green = new Client(h.port);
+    await green.ask('x\n', 'x@green\n');
+    await blue.ask('x\n', 'x@blue\nx@blue\n');
+    blue.close();
+    green.close();
+    assert.deepEqual(h.adapter.decoded, ['x'], 'one decoded request served both listeners');
+  });
+  it('a remembered request is frozen: a handler cannot change it for the next client', async () => {
+    const h = await serve(true);
+    const c = new Client(h.port);
+    await c.ask('x\n', 'x\n');
+    c.close();
+    const step = h.memo.get('x\n');
+    assert.ok(step !== undefined && Object.isFrozen(step) && Object.isFrozen(step.request));
+    assert.throws(() => {
+      (step.request as { id: string }).id = 'y';
+    }, TypeError);
   });
   it('a chunk of several requests is decoded and not remembered; its requests are answered in order', async () => {
     const h = await serve(true);

@@ -39,6 +39,49 @@ async function started(adapter: { readonly started: readonly string[] }, ids: re
   }
 }
 
+describe('startServer: the request memo', () => {
+  it('listeners of one protocol share one memo, also with a wrapper of the adapter per listener (as metrics give)', async () => {
+    const base = fakeAdapter();
+    let decoded = 0;
+    const adapter = {
+      ...base,
+      statelessDecoder: true,
+      newDecoder: () => {
+        const d = base.newDecoder();
+        return {
+          ...d,
+          push: (chunk: Uint8Array) => {
+            const steps = d.push(chunk);
+            decoded += steps.length;
+            return steps;
+          },
+        };
+      },
+    };
+    const { log } = memoryLogger();
+    const server = await startServer([tcp, tcp], {
+      lookup: unusedLookup,
+      log,
+      idleTimeoutSec: 0,
+      adapterFor: () => Object.create(adapter) as typeof adapter,
+    });
+    try {
+      for (const l of server.listeners) {
+        const c = connect(l.port ?? 0);
+        c.socket.write('x 0\n');
+        const until = Date.now() + 5000;
+        while (c.data() !== 'x\n' && Date.now() < until) await sleep(5);
+        assert.equal(c.data(), 'x\n');
+        c.socket.destroy();
+      }
+      assert.deepEqual(base.started, ['x', 'x'], 'both requests handled');
+      assert.equal(decoded, 1, 'the second listener took the request the first one decoded');
+    } finally {
+      await server.close(false);
+    }
+  });
+});
+
 describe('startServer / close', () => {
   it('graceful close stops accepting, waits for in-flight lookups and flushes their replies', async () => {
     const adapter = fakeAdapter();
