@@ -14,12 +14,26 @@
 // winston's @dabh/diagnostics picks its development build unless NODE_ENV=production: a debug
 // printer for DEBUG=winston:* that loads node:tty (~1 MB of RSS at every start). The bundle
 // takes its production build (the same API, printing nothing); winston's logging is unchanged.
+// winston and winston-transport build their streams on readable-stream 3, a copy of Node 10's
+// stream code (~68 KB with string_decoder, safe-buffer, inherits and util-deprecate) that every
+// start parses and every log line runs. The bundle gives them Node's own `node:stream`, already
+// loaded and compiled in every process: the same classes and API (readable-stream's own entry
+// does this when READABLE_STREAM=disable), so winston's logging is unchanged.
 import { rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+/** What each readable-stream import winston uses stands for in `node:stream` (any other fails the build). */
+const NODE_STREAM_EXPORTS = {
+  'readable-stream': '',
+  'readable-stream/lib/_stream_writable.js': '.Writable',
+  'readable-stream/lib/_stream_readable.js': '.Readable',
+  'readable-stream/lib/_stream_duplex.js': '.Duplex',
+  'readable-stream/lib/_stream_transform.js': '.Transform',
+  'readable-stream/lib/_stream_passthrough.js': '.PassThrough',
+};
 const outdir = join(root, 'dist', 'bundle', 'cli');
 let esbuild;
 try {
@@ -55,6 +69,17 @@ await esbuild.build({
           /[/\\]node_modules[/\\]zod[/\\]/.test(args.importer) ? { path: 'zod-locales', namespace: 'zod-locales' } : undefined,
         );
         build.onLoad({ filter: /.*/, namespace: 'zod-locales' }, () => ({ contents: 'export {};', loader: 'js' }));
+      },
+    },
+    {
+      name: 'readable-stream-is-node-stream',
+      setup(build) {
+        build.onResolve({ filter: /^readable-stream(\/.*)?$/ }, (args) => ({ path: args.path, namespace: 'node-stream' }));
+        build.onLoad({ filter: /.*/, namespace: 'node-stream' }, (args) => {
+          const which = NODE_STREAM_EXPORTS[args.path];
+          if (which === undefined) throw new Error(`bundle: no node:stream counterpart for ${args.path}`);
+          return { contents: `module.exports = require('node:stream')${which};`, loader: 'js' };
+        });
       },
     },
     {
