@@ -9,10 +9,15 @@
  * With --once every domain of the file is asked exactly once (spread over the connections) and
  * the run ends when all are answered: `seconds` is then the time from the first request to the
  * last reply (the cold-storm figure).
+ * With --rate R the load is paced instead of closed-loop: R requests per second in all, each
+ * connection asking on its own fixed schedule (every conns/R s, the connections staggered). A
+ * request that falls due while its connection still has `depth` requests in flight is sent as soon
+ * as a reply frees the slot, and its latency counts from the time it was due, not from when it
+ * could be sent (no coordinated omission): a server that falls behind shows its full delay.
  *
  * Built by the benchmark harness (bench/run.ts) with `gcc -O2`; never committed as a binary.
  *   loadgen --port P [--host 127.0.0.1] [--conns 32] [--depth 1] --domains FILE
- *           [--map postfix] [--warmup 2] [--seconds 10] [--once] [--timeout 30]
+ *           [--map postfix] [--warmup 2] [--seconds 10] [--once] [--timeout 30] [--rate R]
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -25,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -43,6 +49,7 @@ typedef struct {
   double sent_at[64]; /* FIFO of send times, depth <= 64 */
   int qhead, qlen;
   int dead;
+  double next_due; /* --rate: when this connection's next request is due */
 } conn_t;
 
 static uint64_t hist_fine[HIST_FINE];
@@ -55,6 +62,8 @@ static char **domains;
 static size_t ndomains, next_domain = 0, answered_once = 0, sent_once = 0;
 static const char *map = "postfix";
 static int once = 0;
+static double rate = 0;     /* --rate: requests per second in all; 0 = closed loop */
+static double interval = 0; /* --rate: seconds between two requests of one connection */
 
 static double now(void) {
   struct timespec ts;
@@ -107,6 +116,14 @@ static int queue_request(conn_t *c, double t) {
   return 1;
 }
 
+/* --rate: queue every request of c that is due by t while a slot is free, stamped with its due time. */
+static void queue_due(conn_t *c, double t, int depth) {
+  while (c->next_due <= t && c->qlen < depth) {
+    if (!queue_request(c, c->next_due)) return;
+    c->next_due += interval;
+  }
+}
+
 static void flush_writes(conn_t *c) {
   while (c->woff < c->wlen) {
     ssize_t w = write(c->fd, c->wbuf + c->woff, c->wlen - c->woff);
@@ -118,6 +135,15 @@ static void flush_writes(conn_t *c) {
     c->woff += (size_t)w;
   }
   c->wlen = c->woff = 0;
+}
+
+/* A dead connection: requests in flight on it are errors; it is not reopened. */
+static void drop_conn(conn_t *c, int ep, int *alive) {
+  errors += (uint64_t)c->qlen + 1;
+  c->qlen = 0;
+  epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+  close(c->fd);
+  (*alive)--;
 }
 
 static void count_reply(const char *p, size_t len) {
@@ -136,7 +162,7 @@ static void count_reply(const char *p, size_t len) {
 }
 
 static void usage(void) {
-  fprintf(stderr, "usage: loadgen --port P --domains FILE [--host H] [--conns N] [--depth D] [--map M] [--warmup S] [--seconds S] [--once] [--timeout S]\n");
+  fprintf(stderr, "usage: loadgen --port P --domains FILE [--host H] [--conns N] [--depth D] [--map M] [--warmup S] [--seconds S] [--once] [--timeout S] [--rate R]\n");
   exit(2);
 }
 
@@ -158,10 +184,12 @@ int main(int argc, char **argv) {
     else if (strcmp(a, "--warmup") == 0) warmup = atof(v);
     else if (strcmp(a, "--seconds") == 0) seconds = atof(v);
     else if (strcmp(a, "--timeout") == 0) timeout = atof(v);
+    else if (strcmp(a, "--rate") == 0) rate = atof(v);
     else usage();
     i++;
   }
-  if (port <= 0 || file == NULL || nconns <= 0 || depth <= 0 || depth > 64) usage();
+  if (port <= 0 || file == NULL || nconns <= 0 || depth <= 0 || depth > 64 || rate < 0 || (rate > 0 && once)) usage();
+  if (rate > 0) interval = nconns / rate;
 
   FILE *f = fopen(file, "r");
   if (!f) { perror(file); return 2; }
@@ -179,6 +207,8 @@ int main(int argc, char **argv) {
   if (ndomains == 0) { fprintf(stderr, "no domains in %s\n", file); return 2; }
   if (once) warmup = 0;
 
+  /* Timers fire when asked, not up to 50 µs later (the default slack): paced requests go out on time. */
+  prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
   int ep = epoll_create1(0);
   conn_t *conns = calloc((size_t)nconns, sizeof *conns);
   struct sockaddr_in sa = {0};
@@ -201,22 +231,48 @@ int main(int argc, char **argv) {
   double end = measure_from + seconds;
   double deadline = once ? start + timeout : end;
   double last_reply = start;
+  int alive = nconns;
   for (int i = 0; i < nconns; i++) {
-    for (int k = 0; k < depth; k++) queue_request(&conns[i], start);
+    if (rate > 0) {
+      conns[i].next_due = start + interval * i / nconns;
+      queue_due(&conns[i], start, depth);
+    } else {
+      for (int k = 0; k < depth; k++) queue_request(&conns[i], start);
+    }
     flush_writes(&conns[i]);
+    if (conns[i].dead) drop_conn(&conns[i], ep, &alive);
   }
 
   struct epoll_event evs[256];
-  int alive = nconns;
   for (;;) {
     double t = now();
     if (t >= deadline) break;
     if (once && answered_once >= ndomains) break;
     if (alive == 0) break;
-    int ms = (int)((deadline - t) * 1000) + 1;
-    if (ms > 100) ms = 100;
-    int n = epoll_wait(ep, evs, 256, ms);
+    double wait_s = deadline - t;
+    if (wait_s > 0.1) wait_s = 0.1;
+    if (rate > 0) {
+      /* Wake for the next request due on a connection with a free slot. */
+      for (int i = 0; i < nconns; i++) {
+        if (conns[i].dead || conns[i].qlen >= depth) continue;
+        double due = conns[i].next_due - t;
+        if (due < wait_s) wait_s = due;
+      }
+    }
+    if (wait_s < 0) wait_s = 0;
+    /* Nanosecond timeout (epoll_wait counts whole milliseconds: a paced request would go out up
+       to 1 ms late, and its latency counts from when it was due). */
+    struct timespec wait_ts = {.tv_sec = (time_t)wait_s, .tv_nsec = (long)((wait_s - (double)(time_t)wait_s) * 1e9)};
+    int n = epoll_pwait2(ep, evs, 256, &wait_ts, NULL);
     t = now();
+    if (rate > 0) {
+      for (int i = 0; i < nconns; i++) {
+        if (conns[i].dead) continue;
+        queue_due(&conns[i], t, depth);
+        flush_writes(&conns[i]);
+        if (conns[i].dead) drop_conn(&conns[i], ep, &alive);
+      }
+    }
     for (int e = 0; e < n; e++) {
       conn_t *c = &conns[evs[e].data.u32];
       if (c->dead) continue;
@@ -247,7 +303,8 @@ int main(int argc, char **argv) {
             record(t - sent);
             count_reply(payload, len);
           }
-          queue_request(c, t);
+          if (rate > 0) queue_due(c, t, depth);
+          else queue_request(c, t);
         }
         if (off > 0) {
           memmove(c->rbuf, c->rbuf + off, c->rlen - off);
@@ -255,14 +312,7 @@ int main(int argc, char **argv) {
         }
         if (!c->dead) flush_writes(c);
       }
-      if (c->dead) {
-        /* Requests in flight on a dead connection are errors; it is not reopened. */
-        errors += (uint64_t)c->qlen + 1;
-        c->qlen = 0;
-        epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
-        close(c->fd);
-        alive--;
-      }
+      if (c->dead) drop_conn(c, ep, &alive);
     }
   }
   if (once) {
@@ -276,11 +326,11 @@ int main(int argc, char **argv) {
   printf("{\"requests\":%llu,\"errors\":%llu,\"seconds\":%.3f,\"lookups_per_s\":%.0f,"
          "\"p50_us\":%llu,\"p99_us\":%llu,\"max_us\":%llu,"
          "\"replies\":{\"OK\":%llu,\"NOTFOUND\":%llu,\"TEMP\":%llu,\"PERM\":%llu,\"other\":%llu},"
-         "\"conns\":%d,\"depth\":%d,\"cpu_s\":%.3f,\"wall_s\":%.3f,\"sample\":\"",
+         "\"conns\":%d,\"depth\":%d,\"rate\":%.0f,\"cpu_s\":%.3f,\"wall_s\":%.3f,\"sample\":\"",
          (unsigned long long)measured, (unsigned long long)errors, secs, secs > 0 ? measured / secs : 0.0,
          (unsigned long long)percentile(0.50), (unsigned long long)percentile(0.99), (unsigned long long)max_us,
          (unsigned long long)n_ok, (unsigned long long)n_notfound, (unsigned long long)n_temp,
-         (unsigned long long)n_perm, (unsigned long long)n_other, nconns, depth, cpu, now() - start);
+         (unsigned long long)n_perm, (unsigned long long)n_other, nconns, depth, rate, cpu, now() - start);
   for (const char *p = sample; *p; p++) {
     if (*p == '"' || *p == '\\') putchar('\\');
     if ((unsigned char)*p >= 0x20) putchar(*p);

@@ -115,3 +115,64 @@ test('loadgen counts requests lost on a dropped connection as errors', { skip: !
     server.close();
   }
 });
+
+test(
+  'loadgen --rate paces the load: about the rate asked, every request answered, latency from the schedule',
+  { skip: !hasGcc && 'gcc not installed' },
+  async () => {
+    const seen: string[] = [];
+    const server = await fixedServer(seen);
+    try {
+      writeFileSync(join(dir, 'r.txt'), Array.from({ length: 10 }, (_, i) => `r${i}.example.test`).join('\n') + '\n');
+      const args = ['--port', String(portOf(server)), '--domains', join(dir, 'r.txt'), '--conns', '4', '--warmup', '0.2', '--seconds', '1'];
+      const out = await runLoadgen([...args, '--rate', '200']);
+      assert.equal(out.rate, 200);
+      assert.equal(out.errors, 0);
+      // 200/s for 1 s: a paced generator sends about 200, never the thousands a closed loop would.
+      const requests = out.requests as number;
+      assert.ok(requests >= 150 && requests <= 210, `requests ${requests}`);
+      const r = out.replies;
+      assert.equal((r.OK ?? 0) + (r.NOTFOUND ?? 0) + (r.TEMP ?? 0) + (r.PERM ?? 0), requests);
+      // Asked in the warm-up and after the measured second too: the server saw more than were counted.
+      assert.ok(seen.length > requests);
+      const closed = await runLoadgen(args);
+      assert.equal(closed.rate, 0);
+      assert.ok((closed.requests as number) > 3 * requests, `closed loop ${String(closed.requests)} vs paced ${requests}`);
+    } finally {
+      server.close();
+    }
+  },
+);
+
+test('loadgen --rate counts a late reply from when its request was due', { skip: !hasGcc && 'gcc not installed' }, async () => {
+  // A server that answers each request 50 ms late: at 100/s on one connection (a request due
+  // every 10 ms, one in flight), requests queue behind each other, and the latency counted from
+  // their schedule grows far beyond the 50 ms a closed loop would report.
+  const server = net.createServer((s) => {
+    let buf = '';
+    s.on('data', (d) => {
+      buf += d.toString('latin1');
+      for (;;) {
+        const m = /^(\d+):/.exec(buf);
+        if (!m) break;
+        const len = Number(m[1]);
+        if (buf.length < m[0].length + len + 1) break;
+        buf = buf.slice(m[0].length + len + 1);
+        setTimeout(() => s.write('3:OK ,'), 50);
+      }
+    });
+    s.on('error', () => undefined);
+  });
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', () => done()));
+  try {
+    writeFileSync(join(dir, 's.txt'), 's.example.test\n');
+    const base = ['--port', String(portOf(server)), '--domains', join(dir, 's.txt'), '--conns', '1', '--warmup', '0', '--seconds', '1'];
+    const paced = await runLoadgen([...base, '--rate', '100']);
+    const closed = await runLoadgen(base);
+    assert.ok((closed.p99_us as number) < 150_000, `closed loop p99 ${String(closed.p99_us)} µs`);
+    assert.ok((paced.p99_us as number) > 200_000, `paced p99 ${String(paced.p99_us)} µs`);
+    assert.ok((paced.requests as number) < 40, `paced requests ${String(paced.requests)}`);
+  } finally {
+    server.close();
+  }
+});
