@@ -44,16 +44,31 @@ export function parseCallgrindAnnotate(text: string): CallgrindCounts {
   return { total, functions };
 }
 
-/** `???:0x0000000012345678 [???]` (generated code) → JIT_CODE; `file:fn(args) [obj]` → `fn`, `file:fn [obj]` kept short. */
+/**
+ * The short name of `file:function [object]`: code without a symbol in no object (`???:0x… [???]`,
+ * V8's generated code) → JIT_CODE; code without a symbol in a library → `(unknown in lib.so)`;
+ * otherwise the function without its file, its C++ parameters and `(anonymous namespace)::`.
+ */
 function functionName(what: string): string {
-  const bare = what.replace(/\s+\[[^\]]*\]$/, '');
-  if (/^\?\?\?:0x[0-9a-f]+$/i.test(bare)) return JIT_CODE;
-  const withoutAnon = bare.replace(/\(anonymous namespace\)::/g, '');
-  const afterFile =
-    withoutAnon.startsWith('???:') || /^[./]/.test(withoutAnon) ? withoutAnon.slice(withoutAnon.indexOf(':') + 1) : withoutAnon;
+  const obj = /\s+\[([^\]]*)\]$/.exec(what);
+  const bare = obj === null ? what : what.slice(0, obj.index);
+  const object = obj?.[1] ?? '';
+  if (/^\?\?\?:0x[0-9a-f]+$/i.test(bare)) {
+    return object === '???' || object === '' ? JIT_CODE : `(unknown in ${object.slice(object.lastIndexOf('/') + 1)})`;
+  }
+  // The file ends at the first colon that is not part of a C++ `::`.
+  let sep = -1;
+  for (let i = 0; i < bare.length; i++) {
+    if (bare[i] === ':' && bare[i + 1] !== ':' && bare[i - 1] !== ':') {
+      sep = i;
+      break;
+    }
+  }
+  const fn = (sep >= 0 ? bare.slice(sep + 1) : bare).replace(/\(anonymous namespace\)::/g, '');
   // C++ signatures: drop the parameter list (the name alone is what a reader compares).
-  const paren = afterFile.indexOf('(');
-  return (paren > 0 ? afterFile.slice(0, paren) : afterFile).trim();
+  const searchFrom = fn.includes('operator()') ? fn.indexOf('operator()') + 'operator()'.length : 0;
+  const paren = fn.indexOf('(', searchFrom);
+  return (paren > 0 ? fn.slice(0, paren) : fn).trim();
 }
 
 /** Per-request differences `a − b` of two profiles, largest first by absolute size. */

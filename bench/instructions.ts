@@ -9,6 +9,8 @@
  * lookup does not depend on that: two runs of the same code agree within about 1-2%. It counts
  * user-space instructions only (the kernel's read and write are the same for both targets) and
  * every thread of the process (V8's GC helpers included); it says nothing about cache misses.
+ * The bridge here is tsc's output (dist/), not the bundle `bin/` runs, and valgrind replaces the
+ * allocator: the same warm-path code, not the same process as `npm run bench` measures.
  *
  * Each target runs under `valgrind --tool=callgrind` with instrumentation off; the load
  * generator (bench/loadgen.c) warms it (every domain once, then a closed loop for the JIT),

@@ -13,7 +13,10 @@
  * connection asking on its own fixed schedule (every conns/R s, the connections staggered). A
  * request that falls due while its connection still has `depth` requests in flight is sent as soon
  * as a reply frees the slot, and its latency counts from the time it was due, not from when it
- * could be sent (no coordinated omission): a server that falls behind shows its full delay.
+ * could be sent (no coordinated omission): a server that falls behind shows its full delay. Every
+ * request due in the measured window is counted: after the window nothing new is asked, and the
+ * run waits (at most --timeout seconds) for the replies still owed; those that never come are
+ * errors.
  *
  * Built by the benchmark harness (bench/run.ts) with `gcc -O2`; never committed as a binary.
  *   loadgen --port P [--host 127.0.0.1] [--conns 32] [--depth 1] --domains FILE
@@ -33,6 +36,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -116,12 +120,55 @@ static int queue_request(conn_t *c, double t) {
   return 1;
 }
 
+/* --rate: requests due from this time on are not asked (the end of the measured window). */
+static double stop_due = 0;
+
 /* --rate: queue every request of c that is due by t while a slot is free, stamped with its due time. */
 static void queue_due(conn_t *c, double t, int depth) {
-  while (c->next_due <= t && c->qlen < depth) {
+  while (c->next_due <= t && c->next_due < stop_due && c->qlen < depth) {
     if (!queue_request(c, c->next_due)) return;
     c->next_due += interval;
   }
+}
+
+/*
+ * epoll_wait with a nanosecond timeout (epoll_pwait2, Linux 5.11) where the kernel has it: a paced
+ * request would otherwise go out up to 1 ms late, and its latency counts from when it was due.
+ * Elsewhere epoll_wait, the timeout rounded up to whole milliseconds.
+ */
+static int wait_events(int ep, struct epoll_event *evs, int max, double wait_s) {
+#ifdef SYS_epoll_pwait2
+  static int have_pwait2 = 1;
+  if (have_pwait2) {
+    struct timespec ts = {.tv_sec = (time_t)wait_s, .tv_nsec = (long)((wait_s - (double)(time_t)wait_s) * 1e9)};
+    int n = (int)syscall(SYS_epoll_pwait2, ep, evs, max, &ts, NULL, (size_t)0);
+    if (n >= 0 || errno != ENOSYS) return n;
+    have_pwait2 = 0;
+  }
+#endif
+  int ms = (int)(wait_s * 1000);
+  if ((double)ms < wait_s * 1000) ms++;
+  return epoll_wait(ep, evs, max, ms);
+}
+
+/* --rate: true when nothing is owed: every request due before the window's end was answered. */
+static int all_answered(const conn_t *conns, int nconns) {
+  for (int i = 0; i < nconns; i++) {
+    if (conns[i].dead) continue;
+    if (conns[i].qlen > 0 || conns[i].next_due < stop_due) return 0;
+  }
+  return 1;
+}
+
+/* --rate: requests due before the window's end that were never answered (a timeout). */
+static uint64_t owed(const conn_t *conns, int nconns) {
+  uint64_t n = 0;
+  for (int i = 0; i < nconns; i++) {
+    if (conns[i].dead) continue;
+    n += (uint64_t)conns[i].qlen;
+    for (double d = conns[i].next_due; d < stop_due; d += interval) n++;
+  }
+  return n;
 }
 
 static void flush_writes(conn_t *c) {
@@ -229,7 +276,8 @@ int main(int argc, char **argv) {
   double start = now();
   double measure_from = start + warmup;
   double end = measure_from + seconds;
-  double deadline = once ? start + timeout : end;
+  double deadline = once ? start + timeout : rate > 0 ? end + timeout : end;
+  stop_due = end;
   double last_reply = start;
   int alive = nconns;
   for (int i = 0; i < nconns; i++) {
@@ -247,6 +295,7 @@ int main(int argc, char **argv) {
   for (;;) {
     double t = now();
     if (t >= deadline) break;
+    if (rate > 0 && t >= end && all_answered(conns, nconns)) break;
     if (once && answered_once >= ndomains) break;
     if (alive == 0) break;
     double wait_s = deadline - t;
@@ -254,16 +303,18 @@ int main(int argc, char **argv) {
     if (rate > 0) {
       /* Wake for the next request due on a connection with a free slot. */
       for (int i = 0; i < nconns; i++) {
-        if (conns[i].dead || conns[i].qlen >= depth) continue;
+        if (conns[i].dead || conns[i].qlen >= depth || conns[i].next_due >= stop_due) continue;
         double due = conns[i].next_due - t;
         if (due < wait_s) wait_s = due;
       }
     }
     if (wait_s < 0) wait_s = 0;
-    /* Nanosecond timeout (epoll_wait counts whole milliseconds: a paced request would go out up
-       to 1 ms late, and its latency counts from when it was due). */
-    struct timespec wait_ts = {.tv_sec = (time_t)wait_s, .tv_nsec = (long)((wait_s - (double)(time_t)wait_s) * 1e9)};
-    int n = epoll_pwait2(ep, evs, 256, &wait_ts, NULL);
+    int n = wait_events(ep, evs, 256, wait_s);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      perror("epoll_wait");
+      return 1;
+    }
     t = now();
     if (rate > 0) {
       for (int i = 0; i < nconns; i++) {
@@ -298,7 +349,9 @@ int main(int argc, char **argv) {
           c->qlen--;
           last_reply = t;
           if (once) answered_once++;
-          if (once || (sent >= measure_from && t <= end)) {
+          /* Paced: every request due in the window, whenever answered; closed loop: those sent
+             in the window and answered within it. */
+          if (once || (sent >= measure_from && (rate > 0 ? sent < end : t <= end))) {
             measured++;
             record(t - sent);
             count_reply(payload, len);
@@ -319,6 +372,7 @@ int main(int argc, char **argv) {
     /* Unanswered --once requests (timeout) are errors. */
     if (answered_once < ndomains) errors += ndomains - answered_once;
   }
+  if (rate > 0) errors += owed(conns, nconns); /* due in the window, never answered */
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
   double cpu = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;

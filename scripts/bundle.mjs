@@ -17,8 +17,11 @@
 // winston and winston-transport build their streams on readable-stream 3, a copy of Node 10's
 // stream code (~68 KB with string_decoder, safe-buffer, inherits and util-deprecate) that every
 // start parses and every log line runs. The bundle gives them Node's own `node:stream`, already
-// loaded and compiled in every process: the same classes and API (readable-stream's own entry
-// does this when READABLE_STREAM=disable), so winston's logging is unchanged.
+// loaded and compiled in every process: the same classes and API (readable-stream's main entry
+// does this itself when READABLE_STREAM=disable; winston-transport's deep import of
+// lib/_stream_writable.js does not, hence the plugin), so winston's logging is unchanged. One
+// difference, unused here: a write after `logger.end()` throws with readable-stream, and is an
+// 'error' event with node:stream; the daemon never ends its logger.
 import { rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';

@@ -25,6 +25,9 @@ Ir                  file:function
  7,773,616 ( 1.84%)  ./malloc/./malloc/malloc.c:_int_malloc [/usr/lib/x86_64-linux-gnu/libc.so.6]
  6,694,758 ( 1.58%)  ???:v8::internal::(anonymous namespace)::IterateObjectCache(v8::internal::Isolate*, std::vector<v8::internal::Object> >*) [/usr/bin/node]
  3,400,000 ( 0.80%)  ???:Builtins_LoadIC [/usr/bin/node]
+ 1,000,000 ( 0.24%)  ???:0x0000000000012345 [/usr/lib/x86_64-linux-gnu/libfoo.so.1]
+   500,000 ( 0.12%)  src/util.cc:node::Foo::operator()(int) const [/usr/bin/node]
+   400,000 ( 0.09%)  /usr/include/c++/12/bits/stl_vector.h:std::vector<int>::push_back(int const&) [/usr/bin/node]
 `;
 
 test('the program total and each function, generated code counted together, names without parameters', () => {
@@ -38,6 +41,9 @@ test('the program total and each function, generated code counted together, name
       ['_int_malloc', 7_773_616],
       ['v8::internal::IterateObjectCache', 6_694_758],
       ['Builtins_LoadIC', 3_400_000],
+      ['(unknown in libfoo.so.1)', 1_000_000],
+      ['node::Foo::operator()', 500_000],
+      ['std::vector<int>::push_back', 400_000],
     ],
   );
 });
