@@ -20,15 +20,14 @@
  *
  *   npm run build && npm run bench:instructions -- [--runs 2] [--requests 20000] [--warm-seconds 15] [--top 25]
  */
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { encodeNetstring } from '../adapters/protocol/netstring.js';
 import { benchDomain } from './fake-network.js';
+import { compileLoadgen, runLoadgen, waitListener } from './loadgen-run.js';
 import { parseCallgrindAnnotate, perRequestDiff, type CallgrindCounts } from './callgrind.js';
 import { fmtInt, machineContext } from './report.js';
 
@@ -52,33 +51,6 @@ function has(cmd: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 }
 
-function tryConnect(port: number): Promise<boolean> {
-  return new Promise((done) => {
-    const s = net.connect({ host: '127.0.0.1', port });
-    s.once('connect', () => {
-      s.destroy();
-      done(true);
-    });
-    s.once('error', () => done(false));
-  });
-}
-
-async function waitListening(child: ChildProcess, port: number, timeoutMs = 120_000): Promise<void> {
-  const t0 = Date.now();
-  for (;;) {
-    if (await tryConnect(port)) return;
-    if (child.exitCode !== null) throw new Error(`target exited (${child.exitCode}) before listening`);
-    if (Date.now() - t0 > timeoutMs) throw new Error('target never listened');
-    await sleep(200);
-  }
-}
-
-function loadgen(bin: string, args: string[]): { requests: number; errors: number } {
-  const out = execFileSync(bin, args, { encoding: 'utf8', timeout: 600_000 });
-  const r = JSON.parse(out) as { requests: number; errors: number };
-  return r;
-}
-
 async function measure(
   target: Target,
   run: number,
@@ -100,15 +72,15 @@ async function measure(
     { stdio: ['ignore', 'ignore', 'ignore'] },
   );
   try {
-    await waitListening(child, port);
+    await waitListener(child, port, performance.now(), { timeoutMs: 120_000, pollMs: 200 });
     const domains = join(work, 'domains.txt');
     const measured = join(work, 'measured.txt');
     const base = ['--port', String(port), '--conns', String(CONNS)];
-    const warm = loadgen(bin, [...base, '--domains', domains, '--once', '--timeout', '120']);
+    const warm = await runLoadgen(bin, [...base, '--domains', domains, '--once', '--timeout', '120']);
     if (warm.errors !== 0) throw new Error(`${tag}: ${warm.errors} errors while warming`);
-    loadgen(bin, [...base, '--domains', domains, '--warmup', '0', '--seconds', String(opts.warmSeconds)]);
+    await runLoadgen(bin, [...base, '--domains', domains, '--warmup', '0', '--seconds', String(opts.warmSeconds)]);
     execFileSync('callgrind_control', ['--instr=on', String(child.pid)], { stdio: 'ignore' });
-    const r = loadgen(bin, [...base, '--domains', measured, '--once', '--timeout', '600']);
+    const r = await runLoadgen(bin, [...base, '--domains', measured, '--once', '--timeout', '600']);
     execFileSync('callgrind_control', ['--dump', String(child.pid)], { stdio: 'ignore' });
     execFileSync('callgrind_control', ['--instr=off', String(child.pid)], { stdio: 'ignore' });
     if (r.errors !== 0 || r.requests !== opts.requests) throw new Error(`${tag}: ${r.requests} answered, ${r.errors} errors`);
@@ -159,7 +131,7 @@ async function main(): Promise<void> {
   const work = mkdtempSync(join(os.tmpdir(), 'msb-instructions-'));
   try {
     const bin = join(work, 'loadgen');
-    execFileSync('gcc', ['-O2', '-Wall', '-o', bin, join(root, 'bench/loadgen.c')]);
+    compileLoadgen(bin);
     const domains = Array.from({ length: DOMAINS }, (_, i) => benchDomain(i));
     writeFileSync(join(work, 'domains.txt'), domains.join('\n') + '\n');
     writeFileSync(join(work, 'measured.txt'), Array.from({ length: perPass }, () => domains.join('\n')).join('\n') + '\n');

@@ -13,7 +13,6 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, closeSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -22,6 +21,7 @@ import { profilingEnv, writeProfilingNode } from './cpu-prof.js';
 import { parseOptions, USAGE, type Options, type Target } from './options.js';
 import { createTestPki } from '../test/world/pki.js';
 import type { PolicyHostsConfig } from './policy-hosts.js';
+import { compileLoadgen, runLoadgen, waitListener, type LoadResult } from './loadgen-run.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const dist = join(root, 'dist');
@@ -46,20 +46,6 @@ const warmDomains = Array.from({ length: WARM }, (_, i) => `w${pad(i)}.bench.tes
 const stormDomains = Array.from({ length: STORM }, (_, i) => `s${pad(i)}.bench.test`);
 /** The paced storm's new domains (the first storm cached its own). */
 const pacedStormDomains = Array.from({ length: STORM }, (_, i) => `p${pad(i)}.bench.test`);
-
-interface LoadResult {
-  requests: number;
-  errors: number;
-  seconds: number;
-  lookups_per_s: number;
-  p50_us: number;
-  p99_us: number;
-  max_us: number;
-  replies: { OK: number; NOTFOUND: number; TEMP: number; PERM: number; other: number };
-  cpu_s: number;
-  wall_s: number;
-  sample: string;
-}
 
 function log(line = ''): void {
   process.stdout.write(line + '\n');
@@ -144,27 +130,6 @@ function waitReady(child: ChildProcess, logPath: string, pattern: RegExp, timeou
   });
 }
 
-function tryConnect(port: number): Promise<boolean> {
-  return new Promise((done) => {
-    const s = net.connect({ host: '127.0.0.1', port });
-    s.once('connect', () => {
-      s.destroy();
-      done(true);
-    });
-    s.once('error', () => done(false));
-  });
-}
-
-/** Polls connect() every 2 ms; resolves with ms since `t0` once the listener accepts. */
-async function waitListener(child: ChildProcess, port: number, t0: number, timeoutMs = 30_000): Promise<number> {
-  for (;;) {
-    if (await tryConnect(port)) return performance.now() - t0;
-    if (child.exitCode !== null) throw new Error(`target exited (${child.exitCode}) before listening`);
-    if (performance.now() - t0 > timeoutMs) throw new Error('listener never accepted');
-    await sleep(2);
-  }
-}
-
 function rssKiB(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) : NaN;
@@ -209,26 +174,22 @@ const jemalloc = installedJemalloc();
 /** The launcher's choice where libjemalloc is installed, undone (docs/operations.md, "Memory settings"). */
 const GLIBC_ENV = { MTA_STS_BRIDGE_MALLOC: 'system' };
 
-function loadgen(args: readonly string[]): Promise<LoadResult> {
-  return new Promise((done, fail) => {
-    const child = spawn(loadgenPath, [...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
-    child.on('exit', (code) => {
-      if (code !== 0) fail(new Error(`loadgen ${args.join(' ')} exited ${code}: ${err}`));
-      else done(JSON.parse(out) as LoadResult);
-    });
-  });
-}
-
 /** Ask every domain of `file` until one pass answers them all `OK secure` (at most `passes`). */
 async function warm(file: string, n: number, conns: number, passes = 6, port = PORT): Promise<{ seconds: number; last: LoadResult }> {
   const t0 = performance.now();
   let last: LoadResult | undefined;
   for (let p = 0; p < passes; p++) {
-    last = await loadgen(['--port', String(port), '--domains', file, '--conns', String(conns), '--once', '--timeout', '120']);
+    last = await runLoadgen(loadgenPath, [
+      '--port',
+      String(port),
+      '--domains',
+      file,
+      '--conns',
+      String(conns),
+      '--once',
+      '--timeout',
+      '120',
+    ]);
     if (last.replies.OK === n && last.errors === 0 && last.sample.startsWith('OK secure')) break;
   }
   return { seconds: (performance.now() - t0) / 1000, last: last! };
@@ -262,6 +223,10 @@ function combine(parts: readonly LoadResult[]): LoadResult {
     p99_us: median(parts.map((r) => r.p99_us)),
     max_us: Math.max(...parts.map((r) => r.max_us)),
     replies,
+    // The same load generator settings in every slice.
+    conns: parts[0]?.conns ?? 0,
+    depth: parts[0]?.depth ?? 0,
+    rate: parts[0]?.rate ?? 0,
     cpu_s: sum((r) => r.cpu_s),
     wall_s: sum((r) => r.wall_s),
     sample: parts[parts.length - 1]?.sample ?? '',
@@ -311,8 +276,7 @@ async function inside(opts: Options): Promise<void> {
 
     // The load generator.
     loadgenPath = join(work, 'loadgen');
-    const cc = spawnSync('gcc', ['-O2', '-Wall', '-o', loadgenPath, join(root, 'bench/loadgen.c')], { encoding: 'utf8' });
-    if (cc.status !== 0) throw new Error(`gcc failed: ${cc.stderr}`);
+    compileLoadgen(loadgenPath);
 
     // The fake world: DNS for every domain, HTTPS policy hosts with certificates of 200 SANs.
     const all = [...warmDomains, ...stormDomains, ...pacedStormDomains, ...fillDomains];
@@ -481,7 +445,7 @@ async function inside(opts: Options): Promise<void> {
           const acc = slices.get(t)!;
           const logBefore = statSync(l.logPath).size;
           const c0 = cpuTicks(l.child.pid!);
-          const load = await loadgen([
+          const load = await runLoadgen(loadgenPath, [
             '--port',
             String(l.port),
             '--domains',
@@ -540,7 +504,7 @@ async function inside(opts: Options): Promise<void> {
         ): Promise<{ storm: LoadResult; cached: LoadResult }> => {
           const s0 = { all: cpuTicks(child.pid!), main: mainThreadTicks(child.pid!) };
           const [storm, cached] = await Promise.all([
-            loadgen([
+            runLoadgen(loadgenPath, [
               '--port',
               String(port),
               '--domains',
@@ -551,7 +515,7 @@ async function inside(opts: Options): Promise<void> {
               '--timeout',
               '60',
             ]),
-            loadgen([
+            runLoadgen(loadgenPath, [
               '--port',
               String(port),
               '--domains',

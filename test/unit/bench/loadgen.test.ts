@@ -7,14 +7,14 @@
  * on how fast this machine is at the moment, only on what was asked and answered.
  */
 import assert from 'node:assert/strict';
-import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { compileLoadgen, runLoadgen as run, type LoadResult } from '../../../bench/loadgen-run.js';
 
-const root = resolve(import.meta.dirname, '../../../..');
 const hasGcc = spawnSync('gcc', ['--version']).status === 0;
 let dir = '';
 let bin = '';
@@ -23,14 +23,20 @@ before(() => {
   dir = mkdtempSync(join(os.tmpdir(), 'loadgen-test-'));
   if (!hasGcc) return;
   bin = join(dir, 'loadgen');
-  execFileSync('gcc', ['-O2', '-Wall', '-Werror', '-o', bin, join(root, 'bench/loadgen.c')]);
+  compileLoadgen(bin, ['-O2', '-Wall', '-Werror']);
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 const WORDS = ['OK secure match=mx.example.test', 'NOTFOUND ', 'TEMP busy', 'PERM bad'];
 
-/** A server answering each netstring with the next of WORDS; `dropAfter` closes a connection after that many replies. */
-function fixedServer(seen: string[], dropAfter = Infinity): Promise<net.Server> {
+/**
+ * A server answering each netstring with the next of WORDS; `dropAfter` closes a connection after
+ * that many replies, `delayMs` sends each reply that late.
+ */
+function fixedServer(
+  seen: string[],
+  { dropAfter = Infinity, delayMs = 0 }: { dropAfter?: number; delayMs?: number } = {},
+): Promise<net.Server> {
   let n = 0;
   const server = net.createServer((s) => {
     let buf = '';
@@ -50,7 +56,9 @@ function fixedServer(seen: string[], dropAfter = Infinity): Promise<net.Server> 
           return;
         }
         const w = WORDS[n++ % WORDS.length]!;
-        s.write(`${Buffer.byteLength(w)}:${w},`);
+        const reply = `${Buffer.byteLength(w)}:${w},`;
+        if (delayMs > 0) setTimeout(() => s.write(reply), delayMs);
+        else s.write(reply);
         answered++;
       }
     });
@@ -65,17 +73,8 @@ function portOf(server: net.Server): number {
   return a.port;
 }
 
-type LoadgenOut = Record<string, unknown> & { replies: Record<string, number> };
-
 /** Runs loadgen asynchronously (the fixed server lives in this process's event loop). */
-function runLoadgen(args: string[]): Promise<LoadgenOut> {
-  return new Promise((done, fail) => {
-    execFile(bin, args, { timeout: 20_000 }, (err, stdout, stderr) => {
-      if (err) fail(new Error(`${err.message}: ${stderr}`));
-      else done(JSON.parse(stdout) as LoadgenOut);
-    });
-  });
-}
+const runLoadgen = (args: string[]): Promise<LoadResult> => run(bin, args, 20_000);
 
 test('loadgen --once asks every domain once and counts replies by first word', { skip: !hasGcc && 'gcc not installed' }, async () => {
   const seen: string[] = [];
@@ -95,7 +94,7 @@ test('loadgen --once asks every domain once and counts replies by first word', {
 
 test('loadgen counts requests lost on a dropped connection as errors', { skip: !hasGcc && 'gcc not installed' }, async () => {
   const seen: string[] = [];
-  const server = await fixedServer(seen, 3);
+  const server = await fixedServer(seen, { dropAfter: 3 });
   try {
     writeFileSync(join(dir, 'e.txt'), Array.from({ length: 20 }, (_, i) => `e${i}.example.test`).join('\n') + '\n');
     const out = await runLoadgen([
@@ -110,7 +109,7 @@ test('loadgen counts requests lost on a dropped connection as errors', { skip: !
       '5',
     ]);
     assert.equal(out.requests, 6);
-    assert.ok((out.errors as number) > 0);
+    assert.ok(out.errors > 0);
     const r = out.replies;
     assert.equal((r.OK ?? 0) + (r.NOTFOUND ?? 0) + (r.TEMP ?? 0) + (r.PERM ?? 0), 6);
   } finally {
@@ -132,13 +131,13 @@ test(
       assert.equal(out.errors, 0);
       // 200/s over a 1 s window: the 200 requests due in it (each connection's schedule is fixed,
       // so a slow reply delays a request's answer, never drops it from the count).
-      const requests = out.requests as number;
+      const requests = out.requests;
       assert.ok(requests >= 199 && requests <= 201, `requests ${requests}`);
       // The warm-up's requests were asked too, and none after the window: about 240 in all.
       assert.ok(seen.length > requests && seen.length <= requests + 45, `the server saw ${seen.length}`);
       const closed = await runLoadgen(args);
       assert.equal(closed.rate, 0);
-      assert.ok((closed.requests as number) > 3 * requests, `closed loop ${String(closed.requests)} vs paced ${requests}`);
+      assert.ok(closed.requests > 3 * requests, `closed loop ${String(closed.requests)} vs paced ${requests}`);
     } finally {
       server.close();
     }
@@ -152,22 +151,7 @@ test(
     // A server that answers each request 50 ms late: at 100/s on one connection (a request due
     // every 10 ms, one in flight), requests queue behind each other. Counted from their schedule,
     // the late ones wait hundreds of ms; a closed loop would report 50 ms each.
-    const server = net.createServer((s) => {
-      let buf = '';
-      s.on('data', (d) => {
-        buf += d.toString('latin1');
-        for (;;) {
-          const m = /^(\d+):/.exec(buf);
-          if (!m) break;
-          const len = Number(m[1]);
-          if (buf.length < m[0].length + len + 1) break;
-          buf = buf.slice(m[0].length + len + 1);
-          setTimeout(() => s.write('3:OK ,'), 50);
-        }
-      });
-      s.on('error', () => undefined);
-    });
-    await new Promise<void>((done) => server.listen(0, '127.0.0.1', () => done()));
+    const server = await fixedServer([], { delayMs: 50 });
     try {
       writeFileSync(join(dir, 's.txt'), 's.example.test\n');
       const base = ['--port', String(portOf(server)), '--domains', join(dir, 's.txt'), '--conns', '1', '--warmup', '0'];
@@ -175,15 +159,12 @@ test(
       // The 30 requests due in the window are all answered and counted, the last ones long after
       // the window ended (one every 50 ms at best).
       assert.equal(paced.errors, 0);
-      const requests = paced.requests as number;
+      const requests = paced.requests;
       assert.ok(requests >= 29 && requests <= 31, `paced requests ${requests}`);
       // The last request was due at ~0.3 s and answered after ~30 × 50 ms: over a second late.
-      assert.ok((paced.max_us as number) > 1_000_000, `paced max ${String(paced.max_us)} µs`);
+      assert.ok(paced.max_us > 1_000_000, `paced max ${String(paced.max_us)} µs`);
       const closed = await runLoadgen([...base, '--seconds', '0.5']);
-      assert.ok(
-        (paced.p99_us as number) > 3 * (closed.p50_us as number),
-        `paced p99 ${String(paced.p99_us)} µs, closed p50 ${String(closed.p50_us)} µs`,
-      );
+      assert.ok(paced.p99_us > 3 * closed.p50_us, `paced p99 ${String(paced.p99_us)} µs, closed p50 ${String(closed.p50_us)} µs`);
     } finally {
       server.close();
     }
@@ -220,7 +201,7 @@ test(
       ]);
       assert.equal(out.requests, 0);
       // 50/s for 0.2 s: 10 requests due, none answered.
-      const errors = out.errors as number;
+      const errors = out.errors;
       assert.ok(errors >= 9 && errors <= 11, `errors ${errors}`);
     } finally {
       server.close();
