@@ -10,83 +10,12 @@ import { describe, it, afterEach, mock } from 'node:test';
 import assert from 'node:assert/strict';
 import { Buffer } from 'node:buffer';
 import { EventEmitter } from 'node:events';
-import net from 'node:net';
-import { Connection, type ConnectionOptions } from '../../../src/server/connection.js';
+import type net from 'node:net';
+import { Connection } from '../../../src/server/connection.js';
 import { TurnScheduler, type TurnTaker } from '../../../src/server/turn-scheduler.js';
-import type { Decoder, DecodeStep, ProtocolAdapter, Reply } from '../../../src/protocol/types.js';
 import { memoryLogger } from '../../helpers/fakes.js';
 import { unusedLookup } from './fake-adapter.js';
-
-interface Req {
-  readonly id: string;
-  readonly how: string;
-}
-
-/**
- * Request `ID now` is answered by answerNow (`ID\n`, as a string); `ID hold` by handle once
- * released with `release(ID)`; `ID throw` makes answerNow throw (handle answers `ID\n`);
- * `ID bytes` is answered by answerNow as a Uint8Array.
- */
-class WarmAdapter implements ProtocolAdapter<Req> {
-  readonly protocol = 'fake';
-  readonly oneShot = false;
-  readonly maxRequestBytes = 100;
-  /** Ids handle() was called for, in order. */
-  readonly handled: string[] = [];
-  /** Ids answerNow answered, in order. */
-  readonly answeredNow: string[] = [];
-  private readonly waiting = new Map<string, () => void>();
-  private readonly released = new Set<string>();
-
-  newDecoder(): Decoder<Req> {
-    let buffer = '';
-    return {
-      push(chunk: Uint8Array): DecodeStep<Req>[] {
-        buffer += Buffer.from(chunk).toString('latin1');
-        const steps: DecodeStep<Req>[] = [];
-        let nl: number;
-        while ((nl = buffer.indexOf('\n')) >= 0) {
-          const [id = '', how = 'now'] = buffer.slice(0, nl).split(' ');
-          buffer = buffer.slice(nl + 1);
-          steps.push({ kind: 'request', request: { id, how } });
-        }
-        return steps;
-      },
-      partial: () => buffer !== '',
-      end: () => [],
-    };
-  }
-
-  answerNow(req: Req): Reply | undefined {
-    if (req.how === 'throw') throw new Error('warm path bug');
-    if (req.how === 'now') {
-      this.answeredNow.push(req.id);
-      return `${req.id}\n`;
-    }
-    if (req.how === 'bytes') {
-      this.answeredNow.push(req.id);
-      return Buffer.from(`${req.id}\n`);
-    }
-    return undefined;
-  }
-
-  async handle(req: Req): Promise<Uint8Array> {
-    this.handled.push(req.id);
-    if (req.how === 'hold' && !this.released.has(req.id)) await new Promise<void>((resolve) => this.waiting.set(req.id, resolve));
-    return Buffer.from(`${req.id}\n`);
-  }
-
-  release(id: string): void {
-    this.released.add(id);
-    this.waiting.get(id)?.();
-    this.waiting.delete(id);
-  }
-
-  /** Release every waiting request, the newest first. */
-  releaseAll(): void {
-    for (const id of [...this.waiting.keys()].reverse()) this.release(id);
-  }
-}
+import { Client, serve as startServing, WarmAdapter, type Harness, type ServeOptions } from './warm-harness.js';
 
 /** A TurnScheduler that records who asked to be woken. */
 class RecordingScheduler extends TurnScheduler {
@@ -97,14 +26,6 @@ class RecordingScheduler extends TurnScheduler {
   }
 }
 
-interface Harness {
-  readonly port: number;
-  readonly adapter: WarmAdapter;
-  readonly lines: Array<Record<string, unknown>>;
-  readonly connections: Array<Connection<Req>>;
-  close(): Promise<void>;
-}
-
 let current: Harness | undefined;
 
 afterEach(async () => {
@@ -112,54 +33,10 @@ afterEach(async () => {
   current = undefined;
 });
 
-async function serve(options: Partial<ConnectionOptions<Req>> = {}): Promise<Harness> {
-  const adapter = new WarmAdapter();
-  const { log, lines } = memoryLogger();
-  const connections: Array<Connection<Req>> = [];
-  const server = net.createServer((socket) => {
-    connections.push(new Connection(socket, { adapter, context: { lookup: unusedLookup, log }, log, idleTimeoutMs: 0, ...options }));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  assert.ok(address !== null && typeof address === 'object');
-  current = {
-    port: address.port,
-    adapter,
-    lines,
-    connections,
-    async close() {
-      adapter.releaseAll();
-      await Promise.all(connections.map((c) => c.destroy()));
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
+/** A WarmAdapter listener (warm-harness.ts), closed after the test. */
+async function serve(options: ServeOptions = {}): Promise<Harness> {
+  current = await startServing(options);
   return current;
-}
-
-class Client {
-  readonly socket: net.Socket;
-  data = '';
-  private waiters: Array<() => void> = [];
-  constructor(port: number) {
-    this.socket = net.connect(port, '127.0.0.1');
-    this.socket.setEncoding('latin1');
-    this.socket.on('data', (d: string) => {
-      this.data += d;
-      for (const w of this.waiters.splice(0)) w();
-    });
-    this.socket.on('error', () => undefined);
-  }
-  /** Resolves once the received text satisfies `predicate`; fails after `ms` (a hang, not a timing check). */
-  async until(predicate: (data: string) => boolean, ms = 5000): Promise<void> {
-    const deadline = Date.now() + ms;
-    while (!predicate(this.data)) {
-      if (Date.now() > deadline) assert.fail(`timed out; received ${JSON.stringify(this.data)}`);
-      await new Promise<void>((resolve) => {
-        this.waiters.push(resolve);
-        setTimeout(resolve, 20);
-      });
-    }
-  }
 }
 
 const settle = (ms = 30): Promise<void> => new Promise((r) => setTimeout(r, ms));

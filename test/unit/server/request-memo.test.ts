@@ -9,75 +9,9 @@
 import { describe, it, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { Buffer } from 'node:buffer';
-import net from 'node:net';
-import { Connection } from '../../../src/server/connection.js';
 import { RequestMemo, REQUEST_MEMO_ENTRIES, REQUEST_MEMO_MAX_BYTES } from '../../../src/server/request-memo.js';
-import type { Decoder, DecodeStep, HandlerContext, ProtocolAdapter, Reply } from '../../../src/protocol/types.js';
-import { memoryLogger } from '../../helpers/fakes.js';
-import { unusedLookup } from './fake-adapter.js';
-
-interface Req {
-  readonly id: string;
-  readonly how: string;
-}
-
-/** Lines `ID` (answered at once, `ID\n`) and `ID hold` (answered by handle once released); counts what it decodes. */
-class CountingAdapter implements ProtocolAdapter<Req> {
-  readonly protocol = 'fake';
-  readonly oneShot = false;
-  readonly maxRequestBytes = 100;
-  /** Requests the decoders made, in order. */
-  readonly decoded: string[] = [];
-  /** Requests answered, in order (answerNow or handle). */
-  readonly answered: string[] = [];
-  private readonly waiting: Array<() => void> = [];
-
-  constructor(readonly statelessDecoder: boolean) {}
-
-  newDecoder(): Decoder<Req> {
-    let buffer = '';
-    const decoded = this.decoded;
-    return {
-      push(chunk: Uint8Array): DecodeStep<Req>[] {
-        buffer += Buffer.from(chunk).toString('latin1');
-        const steps: DecodeStep<Req>[] = [];
-        let nl: number;
-        while ((nl = buffer.indexOf('\n')) >= 0) {
-          const [id = '', how = 'now'] = buffer.slice(0, nl).split(' ');
-          buffer = buffer.slice(nl + 1);
-          decoded.push(id);
-          steps.push({ kind: 'request', request: { id, how } });
-        }
-        return steps;
-      },
-      partial: () => buffer !== '',
-      end: () => [],
-    };
-  }
-
-  answerNow(req: Req, ctx: HandlerContext): Reply | undefined {
-    if (req.how !== 'now') return undefined;
-    this.answered.push(req.id);
-    return ctx.listenerZone === undefined ? `${req.id}\n` : `${req.id}@${ctx.listenerZone}\n`;
-  }
-
-  async handle(req: Req): Promise<Uint8Array> {
-    await new Promise<void>((resolve) => this.waiting.push(resolve));
-    this.answered.push(req.id);
-    return Buffer.from(`${req.id}\n`);
-  }
-
-  releaseAll(): void {
-    for (const w of this.waiting.splice(0)) w();
-  }
-}
-
-interface Harness {
-  readonly port: number;
-  readonly adapter: CountingAdapter;
-  readonly memo: RequestMemo<Req>;
-  close(): Promise<void>;
-}
+import type { DecodeStep } from '../../../src/protocol/types.js';
+import { Client, serve as startServing, type Harness, type Req } from './warm-harness.js';
 
 let current: Harness | undefined;
 afterEach(async () => {
@@ -85,63 +19,18 @@ afterEach(async () => {
   current = undefined;
 });
 
-/** Connection k is given listener zone `zones[k % zones.length]` (undefined: none): listeners sharing one memo. */
+/** A WarmAdapter listener (warm-harness.ts) whose connections share `memo`; closed after the test. */
 async function serve(
   statelessDecoder: boolean,
   memo = new RequestMemo<Req>(),
   zones: ReadonlyArray<string | undefined> = [undefined],
-): Promise<Harness> {
-  const adapter = new CountingAdapter(statelessDecoder);
-  const { log } = memoryLogger();
-  const connections: Array<Connection<Req>> = [];
-  const server = net.createServer((socket) => {
-    const zone = zones[connections.length % zones.length];
-    const context = { lookup: unusedLookup, log, ...(zone !== undefined ? { listenerZone: zone } : {}) };
-    connections.push(new Connection(socket, { adapter, context, log, idleTimeoutMs: 0, memo }));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  assert.ok(address !== null && typeof address === 'object');
-  current = {
-    port: address.port,
-    adapter,
-    memo,
-    async close() {
-      adapter.releaseAll();
-      await Promise.all(connections.map((c) => c.destroy()));
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-  return current;
+): Promise<Harness & { readonly memo: RequestMemo<Req> }> {
+  current = await startServing({ statelessDecoder, memo, zones });
+  return { ...current, memo };
 }
 
-class Client {
-  readonly socket: net.Socket;
-  data = '';
-  constructor(port: number) {
-    this.socket = net.connect(port, '127.0.0.1');
-    this.socket.setNoDelay(true);
-    this.socket.setEncoding('latin1');
-    this.socket.on('data', (d: string) => (this.data += d));
-    this.socket.on('error', () => undefined);
-  }
-  /** Writes `text` as one chunk and waits until the received text is `expected` (fails after 5 s: a hang). */
-  async ask(text: string, expected: string): Promise<void> {
-    this.socket.write(text);
-    await this.until(expected);
-  }
-  async until(expected: string): Promise<void> {
-    const deadline = Date.now() + 5000;
-    while (this.data !== expected) {
-      if (Date.now() > deadline || this.data.length > expected.length)
-        assert.fail(`expected ${JSON.stringify(expected)}, received ${JSON.stringify(this.data)}`);
-      await new Promise((r) => setTimeout(r, 5));
-    }
-  }
-  close(): void {
-    this.socket.destroy();
-  }
-}
+/** A client whose every write is its own chunk on the wire. */
+const client = (port: number): Client => new Client(port, { noDelay: true });
 
 describe('RequestMemo', () => {
   it('keys a chunk by its bytes, one character per byte, and refuses chunks over its byte bound', () => {
@@ -175,10 +64,10 @@ describe('RequestMemo', () => {
 describe('Connection with a request memo', () => {
   it('a repeated request, on this or another connection, is answered without decoding it again', async () => {
     const h = await serve(true);
-    const a = new Client(h.port);
+    const a = client(h.port);
     await a.ask('x\n', 'x\n');
     await a.ask('x\n', 'x\nx\n');
-    const b = new Client(h.port);
+    const b = client(h.port);
     await b.ask('x\n', 'x\n');
     await b.ask('y\n', 'x\ny\n');
     a.close();
@@ -189,7 +78,7 @@ describe('Connection with a request memo', () => {
   });
   it('bytes that finish a request the decoder holds part of are decoded, never taken for a remembered request', async () => {
     const h = await serve(true);
-    const c = new Client(h.port);
+    const c = client(h.port);
     await c.ask('x\n', 'x\n');
     await c.ask('\n', 'x\n\n'); // the empty request, remembered as "\n"
     c.socket.write('zz');
@@ -203,12 +92,12 @@ describe('Connection with a request memo', () => {
   });
   it('a request followed by the start of the next in one chunk is not remembered: the held bytes are never lost', async () => {
     const h = await serve(true);
-    const a = new Client(h.port);
+    const a = client(h.port);
     await a.ask('x\nzz', 'x\n');
     await a.ask('\n', 'x\nzz\n');
     a.close();
     assert.equal(h.memo.size, 0, 'the chunk ended inside a request');
-    const b = new Client(h.port);
+    const b = client(h.port);
     await b.ask('x\nzz', 'x\n');
     await b.ask('\n', 'x\nzz\n');
     b.close();
@@ -216,9 +105,9 @@ describe('Connection with a request memo', () => {
   });
   it('listeners with different zones share the memo and still answer for their own zone', async () => {
     const h = await serve(true, new RequestMemo<Req>(), ['blue', 'green']);
-    const blue = new Client(h.port);
+    const blue = client(h.port);
     await blue.ask('x\n', 'x@blue\n');
-    const green = new Client(h.port);
+    const green = client(h.port);
     await green.ask('x\n', 'x@green\n');
     await blue.ask('x\n', 'x@blue\nx@blue\n');
     blue.close();
@@ -227,7 +116,7 @@ describe('Connection with a request memo', () => {
   });
   it('a remembered request is frozen: a handler cannot change it for the next client', async () => {
     const h = await serve(true);
-    const c = new Client(h.port);
+    const c = client(h.port);
     await c.ask('x\n', 'x\n');
     c.close();
     const step = h.memo.get('x\n');
@@ -238,7 +127,7 @@ describe('Connection with a request memo', () => {
   });
   it('a chunk of several requests is decoded and not remembered; its requests are answered in order', async () => {
     const h = await serve(true);
-    const c = new Client(h.port);
+    const c = client(h.port);
     await c.ask('x\ny\n', 'x\ny\n');
     assert.equal(h.memo.size, 0);
     await c.ask('x\ny\n', 'x\ny\nx\ny\n');
@@ -247,7 +136,7 @@ describe('Connection with a request memo', () => {
   });
   it('while a request is outstanding, a repeat waits its turn: replies stay in request order', async () => {
     const h = await serve(true);
-    const c = new Client(h.port);
+    const c = client(h.port);
     await c.ask('x\n', 'x\n');
     c.socket.write('h hold\n');
     await new Promise((r) => setTimeout(r, 30));
@@ -262,7 +151,7 @@ describe('Connection with a request memo', () => {
   });
   it('an adapter whose decoder is not declared stateless is never given a remembered request', async () => {
     const h = await serve(false);
-    const c = new Client(h.port);
+    const c = client(h.port);
     await c.ask('x\n', 'x\n');
     await c.ask('x\n', 'x\nx\n');
     c.close();
@@ -271,7 +160,7 @@ describe('Connection with a request memo', () => {
   });
   it('the memo stays within its bound under many distinct requests, and every one is answered', async () => {
     const h = await serve(true, new RequestMemo<Req>(8, 100));
-    const c = new Client(h.port);
+    const c = client(h.port);
     let expected = '';
     for (let i = 0; i < 50; i += 1) {
       expected += `r${i % 20}\n`;
